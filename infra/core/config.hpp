@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace keyledger::infra {
+
+/// Runtime configuration, from the environment:
+///   DATABASE_URL            libpq connection string or URI (required by serve/migrate/bootstrap)
+///   KEYLEDGER_LISTEN        host:port, default 127.0.0.1:8080 (port 0 = any free port)
+///   KEYLEDGER_DATA_DIR      default ".local/"
+///   KEYLEDGER_SECRET_FILE   server secret; default <data dir>/server.secret, made on first run
+///   KEYLEDGER_IO_THREADS    default 2
+///   KEYLEDGER_DB_THREADS    default 4 (one connection each)
+///   KEYLEDGER_DB_QUEUE      default 256 (queued blocking jobs before 503)
+struct config {
+  std::string database_url;
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string data_dir = ".local/";
+  std::string secret_file;  ///< empty: <data_dir>/server.secret
+  std::size_t io_threads = 2;
+  std::size_t db_threads = 4;
+  std::size_t db_queue = 256;
+};
+
+/// Reads the variables above. Throws infra::error(errc::config) naming the bad variable.
+config load_config_from_env();
+
+/// Parses "host:port" or "[v6]:port". Throws infra::error(errc::config).
+void parse_listen(const std::string& text, std::string& host, std::uint16_t& port);
+
+}  // namespace keyledger::infra

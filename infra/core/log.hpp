@@ -1,0 +1,20 @@
+#pragma once
+
+#include <initializer_list>
+#include <string_view>
+#include <utility>
+
+namespace keyledger::infra {
+
+enum class log_level { debug, info, warn, error };
+
+using log_field = std::pair<std::string_view, std::string_view>;
+
+/// Writes one JSON line to stderr: {"ts":..,"level":..,"event":..,<fields>}. Thread-safe,
+/// one write(2) per line. Callers never pass a secret (keys, hashes, Authorization headers).
+void log(log_level level, std::string_view event, std::initializer_list<log_field> fields = {});
+
+/// Lines below `level` are dropped. Default info; KEYLEDGER_LOG_LEVEL sets it.
+void set_log_level(log_level level) noexcept;
+
+}  // namespace keyledger::infra

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "domain/types.hpp"
+#include "infra/core/config.hpp"
+#include "infra/core/event_store.hpp"
+#include "infra/crypto/secret.hpp"
+
+namespace keyledger::infra {
+
+/// OpenSSL's CSPRNG (RAND_bytes). Aborts the process if the CSPRNG fails: predictable bytes
+/// are never returned. Thread-safe.
+class openssl_random_source final : public domain::random_source {
+ public:
+  void fill(std::span<std::uint8_t> out) override;
+};
+
+/// The real clock. Thread-safe.
+class system_clock final : public domain::clock {
+ public:
+  domain::timestamp now() const override;
+};
+
+/// One-shot SHA-256.
+sha256_digest sha256(std::string_view data);
+
+/// Incremental SHA-256 (EVP, RAII). Not thread-safe.
+class sha256_hasher {
+ public:
+  sha256_hasher();
+  ~sha256_hasher();
+  sha256_hasher(const sha256_hasher&) = delete;
+  sha256_hasher& operator=(const sha256_hasher&) = delete;
+  void update(std::string_view data);
+  void update(std::span<const std::uint8_t> data);
+  sha256_digest finish();  ///< then the hasher may not be used again
+
+ private:
+  void* ctx_;  // EVP_MD_CTX*, kept opaque so OpenSSL headers stay in the .cpp
+};
+
+/// Lowercase hex.
+std::string to_hex(std::span<const std::uint8_t> bytes);
+/// Decodes exactly `out.size()` bytes from 2*out.size() hex characters (either case).
+bool from_hex(std::string_view hex, std::span<std::uint8_t> out) noexcept;
+
+/// HMAC-SHA256(server secret, key): the only form in which a key is stored. Thread-safe; the
+/// hot path (verification) calls it once per request, so the keyed state is precomputed.
+class hmac_key_hasher {
+ public:
+  explicit hmac_key_hasher(secret server_secret);
+  ~hmac_key_hasher();
+  hmac_key_hasher(const hmac_key_hasher&) = delete;
+  hmac_key_hasher& operator=(const hmac_key_hasher&) = delete;
+
+  sha256_digest hash(std::string_view key) const;
+  std::string hash_hex(std::string_view key) const;
+
+ private:
+  secret secret_;
+  void* template_ctx_;  // EVP_MAC_CTX* initialised with the key; dup'ed per call
+};
+
+/// The server secret: read from cfg.secret_file if set (must exist, at least 32 bytes, not
+/// readable by group/others), else from <data_dir>/server.secret, which is created on first run
+/// with 32 CSPRNG bytes (hex-encoded) and mode 0600. Throws infra::error(errc::config).
+secret load_or_create_server_secret(const config& cfg);
+
+}  // namespace keyledger::infra

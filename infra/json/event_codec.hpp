@@ -1,0 +1,27 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "domain/api_key.hpp"
+#include "domain/workspace.hpp"
+#include "infra/core/event_store.hpp"
+
+namespace keyledger::infra {
+
+/// Event payloads are JSON objects with snake_case members; timestamps as RFC 3339 strings
+/// (domain::format_timestamp). The exact formats are documented in docs/events.md.
+std::string encode_payload(const domain::api_key_event& e);
+std::string encode_payload(const domain::workspace_event& e);
+
+/// nullopt for another type or a payload that does not decode (never throws).
+std::optional<domain::api_key_event> decode_api_key_event(std::string_view type,
+                                                          std::string_view payload);
+std::optional<domain::workspace_event> decode_workspace_event(std::string_view type,
+                                                              std::string_view payload);
+
+/// {"actor":..,"request_id":..,"source_ip":..,"idempotency_key":..}; empty members omitted.
+std::string encode_metadata(const event_metadata& m);
+
+}  // namespace keyledger::infra

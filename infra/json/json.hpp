@@ -1,0 +1,91 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/result.hpp"
+
+namespace keyledger::infra {
+
+struct json_limits {
+  std::size_t max_depth = 8;      ///< nesting of objects/arrays
+  std::size_t max_string = 4096;  ///< bytes in any one string
+  std::size_t max_array = 64;     ///< elements in any one array
+  std::size_t max_members = 64;   ///< members in any one object
+};
+
+/// A parse or shape error. `message` is safe to show a client: it names a field, never echoes
+/// a value.
+struct json_error {
+  std::string message;
+};
+
+/// An untrusted JSON request body: exactly one JSON object, valid UTF-8, no embedded NUL, no
+/// trailing bytes, within json_limits. RapidJSON (iterative, validating) behind a pimpl so its
+/// headers stay in infra/json. Movable, not copyable.
+class json_body {
+ public:
+  static domain::result<json_body, json_error> parse(std::string_view text,
+                                                     const json_limits& limits = {});
+  ~json_body();
+  json_body(json_body&&) noexcept;
+  json_body& operator=(json_body&&) noexcept;
+
+  /// nullopt when absent; error when present with another type (null counts as another type).
+  domain::result<std::optional<std::string>, json_error> get_string(std::string_view field) const;
+  domain::result<std::optional<std::vector<std::string>>, json_error> get_string_array(
+      std::string_view field) const;
+  domain::result<std::optional<bool>, json_error> get_bool(std::string_view field) const;
+  domain::result<std::optional<std::int64_t>, json_error> get_int(std::string_view field) const;
+
+  /// The first member whose name is not in `known`, if any (for "unknown field" errors).
+  std::optional<std::string> first_unknown_field(
+      std::initializer_list<std::string_view> known) const;
+
+ private:
+  struct impl;
+  explicit json_body(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+/// A small streaming JSON writer (RFC 8259 escaping; output is valid UTF-8 if inputs are).
+/// Commas are inserted automatically.
+class json_writer {
+ public:
+  json_writer& begin_object();
+  json_writer& end_object();
+  json_writer& begin_array();
+  json_writer& end_array();
+  json_writer& key(std::string_view k);
+  json_writer& string(std::string_view v);
+  json_writer& number(std::int64_t v);
+  json_writer& number(std::uint64_t v);
+  json_writer& boolean(bool v);
+  json_writer& null();
+  /// Shorthands for key(k).value(v).
+  json_writer& field(std::string_view k, std::string_view v) { return key(k).string(v); }
+  json_writer& field(std::string_view k, const char* v) { return key(k).string(v); }
+  json_writer& field(std::string_view k, bool v) { return key(k).boolean(v); }
+  json_writer& field(std::string_view k, std::int64_t v) { return key(k).number(v); }
+  json_writer& field(std::string_view k, std::uint64_t v) { return key(k).number(v); }
+
+  const std::string& str() const noexcept { return out_; }
+  std::string take() noexcept { return std::move(out_); }
+
+ private:
+  void separate();
+  std::string out_;
+  std::vector<bool> first_;  // per open container: no member written yet
+  bool after_key_ = false;
+};
+
+/// Appends `s` as a quoted, escaped JSON string.
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace keyledger::infra

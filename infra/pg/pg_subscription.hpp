@@ -1,0 +1,47 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "infra/core/event_store.hpp"
+
+namespace keyledger::infra {
+
+/// Feeds every event after a checkpoint, in global order, to a handler: catches up by reading
+/// in batches, then waits on LISTEN keyledger_events (sent by a trigger after each append
+/// commits) or at most `poll_interval`, and reads again. A lost notification therefore costs
+/// at most one poll interval. Runs on its own thread with its own connection; reconnects
+/// after a failure with backoff. The handler runs on that thread, one event at a time.
+class pg_subscription {
+ public:
+  using handler = std::function<void(const recorded_event&)>;
+
+  pg_subscription(std::string conninfo, std::uint64_t after_seq, handler on_event,
+                  std::chrono::milliseconds poll_interval = std::chrono::milliseconds(250));
+  ~pg_subscription();  ///< stops
+  pg_subscription(const pg_subscription&) = delete;
+  pg_subscription& operator=(const pg_subscription&) = delete;
+
+  /// Reads synchronously up to the current head on the caller's thread (start-up).
+  /// Throws infra::error on failure.
+  void catch_up();
+
+  /// Starts the background thread. Precondition: not started.
+  void start();
+
+  /// Stops and joins the thread within about one poll interval. Idempotent.
+  void stop();
+
+  /// The global_seq of the last event handed to the handler.
+  std::uint64_t checkpoint() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace keyledger::infra
