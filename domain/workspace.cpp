@@ -1,1 +1,82 @@
-// placeholder: being written
+#include "domain/workspace.hpp"
+
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "domain/key_format.hpp"
+
+namespace keyledger::domain {
+
+namespace {
+
+template <class... Fs>
+struct overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
+
+using decision = result<std::vector<workspace_event>, rejection>;
+
+bool is_lower_or_digit(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+decision decide_create(const workspace_state& state, const create_workspace& c) {
+  if (state.exists) return rejection::workspace_already_exists;
+  if (!valid_workspace_name(c.name)) return rejection::invalid_workspace_name;
+  if (!valid_key_prefix(c.key_prefix)) return rejection::invalid_key_prefix;
+  return std::vector<workspace_event>{
+      workspace_created{c.workspace_id, c.name, c.key_prefix, c.now}};
+}
+
+}  // namespace
+
+std::string_view event_type(const workspace_event& e) noexcept {
+  return std::visit(
+      overloaded{
+          [](const workspace_created&) -> std::string_view { return "WorkspaceCreated"; },
+      },
+      e);
+}
+
+bool valid_workspace_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > 63 || !is_lower_or_digit(name[0])) return false;
+  for (const char c : name) {
+    if (!is_lower_or_digit(c) && c != '-') return false;
+  }
+  return true;
+}
+
+std::string workspace_stream_id(std::string_view workspace_id) {
+  std::string out = "workspace-";
+  out.append(workspace_id);
+  return out;
+}
+
+result<std::vector<workspace_event>, rejection> decide(const workspace_state& state,
+                                                       const workspace_command& command) {
+  return std::visit(
+      overloaded{
+          [&](const create_workspace& c) { return decide_create(state, c); },
+      },
+      command);
+}
+
+workspace_state evolve(workspace_state state, const workspace_event& event) {
+  std::visit(
+      overloaded{
+          [&](const workspace_created& e) {
+            state.exists = true;
+            state.workspace_id = e.workspace_id;
+            state.name = e.name;
+            state.key_prefix = e.key_prefix;
+            state.created_at = e.created_at;
+          },
+      },
+      event);
+  ++state.version;
+  return state;
+}
+
+}  // namespace keyledger::domain
