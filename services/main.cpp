@@ -1,1 +1,200 @@
-// placeholder: being written
+// The keyledger executable: serve | migrate | bootstrap | verify-log.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "domain/key_format.hpp"
+#include "domain/workspace.hpp"
+#include "infra/core/blocking_pool.hpp"
+#include "infra/core/config.hpp"
+#include "infra/core/error.hpp"
+#include "infra/core/log.hpp"
+#include "infra/crypto/crypto.hpp"
+#include "infra/http/server.hpp"
+#include "infra/json/json.hpp"
+#include "infra/pg/migrations.hpp"
+#include "infra/pg/pg_event_store.hpp"
+#include "infra/pg/pg_subscription.hpp"
+#include "services/app/key_service.hpp"
+#include "services/http/error_table.hpp"
+#include "services/http/routes.hpp"
+#include "services/projections/active_key_view.hpp"
+
+namespace kl = keyledger;
+using kl::infra::log;
+using kl::infra::log_level;
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_error = 1;
+constexpr int exit_exists = 3;
+
+const std::string& require_database_url(const kl::infra::config& cfg) {
+  if (cfg.database_url.empty()) {
+    throw kl::infra::error(kl::infra::errc::config,
+                           "DATABASE_URL is not set (a libpq connection string or URI)");
+  }
+  return cfg.database_url;
+}
+
+int serve(const kl::infra::config& cfg) {
+  const auto& url = require_database_url(cfg);
+  kl::infra::system_clock clock;
+  kl::infra::openssl_random_source random;
+  kl::infra::hmac_key_hasher hasher(kl::infra::load_or_create_server_secret(cfg));
+
+  // Build the active-key view from the whole log before accepting a request, then follow it.
+  kl::services::active_key_view view;
+  kl::infra::pg_subscription subscription(
+      url, 0, [&view](const kl::infra::recorded_event& e) { view.apply(e); });
+  subscription.catch_up();
+  log(log_level::info, "projection_ready",
+      {{"applied_seq", std::to_string(view.applied_seq())},
+       {"keys", std::to_string(view.key_count())}});
+  subscription.start();
+
+  // One connection per pool thread, opened lazily by its thread.
+  kl::infra::blocking_pool pool(cfg.db_threads, cfg.db_queue);
+  std::vector<std::unique_ptr<kl::infra::pg_event_store>> stores;
+  for (std::size_t i = 0; i < cfg.db_threads; ++i) {
+    stores.push_back(std::make_unique<kl::infra::pg_event_store>(url));
+  }
+  kl::services::key_service keys(hasher, random, clock);
+
+  kl::infra::server_options options;
+  options.host = cfg.listen_host;
+  options.port = cfg.listen_port;
+  options.io_threads = cfg.io_threads;
+  kl::infra::http_server server(
+      options,
+      kl::services::make_api_handler(
+          {view, keys, hasher, pool,
+           [&stores](std::size_t worker) -> kl::infra::event_store& { return *stores[worker]; }}),
+      kl::services::make_error_renderer());
+  server.listen();
+  server.run();
+
+  // In-flight requests are answered; finish queued database work, then stop following.
+  pool.stop();
+  subscription.stop();
+  log(log_level::info, "stopped");
+  return exit_ok;
+}
+
+int migrate(const kl::infra::config& cfg) {
+  auto applied = kl::infra::migrate(require_database_url(cfg));
+  for (const auto& name : applied) log(log_level::info, "migration_applied", {{"name", name}});
+  log(log_level::info, "migrations_done", {{"applied", std::to_string(applied.size())}});
+  return exit_ok;
+}
+
+int bootstrap(const kl::infra::config& cfg, const std::string& workspace,
+              const std::string& prefix) {
+  if (!kl::domain::valid_workspace_name(workspace)) {
+    std::cerr << "keyledger: invalid workspace name (1-63 characters of a-z 0-9 -)\n";
+    return exit_error;
+  }
+  if (!kl::domain::valid_key_prefix(prefix)) {
+    std::cerr << "keyledger: invalid prefix (a lowercase letter then 1-9 of a-z 0-9)\n";
+    return exit_error;
+  }
+  kl::infra::system_clock clock;
+  kl::infra::openssl_random_source random;
+  kl::infra::hmac_key_hasher hasher(kl::infra::load_or_create_server_secret(cfg));
+  kl::infra::pg_event_store store(require_database_url(cfg));
+  kl::services::key_service keys(hasher, random, clock);
+
+  auto result = keys.bootstrap(store, workspace, prefix,
+                               {"bootstrap", kl::domain::new_id("req", random), "", ""});
+  if (!result) {
+    if (result.error() == kl::domain::rejection::workspace_already_exists) {
+      std::cerr << "keyledger: workspace '" << workspace << "' already exists\n";
+      return exit_exists;
+    }
+    std::cerr << "keyledger: bootstrap refused: " << kl::domain::to_string(result.error())
+              << "\n";
+    return exit_error;
+  }
+  const auto& w = result->workspace;
+  const auto& admin = result->admin_key;
+  kl::infra::json_writer out;
+  out.begin_object()
+      .field("workspace_id", w.workspace_id)
+      .field("name", w.name)
+      .field("prefix", w.key_prefix)
+      .field("key_id", admin.state.key_id)
+      .field("key", admin.key.reveal())
+      .end_object();
+  // The admin key goes to stdout only, once; never to the log.
+  std::cout << out.str() << std::endl;
+  log(log_level::info, "workspace_bootstrapped",
+      {{"workspace_id", w.workspace_id}, {"key_id", admin.state.key_id}});
+  return exit_ok;
+}
+
+int verify_log(const kl::infra::config& cfg) {
+  kl::infra::pg_event_store store(require_database_url(cfg));
+  auto v = kl::infra::verify_chain(store);
+  kl::infra::json_writer out;
+  out.begin_object()
+      .field("ok", v.ok)
+      .field("events_checked", static_cast<std::uint64_t>(v.events_checked));
+  if (!v.ok) {
+    out.field("first_bad_seq", static_cast<std::uint64_t>(v.first_bad_seq))
+        .field("problem", v.problem);
+  }
+  out.end_object();
+  std::cout << out.str() << std::endl;
+  return v.ok ? exit_ok : exit_error;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "keyledger: event-sourced API key lifecycle service.\n"
+      "Configuration comes from the environment: DATABASE_URL, KEYLEDGER_LISTEN "
+      "(default 127.0.0.1:8080), KEYLEDGER_DATA_DIR (default .local/), KEYLEDGER_SECRET_FILE, "
+      "KEYLEDGER_IO_THREADS, KEYLEDGER_DB_THREADS, KEYLEDGER_DB_QUEUE, KEYLEDGER_LOG_LEVEL."};
+  app.require_subcommand(1);
+
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "Serve the HTTP API until SIGINT/SIGTERM (needs a migrated database)");
+  auto* migrate_cmd =
+      app.add_subcommand("migrate", "Apply the schema migrations that are not applied yet");
+  auto* bootstrap_cmd = app.add_subcommand(
+      "bootstrap",
+      "Create a workspace and its admin key (keys:read keys:write); prints one JSON line with "
+      "workspace_id and key. Exit 3 if the workspace exists.");
+  std::string workspace;
+  std::string prefix(kl::domain::default_key_prefix);
+  bootstrap_cmd->add_option("--workspace", workspace, "Workspace name ([a-z0-9-], 1-63)")
+      ->required();
+  bootstrap_cmd->add_option("--prefix", prefix, "Key prefix ([a-z][a-z0-9]{1,9})")
+      ->capture_default_str();
+  auto* verify_cmd = app.add_subcommand(
+      "verify-log", "Check that the event log is gapless and its hash chain intact");
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    const auto cfg = kl::infra::load_config_from_env();
+    if (*serve_cmd) return serve(cfg);
+    if (*migrate_cmd) return migrate(cfg);
+    if (*bootstrap_cmd) return bootstrap(cfg, workspace, prefix);
+    if (*verify_cmd) return verify_log(cfg);
+  } catch (const kl::infra::error& e) {
+    log(log_level::error, "fatal",
+        {{"code", kl::infra::make_error_code(e.code()).message()}, {"detail", e.what()}});
+    return exit_error;
+  } catch (const std::exception& e) {
+    log(log_level::error, "fatal", {{"detail", e.what()}});
+    return exit_error;
+  }
+  return exit_error;
+}
