@@ -63,7 +63,9 @@ class hmac_key_hasher {
 
  private:
   secret secret_;
-  void* template_ctx_;  // EVP_MAC_CTX* initialised with the key; dup'ed per call
+  // The keyed EVP_MAC_CTX template (and an id); each thread hashes with its own copy of it.
+  // Opaque so OpenSSL headers stay in the .cpp.
+  void* template_ctx_;
 };
 
 /// The server secret: read from cfg.secret_file if set (must exist, at least 32 bytes, not
