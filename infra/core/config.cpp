@@ -1,1 +1,153 @@
-// placeholder: being written
+#include "infra/core/config.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "infra/core/error.hpp"
+
+namespace keyledger::infra {
+
+namespace {
+
+constexpr std::size_t max_listen_length = 300;
+
+[[noreturn]] void fail(const std::string& why) { throw error(errc::config, why); }
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_alnum(char c) noexcept {
+  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// Unset and set-to-empty both mean "use the default": compose files and shells often
+// export empty variables they meant to leave out.
+std::optional<std::string> read_env(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+// Digits only (no sign, space or suffix), within [lo, hi].
+std::optional<std::uint64_t> parse_bounded(std::string_view text, std::uint64_t lo,
+                                           std::uint64_t hi) noexcept {
+  if (text.empty()) return std::nullopt;
+  std::uint64_t value = 0;
+  for (const char c : text) {
+    if (!is_digit(c)) return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    // Stop before overflow can wrap a huge number back into range.
+    if (value > hi) return std::nullopt;
+  }
+  if (value < lo) return std::nullopt;
+  return value;
+}
+
+std::size_t read_count(const char* name, std::size_t fallback, std::uint64_t lo, std::uint64_t hi) {
+  const auto text = read_env(name);
+  if (!text) return fallback;
+  const auto value = parse_bounded(*text, lo, hi);
+  if (!value) {
+    fail(std::string(name) + ": must be a whole number from " + std::to_string(lo) + " to " +
+         std::to_string(hi));
+  }
+  return static_cast<std::size_t>(*value);
+}
+
+// A DNS name ([A-Za-z0-9-] labels of 1-63, no leading/trailing '-') or a dotted IPv4 address.
+bool valid_hostname(std::string_view host) {
+  if (host.empty() || host.size() > 253) return false;
+  std::string_view last_label;
+  std::size_t start = 0;
+  while (start <= host.size()) {
+    std::size_t end = host.find('.', start);
+    if (end == std::string_view::npos) end = host.size();
+    const std::string_view label = host.substr(start, end - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    for (const char c : label) {
+      if (!is_alnum(c) && c != '-') return false;
+    }
+    last_label = label;
+    start = end + 1;
+  }
+  // A name ending in a numeric label is meant as IPv4: then it must be a real one.
+  bool numeric = true;
+  for (const char c : last_label) numeric = numeric && is_digit(c);
+  if (numeric) {
+    in_addr addr{};
+    return ::inet_pton(AF_INET, std::string(host).c_str(), &addr) == 1;
+  }
+  return true;
+}
+
+bool valid_ipv6(std::string_view host) {
+  in6_addr addr{};
+  return !host.empty() && ::inet_pton(AF_INET6, std::string(host).c_str(), &addr) == 1;
+}
+
+}  // namespace
+
+void parse_listen(const std::string& text, std::string& host, std::uint16_t& port) {
+  if (text.empty()) fail("empty; expected host:port or [v6]:port");
+  if (text.size() > max_listen_length) fail("too long; expected host:port or [v6]:port");
+
+  std::string_view view = text;
+  std::string_view host_part;
+  std::string_view port_part;
+  if (view.front() == '[') {
+    const std::size_t close = view.find(']');
+    if (close == std::string_view::npos) fail("missing ']' after an IPv6 address");
+    host_part = view.substr(1, close - 1);
+    const std::string_view rest = view.substr(close + 1);
+    if (rest.empty() || rest.front() != ':') fail("expected ':port' after ']'");
+    port_part = rest.substr(1);
+    if (!valid_ipv6(host_part)) fail("not a valid IPv6 address inside [ ]");
+  } else {
+    const std::size_t colon = view.rfind(':');
+    if (colon == std::string_view::npos) fail("missing ':port'; expected host:port");
+    host_part = view.substr(0, colon);
+    port_part = view.substr(colon + 1);
+    if (host_part.find(':') != std::string_view::npos) {
+      fail("an IPv6 address must be written in brackets: [v6]:port");
+    }
+    if (!valid_hostname(host_part)) fail("not a valid host name or IPv4 address");
+  }
+
+  // Port 0 is allowed on purpose: it asks the kernel for any free port (tests use it).
+  const auto value = port_part.size() <= 5 ? parse_bounded(port_part, 0, 65535) : std::nullopt;
+  if (!value) fail("port must be a whole number from 0 to 65535");
+
+  host.assign(host_part);
+  port = static_cast<std::uint16_t>(*value);
+}
+
+config load_config_from_env() {
+  config c;
+  // Never echo DATABASE_URL in an error: it may carry a password.
+  if (auto url = read_env("DATABASE_URL")) c.database_url = std::move(*url);
+
+  if (const auto listen = read_env("KEYLEDGER_LISTEN")) {
+    try {
+      parse_listen(*listen, c.listen_host, c.listen_port);
+    } catch (const error& e) {
+      fail(std::string("KEYLEDGER_LISTEN: ") + e.what());
+    }
+  }
+
+  if (auto dir = read_env("KEYLEDGER_DATA_DIR")) c.data_dir = std::move(*dir);
+  if (auto file = read_env("KEYLEDGER_SECRET_FILE")) c.secret_file = std::move(*file);
+
+  c.io_threads = read_count("KEYLEDGER_IO_THREADS", c.io_threads, 1, 64);
+  c.db_threads = read_count("KEYLEDGER_DB_THREADS", c.db_threads, 1, 256);
+  c.db_queue = read_count("KEYLEDGER_DB_QUEUE", c.db_queue, 1, 100000);
+  return c;
+}
+
+}  // namespace keyledger::infra

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstddef>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "infra/core/log.hpp"
+
+namespace keyledger::infra::detail {
+
+/// Longest field value (in input bytes) written to a log line; longer values are cut and end
+/// with "...". Keeps one runaway value from producing a megabyte line.
+inline constexpr std::size_t max_log_value_bytes = 8192;
+
+/// Appends `text` to `out` as a JSON string (quotes included), escaped per RFC 8259: '"', '\\'
+/// and control characters are escaped, U+2028/U+2029 too (for JavaScript consumers), and any
+/// byte sequence that is not well-formed UTF-8 becomes U+FFFD, so the line is always valid
+/// JSON whatever the input was.
+void append_json_string(std::string& out, std::string_view text);
+
+/// "debug", "info", "warn", "error".
+std::string_view to_string(log_level level) noexcept;
+
+/// Accepts exactly the names to_string gives.
+std::optional<log_level> parse_log_level(std::string_view text) noexcept;
+
+/// One log line, newline included: {"ts":..,"level":..,"event":..,<fields as strings>}.
+std::string format_log_line(std::string_view ts, log_level level, std::string_view event,
+                            std::initializer_list<log_field> fields);
+
+}  // namespace keyledger::infra::detail
