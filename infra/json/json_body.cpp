@@ -1,1 +1,294 @@
-// placeholder: being written
+#include <rapidjson/document.h>
+#include <rapidjson/error/error.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "infra/json/json.hpp"
+
+namespace keyledger::infra {
+
+namespace {
+
+namespace rj = rapidjson;
+
+constexpr unsigned parse_flags =
+    rj::kParseIterativeFlag | rj::kParseValidateEncodingFlag | rj::kParseStopWhenDoneFlag;
+
+enum class problem {
+  none,
+  too_deep,
+  string_too_long,
+  array_too_long,
+  too_many_members,
+  nul_in_string,
+  bad_unicode,
+};
+
+const char* message_for(problem p) {
+  switch (p) {
+    case problem::too_deep:
+      return "JSON nesting too deep";
+    case problem::string_too_long:
+      return "JSON string too long";
+    case problem::array_too_long:
+      return "JSON array has too many elements";
+    case problem::too_many_members:
+      return "JSON object has too many members";
+    case problem::nul_in_string:
+      return "JSON strings must not contain NUL characters";
+    case problem::bad_unicode:
+      return "request body is not valid UTF-8";
+    case problem::none:
+      break;
+  }
+  return "request body is not valid JSON";
+}
+
+// Sits between RapidJSON's reader and the document it builds, and stops the parse (by returning
+// false) the moment a limit is exceeded: a megabyte of '[' costs max_depth steps, not a
+// megabyte of allocations. Parsing is iterative, so depth never touches the call stack either.
+class limiting_handler {
+ public:
+  limiting_handler(rj::Document& doc, const json_limits& limits) : doc_(doc), limits_(limits) {}
+
+  bool Null() { return element() && doc_.Null(); }
+  bool Bool(bool b) { return element() && doc_.Bool(b); }
+  bool Int(int i) { return element() && doc_.Int(i); }
+  bool Uint(unsigned u) { return element() && doc_.Uint(u); }
+  bool Int64(std::int64_t i) { return element() && doc_.Int64(i); }
+  bool Uint64(std::uint64_t u) { return element() && doc_.Uint64(u); }
+  bool Double(double d) { return element() && doc_.Double(d); }
+  bool RawNumber(const char* s, rj::SizeType len, bool copy) {
+    return element() && doc_.RawNumber(s, len, copy);
+  }
+  bool String(const char* s, rj::SizeType len, bool copy) {
+    return element() && text_ok(s, len) && doc_.String(s, len, copy);
+  }
+  bool Key(const char* s, rj::SizeType len, bool copy) {
+    if (++open_.back().count > limits_.max_members) return fail(problem::too_many_members);
+    return text_ok(s, len) && doc_.Key(s, len, copy);
+  }
+  bool StartObject() { return open(true) && doc_.StartObject(); }
+  bool EndObject(rj::SizeType n) {
+    open_.pop_back();
+    return doc_.EndObject(n);
+  }
+  bool StartArray() { return open(false) && doc_.StartArray(); }
+  bool EndArray(rj::SizeType n) {
+    open_.pop_back();
+    return doc_.EndArray(n);
+  }
+
+  problem failure() const noexcept { return failure_; }
+
+ private:
+  struct container {
+    bool object;
+    std::size_t count;
+  };
+
+  bool fail(problem p) {
+    failure_ = p;
+    return false;
+  }
+
+  // Counts a value as an element of the enclosing array (object members count at their key).
+  bool element() {
+    if (!open_.empty() && !open_.back().object && ++open_.back().count > limits_.max_array) {
+      return fail(problem::array_too_long);
+    }
+    return true;
+  }
+
+  bool open(bool object) {
+    if (!element()) return false;
+    if (open_.size() >= limits_.max_depth) return fail(problem::too_deep);
+    open_.push_back({object, 0});
+    return true;
+  }
+
+  // Checks a decoded string (member name or value). RapidJSON validates raw UTF-8, but decodes
+  // an unpaired low-surrogate escape (\uDC00) into bytes that are not UTF-8, and \u0000 into a
+  // NUL that would break C-string consumers (PostgreSQL text refuses it): both are refused here.
+  bool text_ok(const char* s, rj::SizeType len) {
+    if (len > limits_.max_string) return fail(problem::string_too_long);
+    if (std::memchr(s, '\0', len) != nullptr) return fail(problem::nul_in_string);
+    for (rj::SizeType i = 0; i + 1 < len; ++i) {
+      if (static_cast<unsigned char>(s[i]) == 0xED &&
+          static_cast<unsigned char>(s[i + 1]) >= 0xA0) {
+        return fail(problem::bad_unicode);
+      }
+    }
+    return true;
+  }
+
+  rj::Document& doc_;
+  const json_limits& limits_;
+  std::vector<container> open_;
+  problem failure_ = problem::none;
+};
+
+bool is_json_whitespace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::string_view name_of(const rj::Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+// A member name that may be repeated back to the client: short and plain. Anything else is
+// described without echoing it.
+bool printable_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  });
+}
+
+// Walks every object in the document (iteratively) and reports the first repeated member name:
+// two values for one field are ambiguous, and parsers disagree on which one wins.
+std::optional<std::string> find_duplicate_member(const rj::Value& root) {
+  std::vector<const rj::Value*> pending{&root};
+  std::vector<std::string_view> names;
+  while (!pending.empty()) {
+    const rj::Value* v = pending.back();
+    pending.pop_back();
+    if (v->IsArray()) {
+      for (const auto& e : v->GetArray()) {
+        if (e.IsObject() || e.IsArray()) pending.push_back(&e);
+      }
+    } else if (v->IsObject()) {
+      names.clear();
+      for (const auto& m : v->GetObject()) {
+        names.push_back(name_of(m.name));
+        if (m.value.IsObject() || m.value.IsArray()) pending.push_back(&m.value);
+      }
+      std::sort(names.begin(), names.end());
+      const auto dup = std::adjacent_find(names.begin(), names.end());
+      if (dup != names.end()) return std::string(*dup);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string field_error(std::string_view field, std::string_view problem_text) {
+  std::string m = "field '";
+  m.append(field);
+  m.append("' ");
+  m.append(problem_text);
+  return m;
+}
+
+}  // namespace
+
+struct json_body::impl {
+  rj::Document doc;
+
+  const rj::Value* find(std::string_view field) const {
+    for (const auto& m : doc.GetObject()) {
+      if (name_of(m.name) == field) return &m.value;
+    }
+    return nullptr;
+  }
+};
+
+json_body::json_body(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+json_body::~json_body() = default;
+json_body::json_body(json_body&&) noexcept = default;
+json_body& json_body::operator=(json_body&&) noexcept = default;
+
+domain::result<json_body, json_error> json_body::parse(std::string_view text,
+                                                       const json_limits& limits) {
+  // RapidJSON's memory stream reports NUL as end of input, so an embedded NUL could hide
+  // whatever follows it; NUL is never valid in JSON text anyway.
+  if (std::memchr(text.data(), '\0', text.size()) != nullptr) {
+    return json_error{"request body must not contain NUL bytes"};
+  }
+  if (std::all_of(text.begin(), text.end(), is_json_whitespace)) {
+    return json_error{"request body is empty"};
+  }
+
+  auto p = std::make_unique<impl>();
+  rj::MemoryStream stream(text.data(), text.size());
+  rj::Reader reader;
+  limiting_handler handler(p->doc, limits);
+  auto generate = [&](rj::Document&) {
+    return !reader.Parse<parse_flags>(stream, handler).IsError();
+  };
+  p->doc.Populate(generate);
+
+  if (reader.HasParseError()) {
+    switch (reader.GetParseErrorCode()) {
+      case rj::kParseErrorTermination:
+        return json_error{message_for(handler.failure())};
+      case rj::kParseErrorStringInvalidEncoding:
+        return json_error{"request body is not valid UTF-8"};
+      default:
+        return json_error{"request body is not valid JSON"};
+    }
+  }
+  // kParseStopWhenDoneFlag stops right after the root value; only whitespace may follow.
+  const std::string_view rest = text.substr(std::min(stream.Tell(), text.size()));
+  if (!std::all_of(rest.begin(), rest.end(), is_json_whitespace)) {
+    return json_error{"request body has data after the JSON value"};
+  }
+  if (!p->doc.IsObject()) return json_error{"request body must be a JSON object"};
+  if (auto dup = find_duplicate_member(p->doc)) {
+    if (printable_name(*dup)) return json_error{"duplicate field '" + *dup + "'"};
+    return json_error{"duplicate field in JSON object"};
+  }
+  return json_body(std::move(p));
+}
+
+domain::result<std::optional<std::string>, json_error> json_body::get_string(
+    std::string_view field) const {
+  const rj::Value* v = impl_ ? impl_->find(field) : nullptr;
+  if (v == nullptr) return std::optional<std::string>{};
+  if (!v->IsString()) return json_error{field_error(field, "must be a string")};
+  return std::optional<std::string>{std::string(name_of(*v))};
+}
+
+domain::result<std::optional<std::vector<std::string>>, json_error> json_body::get_string_array(
+    std::string_view field) const {
+  const rj::Value* v = impl_ ? impl_->find(field) : nullptr;
+  if (v == nullptr) return std::optional<std::vector<std::string>>{};
+  if (!v->IsArray()) return json_error{field_error(field, "must be an array of strings")};
+  std::vector<std::string> out;
+  out.reserve(v->Size());
+  for (const auto& e : v->GetArray()) {
+    if (!e.IsString()) return json_error{field_error(field, "must be an array of strings")};
+    out.emplace_back(name_of(e));
+  }
+  return std::optional<std::vector<std::string>>{std::move(out)};
+}
+
+domain::result<std::optional<bool>, json_error> json_body::get_bool(std::string_view field) const {
+  const rj::Value* v = impl_ ? impl_->find(field) : nullptr;
+  if (v == nullptr) return std::optional<bool>{};
+  if (!v->IsBool()) return json_error{field_error(field, "must be a boolean")};
+  return std::optional<bool>{v->GetBool()};
+}
+
+domain::result<std::optional<std::int64_t>, json_error> json_body::get_int(
+    std::string_view field) const {
+  const rj::Value* v = impl_ ? impl_->find(field) : nullptr;
+  if (v == nullptr) return std::optional<std::int64_t>{};
+  if (v->IsInt64()) return std::optional<std::int64_t>{v->GetInt64()};
+  // Integers beyond int64 (uint64 up to 2^64-1) are integers, just too large.
+  if (v->IsUint64()) return json_error{field_error(field, "is out of range")};
+  return json_error{field_error(field, "must be an integer")};
+}
+
+std::optional<std::string> json_body::first_unknown_field(
+    std::initializer_list<std::string_view> known) const {
+  if (!impl_) return std::nullopt;
+  for (const auto& m : impl_->doc.GetObject()) {
+    const std::string_view name = name_of(m.name);
+    if (std::find(known.begin(), known.end(), name) == known.end()) return std::string(name);
+  }
+  return std::nullopt;
+}
+
+}  // namespace keyledger::infra
