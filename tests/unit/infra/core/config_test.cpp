@@ -1,0 +1,241 @@
+#include "infra/core/config.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "infra/core/error.hpp"
+
+namespace keyledger::infra {
+namespace {
+
+using namespace std::string_literals;
+
+const char* const all_variables[] = {
+    "DATABASE_URL",         "KEYLEDGER_LISTEN",     "KEYLEDGER_DATA_DIR", "KEYLEDGER_SECRET_FILE",
+    "KEYLEDGER_IO_THREADS", "KEYLEDGER_DB_THREADS", "KEYLEDGER_DB_QUEUE",
+};
+
+/// Every test starts and ends with none of the variables set.
+class config_env : public ::testing::Test {
+ protected:
+  void SetUp() override { clear(); }
+  void TearDown() override { clear(); }
+  static void clear() {
+    for (const char* name : all_variables) ::unsetenv(name);
+  }
+  static void set(const char* name, const std::string& value) {
+    ASSERT_EQ(::setenv(name, value.c_str(), 1), 0);
+  }
+  /// The message of the config error load_config_from_env throws, or "" if it did not.
+  static std::string config_error() {
+    try {
+      load_config_from_env();
+    } catch (const error& e) {
+      EXPECT_EQ(e.code(), errc::config);
+      return e.what();
+    }
+    ADD_FAILURE() << "load_config_from_env accepted the environment";
+    return "";
+  }
+};
+
+TEST_F(config_env, given_nothing_set_then_the_documented_defaults) {
+  const config c = load_config_from_env();
+  EXPECT_EQ(c.database_url, "");
+  EXPECT_EQ(c.listen_host, "127.0.0.1");
+  EXPECT_EQ(c.listen_port, 8080);
+  EXPECT_EQ(c.data_dir, ".local/");
+  EXPECT_EQ(c.secret_file, "");
+  EXPECT_EQ(c.io_threads, 2u);
+  EXPECT_EQ(c.db_threads, 4u);
+  EXPECT_EQ(c.db_queue, 256u);
+}
+
+TEST_F(config_env, given_every_variable_set_then_each_is_used) {
+  set("DATABASE_URL", "postgresql://app@db:5432/keyledger");
+  set("KEYLEDGER_LISTEN", "[::1]:0");
+  set("KEYLEDGER_DATA_DIR", "/var/lib/keyledger/");
+  set("KEYLEDGER_SECRET_FILE", "/run/secrets/keyledger");
+  set("KEYLEDGER_IO_THREADS", "8");
+  set("KEYLEDGER_DB_THREADS", "16");
+  set("KEYLEDGER_DB_QUEUE", "1024");
+  const config c = load_config_from_env();
+  EXPECT_EQ(c.database_url, "postgresql://app@db:5432/keyledger");
+  EXPECT_EQ(c.listen_host, "::1");
+  EXPECT_EQ(c.listen_port, 0);
+  EXPECT_EQ(c.data_dir, "/var/lib/keyledger/");
+  EXPECT_EQ(c.secret_file, "/run/secrets/keyledger");
+  EXPECT_EQ(c.io_threads, 8u);
+  EXPECT_EQ(c.db_threads, 16u);
+  EXPECT_EQ(c.db_queue, 1024u);
+}
+
+TEST_F(config_env, given_variables_set_to_empty_then_defaults) {
+  for (const char* name : all_variables) set(name, "");
+  const config c = load_config_from_env();
+  EXPECT_EQ(c.listen_port, 8080);
+  EXPECT_EQ(c.io_threads, 2u);
+  EXPECT_EQ(c.data_dir, ".local/");
+}
+
+TEST_F(config_env, given_numbers_at_their_bounds_then_accepted) {
+  set("KEYLEDGER_IO_THREADS", "1");
+  set("KEYLEDGER_DB_THREADS", "256");
+  set("KEYLEDGER_DB_QUEUE", "100000");
+  config c = load_config_from_env();
+  EXPECT_EQ(c.io_threads, 1u);
+  EXPECT_EQ(c.db_threads, 256u);
+  EXPECT_EQ(c.db_queue, 100000u);
+  set("KEYLEDGER_IO_THREADS", "64");
+  set("KEYLEDGER_DB_THREADS", "1");
+  set("KEYLEDGER_DB_QUEUE", "0001");
+  c = load_config_from_env();
+  EXPECT_EQ(c.io_threads, 64u);
+  EXPECT_EQ(c.db_threads, 1u);
+  EXPECT_EQ(c.db_queue, 1u);
+}
+
+TEST_F(config_env, given_a_bad_number_then_a_config_error_naming_the_variable) {
+  struct bad_case {
+    const char* name;
+    std::string value;
+  };
+  const std::vector<bad_case> cases = {
+      {"KEYLEDGER_IO_THREADS", "0"},
+      {"KEYLEDGER_IO_THREADS", "65"},
+      {"KEYLEDGER_DB_THREADS", "0"},
+      {"KEYLEDGER_DB_THREADS", "257"},
+      {"KEYLEDGER_DB_QUEUE", "0"},
+      {"KEYLEDGER_DB_QUEUE", "100001"},
+      {"KEYLEDGER_DB_QUEUE", "abc"},
+      {"KEYLEDGER_DB_QUEUE", "-1"},
+      {"KEYLEDGER_DB_QUEUE", "+1"},
+      {"KEYLEDGER_DB_QUEUE", " 1"},
+      {"KEYLEDGER_DB_QUEUE", "1 "},
+      {"KEYLEDGER_DB_QUEUE", "1.5"},
+      {"KEYLEDGER_DB_QUEUE", "1e3"},
+      {"KEYLEDGER_DB_QUEUE", "0x10"},
+      {"KEYLEDGER_DB_QUEUE", "12k"},
+      {"KEYLEDGER_DB_QUEUE", "\xd9\xa1"},              // Arabic-Indic digit one
+      {"KEYLEDGER_DB_QUEUE", "18446744073709551617"},  // 2^64 + 1 wraps to 1
+      {"KEYLEDGER_DB_QUEUE", std::string(40, '9')},
+  };
+  for (const auto& [name, value] : cases) {
+    clear();
+    set(name, value);
+    const std::string message = config_error();
+    EXPECT_EQ(message.rfind(std::string(name) + ": ", 0), 0u)
+        << name << "=" << value << " -> " << message;
+  }
+}
+
+TEST_F(config_env, given_a_bad_listen_address_then_a_config_error_naming_the_variable) {
+  set("KEYLEDGER_LISTEN", "localhost");
+  EXPECT_EQ(config_error().rfind("KEYLEDGER_LISTEN: ", 0), 0u);
+  set("KEYLEDGER_LISTEN", "127.0.0.1:99999");
+  EXPECT_EQ(config_error().rfind("KEYLEDGER_LISTEN: ", 0), 0u);
+}
+
+TEST_F(config_env, given_a_database_url_with_a_password_then_errors_never_echo_it) {
+  set("DATABASE_URL", "postgresql://app:hunter2secret@db/keyledger");
+  set("KEYLEDGER_DB_THREADS", "many");
+  const std::string message = config_error();
+  EXPECT_FALSE(message.empty());
+  EXPECT_EQ(message.find("hunter2secret"), std::string::npos) << message;
+}
+
+// ---- parse_listen ------------------------------------------------------------------------------
+
+struct listen_case {
+  std::string text;
+  std::string host;
+  std::uint16_t port;
+};
+
+TEST(parse_listen, given_host_port_or_bracketed_v6_then_split) {
+  const std::vector<listen_case> good = {
+      {"127.0.0.1:8080", "127.0.0.1", 8080},
+      {"0.0.0.0:0", "0.0.0.0", 0},
+      {"localhost:65535", "localhost", 65535},
+      {"example.com:80", "example.com", 80},
+      {"my-host.internal:1", "my-host.internal", 1},
+      {"KeyLedger-1:443", "KeyLedger-1", 443},
+      {"[::1]:8080", "::1", 8080},
+      {"[::]:0", "::", 0},
+      {"[2001:db8::1]:443", "2001:db8::1", 443},
+      {"[::ffff:192.0.2.1]:9", "::ffff:192.0.2.1", 9},
+      {"127.0.0.1:00080", "127.0.0.1", 80},
+  };
+  for (const auto& c : good) {
+    std::string host;
+    std::uint16_t port = 1234;
+    ASSERT_NO_THROW(parse_listen(c.text, host, port)) << c.text;
+    EXPECT_EQ(host, c.host) << c.text;
+    EXPECT_EQ(port, c.port) << c.text;
+  }
+}
+
+TEST(parse_listen, given_garbage_then_config_error_and_outputs_untouched) {
+  const std::vector<std::string> bad = {
+      "",
+      ":8080",
+      "127.0.0.1",
+      "127.0.0.1:",
+      "127.0.0.1:65536",
+      "127.0.0.1:99999999999999999999",
+      "127.0.0.1:000080",
+      "127.0.0.1:-1",
+      "127.0.0.1:+80",
+      "127.0.0.1:80a",
+      "127.0.0.1: 80",
+      "127.0.0.1:80 ",
+      " 127.0.0.1:80",
+      "127.0.0.1 :80",
+      "::1:8080",
+      "::1",
+      "[::1]8080",
+      "[::1]:",
+      "[::1]:x",
+      "[::1",
+      "[]:80",
+      "[not-v6]:80",
+      "[127.0.0.1]:80",
+      "[fe80::1%eth0]:80",
+      "256.0.0.1:80",
+      "1.2.3:80",
+      "1.2.3.4.5:80",
+      "8080:80",
+      "-host:80",
+      "host-:80",
+      "ho_st:80",
+      "host..com:80",
+      "host.:80",
+      ".host:80",
+      "http://host:80",
+      "user@host:80",
+      "h\xc3\xb6st:80",
+      "127.0.0.1\0:80"s,
+      std::string(64, 'a') + ".com:80",
+      std::string(400, 'a') + ":80",
+  };
+  for (const auto& text : bad) {
+    std::string host = "unchanged";
+    std::uint16_t port = 4321;
+    try {
+      parse_listen(text, host, port);
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const error& e) {
+      EXPECT_EQ(e.code(), errc::config) << text;
+      EXPECT_STRNE(e.what(), "") << text;
+    }
+    EXPECT_EQ(host, "unchanged") << text;
+    EXPECT_EQ(port, 4321) << text;
+  }
+}
+
+}  // namespace
+}  // namespace keyledger::infra

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+namespace keyledger::infra::testing {
+
+/// Redirects file descriptor 2 into an unlinked temporary file for its lifetime, so tests can
+/// read exactly what was written with write(2). Restores stderr on destruction.
+class stderr_capture {
+ public:
+  stderr_capture() {
+    std::fflush(stderr);
+    char path[] = "/tmp/keyledger_stderr_XXXXXX";
+    file_ = ::mkstemp(path);
+    if (file_ < 0) throw std::runtime_error("mkstemp failed");
+    ::unlink(path);
+    saved_ = ::dup(STDERR_FILENO);
+    if (saved_ < 0 || ::dup2(file_, STDERR_FILENO) < 0) throw std::runtime_error("dup failed");
+  }
+  ~stderr_capture() {
+    restore();
+    ::close(file_);
+  }
+  stderr_capture(const stderr_capture&) = delete;
+  stderr_capture& operator=(const stderr_capture&) = delete;
+
+  /// Everything written to fd 2 since construction.
+  std::string text() const {
+    std::string out;
+    char buffer[4096];
+    off_t offset = 0;
+    for (;;) {
+      const ssize_t n = ::pread(file_, buffer, sizeof buffer, offset);
+      if (n <= 0) break;
+      out.append(buffer, static_cast<std::size_t>(n));
+      offset += n;
+    }
+    return out;
+  }
+
+  /// Puts the real stderr back (idempotent).
+  void restore() {
+    if (saved_ >= 0) {
+      std::fflush(stderr);
+      ::dup2(saved_, STDERR_FILENO);
+      ::close(saved_);
+      saved_ = -1;
+    }
+  }
+
+ private:
+  int file_ = -1;
+  int saved_ = -1;
+};
+
+}  // namespace keyledger::infra::testing
