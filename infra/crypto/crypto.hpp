@@ -68,9 +68,14 @@ class hmac_key_hasher {
   void* template_ctx_;
 };
 
-/// The server secret: read from cfg.secret_file if set (must exist, at least 32 bytes, not
-/// readable by group/others), else from <data_dir>/server.secret, which is created on first run
-/// with 32 CSPRNG bytes (hex-encoded) and mode 0600. Throws infra::error(errc::config).
+/// The server secret: read from cfg.secret_file if set (must exist, be a regular file, have no
+/// group/other permission bits (mode & 077 == 0), at least 32 bytes), else from
+/// <data_dir>/server.secret, which is created on first run with 32 CSPRNG bytes (written as 64
+/// lowercase hex characters, mode 0600; data_dir made with 0700 if missing) and checked the same
+/// way afterwards. The secret is the file's content with one trailing newline removed (for a
+/// created file: the 64 hex characters). Creation is atomic (complete file linked into place),
+/// so concurrent first starts agree on one secret. Throws infra::error(errc::config) naming the
+/// path and the problem, never the content.
 secret load_or_create_server_secret(const config& cfg);
 
 }  // namespace keyledger::infra
