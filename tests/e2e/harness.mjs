@@ -1,0 +1,510 @@
+// Shared harness for the end-to-end tests: a fresh database, the real `keyledger` binary
+// (migrate, bootstrap, serve on a free port), HTTP helpers and a key generator.
+//
+// Environment:
+//   KEYLEDGER_BIN                 the keyledger executable (set by tests/e2e/CMakeLists.txt)
+//   KEYLEDGER_TEST_DATABASE_URL   a superuser URL, e.g. postgresql://postgres@127.0.0.1:PORT/postgres
+//                                 (set by ./scripts/dev test)
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { randomInt, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+/// Deadline for the server to log "listening" after spawn.
+export const startup_deadline_ms = 20_000;
+/// Deadline for the server to exit after SIGTERM.
+export const shutdown_deadline_ms = 15_000;
+/// Deadline for one-shot subcommands (migrate, bootstrap).
+const command_deadline_ms = 30_000;
+
+function required_env(name, hint) {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set: ${hint}`);
+  }
+  return value;
+}
+
+export function keyledger_bin() {
+  return required_env('KEYLEDGER_BIN', 'the path of the keyledger executable (ctest sets it)');
+}
+
+export function test_database_url() {
+  return required_env(
+    'KEYLEDGER_TEST_DATABASE_URL',
+    'a PostgreSQL superuser URL such as postgresql://postgres@127.0.0.1:5432/postgres ' +
+      '(./scripts/dev test starts a throwaway cluster and sets it)',
+  );
+}
+
+/// A lowercase random suffix for database and workspace names.
+export function random_suffix(length = 10) {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  let out = '';
+  for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)];
+  return out;
+}
+
+/// The same URL pointing at another database.
+function with_database(url, database) {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+// ---- database ---------------------------------------------------------------------------------
+
+/// Creates kl_e2e_<random> on the test server. Returns { name, url, query(sql, params), drop() }.
+export async function create_database() {
+  const admin_url = test_database_url();
+  const name = `kl_e2e_${random_suffix()}`;
+  const admin = new pg.Client({ connectionString: admin_url });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name} ENCODING 'UTF8' TEMPLATE template0`);
+  } finally {
+    await admin.end();
+  }
+  const url = with_database(admin_url, name);
+  return {
+    name,
+    url,
+    /// One query on a short-lived connection (the server's pool is not disturbed).
+    async query(sql, params = []) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return await client.query(sql, params);
+      } finally {
+        await client.end();
+      }
+    },
+    async drop() {
+      const c = new pg.Client({ connectionString: admin_url });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+// ---- the binary -------------------------------------------------------------------------------
+
+/// The environment for every keyledger process: inherited, minus anything that would point it
+/// elsewhere, plus `extra`.
+function server_env(extra) {
+  const env = { ...process.env };
+  for (const k of ['DATABASE_URL', 'KEYLEDGER_LISTEN', 'KEYLEDGER_DATA_DIR', 'KEYLEDGER_SECRET_FILE']) {
+    delete env[k];
+  }
+  return { ...env, ...extra };
+}
+
+/// Runs `keyledger <args>` to completion. Resolves { code, stdout, stderr } (never rejects on a
+/// non-zero exit; it does on a timeout).
+export function run_keyledger(args, env) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      keyledger_bin(),
+      args,
+      { env: server_env(env), timeout: command_deadline_ms, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error && error.killed) {
+          reject(new Error(`keyledger ${args.join(' ')} timed out\n${stderr}`));
+          return;
+        }
+        if (error && typeof error.code !== 'number') {
+          reject(error);
+          return;
+        }
+        resolve({ code: error ? error.code : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+export async function migrate(database_url, data_dir) {
+  const r = await run_keyledger(['migrate'], { DATABASE_URL: database_url, KEYLEDGER_DATA_DIR: data_dir });
+  assert.equal(r.code, 0, `keyledger migrate failed:\n${r.stderr}`);
+}
+
+/// Creates a workspace; resolves its one JSON line { workspace_id, key, ... }. The data dir must
+/// be the server's: the admin key is hashed with the server secret kept there.
+export async function bootstrap(database_url, data_dir, workspace = `e2e-${random_suffix()}`) {
+  const r = await run_keyledger(['bootstrap', '--workspace', workspace], {
+    DATABASE_URL: database_url,
+    KEYLEDGER_DATA_DIR: data_dir,
+  });
+  assert.equal(r.code, 0, `keyledger bootstrap failed (exit ${r.code}):\n${r.stderr}`);
+  const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
+  assert.equal(lines.length, 1, `bootstrap must print exactly one line, got:\n${r.stdout}`);
+  const ws = JSON.parse(lines[0]);
+  assert.equal(typeof ws.workspace_id, 'string', 'bootstrap output lacks workspace_id');
+  assert.equal(typeof ws.key, 'string', 'bootstrap output lacks key');
+  return { ...ws, name: ws.name ?? workspace };
+}
+
+/// A running `keyledger serve`.
+export class server {
+  /// Spawns it on 127.0.0.1:0 and waits for its "listening" log line.
+  static async start({ database_url, data_dir, env = {} }) {
+    const s = new server(database_url, data_dir, env);
+    await s.#spawn();
+    return s;
+  }
+
+  constructor(database_url, data_dir, env) {
+    this.database_url = database_url;
+    this.data_dir = data_dir;
+    this.extra_env = env;
+    /// Everything the server wrote to stderr, across restarts.
+    this.stderr = '';
+    this.stdout = '';
+    this.child = null;
+    this.port = null;
+  }
+
+  get base_url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /// Parsed JSON log lines (lines that are not JSON are kept as { raw }).
+  log_lines() {
+    return this.stderr
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => {
+        try {
+          return JSON.parse(l);
+        } catch {
+          return { raw: l };
+        }
+      });
+  }
+
+  async #spawn() {
+    const child = spawn(keyledger_bin(), ['serve'], {
+      env: server_env({
+        DATABASE_URL: this.database_url,
+        KEYLEDGER_LISTEN: '127.0.0.1:0',
+        KEYLEDGER_DATA_DIR: this.data_dir,
+        ...this.extra_env,
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.exit_promise = once(child, 'exit').then(([code, signal]) => ({ code, signal }));
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d) => {
+      this.stdout += d;
+    });
+    child.stderr.setEncoding('utf8');
+
+    let pending = '';
+    const listening = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`keyledger serve did not log "listening" within ${startup_deadline_ms} ms:\n${this.stderr}`));
+      }, startup_deadline_ms);
+      child.stderr.on('data', (d) => {
+        this.stderr += d;
+        pending += d;
+        let nl;
+        while ((nl = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, nl);
+          pending = pending.slice(nl + 1);
+          let entry;
+          try {
+            entry = JSON.parse(line);
+          } catch {
+            continue;
+          }
+          if (entry.event === 'listening') {
+            clearTimeout(timer);
+            resolve(entry);
+          }
+        }
+      });
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      child.exit_promise.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`keyledger serve exited (code ${code}, signal ${signal}) before listening:\n${this.stderr}`));
+      });
+    });
+    const entry = await listening;
+    assert.equal(typeof entry.port, 'string', `"listening" line lacks a string port: ${JSON.stringify(entry)}`);
+    this.port = Number(entry.port);
+    assert.ok(Number.isInteger(this.port) && this.port > 0, `bad port in ${JSON.stringify(entry)}`);
+  }
+
+  /// SIGTERM, then waits (with a deadline) for the exit. Resolves { code, signal }.
+  async stop() {
+    const child = this.child;
+    if (!child) return { code: 0, signal: null };
+    this.child = null;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      return { code: child.exitCode, signal: child.signalCode };
+    }
+    child.kill('SIGTERM');
+    let timer;
+    const deadline = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`keyledger serve did not exit within ${shutdown_deadline_ms} ms of SIGTERM`)), shutdown_deadline_ms);
+    });
+    try {
+      return await Promise.race([child.exit_promise, deadline]);
+    } catch (e) {
+      child.kill('SIGKILL');
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /// Stops (asserting a clean exit) and starts again with the same database and data dir.
+  async restart() {
+    const r = await this.stop();
+    assert.deepEqual(r, { code: 0, signal: null }, 'keyledger serve must exit 0 on SIGTERM');
+    await this.#spawn();
+  }
+
+  /// For cleanup after a failure: no grace.
+  kill() {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGKILL');
+    }
+    this.child = null;
+  }
+}
+
+/// Everything a test file needs: a database, a migrated schema, a workspace with its admin key,
+/// a running server. `close()` stops the server (asserting exit code 0), drops the database and
+/// deletes the data dir; call it from after().
+export async function start_stack({ env = {} } = {}) {
+  const db = await create_database();
+  const data_dir = await mkdtemp(path.join(tmpdir(), 'keyledger-e2e-'));
+  let srv = null;
+  try {
+    await migrate(db.url, data_dir);
+    const workspace = await bootstrap(db.url, data_dir);
+    srv = await server.start({ database_url: db.url, data_dir, env });
+    return {
+      db,
+      data_dir,
+      workspace,
+      admin_key: workspace.key,
+      server: srv,
+      api: client(srv),
+      /// Another workspace in the same database, made by a separate process (like another
+      /// node): resolves once the running server's projection has applied it.
+      async bootstrap_workspace(name) {
+        const ws = await bootstrap(db.url, data_dir, name);
+        const api = client(srv);
+        await wait_for(async () => (await api.verify(ws.key)).json?.valid === true, {
+          deadline_ms: 5_000,
+          what: `the server to see workspace ${ws.workspace_id}`,
+        });
+        return ws;
+      },
+      async close() {
+        let exit;
+        try {
+          exit = await srv.stop();
+        } finally {
+          srv.kill();
+          await db.drop();
+          await rm(data_dir, { recursive: true, force: true });
+        }
+        assert.deepEqual(exit, { code: 0, signal: null }, 'keyledger serve must exit 0 on SIGTERM');
+      },
+    };
+  } catch (e) {
+    if (srv) srv.kill();
+    await db.drop().catch(() => {});
+    await rm(data_dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+// ---- HTTP -------------------------------------------------------------------------------------
+
+/// A small fetch wrapper bound to a server (it follows restarts: the port is read per call).
+/// request(method, path, { key, bearer, json, body, headers }) resolves
+/// { status, headers, text, json } where json is the parsed body or undefined.
+export function client(srv) {
+  async function request(method, url_path, { key, bearer = true, json, body, headers = {} } = {}) {
+    const h = { ...headers };
+    if (key !== undefined) h.authorization = bearer ? `Bearer ${key}` : key;
+    let payload = body;
+    if (json !== undefined) {
+      payload = JSON.stringify(json);
+      h['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(`${srv.base_url}${url_path}`, {
+      method,
+      headers: h,
+      body: payload,
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    let parsed;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, json: parsed };
+  }
+  return {
+    request,
+    get: (p, o) => request('GET', p, o),
+    post: (p, o) => request('POST', p, o),
+    del: (p, o) => request('DELETE', p, o),
+    create_key: (key, fields) => request('POST', '/v1/keys', { key, json: fields }),
+    get_key: (key, id) => request('GET', `/v1/keys/${encodeURIComponent(id)}`, { key }),
+    revoke_key: (key, id) => request('DELETE', `/v1/keys/${encodeURIComponent(id)}`, { key }),
+    verify: (k) => request('POST', '/v1/keys/verify', { json: { key: k } }),
+  };
+}
+
+/// Asserts the documented error shape: status, JSON {error, message, code, request_id} and a
+/// Request-Id header equal to the body's request_id. `code` may be a string or a list of the
+/// acceptable codes.
+export function assert_error(res, status, code, what = '') {
+  const ctx = `${what}: got ${res.status} ${res.text}`;
+  assert.equal(res.status, status, ctx);
+  assert.ok(res.json && typeof res.json === 'object', `error body is not JSON ${ctx}`);
+  for (const f of ['error', 'message', 'code', 'request_id']) {
+    assert.equal(typeof res.json[f], 'string', `error body lacks "${f}" ${ctx}`);
+  }
+  const codes = Array.isArray(code) ? code : [code];
+  assert.ok(codes.includes(res.json.code), `expected code ${codes.join('|')} ${ctx}`);
+  assert.match(res.json.request_id, /^req_[0-9A-Za-z]+$/, ctx);
+  assert.equal(res.headers.get('request-id'), res.json.request_id, `Request-Id header ${ctx}`);
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/, ctx);
+}
+
+/// Sends raw bytes on a fresh TCP connection and resolves everything received until the
+/// server closes (or `deadline_ms` passes). Resolves { data, error } - a reset after the
+/// response is reported in `error`, not thrown.
+export function raw_request(port, bytes, deadline_ms = 10_000) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no close within ${deadline_ms} ms; got: ${Buffer.concat(chunks).toString('latin1')}`));
+    }, deadline_ms);
+    socket.on('connect', () => socket.end(bytes));
+    socket.on('data', (d) => chunks.push(d));
+    let error = null;
+    socket.on('error', (e) => {
+      error = e;
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ data: Buffer.concat(chunks).toString('latin1'), error });
+    });
+  });
+}
+
+/// Parses the first HTTP/1.1 response in `text`: { status, headers (lowercased), body, json }.
+export function parse_raw_response(text) {
+  const head_end = text.indexOf('\r\n\r\n');
+  assert.ok(head_end > 0, `no complete HTTP response in: ${JSON.stringify(text.slice(0, 200))}`);
+  const [status_line, ...header_lines] = text.slice(0, head_end).split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(status_line);
+  assert.ok(m, `bad status line: ${status_line}`);
+  const headers = {};
+  for (const l of header_lines) {
+    const i = l.indexOf(':');
+    headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+  }
+  let body = text.slice(head_end + 4);
+  if (headers['content-length'] !== undefined) body = body.slice(0, Number(headers['content-length']));
+  let json;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    json = undefined;
+  }
+  return { status: Number(m[1]), headers, body, json };
+}
+
+/// Polls `condition` (sync or async) until it is truthy or the deadline passes.
+export async function wait_for(condition, { deadline_ms = 5_000, interval_ms = 20, what = 'condition' } = {}) {
+  const end = Date.now() + deadline_ms;
+  for (;;) {
+    const v = await condition();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${deadline_ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, interval_ms));
+  }
+}
+
+// ---- key format -------------------------------------------------------------------------------
+
+export const base62_alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const key_pattern = (prefix) => new RegExp(`^${prefix}_(live|test)_[0-9A-Za-z]{38}$`);
+export { key_pattern };
+
+const crc_table = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/// CRC-32/ISO-HDLC (zlib) over the string's UTF-8 bytes.
+export function crc32(text) {
+  let c = 0xffffffff;
+  for (const b of Buffer.from(text, 'utf8')) c = crc_table[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/// `value` as `digits` base62 characters, most significant first.
+export function base62_fixed(value, digits) {
+  let out = '';
+  let v = value;
+  for (let i = 0; i < digits; i++) {
+    out = base62_alphabet[v % 62] + out;
+    v = Math.floor(v / 62);
+  }
+  return out;
+}
+
+/// A well-formed key that nobody issued: 32 random base62 characters and a correct checksum.
+export function make_key(prefix = 'kl', env = 'test') {
+  let random = '';
+  const bytes = randomBytes(64);
+  for (const b of bytes) {
+    if (random.length === 32) break;
+    if (b < 248) random += base62_alphabet[b % 62];  // rejection sampling keeps it uniform
+  }
+  while (random.length < 32) random += base62_alphabet[randomInt(62)];
+  const head = `${prefix}_${env}_${random}`;
+  return head + base62_fixed(crc32(head), 6);
+}
+
+/// True if the key's checksum is right (the same check the server does offline).
+export function checksum_ok(key) {
+  const head = key.slice(0, -6);
+  return base62_fixed(crc32(head), 6) === key.slice(-6);
+}
+
+/// The 38-character body of a key.
+export function key_body(key) {
+  return key.slice(key.lastIndexOf('_') + 1);
+}
