@@ -1,1 +1,661 @@
-// placeholder: being written
+#include "infra/pg/pg_event_store.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "infra/core/error.hpp"
+#include "infra/crypto/crypto.hpp"
+#include "infra/json/event_codec.hpp"
+#include "infra/pg/pg_detail.hpp"
+
+namespace keyledger::infra {
+
+namespace {
+
+// Every append takes this transaction-scoped advisory lock first ("keyledgr" in ASCII), so
+// appends are serialised and global_seq = head + 1 is gapless and in commit order.
+constexpr std::int64_t append_lock_key = 0x6b65796c65646772;
+
+// recorded_at_us values stored and read back exactly: from 4714-11-24 BC 00:00 UTC (the first
+// instant a timestamptz holds) up to, excluding, INT64_MAX (294247-01-10T04:00:54.775807Z, which
+// PostgreSQL's extract(epoch) rounds).
+constexpr std::int64_t min_recorded_at_us = -210866803200000000;
+constexpr std::int64_t end_recorded_at_us = std::numeric_limits<std::int64_t>::max();
+
+// Column list shared by the read statements, in the order parse_event() expects. recorded_at
+// comes back as exact bigint microseconds (extract(epoch) is numeric since PostgreSQL 14).
+constexpr const char* event_columns =
+    "global_seq, stream_id, version, event_id, type, payload, metadata, "
+    "(extract(epoch FROM recorded_at) * 1000000)::bigint, encode(hash, 'hex')";
+
+// --- names of the prepared statements (one set per connection) ---
+constexpr const char* stmt_read_all = "kl_read_all";
+constexpr const char* stmt_read_stream = "kl_read_stream";
+constexpr const char* stmt_head_seq = "kl_head_seq";
+constexpr const char* stmt_append_lock = "kl_append_lock";
+constexpr const char* stmt_append_state = "kl_append_state";
+constexpr const char* stmt_append_insert = "kl_append_insert";
+
+// Under the lock, one statement reads everything an append batch decides on, as tagged rows:
+//   kind 0: the head (last global_seq and its hash), absent when the log is empty;
+//   kind 1: each stream's current version (NULL when the stream does not exist);
+//   kind 2: each already stored event among the batch's event ids, with its position.
+constexpr const char* append_state_sql = R"sql(
+SELECT 0 AS kind, h.global_seq, NULL::text, NULL::bigint, NULL::text, encode(h.hash, 'hex')
+  FROM (SELECT global_seq, hash FROM events ORDER BY global_seq DESC LIMIT 1) AS h
+UNION ALL
+SELECT 1, NULL, s.stream_id, (SELECT max(e.version) FROM events e WHERE e.stream_id = s.stream_id),
+       NULL, NULL
+  FROM unnest($1::text[]) AS s(stream_id)
+UNION ALL
+SELECT 2, e.global_seq, e.stream_id, e.version, e.event_id::text, NULL
+  FROM events e WHERE e.event_id = ANY($2::uuid[])
+)sql";
+
+// One INSERT for every row of a batch: the columns travel as parallel arrays. recorded_at is
+// built from whole hours plus microseconds because interval multiplication goes through float8:
+// both products stay exact integers below 2^53 over the whole timestamptz range (3.6e9 =
+// 2^10 * 3515625), and an interval with neither days nor months adds the same in every time zone.
+constexpr const char* append_insert_sql = R"sql(
+INSERT INTO events (global_seq, stream_id, version, event_id, type, payload, metadata,
+                    recorded_at, hash)
+SELECT r.global_seq, r.stream_id, r.version, r.event_id, r.type, r.payload, r.metadata,
+       'epoch'::timestamptz + (r.recorded_at_us / 3600000000) * interval '1 hour'
+                            + (r.recorded_at_us % 3600000000) * interval '1 microsecond',
+       decode(r.hash, 'hex')
+  FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::text[],
+              $7::text[], $8::bigint[], $9::text[])
+    AS r(global_seq, stream_id, version, event_id, type, payload, metadata, recorded_at_us, hash)
+)sql";
+
+// --- small codecs ---
+
+std::string format_uuid(const uuid& id) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += digits[id[i] >> 4];
+    out += digits[id[i] & 0x0f];
+  }
+  return out;
+}
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// PostgreSQL's uuid output: 8-4-4-4-12 lowercase hex.
+uuid parse_uuid(std::string_view text) {
+  uuid id{};
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '-') continue;
+    const int hi = hex_value(text[i]);
+    const int lo = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
+    if (hi < 0 || lo < 0 || n >= id.size()) throw error(errc::storage, "malformed uuid from database");
+    id[n++] = static_cast<std::uint8_t>(hi << 4 | lo);
+    ++i;
+  }
+  if (n != id.size()) throw error(errc::storage, "malformed uuid from database");
+  return id;
+}
+
+template <class T>
+T parse_integer(const pqxx::field& f) {
+  T value{};
+  const char* begin = f.c_str();
+  const char* end = begin + f.size();
+  const auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc{} || ptr != end) throw error(errc::storage, "malformed integer from database");
+  return value;
+}
+
+sha256_digest parse_digest(const pqxx::field& f) {
+  sha256_digest digest{};
+  if (!from_hex(std::string_view(f.c_str(), f.size()), digest)) {
+    throw error(errc::storage, "malformed hash from database");
+  }
+  return digest;
+}
+
+recorded_event parse_event(const pqxx::row& row) {
+  recorded_event e;
+  e.global_seq = parse_integer<std::uint64_t>(row[0]);
+  e.stream_id.assign(row[1].c_str(), row[1].size());
+  e.version = parse_integer<std::uint64_t>(row[2]);
+  e.event_id = parse_uuid(std::string_view(row[3].c_str(), row[3].size()));
+  e.type.assign(row[4].c_str(), row[4].size());
+  e.payload.assign(row[5].c_str(), row[5].size());
+  e.metadata.assign(row[6].c_str(), row[6].size());
+  e.recorded_at_us = parse_integer<std::int64_t>(row[7]);
+  e.hash = parse_digest(row[8]);
+  return e;
+}
+
+// PostgreSQL array literal builder: every element double-quoted, with `"` and `\` escaped, so
+// the text arrives byte for byte (NUL never occurs: validate_append refuses it).
+class array_literal {
+ public:
+  void add(std::string_view text) {
+    out_ += out_.empty() ? '{' : ',';
+    out_ += '"';
+    for (const char c : text) {
+      if (c == '"' || c == '\\') out_ += '\\';
+      out_ += c;
+    }
+    out_ += '"';
+  }
+  void add(std::int64_t value) {
+    out_ += out_.empty() ? '{' : ',';
+    out_ += std::to_string(value);
+  }
+  std::string str() const { return out_.empty() ? std::string("{}") : out_ + '}'; }
+
+ private:
+  std::string out_;
+};
+
+// Valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF) without NUL: exactly
+// what a UTF8 database stores unchanged in a text column.
+bool is_storable_text(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int extra = 0;
+    std::uint32_t cp = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      extra = 1;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      extra = 2;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (end - p <= extra) return false;
+    for (int i = 1; i <= extra; ++i) {
+      if ((p[i] & 0xc0) != 0x80) return false;
+      cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    p += extra + 1;
+  }
+  return true;
+}
+
+void put_be(sha256_hasher& h, std::uint64_t value, int bytes) {
+  std::array<std::uint8_t, 8> buf{};
+  for (int i = 0; i < bytes; ++i) buf[i] = static_cast<std::uint8_t>(value >> (8 * (bytes - 1 - i)));
+  h.update(std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(bytes)));
+}
+
+void put_text(sha256_hasher& h, std::string_view text) {
+  put_be(h, text.size(), 4);
+  h.update(text);
+}
+
+// The position of a stored (or, within a batch, just assigned) event.
+struct position {
+  std::uint64_t global_seq = 0;
+  std::string stream_id;
+  std::uint64_t version = 0;
+};
+
+// Hash map key for a uuid.
+struct uuid_hash {
+  std::size_t operator()(const uuid& id) const noexcept {
+    std::uint64_t a = 0;
+    std::memcpy(&a, id.data(), sizeof a);
+    std::uint64_t b = 0;
+    std::memcpy(&b, id.data() + 8, sizeof b);
+    return static_cast<std::size_t>(a ^ (b * 0x9e3779b97f4a7c15ULL));
+  }
+};
+
+}  // namespace
+
+// --- shared helpers (pg_detail.hpp) ---
+
+namespace pg_detail {
+
+std::unique_ptr<pqxx::connection> open_event_connection(const std::string& conninfo) {
+  auto conn = std::make_unique<pqxx::connection>(conninfo);
+  conn->set_client_encoding("UTF8");
+  {
+    pqxx::nontransaction txn(*conn);
+    // Only INSERT and SELECT from here on when the login role may become keyledger_app (the
+    // migration makes the migrating role a member; superusers are members of every role).
+    const auto r = txn.exec(
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'keyledger_app') "
+        "AND pg_has_role(current_user, 'keyledger_app', 'MEMBER')");
+    if (!r.empty() && r[0][0].as<bool>()) txn.exec("SET ROLE keyledger_app");
+  }
+  conn->prepare(stmt_read_all,
+                std::string("SELECT ") + event_columns +
+                    " FROM events WHERE global_seq > $1 ORDER BY global_seq LIMIT $2");
+  conn->prepare(stmt_read_stream, std::string("SELECT ") + event_columns +
+                                      " FROM events WHERE stream_id = $1 ORDER BY version");
+  conn->prepare(stmt_head_seq,
+                "SELECT coalesce((SELECT global_seq FROM events ORDER BY global_seq DESC LIMIT 1), 0)");
+  conn->prepare(stmt_append_lock,
+                "SELECT pg_advisory_xact_lock(" + std::to_string(append_lock_key) + ")");
+  conn->prepare(stmt_append_state, append_state_sql);
+  conn->prepare(stmt_append_insert, append_insert_sql);
+  return conn;
+}
+
+std::vector<recorded_event> read_all(pqxx::transaction_base& txn, std::uint64_t after_seq,
+                                     std::size_t limit) {
+  const auto clamped_after = static_cast<std::int64_t>(
+      std::min<std::uint64_t>(after_seq, std::numeric_limits<std::int64_t>::max()));
+  const auto clamped_limit = static_cast<std::int64_t>(
+      std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+  const pqxx::result r = txn.exec_prepared(stmt_read_all, clamped_after, clamped_limit);
+  std::vector<recorded_event> out;
+  out.reserve(r.size());
+  for (const auto& row : r) out.push_back(parse_event(row));
+  return out;
+}
+
+bool is_connection_failure(const std::exception& e) noexcept {
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) return true;
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) return true;
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    const std::string& state = sql->sqlstate();
+    // 08: connection exception; 57P01-57P03: shutdown / crash recovery / cannot connect now.
+    return state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03";
+  }
+  return false;
+}
+
+namespace {
+
+std::string first_line(const char* text) {
+  std::string_view s(text);
+  s = s.substr(0, s.find('\n'));
+  return std::string(s);
+}
+
+}  // namespace
+
+void rethrow_translated(std::string_view operation) {
+  const std::string op(operation);
+  try {
+    throw;
+  } catch (const error&) {
+    throw;
+  } catch (const pqxx::unique_violation& e) {
+    throw error(errc::conflict, op + ": unique violation: " + first_line(e.what()));
+  } catch (const pqxx::sql_error& e) {
+    const std::string& state = e.sqlstate();
+    if (is_connection_failure(e)) {
+      throw error(errc::unavailable, op + ": database unavailable (" + state + ")");
+    }
+    if (state == "53300" || state == "53000") {
+      throw error(errc::unavailable, op + ": database overloaded (" + state + ")");
+    }
+    // Class 22 (data exception) messages can quote the offending value.
+    if (state.rfind("22", 0) == 0) throw error(errc::storage, op + ": data exception " + state);
+    throw error(errc::storage, op + ": sqlstate " + state + ": " + first_line(e.what()));
+  } catch (const pqxx::broken_connection& e) {
+    throw error(errc::unavailable, op + ": connection failed: " + first_line(e.what()));
+  } catch (const pqxx::in_doubt_error&) {
+    throw error(errc::unavailable, op + ": connection lost during commit (outcome unknown)");
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw error(errc::storage, op + ": " + first_line(e.what()));
+  }
+}
+
+}  // namespace pg_detail
+
+// --- hash chain ---
+
+sha256_digest chain_hash(const sha256_digest& prev, const recorded_event& e) {
+  sha256_hasher h;
+  h.update(std::span<const std::uint8_t>(prev));
+  put_be(h, e.global_seq, 8);
+  put_text(h, e.stream_id);
+  put_be(h, e.version, 8);
+  h.update(std::span<const std::uint8_t>(e.event_id));
+  put_text(h, e.type);
+  put_text(h, e.payload);
+  put_text(h, e.metadata);
+  put_be(h, static_cast<std::uint64_t>(e.recorded_at_us), 8);
+  return h.finish();
+}
+
+chain_verification verify_chain(event_store& store) {
+  constexpr std::size_t batch = 1000;
+  chain_verification out;
+  sha256_digest prev{};
+  std::uint64_t expected = 1;
+  for (;;) {
+    const auto events = store.read_all(expected - 1, batch);
+    for (const auto& e : events) {
+      if (e.global_seq != expected) {
+        out.ok = false;
+        out.first_bad_seq = expected;
+        out.problem = "gap before seq " + std::to_string(e.global_seq);
+        return out;
+      }
+      if (chain_hash(prev, e) != e.hash) {
+        out.ok = false;
+        out.first_bad_seq = e.global_seq;
+        out.problem = "hash mismatch";
+        return out;
+      }
+      prev = e.hash;
+      ++expected;
+      ++out.events_checked;
+    }
+    if (events.size() < batch) return out;
+  }
+}
+
+std::string validate_append(std::string_view stream_id, std::uint64_t expected_version,
+                            std::span<const new_event> events, std::string_view metadata_json,
+                            std::int64_t recorded_at_us) {
+  if (events.empty()) return "no events to append";
+  if (stream_id.empty() || !is_storable_text(stream_id)) {
+    return "stream id is empty or not valid UTF-8 text";
+  }
+  constexpr auto max_version = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  if (expected_version > max_version - events.size()) return "expected version out of range";
+  if (recorded_at_us < min_recorded_at_us || recorded_at_us >= end_recorded_at_us) {
+    return "recorded_at out of range";
+  }
+  if (!is_storable_text(metadata_json)) return "metadata is not valid UTF-8 text";
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const new_event& e = events[i];
+    if (e.type.empty() || !is_storable_text(e.type)) {
+      return "event " + std::to_string(i) + ": type is empty or not valid UTF-8 text";
+    }
+    if (!is_storable_text(e.payload)) {
+      return "event " + std::to_string(i) + ": payload is not valid UTF-8 text (or holds NUL)";
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (events[j].event_id == e.event_id) {
+        return "event " + std::to_string(i) + ": event id repeated within the append";
+      }
+    }
+  }
+  return {};
+}
+
+// --- pg_event_store ---
+
+struct pg_event_store::impl {
+  std::string conninfo;
+  std::unique_ptr<pqxx::connection> conn;
+
+  pqxx::connection& connection() {
+    if (!conn) conn = pg_detail::open_event_connection(conninfo);
+    return *conn;
+  }
+
+  // Runs `fn(connection)`; after a broken connection reopens it and runs `fn` once more. Retrying
+  // an append is safe: if the first attempt did commit, the retry finds its event ids and
+  // returns the same positions (duplicate = true).
+  template <class Fn>
+  auto with_connection(std::string_view operation, Fn&& fn) {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        return fn(connection());
+      } catch (const error&) {
+        throw;
+      } catch (const std::exception& e) {
+        if (pg_detail::is_connection_failure(e)) {
+          conn.reset();
+          if (attempt == 0) continue;
+        }
+        pg_detail::rethrow_translated(operation);
+      }
+    }
+  }
+
+  std::vector<batch_outcome> run_batch(pqxx::connection& c, std::span<const batch_item> items,
+                                       const std::vector<std::string>& metadata,
+                                       std::vector<batch_outcome> outcomes);
+};
+
+pg_event_store::pg_event_store(std::string conninfo) : impl_(std::make_unique<impl>()) {
+  impl_->conninfo = std::move(conninfo);
+}
+
+pg_event_store::~pg_event_store() = default;
+
+append_result pg_event_store::append(std::string_view stream_id, std::uint64_t expected_version,
+                                     const std::vector<new_event>& events,
+                                     const event_metadata& metadata,
+                                     std::int64_t recorded_at_us) {
+  const batch_item item{stream_id, expected_version, events, &metadata, recorded_at_us};
+  auto outcomes = append_batch(std::span<const batch_item>(&item, 1));
+  batch_outcome& o = outcomes.front();
+  if (o.error != errc::ok) throw error(o.error, "append to stream: " + o.detail);
+  return o.result;
+}
+
+std::vector<pg_event_store::batch_outcome> pg_event_store::append_batch(
+    std::span<const batch_item> items) {
+  // Validate before touching the database: an invalid item is refused on its own.
+  std::vector<batch_outcome> outcomes(items.size());
+  std::vector<std::string> metadata(items.size());
+  bool any_valid = false;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const batch_item& item = items[i];
+    if (item.metadata == nullptr) {
+      outcomes[i].error = errc::bad_request;
+      outcomes[i].detail = "no metadata";
+      continue;
+    }
+    metadata[i] = encode_metadata(*item.metadata);
+    std::string problem = validate_append(item.stream_id, item.expected_version, item.events,
+                                          metadata[i], item.recorded_at_us);
+    if (!problem.empty()) {
+      outcomes[i].error = errc::bad_request;
+      outcomes[i].detail = std::move(problem);
+      continue;
+    }
+    any_valid = true;
+  }
+  if (!any_valid) return outcomes;
+  return impl_->with_connection("append", [&](pqxx::connection& c) {
+    return impl_->run_batch(c, items, metadata, outcomes);
+  });
+}
+
+std::vector<pg_event_store::batch_outcome> pg_event_store::impl::run_batch(
+    pqxx::connection& c, std::span<const batch_item> items,
+    const std::vector<std::string>& metadata, std::vector<batch_outcome> outcomes) {
+  array_literal stream_ids;
+  array_literal event_ids;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (outcomes[i].error != errc::ok) continue;
+    stream_ids.add(items[i].stream_id);
+    for (const new_event& e : items[i].events) event_ids.add(format_uuid(e.event_id));
+  }
+
+  pqxx::work txn(c);
+  // The lock is its own statement: under READ COMMITTED the next statement takes a fresh
+  // snapshot, which then includes every append committed before the lock was granted.
+  txn.exec_prepared(stmt_append_lock);
+  const pqxx::result state = txn.exec_prepared(stmt_append_state, stream_ids.str(), event_ids.str());
+
+  std::uint64_t head_seq = 0;
+  sha256_digest head_hash{};
+  std::map<std::string, std::uint64_t, std::less<>> versions;
+  std::unordered_map<uuid, position, uuid_hash> stored;
+  for (const auto& row : state) {
+    switch (parse_integer<int>(row[0])) {
+      case 0:
+        head_seq = parse_integer<std::uint64_t>(row[1]);
+        head_hash = parse_digest(row[5]);
+        break;
+      case 1:
+        versions[std::string(row[2].c_str(), row[2].size())] =
+            row[3].is_null() ? 0 : parse_integer<std::uint64_t>(row[3]);
+        break;
+      default: {
+        position p;
+        p.global_seq = parse_integer<std::uint64_t>(row[1]);
+        p.stream_id.assign(row[2].c_str(), row[2].size());
+        p.version = parse_integer<std::uint64_t>(row[3]);
+        stored.emplace(parse_uuid(std::string_view(row[4].c_str(), row[4].size())), std::move(p));
+        break;
+      }
+    }
+  }
+
+  // Decide each item in order against the state plus the rows assigned so far.
+  array_literal col_seq, col_stream, col_version, col_id, col_type, col_payload, col_metadata,
+      col_recorded_at, col_hash;
+  std::size_t rows = 0;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    batch_outcome& out = outcomes[i];
+    if (out.error != errc::ok) continue;
+    const batch_item& item = items[i];
+
+    if (const auto first = stored.find(item.events.front().event_id); first != stored.end()) {
+      // A retry: report where the first attempt put its events (the highest stored one of
+      // this append on the same stream is where that attempt ended).
+      out.result.duplicate = true;
+      out.result.first_seq = first->second.global_seq;
+      out.result.last_seq = first->second.global_seq;
+      out.result.stream_version = first->second.version;
+      for (const new_event& e : item.events) {
+        const auto it = stored.find(e.event_id);
+        if (it != stored.end() && it->second.stream_id == first->second.stream_id &&
+            it->second.global_seq > out.result.last_seq) {
+          out.result.last_seq = it->second.global_seq;
+          out.result.stream_version = it->second.version;
+        }
+      }
+      continue;
+    }
+    const bool id_taken = std::any_of(item.events.begin(), item.events.end(), [&](const auto& e) {
+      return stored.contains(e.event_id);
+    });
+    if (id_taken) {
+      out.error = errc::conflict;
+      out.detail = "an event id (not the first) is already stored";
+      continue;
+    }
+    std::uint64_t& version = versions[std::string(item.stream_id)];
+    if (version != item.expected_version) {
+      out.error = errc::conflict;
+      out.detail = "expected version " + std::to_string(item.expected_version) +
+                   ", stream is at " + std::to_string(version);
+      continue;
+    }
+
+    out.result.first_seq = head_seq + 1;
+    recorded_event row;
+    row.stream_id = std::string(item.stream_id);
+    row.metadata = metadata[i];
+    row.recorded_at_us = item.recorded_at_us;
+    for (const new_event& e : item.events) {
+      row.global_seq = ++head_seq;
+      row.version = ++version;
+      row.event_id = e.event_id;
+      row.type = e.type;
+      row.payload = e.payload;
+      row.hash = chain_hash(head_hash, row);
+      head_hash = row.hash;
+      stored.emplace(e.event_id, position{row.global_seq, row.stream_id, row.version});
+
+      col_seq.add(static_cast<std::int64_t>(row.global_seq));
+      col_stream.add(row.stream_id);
+      col_version.add(static_cast<std::int64_t>(row.version));
+      col_id.add(format_uuid(row.event_id));
+      col_type.add(row.type);
+      col_payload.add(row.payload);
+      col_metadata.add(row.metadata);
+      col_recorded_at.add(row.recorded_at_us);
+      col_hash.add(to_hex(row.hash));
+      ++rows;
+    }
+    out.result.last_seq = head_seq;
+    out.result.stream_version = version;
+  }
+
+  if (rows > 0) {
+    txn.exec_prepared(stmt_append_insert, col_seq.str(), col_stream.str(), col_version.str(),
+                      col_id.str(), col_type.str(), col_payload.str(), col_metadata.str(),
+                      col_recorded_at.str(), col_hash.str());
+    txn.commit();
+  }
+  return outcomes;
+}
+
+std::vector<recorded_event> pg_event_store::read_stream(std::string_view stream_id) {
+  if (!is_storable_text(stream_id)) return {};
+  return impl_->with_connection("read_stream", [&](pqxx::connection& c) {
+    pqxx::nontransaction txn(c);
+    const pqxx::result r = txn.exec_prepared(stmt_read_stream, std::string(stream_id));
+    std::vector<recorded_event> out;
+    out.reserve(r.size());
+    for (const auto& row : r) out.push_back(parse_event(row));
+    return out;
+  });
+}
+
+std::vector<recorded_event> pg_event_store::read_all(std::uint64_t after_seq, std::size_t limit) {
+  if (limit == 0) return {};
+  return impl_->with_connection("read_all", [&](pqxx::connection& c) {
+    pqxx::nontransaction txn(c);
+    return pg_detail::read_all(txn, after_seq, limit);
+  });
+}
+
+std::uint64_t pg_event_store::head_seq() {
+  return impl_->with_connection("head_seq", [&](pqxx::connection& c) {
+    pqxx::nontransaction txn(c);
+    const pqxx::result r = txn.exec_prepared(stmt_head_seq);
+    return parse_integer<std::uint64_t>(r.at(0).at(0));
+  });
+}
+
+void pg_event_store::ping() {
+  try {
+    impl_->with_connection("ping", [&](pqxx::connection& c) {
+      pqxx::nontransaction txn(c);
+      txn.exec("SELECT 1");
+      return 0;
+    });
+  } catch (const error& e) {
+    throw error(errc::unavailable, e.what());
+  }
+}
+
+}  // namespace keyledger::infra

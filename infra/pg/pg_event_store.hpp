@@ -1,8 +1,13 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "infra/core/error.hpp"
 #include "infra/core/event_store.hpp"
 
 namespace keyledger::infra {
@@ -18,8 +23,27 @@ namespace keyledger::infra {
 /// (stream_id, version) -> conflict; broken connection -> unavailable; others -> storage).
 class pg_event_store final : public event_store {
  public:
+  /// One append of a batch: the arguments of append(). The views must outlive the call.
+  struct batch_item {
+    std::string_view stream_id;
+    std::uint64_t expected_version = 0;
+    std::span<const new_event> events;
+    const event_metadata* metadata = nullptr;  ///< non-null
+    std::int64_t recorded_at_us = 0;
+  };
+
+  /// What became of one batch item: error == errc::ok and `result` set, or errc::conflict /
+  /// errc::bad_request (that item wrote nothing; `detail` says why, never quoting a payload).
+  struct batch_outcome {
+    errc error = errc::ok;
+    append_result result;
+    std::string detail;
+  };
+
   explicit pg_event_store(std::string conninfo);
   ~pg_event_store() override;
+  pg_event_store(const pg_event_store&) = delete;
+  pg_event_store& operator=(const pg_event_store&) = delete;
 
   append_result append(std::string_view stream_id, std::uint64_t expected_version,
                        const std::vector<new_event>& events, const event_metadata& metadata,
@@ -30,6 +54,14 @@ class pg_event_store final : public event_store {
 
   /// Round-trips `SELECT 1` (readiness). Throws infra::error(errc::unavailable).
   void ping();
+
+  /// Appends several items in ONE transaction (one lock, one state read, one INSERT, one
+  /// commit), deciding them in order exactly as if append() were called for each in turn: a
+  /// later item sees the versions and event ids of earlier ones. Items that conflict or are
+  /// invalid write nothing and do not affect the others. append() is append_batch of one item.
+  /// Throws infra::error (unavailable / storage) when the transaction itself fails: then
+  /// nothing of the batch is written.
+  std::vector<batch_outcome> append_batch(std::span<const batch_item> items);
 
  private:
   struct impl;
@@ -50,5 +82,15 @@ struct chain_verification {
 
 /// Reads the log in order and checks gaplessness and every hash.
 chain_verification verify_chain(event_store& store);
+
+/// Checks an append's arguments the way pg_event_store does before any I/O: at least one event;
+/// stream id and types non-empty; stream id, types, payloads and metadata valid UTF-8 without
+/// NUL (what a UTF8 text column stores unchanged); event ids distinct within the append;
+/// recorded_at_us from 4714-11-24 BC (timestamptz's first instant) to below INT64_MAX;
+/// versions below 2^63. Returns "" when acceptable, else the
+/// reason (never quoting a payload); event_store implementations refuse with errc::bad_request.
+std::string validate_append(std::string_view stream_id, std::uint64_t expected_version,
+                            std::span<const new_event> events, std::string_view metadata_json,
+                            std::int64_t recorded_at_us);
 
 }  // namespace keyledger::infra
