@@ -88,7 +88,6 @@ int serve(const kl::infra::config& cfg) {
 
 int migrate(const kl::infra::config& cfg) {
   auto applied = kl::infra::migrate(require_database_url(cfg));
-  for (const auto& name : applied) log(log_level::info, "migration_applied", {{"name", name}});
   log(log_level::info, "migrations_done", {{"applied", std::to_string(applied.size())}});
   return exit_ok;
 }

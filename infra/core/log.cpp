@@ -237,6 +237,10 @@ void log(log_level level, std::string_view event, std::initializer_list<log_fiel
   }
 }
 
+bool log_enabled(log_level level) noexcept {
+  return static_cast<int>(level) >= threshold().load(std::memory_order_relaxed);
+}
+
 void set_log_level(log_level level) noexcept {
   threshold().store(static_cast<int>(level), std::memory_order_relaxed);
 }

@@ -14,6 +14,9 @@ using log_field = std::pair<std::string_view, std::string_view>;
 /// one write(2) per line. Callers never pass a secret (keys, hashes, Authorization headers).
 void log(log_level level, std::string_view event, std::initializer_list<log_field> fields = {});
 
+/// True if a line at `level` would be written (to skip building fields on hot paths).
+bool log_enabled(log_level level) noexcept;
+
 /// Lines below `level` are dropped. Default info; KEYLEDGER_LOG_LEVEL sets it.
 void set_log_level(log_level level) noexcept;
 

@@ -104,6 +104,7 @@ class api {
   responder with_access_log(const http_request& req, std::string_view path, responder next) {
     const auto level =
         path == "/v1/keys/verify" ? infra::log_level::debug : infra::log_level::info;
+    if (!infra::log_enabled(level)) return next;
     return [next = std::move(next), level, method = req.method, path = std::string(path),
             request_id = req.request_id, ip = req.remote_ip,
             start = std::chrono::steady_clock::now()](http_response r) {
