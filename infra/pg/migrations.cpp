@@ -1,9 +1,8 @@
 #include "infra/pg/migrations.hpp"
 
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "infra/core/error.hpp"
 #include "infra/core/log.hpp"

@@ -7,13 +7,12 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "infra/core/error.hpp"
 #include "infra/crypto/crypto.hpp"
@@ -109,7 +108,8 @@ uuid parse_uuid(std::string_view text) {
     if (text[i] == '-') continue;
     const int hi = hex_value(text[i]);
     const int lo = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
-    if (hi < 0 || lo < 0 || n >= id.size()) throw error(errc::storage, "malformed uuid from database");
+    if (hi < 0 || lo < 0 || n >= id.size())
+      throw error(errc::storage, "malformed uuid from database");
     id[n++] = static_cast<std::uint8_t>(hi << 4 | lo);
     ++i;
   }
@@ -123,7 +123,8 @@ T parse_integer(const pqxx::field& f) {
   const char* begin = f.c_str();
   const char* end = begin + f.size();
   const auto [ptr, ec] = std::from_chars(begin, end, value);
-  if (ec != std::errc{} || ptr != end) throw error(errc::storage, "malformed integer from database");
+  if (ec != std::errc{} || ptr != end)
+    throw error(errc::storage, "malformed integer from database");
   return value;
 }
 
@@ -214,7 +215,8 @@ bool is_storable_text(std::string_view s) noexcept {
 
 void put_be(sha256_hasher& h, std::uint64_t value, int bytes) {
   std::array<std::uint8_t, 8> buf{};
-  for (int i = 0; i < bytes; ++i) buf[i] = static_cast<std::uint8_t>(value >> (8 * (bytes - 1 - i)));
+  for (int i = 0; i < bytes; ++i)
+    buf[i] = static_cast<std::uint8_t>(value >> (8 * (bytes - 1 - i)));
   h.update(std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(bytes)));
 }
 
@@ -264,8 +266,9 @@ std::unique_ptr<pqxx::connection> open_event_connection(const std::string& conni
                     " FROM events WHERE global_seq > $1 ORDER BY global_seq LIMIT $2");
   conn->prepare(stmt_read_stream, std::string("SELECT ") + event_columns +
                                       " FROM events WHERE stream_id = $1 ORDER BY version");
-  conn->prepare(stmt_head_seq,
-                "SELECT coalesce((SELECT global_seq FROM events ORDER BY global_seq DESC LIMIT 1), 0)");
+  conn->prepare(
+      stmt_head_seq,
+      "SELECT coalesce((SELECT global_seq FROM events ORDER BY global_seq DESC LIMIT 1), 0)");
   conn->prepare(stmt_append_lock,
                 "SELECT pg_advisory_xact_lock(" + std::to_string(append_lock_key) + ")");
   conn->prepare(stmt_append_state, append_state_sql);
@@ -320,11 +323,15 @@ void rethrow_translated(std::string_view operation) {
     if (is_connection_failure(e)) {
       throw error(errc::unavailable, op + ": database unavailable (" + state + ")");
     }
-    if (state == "53300" || state == "53000") {
-      throw error(errc::unavailable, op + ": database overloaded (" + state + ")");
+    // libpqxx 6.4 leaves sqlstate() empty for some classes, so go by the exception type too.
+    if (dynamic_cast<const pqxx::insufficient_resources*>(&e) != nullptr ||
+        state.rfind("53", 0) == 0) {
+      throw error(errc::unavailable, op + ": database out of resources (" + state + ")");
     }
     // Class 22 (data exception) messages can quote the offending value.
-    if (state.rfind("22", 0) == 0) throw error(errc::storage, op + ": data exception " + state);
+    if (dynamic_cast<const pqxx::data_exception*>(&e) != nullptr || state.rfind("22", 0) == 0) {
+      throw error(errc::storage, op + ": data exception " + state);
+    }
     throw error(errc::storage, op + ": sqlstate " + state + ": " + first_line(e.what()));
   } catch (const pqxx::broken_connection& e) {
     throw error(errc::unavailable, op + ": connection failed: " + first_line(e.what()));
@@ -457,8 +464,7 @@ pg_event_store::~pg_event_store() = default;
 
 append_result pg_event_store::append(std::string_view stream_id, std::uint64_t expected_version,
                                      const std::vector<new_event>& events,
-                                     const event_metadata& metadata,
-                                     std::int64_t recorded_at_us) {
+                                     const event_metadata& metadata, std::int64_t recorded_at_us) {
   const batch_item item{stream_id, expected_version, events, &metadata, recorded_at_us};
   auto outcomes = append_batch(std::span<const batch_item>(&item, 1));
   batch_outcome& o = outcomes.front();
@@ -510,7 +516,8 @@ std::vector<pg_event_store::batch_outcome> pg_event_store::impl::run_batch(
   // The lock is its own statement: under READ COMMITTED the next statement takes a fresh
   // snapshot, which then includes every append committed before the lock was granted.
   txn.exec_prepared(stmt_append_lock);
-  const pqxx::result state = txn.exec_prepared(stmt_append_state, stream_ids.str(), event_ids.str());
+  const pqxx::result state =
+      txn.exec_prepared(stmt_append_state, stream_ids.str(), event_ids.str());
 
   std::uint64_t head_seq = 0;
   sha256_digest head_hash{};
@@ -563,9 +570,8 @@ std::vector<pg_event_store::batch_outcome> pg_event_store::impl::run_batch(
       }
       continue;
     }
-    const bool id_taken = std::any_of(item.events.begin(), item.events.end(), [&](const auto& e) {
-      return stored.contains(e.event_id);
-    });
+    const bool id_taken = std::any_of(item.events.begin(), item.events.end(),
+                                      [&](const auto& e) { return stored.contains(e.event_id); });
     if (id_taken) {
       out.error = errc::conflict;
       out.detail = "an event id (not the first) is already stored";
@@ -574,8 +580,8 @@ std::vector<pg_event_store::batch_outcome> pg_event_store::impl::run_batch(
     std::uint64_t& version = versions[std::string(item.stream_id)];
     if (version != item.expected_version) {
       out.error = errc::conflict;
-      out.detail = "expected version " + std::to_string(item.expected_version) +
-                   ", stream is at " + std::to_string(version);
+      out.detail = "expected version " + std::to_string(item.expected_version) + ", stream is at " +
+                   std::to_string(version);
       continue;
     }
 

@@ -10,11 +10,10 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <string>
 #include <thread>
 #include <utility>
-
-#include <pqxx/pqxx>
 
 #include "infra/core/error.hpp"
 #include "infra/core/log.hpp"
@@ -32,7 +31,8 @@ constexpr std::chrono::milliseconds max_backoff{5000};
 // Notes that a NOTIFY arrived; the payload (a head seq) is only a hint, so it is ignored.
 class wake_receiver final : public pqxx::notification_receiver {
  public:
-  explicit wake_receiver(pqxx::connection_base& c) : pqxx::notification_receiver(c, events_channel) {}
+  explicit wake_receiver(pqxx::connection_base& c)
+      : pqxx::notification_receiver(c, events_channel) {}
   void operator()(const std::string&, int) override { notified_ = true; }
   bool take() noexcept { return std::exchange(notified_, false); }
 

@@ -51,7 +51,8 @@ infra::append_result memory_event_store::append(std::string_view stream_id,
   }
   for (const auto& e : events) {
     if (ids_.contains(e.event_id)) {
-      throw error(errc::conflict, "append to stream: an event id (not the first) is already stored");
+      throw error(errc::conflict,
+                  "append to stream: an event id (not the first) is already stored");
     }
   }
   const auto stream = streams_.find(stream_id);

@@ -42,9 +42,9 @@ class memory_event_store final : public infra::event_store {
 
  private:
   mutable std::mutex mutex_;
-  std::vector<infra::recorded_event> log_;                      // index = global_seq - 1
+  std::vector<infra::recorded_event> log_;                                // index = global_seq - 1
   std::map<std::string, std::vector<std::size_t>, std::less<>> streams_;  // indexes into log_
-  std::map<infra::uuid, std::size_t> ids_;                      // event id -> index into log_
+  std::map<infra::uuid, std::size_t> ids_;  // event id -> index into log_
   std::optional<infra::errc> fail_next_;
   std::size_t appends_ = 0;
 };

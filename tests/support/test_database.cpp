@@ -4,11 +4,10 @@
 
 #include <cstdlib>
 #include <memory>
+#include <pqxx/pqxx>
 #include <random>
 #include <stdexcept>
 #include <string>
-
-#include <pqxx/pqxx>
 
 #include "infra/pg/migrations.hpp"
 
@@ -45,7 +44,8 @@ std::string with_dbname(const std::string& conninfo, const std::string& dbname) 
   if (!options) {
     std::string why = message != nullptr ? message : "out of memory";
     PQfreemem(message);
-    throw std::runtime_error(std::string(url_variable) + " is not a valid connection string: " + why);
+    throw std::runtime_error(std::string(url_variable) +
+                             " is not a valid connection string: " + why);
   }
   std::string out;
   for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
