@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Verification benchmark: keyledger's POST /v1/keys/verify against an empty Boost.Beast handler
+# (tests/bench/empty_server.cpp), both measured in the same run on the same machine with wrk.
+# How it works and the figures so far: docs/performance.md. Usually run as `./scripts/dev bench`.
+#
+# Inputs (environment):
+#   KEYLEDGER_BIN      the keyledger executable
+#   BENCH_EMPTY_BIN    the bench_empty_server executable
+#   DATABASE_URL       a fresh database, owned by a superuser, that this script migrates
+#   BENCH_SECONDS      length of each wrk run in seconds (default 10)
+#   BENCH_CONNECTIONS  wrk connections, all kept alive (default 32)
+#   BENCH_ROUNDS       runs per server, alternating empty/keyledger; the best of each is kept
+#                      (default 2)
+#   BENCH_THREADS      I/O threads of both servers (default 2)
+#
+# Exit status: 0 when the bar is met, 1 when it is not, 2 when the benchmark could not run.
+set -euo pipefail
+
+seconds="${BENCH_SECONDS:-10}"
+connections="${BENCH_CONNECTIONS:-32}"
+rounds="${BENCH_ROUNDS:-2}"
+io_threads="${BENCH_THREADS:-2}"
+# The bar (docs/performance.md): at least this share of the empty server's rate, and p99 below
+# this many microseconds.
+readonly bar_ratio=0.6
+readonly bar_p99_us=1000
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+say() { printf '[bench] %s\n' "$*" >&2; }
+die() {
+  printf '[bench] error: %s\n' "$*" >&2
+  exit 2
+}
+trap 'die "command failed at line $LINENO"' ERR
+
+[[ -n "${KEYLEDGER_BIN:-}" && -x "$KEYLEDGER_BIN" ]] || die "KEYLEDGER_BIN must name the keyledger executable"
+[[ -n "${BENCH_EMPTY_BIN:-}" && -x "$BENCH_EMPTY_BIN" ]] ||
+  die "BENCH_EMPTY_BIN must name the bench_empty_server executable"
+[[ -n "${DATABASE_URL:-}" ]] || die "DATABASE_URL must name a fresh database"
+for tool in wrk curl; do
+  command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install $tool)"
+done
+for n in "$seconds" "$connections" "$rounds" "$io_threads"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "BENCH_* settings must be positive integers"
+done
+
+# Everything this run writes (server secret, logs, the admin key for curl) lives here, private.
+umask 077
+work="$(mktemp -d -t keyledger-bench.XXXXXX)"
+server_pids=()
+
+stop_servers() {
+  local pid
+  for pid in "${server_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${server_pids[@]}"; do
+    # keyledger drains in-flight requests on SIGTERM; give it a few seconds, then insist.
+    for _ in $(seq 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  server_pids=()
+}
+cleanup() {
+  stop_servers
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Prints the last lines of a log, for an error report.
+show_log() {
+  say "last lines of $(basename "$1"):"
+  tail -n 20 "$1" >&2 || true
+}
+
+# Starts a server in the background with stderr to $1; the rest is the command.
+start_server() {
+  local log="$1"
+  shift
+  "$@" 2>"$log" >/dev/null &
+  server_pids+=("$!")
+}
+
+# Waits (20 s at most) for the JSON "listening" line in a log; prints its port.
+wait_listening() {
+  local log="$1" pid="$2" port=""
+  for _ in $(seq 200); do
+    port="$(grep -m1 '"event":"listening"' "$log" 2>/dev/null |
+      sed -n 's/.*"port":"\([0-9][0-9]*\)".*/\1/p')" || true
+    if [[ -n "$port" ]]; then
+      printf '%s\n' "$port"
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      show_log "$log"
+      die "$(basename "$log" .log) exited before listening"
+    fi
+    sleep 0.1
+  done
+  show_log "$log"
+  die "$(basename "$log" .log) did not log \"listening\" within 20 s"
+}
+
+# The value of a string field in a one-line JSON object (keys and ids need no unescaping).
+json_string() {
+  sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" <<<"$2"
+}
+
+# wrk latency ("436.00us", "1.23ms", "1.01s") in whole microseconds.
+to_us() {
+  awk -v v="$1" 'BEGIN {
+    n = v; sub(/[a-z]+$/, "", n); u = v; sub(/^[0-9.]+/, "", u)
+    f = (u == "us") ? 1 : (u == "ms") ? 1000 : (u == "s") ? 1000000 : (u == "m") ? 60000000 : -1
+    if (f < 0 || n == "") { print "NaN"; exit }
+    printf "%.0f\n", n * f
+  }'
+}
+
+export DATABASE_URL
+export KEYLEDGER_DATA_DIR="$work/data"
+mkdir -p "$KEYLEDGER_DATA_DIR"
+
+# 1. Schema and a workspace with its admin key.
+say "migrating"
+"$KEYLEDGER_BIN" migrate >"$work/migrate.log" 2>&1 || {
+  show_log "$work/migrate.log"
+  die "keyledger migrate failed"
+}
+workspace="bench-$(od -An -N5 -tx1 /dev/urandom | tr -d ' \n')"
+say "bootstrapping workspace $workspace"
+bootstrap_out="$("$KEYLEDGER_BIN" bootstrap --workspace "$workspace" 2>"$work/bootstrap.log")" || {
+  show_log "$work/bootstrap.log"
+  die "keyledger bootstrap failed"
+}
+admin_key="$(json_string key "$bootstrap_out")"
+[[ -n "$admin_key" ]] || die "bootstrap printed no \"key\""
+# Keys go to curl through files, never on a command line.
+printf 'Authorization: Bearer %s\n' "$admin_key" >"$work/auth.header"
+
+# 2. keyledger, and a key to verify.
+say "starting keyledger serve"
+start_server "$work/keyledger.log" env KEYLEDGER_LISTEN=127.0.0.1:0 \
+  KEYLEDGER_IO_THREADS="$io_threads" "$KEYLEDGER_BIN" serve
+keyledger_pid="${server_pids[-1]}"
+keyledger_port="$(wait_listening "$work/keyledger.log" "$keyledger_pid")"
+say "keyledger listens on port $keyledger_port"
+
+create_out="$(curl -sS --max-time 10 -H @"$work/auth.header" -H 'Content-Type: application/json' \
+  --data-binary '{"name":"bench","environment":"test","scopes":[]}' -w '\n%{http_code}' \
+  "http://127.0.0.1:$keyledger_port/v1/keys")" || die "POST /v1/keys failed"
+create_status="${create_out##*$'\n'}"
+[[ "$create_status" == 2?? ]] || {
+  show_log "$work/keyledger.log"
+  die "POST /v1/keys answered $create_status"
+}
+bench_key="$(json_string key "${create_out%$'\n'*}")"
+[[ -n "$bench_key" ]] || die "POST /v1/keys returned no \"key\""
+export BENCH_KEY="$bench_key"
+
+# The benchmark measures the success path: the key must verify before anything is timed.
+printf '{"key":"%s"}' "$bench_key" >"$work/verify.json"
+verify_out="$(curl -sS --max-time 10 -H 'Content-Type: application/json' \
+  --data-binary @"$work/verify.json" "http://127.0.0.1:$keyledger_port/v1/keys/verify")" ||
+  die "POST /v1/keys/verify failed"
+[[ "$verify_out" == *'"valid":true'* ]] ||
+  die "the new key does not verify (answer: $(json_string code "$verify_out"))"
+
+# 3. The baseline.
+say "starting bench_empty_server"
+start_server "$work/empty.log" "$BENCH_EMPTY_BIN" --listen 127.0.0.1:0 --threads "$io_threads"
+empty_pid="${server_pids[-1]}"
+empty_port="$(wait_listening "$work/empty.log" "$empty_pid")"
+
+# 4. Alternate the two servers so that a noisy neighbour hurts both alike; keep the best run.
+declare -A best_rate=([empty]=0 [keyledger]=0) best_p50=() best_p99=() bad_answers=()
+measure() {
+  local name="$1" port="$2" round="$3" out
+  out="$work/wrk-$name-$round.txt"
+  say "round $round: $name (${seconds}s, $connections connections)"
+  wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$here/verify.lua" \
+    "http://127.0.0.1:$port/v1/keys/verify" >"$out" 2>&1 || {
+    cat "$out" >&2
+    die "wrk failed against $name"
+  }
+  local rate p50 p99 non2xx
+  rate="$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
+  p50="$(to_us "$(awk '$1 == "50%" { print $2 }' "$out")")"
+  p99="$(to_us "$(awk '$1 == "99%" { print $2 }' "$out")")"
+  non2xx="$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")"
+  [[ -n "$rate" && "$p50" != NaN && "$p99" != NaN ]] || {
+    cat "$out" >&2
+    die "cannot read wrk's report for $name"
+  }
+  bad_answers[$name]=$((${bad_answers[$name]:-0} + ${non2xx:-0}))
+  say "  $rate req/s, p50 ${p50}us, p99 ${p99}us${non2xx:+, $non2xx non-2xx answers}"
+  if awk -v a="$rate" -v b="${best_rate[$name]}" 'BEGIN { exit !(a > b) }'; then
+    best_rate[$name]="$rate"
+    best_p50[$name]="$p50"
+    best_p99[$name]="$p99"
+  fi
+}
+for round in $(seq "$rounds"); do
+  measure empty "$empty_port" "$round"
+  measure keyledger "$keyledger_port" "$round"
+done
+stop_servers
+
+# 5. Report.
+ratio="$(awk -v k="${best_rate[keyledger]}" -v e="${best_rate[empty]}" \
+  'BEGIN { printf "%.3f\n", (e > 0) ? k / e : 0 }')"
+cpu="$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
+os="$(. /etc/os-release 2>/dev/null && printf '%s' "${PRETTY_NAME:-unknown}")"
+printf '\n'
+printf 'machine:   %s, %s cores, %s\n' "${cpu:-unknown}" "$(nproc)" "$os"
+printf 'load:      wrk -t1 -c%s -d%ss, keep-alive, POST /v1/keys/verify; best of %s\n' \
+  "$connections" "$seconds" "$rounds"
+printf '%-10s %12s %10s %10s\n' server 'req/s' 'p50 us' 'p99 us'
+printf '%-10s %12.0f %10s %10s\n' empty "${best_rate[empty]}" "${best_p50[empty]}" \
+  "${best_p99[empty]}"
+printf '%-10s %12.0f %10s %10s\n' keyledger "${best_rate[keyledger]}" "${best_p50[keyledger]}" \
+  "${best_p99[keyledger]}"
+printf 'ratio keyledger/empty: %s\n' "$ratio"
+# A ready row for the table in docs/performance.md.
+printf '| %s | %s, %s cores | %.0f | %.0f | %s | %s / %s |\n' "$(date -u +%Y-%m-%d)" \
+  "${cpu:-unknown}" "$(nproc)" "${best_rate[empty]}" "${best_rate[keyledger]}" "$ratio" \
+  "${best_p50[keyledger]}" "${best_p99[keyledger]}"
+
+verdict=PASS
+if ((${bad_answers[keyledger]:-0} > 0)); then
+  say "keyledger gave ${bad_answers[keyledger]} non-2xx answers during the runs"
+  verdict=FAIL
+fi
+awk -v r="$ratio" -v min="$bar_ratio" 'BEGIN { exit !(r >= min) }' || verdict=FAIL
+((best_p99[keyledger] < bar_p99_us)) || verdict=FAIL
+printf 'BAR ratio>=%s p99<1ms: %s\n' "$bar_ratio" "$verdict"
+if [[ "$verdict" == PASS ]]; then exit 0; else exit 1; fi
