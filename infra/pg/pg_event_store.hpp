@@ -87,8 +87,8 @@ chain_verification verify_chain(event_store& store);
 /// stream id and types non-empty; stream id, types, payloads and metadata valid UTF-8 without
 /// NUL (what a UTF8 text column stores unchanged); event ids distinct within the append;
 /// recorded_at_us from 4714-11-24 BC (timestamptz's first instant) to below INT64_MAX;
-/// versions below 2^63. Returns "" when acceptable, else the
-/// reason (never quoting a payload); event_store implementations refuse with errc::bad_request.
+/// versions below 2^63. Returns "" when acceptable, else the reason (never quoting a payload);
+/// event_store implementations refuse with errc::bad_request.
 std::string validate_append(std::string_view stream_id, std::uint64_t expected_version,
                             std::span<const new_event> events, std::string_view metadata_json,
                             std::int64_t recorded_at_us);
