@@ -276,6 +276,43 @@ TEST(http_server_test, pipelined_requests_are_answered_in_order) {
   }
 }
 
+TEST(http_server_test, request_arriving_in_pieces_is_assembled) {
+  running_server server(test_options(), echo_handler());
+  raw_client client;
+  ASSERT_FALSE(client.connect(server.port()));
+  const std::string request = post("/split", "0123456789");
+  // Whether or not the kernel coalesces the pieces, the answer must be the same.
+  for (std::size_t at = 0; at < request.size(); at += 7) {
+    ASSERT_FALSE(client.send(request.substr(at, 7)));
+  }
+  auto res = client.read_response();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body(), "POST /split 0123456789");
+}
+
+TEST(http_server_test, a_request_that_stalls_is_closed_after_the_read_timeout) {
+  auto options = test_options();
+  options.read_timeout = 200ms;
+  running_server server(options, echo_handler());
+  raw_client client;
+  ASSERT_FALSE(client.connect(server.port()));
+  ASSERT_FALSE(client.send("GET /stall HTTP/1.1\r\nHost: t\r\n"));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(client.wait_closed());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 150ms);
+}
+
+TEST(http_server_test, an_idle_keep_alive_connection_is_closed_after_the_idle_timeout) {
+  auto options = test_options();
+  options.idle_timeout = 200ms;
+  running_server server(options, echo_handler());
+  raw_client client;
+  ASSERT_FALSE(client.connect(server.port()));
+  ASSERT_FALSE(client.send(get("/once")));
+  ASSERT_TRUE(client.read_response());
+  EXPECT_TRUE(client.wait_closed());
+}
+
 TEST(http_server_test, chunked_body_is_decoded) {
   running_server server(test_options(), echo_handler());
   raw_client client;
