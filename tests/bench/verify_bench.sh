@@ -5,7 +5,9 @@
 #
 # Inputs (environment):
 #   KEYLEDGER_BIN      the keyledger executable
-#   BENCH_EMPTY_BIN    the bench_empty_server executable
+#   BENCH_EMPTY_BIN    the bench_empty_server executable; when bench_http_server sits beside
+#                      it, that one (the same empty handler behind infra::http_server) is
+#                      measured too, for information: it tells HTTP plumbing from verification
 #   DATABASE_URL       a fresh database, owned by a superuser, that this script migrates
 #   BENCH_SECONDS      length of each wrk run in seconds (default 10)
 #   BENCH_CONNECTIONS  wrk connections, all kept alive (default 32)
@@ -174,9 +176,20 @@ say "starting bench_empty_server"
 start_server "$work/empty.log" "$BENCH_EMPTY_BIN" --listen 127.0.0.1:0 --threads "$io_threads"
 empty_pid="${server_pids[-1]}"
 empty_port="$(wait_listening "$work/empty.log" "$empty_pid")"
+http_bin="$(dirname "$BENCH_EMPTY_BIN")/bench_http_server"
+servers=(empty)
+if [[ -x "$http_bin" ]]; then
+  say "starting bench_http_server"
+  start_server "$work/http.log" "$http_bin" --listen 127.0.0.1:0 --threads "$io_threads"
+  http_pid="${server_pids[-1]}"
+  http_port="$(wait_listening "$work/http.log" "$http_pid")"
+  servers+=(http)
+fi
+servers+=(keyledger)
+declare -A port_of=([empty]="$empty_port" [http]="${http_port:-}" [keyledger]="$keyledger_port")
 
-# 4. Alternate the two servers so that a noisy neighbour hurts both alike; keep the best run.
-declare -A best_rate=([empty]=0 [keyledger]=0) best_p50=() best_p99=() bad_answers=()
+# 4. Alternate the servers so that a noisy neighbour hurts both alike; keep the best run.
+declare -A best_rate=([empty]=0 [http]=0 [keyledger]=0) best_p50=() best_p99=() bad_answers=()
 measure() {
   local name="$1" port="$2" round="$3" out
   out="$work/wrk-$name-$round.txt"
@@ -204,8 +217,7 @@ measure() {
   fi
 }
 for round in $(seq "$rounds"); do
-  measure empty "$empty_port" "$round"
-  measure keyledger "$keyledger_port" "$round"
+  for name in "${servers[@]}"; do measure "$name" "${port_of[$name]}" "$round"; done
 done
 stop_servers
 
@@ -219,10 +231,15 @@ printf 'machine:   %s, %s cores, %s\n' "${cpu:-unknown}" "$(nproc)" "$os"
 printf 'load:      wrk -t1 -c%s -d%ss, keep-alive, POST /v1/keys/verify; best of %s\n' \
   "$connections" "$seconds" "$rounds"
 printf '%-10s %12s %10s %10s\n' server 'req/s' 'p50 us' 'p99 us'
-printf '%-10s %12.0f %10s %10s\n' empty "${best_rate[empty]}" "${best_p50[empty]}" \
-  "${best_p99[empty]}"
-printf '%-10s %12.0f %10s %10s\n' keyledger "${best_rate[keyledger]}" "${best_p50[keyledger]}" \
-  "${best_p99[keyledger]}"
+for name in "${servers[@]}"; do
+  printf '%-10s %12.0f %10s %10s\n' "$name" "${best_rate[$name]}" "${best_p50[$name]}" \
+    "${best_p99[$name]}"
+done
+if [[ " ${servers[*]} " == *" http "* ]]; then
+  printf 'ratio http/empty:      %s   (infra/http with an empty handler; information only)\n' \
+    "$(awk -v h="${best_rate[http]}" -v e="${best_rate[empty]}" \
+      'BEGIN { printf "%.3f\n", (e > 0) ? h / e : 0 }')"
+fi
 printf 'ratio keyledger/empty: %s\n' "$ratio"
 # A ready row for the table in docs/performance.md.
 printf '| %s | %s, %s cores | %.0f | %.0f | %s | %s / %s |\n' "$(date -u +%Y-%m-%d)" \
