@@ -1,12 +1,11 @@
 #include "infra/http/server.hpp"
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <csignal>
 #include <cstring>
 #include <exception>
@@ -269,8 +268,7 @@ void http_server::impl::begin_shutdown() {
   if (shutdown_started) return;
   shutdown_started = true;
   stopping.store(true);
-  log(log_level::info, "shutting_down",
-      {{"connections", std::to_string(connections.load())}});
+  log(log_level::info, "shutting_down", {{"connections", std::to_string(connections.load())}});
 
   // Stop accepting; a second signal has nothing left to interrupt.
   beast::error_code ec;

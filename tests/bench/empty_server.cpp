@@ -12,7 +12,6 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -43,8 +42,10 @@ struct arguments {
 };
 
 [[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr, "bench_empty_server: %s\nusage: bench_empty_server [--listen host:port] "
-               "[--threads N]\n", why);
+  std::fprintf(stderr,
+               "bench_empty_server: %s\nusage: bench_empty_server [--listen host:port] "
+               "[--threads N]\n",
+               why);
   std::exit(2);
 }
 

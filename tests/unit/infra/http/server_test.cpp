@@ -6,7 +6,6 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -41,8 +40,8 @@ constexpr auto io_deadline = 5s;
 http_response render_error(unsigned status, std::string_view code, std::string_view request_id) {
   http_response r;
   r.status = status;
-  r.body = "{\"code\":\"" + std::string(code) + "\",\"request_id\":\"" + std::string(request_id) +
-           "\"}";
+  r.body =
+      "{\"code\":\"" + std::string(code) + "\",\"request_id\":\"" + std::string(request_id) + "\"}";
   return r;
 }
 
@@ -89,8 +88,7 @@ class raw_client {
   std::optional<http::response<http::string_body>> read_response() {
     http::response_parser<http::string_body> parser;
     parser.body_limit(1024 * 1024);
-    const auto ec =
-        run([&](auto handler) { http::async_read(socket_, buffer_, parser, handler); });
+    const auto ec = run([&](auto handler) { http::async_read(socket_, buffer_, parser, handler); });
     if (ec) return std::nullopt;
     return parser.release();
   }
@@ -317,9 +315,9 @@ TEST(http_server_test, chunked_body_is_decoded) {
   running_server server(test_options(), echo_handler());
   raw_client client;
   ASSERT_FALSE(client.connect(server.port()));
-  ASSERT_FALSE(client.send(
-      "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"));
+  ASSERT_FALSE(
+      client.send("POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"));
   auto res = client.read_response();
   ASSERT_TRUE(res);
   EXPECT_EQ(res->body(), "POST /c abcde");
@@ -354,9 +352,9 @@ TEST(http_server_test, chunked_body_over_limit_gets_413) {
   running_server server(options, echo_handler());
   raw_client client;
   ASSERT_FALSE(client.connect(server.port()));
-  ASSERT_FALSE(client.send(
-      "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "10\r\n0123456789abcdef\r\n0\r\n\r\n"));
+  ASSERT_FALSE(
+      client.send("POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "10\r\n0123456789abcdef\r\n0\r\n\r\n"));
   auto res = client.read_response();
   ASSERT_TRUE(res);
   EXPECT_EQ(res->result_int(), 413u);
@@ -417,9 +415,8 @@ TEST(http_server_test, expect_continue_gets_an_interim_answer) {
 TEST(http_server_test, handler_may_respond_from_another_thread) {
   worker_threads workers;
   running_server server(test_options(), [&](http_request&& req, responder respond) {
-    workers.start([target = req.target, respond = std::move(respond)] {
-      respond(text("async " + target));
-    });
+    workers.start(
+        [target = req.target, respond = std::move(respond)] { respond(text("async " + target)); });
   });
   raw_client client;
   ASSERT_FALSE(client.connect(server.port()));
@@ -475,10 +472,8 @@ TEST(http_server_test, responder_called_twice_is_harmless) {
   });
   raw_client client;
   ASSERT_FALSE(client.connect(server.port()));
-  for (const auto& [target, expected] :
-       std::vector<std::pair<std::string, std::string>>{{"/sync", "first"},
-                                                        {"/async", "async first"},
-                                                        {"/sync", "first"}}) {
+  for (const auto& [target, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"/sync", "first"}, {"/async", "async first"}, {"/sync", "first"}}) {
     ASSERT_FALSE(client.send(get(target)));
     auto res = client.read_response();
     ASSERT_TRUE(res);
