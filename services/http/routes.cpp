@@ -69,7 +69,7 @@ class api {
 
   void handle(http_request&& req, responder respond) {
     const auto path = std::string_view(req.target).substr(0, req.target.find('?'));
-    respond = with_access_log(req, path, std::move(respond));
+    respond = with_access_log(req, route_of(path), std::move(respond));
 
     if (path == "/v1/keys/verify") {
       if (req.method != "POST") return method_not_allowed(req, respond, "POST");
@@ -99,13 +99,32 @@ class api {
  private:
   // ---- plumbing ---------------------------------------------------------------------------
 
-  /// Logs method, path, status and duration once the answer is ready; never a header value or
-  /// body. Verification (the hot path) logs at debug level only.
-  responder with_access_log(const http_request& req, std::string_view path, responder next) {
+  /// The route a path matched, as logged: a template, never the raw path, because a client
+  /// may put a key where an id belongs (GET /v1/keys/kl_live_...).
+  static std::string_view route_of(std::string_view path) noexcept {
+    for (std::string_view exact : {"/v1/keys/verify", "/v1/keys", "/healthz", "/readyz"}) {
+      if (path == exact) return exact;
+    }
+    if (path.starts_with(keys_prefix)) return "/v1/keys/{id}";
+    return "(unmatched)";
+  }
+
+  /// A method is a client-chosen token: only standard ones are logged as given.
+  static std::string_view method_of(std::string_view method) noexcept {
+    for (std::string_view known : {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}) {
+      if (method == known) return known;
+    }
+    return "(other)";
+  }
+
+  /// Logs method, route, status and duration once the answer is ready; never a header value,
+  /// a body or a raw path. Verification (the hot path) logs at debug level only.
+  responder with_access_log(const http_request& req, std::string_view route, responder next) {
     const auto level =
-        path == "/v1/keys/verify" ? infra::log_level::debug : infra::log_level::info;
+        route == "/v1/keys/verify" ? infra::log_level::debug : infra::log_level::info;
     if (!infra::log_enabled(level)) return next;
-    return [next = std::move(next), level, method = req.method, path = std::string(path),
+    return [next = std::move(next), level, method = std::string(method_of(req.method)),
+            path = std::string(route),
             request_id = req.request_id, ip = req.remote_ip,
             start = std::chrono::steady_clock::now()](http_response r) {
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -113,7 +132,7 @@ class api {
                           .count();
       infra::log(level, "request",
                  {{"method", method},
-                  {"path", path},
+                  {"route", path},
                   {"status", std::to_string(r.status)},
                   {"duration_us", std::to_string(us)},
                   {"request_id", request_id},

@@ -140,18 +140,24 @@ TEST_F(routes_test, wrong_media_type_unknown_route_and_method_are_json_errors) {
 }
 
 TEST_F(routes_test, when_the_pool_queue_is_full_then_503_overloaded_with_retry_after) {
-  // Occupy the single worker and the single queue slot.
-  std::latch release(1);
-  std::latch running(1);
-  ASSERT_TRUE(pool_.try_submit([&](std::size_t) {
-    running.count_down();
-    release.wait();
+  // Occupy the single worker, then fill the queue until the pool refuses. The gates are shared
+  // with the job: the worker may still be inside wait() when this test body returns.
+  auto release = std::make_shared<std::latch>(1);
+  auto running = std::make_shared<std::latch>(1);
+  struct releaser {
+    std::shared_ptr<std::latch> gate;
+    ~releaser() { gate->count_down(); }  // on every exit path, so teardown can join
+  } guard{release};
+  ASSERT_TRUE(pool_.try_submit([release, running](std::size_t) {
+    running->count_down();
+    release->wait();
   }));
-  running.wait();
-  ASSERT_TRUE(pool_.try_submit([](std::size_t) {}));
+  running->wait();
+  int queued = 0;
+  while (queued < 1000 && pool_.try_submit([](std::size_t) {})) ++queued;
+  ASSERT_LT(queued, 1000);
 
   auto r = call("GET", "/v1/keys/key_0000000000000000000000", "", json_with(admin_));
-  release.count_down();
   EXPECT_EQ(r.status, 503u);
   EXPECT_NE(r.body.find("OVERLOADED"), std::string::npos);
   bool retry_after = false;
