@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "domain/result.hpp"
+#include "infra/core/json_escape.hpp"  // append_json_string
 
 namespace keyledger::infra {
 
@@ -85,7 +86,5 @@ class json_writer {
   bool after_key_ = false;
 };
 
-/// Appends `s` as a quoted, escaped JSON string.
-void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace keyledger::infra

@@ -14,12 +14,6 @@ namespace keyledger::infra::detail {
 /// with "...". Keeps one runaway value from producing a megabyte line.
 inline constexpr std::size_t max_log_value_bytes = 8192;
 
-/// Appends `text` to `out` as a JSON string (quotes included), escaped per RFC 8259: '"', '\\'
-/// and control characters are escaped, U+2028/U+2029 too (for JavaScript consumers), and any
-/// byte sequence that is not well-formed UTF-8 becomes U+FFFD, so the line is always valid
-/// JSON whatever the input was.
-void append_json_string(std::string& out, std::string_view text);
-
 /// "debug", "info", "warn", "error".
 std::string_view to_string(log_level level) noexcept;
 

@@ -13,13 +13,13 @@
 
 #include "domain/types.hpp"
 #include "infra/core/detail/log_format.hpp"
+#include "infra/core/json_escape.hpp"
 #include "stderr_capture.hpp"
 
 namespace keyledger::infra {
 namespace {
 
 using namespace std::string_literals;
-using detail::append_json_string;
 
 std::string escaped(std::string_view text) {
   std::string out;

@@ -43,7 +43,7 @@ TEST(append_json_string, passes_utf8_through_and_escapes_line_separators) {
                    "c"),
             R"("a\u2028b\u2029c")");
   EXPECT_EQ(quoted("\xe2\x80\xa7"), "\"\xe2\x80\xa7\"");  // U+2027: not a separator
-  EXPECT_EQ(quoted("\xe2\x80"), "\"\xe2\x80\"");          // truncated input is not over-read
+  EXPECT_EQ(quoted("\xe2\x80"), R"("\ufffd\ufffd")");  // truncated: not over-read, replaced
 }
 
 TEST(append_json_string, appends_to_existing_text) {
