@@ -7,16 +7,11 @@
 #include <variant>
 #include <vector>
 
+#include "domain/overloaded.hpp"
+
 namespace keyledger::domain {
 
 namespace {
-
-template <class... Fs>
-struct overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-overloaded(Fs...) -> overloaded<Fs...>;
 
 using decision = result<std::vector<api_key_event>, rejection>;
 

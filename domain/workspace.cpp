@@ -6,17 +6,11 @@
 #include <vector>
 
 #include "domain/key_format.hpp"
+#include "domain/overloaded.hpp"
 
 namespace keyledger::domain {
 
 namespace {
-
-template <class... Fs>
-struct overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-overloaded(Fs...) -> overloaded<Fs...>;
 
 using decision = result<std::vector<workspace_event>, rejection>;
 
