@@ -1,6 +1,5 @@
 // The keyledger executable: serve | migrate | bootstrap | verify-log.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -115,8 +114,7 @@ int bootstrap(const kl::infra::config& cfg, const std::string& workspace,
       std::cerr << "keyledger: workspace '" << workspace << "' already exists\n";
       return exit_exists;
     }
-    std::cerr << "keyledger: bootstrap refused: " << kl::domain::to_string(result.error())
-              << "\n";
+    std::cerr << "keyledger: bootstrap refused: " << kl::domain::to_string(result.error()) << "\n";
     return exit_error;
   }
   const auto& w = result->workspace;

@@ -40,13 +40,10 @@ struct appended {
 };
 
 /// load -> decide -> append(expected = loaded version), retried on a concurrent change.
-domain::result<appended, domain::rejection> execute(infra::event_store& store,
-                                                    std::string_view key_id,
-                                                    std::string_view workspace_id,
-                                                    const domain::api_key_command& command,
-                                                    const request_context& ctx,
-                                                    domain::random_source& random,
-                                                    domain::timestamp now) {
+domain::result<appended, domain::rejection> execute(
+    infra::event_store& store, std::string_view key_id, std::string_view workspace_id,
+    const domain::api_key_command& command, const request_context& ctx,
+    domain::random_source& random, domain::timestamp now) {
   for (int attempt = 0;; ++attempt) {
     auto state = load_key(store, key_id);
     // A key of another workspace is, to this caller, a key that does not exist.
@@ -57,8 +54,8 @@ domain::result<appended, domain::rejection> execute(infra::event_store& store,
     const auto expected_version = state.version;
     std::vector<infra::new_event> events;
     for (const auto& e : decision.value()) {
-      events.push_back({random_event_id(random), std::string(domain::event_type(e)),
-                        infra::encode_payload(e)});
+      events.push_back(
+          {random_event_id(random), std::string(domain::event_type(e)), infra::encode_payload(e)});
       state = domain::evolve(std::move(state), e);
     }
     try {
@@ -108,8 +105,7 @@ domain::result<created_key, domain::rejection> key_service::create(
   return created_key{std::move(key), std::move(outcome->state), outcome->position.last_seq};
 }
 
-domain::api_key_state key_service::load(infra::event_store& store,
-                                        std::string_view key_id) const {
+domain::api_key_state key_service::load(infra::event_store& store, std::string_view key_id) const {
   return load_key(store, key_id);
 }
 
@@ -154,8 +150,11 @@ domain::result<bootstrapped_workspace, domain::rejection> key_service::bootstrap
 
   auto workspace = domain::evolve(empty, created);
   auto admin = create(store,
-                      {workspace.workspace_id, workspace.key_prefix, "admin",
-                       domain::environment::live, {"keys:read", "keys:write"}},
+                      {workspace.workspace_id,
+                       workspace.key_prefix,
+                       "admin",
+                       domain::environment::live,
+                       {"keys:read", "keys:write"}},
                       ctx);
   if (!admin) return admin.error();
   return bootstrapped_workspace{std::move(workspace), std::move(admin.value())};

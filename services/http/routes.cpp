@@ -124,8 +124,7 @@ class api {
         route == "/v1/keys/verify" ? infra::log_level::debug : infra::log_level::info;
     if (!infra::log_enabled(level)) return next;
     return [next = std::move(next), level, method = std::string(method_of(req.method)),
-            path = std::string(route),
-            request_id = req.request_id, ip = req.remote_ip,
+            path = std::string(route), request_id = req.request_id, ip = req.remote_ip,
             start = std::chrono::steady_clock::now()](http_response r) {
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - start)
@@ -225,8 +224,7 @@ class api {
 
   /// Blocks the pool thread until this node has applied `seq`; false on timeout.
   bool await_applied(std::uint64_t seq) const {
-    return seq == 0 ||
-           d_.view.wait_applied(seq, std::chrono::steady_clock::now() + d_.apply_wait);
+    return seq == 0 || d_.view.wait_applied(seq, std::chrono::steady_clock::now() + d_.apply_wait);
   }
 
   static http_response not_applied(std::string_view request_id) {
@@ -242,11 +240,11 @@ class api {
     auto body = parse_body(req, respond, {"key"});
     if (!body) return;
     auto key = body->get_string("key");
-    if (!key) return respond(error_response(400, "INVALID_FIELD", key.error().message,
-                                            req.request_id));
+    if (!key)
+      return respond(error_response(400, "INVALID_FIELD", key.error().message, req.request_id));
     if (!key.value()) {
-      return respond(error_response(400, "MISSING_FIELD", "field 'key' is required",
-                                    req.request_id));
+      return respond(
+          error_response(400, "MISSING_FIELD", "field 'key' is required", req.request_id));
     }
     const std::string& text = *key.value();
 
@@ -280,18 +278,19 @@ class api {
     auto name = body->get_string("name");
     auto env_text = body->get_string("environment");
     auto scopes = body->get_string_array("scopes");
-    for (const auto* error : {name ? nullptr : &name.error(),
-                              env_text ? nullptr : &env_text.error(),
-                              scopes ? nullptr : &scopes.error()}) {
-      if (error) return respond(error_response(400, "INVALID_FIELD", error->message, req.request_id));
+    for (const auto* error :
+         {name ? nullptr : &name.error(), env_text ? nullptr : &env_text.error(),
+          scopes ? nullptr : &scopes.error()}) {
+      if (error)
+        return respond(error_response(400, "INVALID_FIELD", error->message, req.request_id));
     }
     if (!name.value()) {
-      return respond(error_response(400, "MISSING_FIELD", "field 'name' is required",
-                                    req.request_id));
+      return respond(
+          error_response(400, "MISSING_FIELD", "field 'name' is required", req.request_id));
     }
     if (!env_text.value()) {
-      return respond(error_response(400, "MISSING_FIELD", "field 'environment' is required",
-                                    req.request_id));
+      return respond(
+          error_response(400, "MISSING_FIELD", "field 'environment' is required", req.request_id));
     }
     auto env = domain::parse_environment(*env_text.value());
     if (!env) {
@@ -389,22 +388,19 @@ class api {
   }
 
   void ready(const http_request& req, const responder& respond) {
-    on_pool(req, respond,
-            [this, respond, request_id = req.request_id](infra::event_store& store) {
-              const auto head = store.head_seq();
-              if (!d_.view.wait_applied(head, std::chrono::steady_clock::now() +
-                                                  std::chrono::seconds(1))) {
-                return respond(error_response(503, "NOT_READY",
-                                              "The key view is catching up with the log",
-                                              request_id));
-              }
-              infra::json_writer w;
-              w.begin_object()
-                  .field("status", "ready")
-                  .field("applied_seq", static_cast<std::uint64_t>(d_.view.applied_seq()))
-                  .end_object();
-              respond(json_response(200, w.take()));
-            });
+    on_pool(req, respond, [this, respond, request_id = req.request_id](infra::event_store& store) {
+      const auto head = store.head_seq();
+      if (!d_.view.wait_applied(head, std::chrono::steady_clock::now() + std::chrono::seconds(1))) {
+        return respond(error_response(503, "NOT_READY", "The key view is catching up with the log",
+                                      request_id));
+      }
+      infra::json_writer w;
+      w.begin_object()
+          .field("status", "ready")
+          .field("applied_seq", static_cast<std::uint64_t>(d_.view.applied_seq()))
+          .end_object();
+      respond(json_response(200, w.take()));
+    });
   }
 
   api_dependencies d_;

@@ -14,8 +14,7 @@ bool key_entry::has_scope(std::string_view scope) const noexcept {
   return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
 }
 
-std::size_t active_key_view::digest_hash::operator()(
-    const infra::sha256_digest& d) const noexcept {
+std::size_t active_key_view::digest_hash::operator()(const infra::sha256_digest& d) const noexcept {
   // An HMAC output is uniform and unpredictable without the server secret, so its first
   // bytes are already a good, flood-resistant hash.
   std::size_t h;
@@ -78,8 +77,7 @@ void active_key_view::apply_key_event(const domain::api_key_event& event) {
       event);
 }
 
-std::shared_ptr<const key_entry> active_key_view::find(
-    const infra::sha256_digest& key_hash) const {
+std::shared_ptr<const key_entry> active_key_view::find(const infra::sha256_digest& key_hash) const {
   std::shared_lock lock(mutex_);
   auto it = by_hash_.find(key_hash);
   return it == by_hash_.end() ? nullptr : it->second;

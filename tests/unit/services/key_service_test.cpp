@@ -28,7 +28,9 @@ class fake_random final : public domain::random_source {
 
 class fixed_clock final : public domain::clock {
  public:
-  domain::timestamp now() const override { return domain::timestamp(std::chrono::seconds(1'800'000'000)); }
+  domain::timestamp now() const override {
+    return domain::timestamp(std::chrono::seconds(1'800'000'000));
+  }
 };
 
 class key_service_test : public ::testing::Test {
@@ -53,7 +55,8 @@ class key_service_test : public ::testing::Test {
 TEST_F(key_service_test, given_a_workspace_when_a_key_is_created_then_only_its_hash_is_stored) {
   auto ws = bootstrap("acme");
   auto created = service_.create(
-      store_, {ws.workspace.workspace_id, "qg", "ci-runner", domain::environment::test, {"leads:read"}},
+      store_,
+      {ws.workspace.workspace_id, "qg", "ci-runner", domain::environment::test, {"leads:read"}},
       ctx_);
   ASSERT_TRUE(created.ok());
 

@@ -56,7 +56,8 @@ class routes_test : public ::testing::Test {
     req.remote_ip = "127.0.0.1";
     auto promise = std::make_shared<std::promise<infra::http_response>>();
     auto future = promise->get_future();
-    handler_(std::move(req), [promise](infra::http_response r) { promise->set_value(std::move(r)); });
+    handler_(std::move(req),
+             [promise](infra::http_response r) { promise->set_value(std::move(r)); });
     // Commands wait for the view to apply their event: play the subscription meanwhile.
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     while (future.wait_for(1ms) != std::future_status::ready) {
@@ -88,7 +89,8 @@ TEST_F(routes_test, create_then_verify_then_revoke_then_verify_revoked) {
   ASSERT_EQ(created.status, 201u) << created.body;
   const auto key_pos = created.body.find("\"key\":\"");
   ASSERT_NE(key_pos, std::string::npos);
-  const auto key = created.body.substr(key_pos + 7, created.body.find('"', key_pos + 7) - key_pos - 7);
+  const auto key =
+      created.body.substr(key_pos + 7, created.body.find('"', key_pos + 7) - key_pos - 7);
   const auto id_pos = created.body.find("\"id\":\"");
   const auto id = created.body.substr(id_pos + 6, 26);
 
@@ -105,8 +107,9 @@ TEST_F(routes_test, missing_and_wrong_credentials_are_401_and_missing_scope_is_4
   EXPECT_EQ(call("POST", "/v1/keys", "{}", {{"Content-Type", "application/json"}}).status, 401u);
   EXPECT_EQ(call("GET", "/v1/keys/key_0000000000000000000000", "", json_with("Bearer nope")).status,
             401u);
-  auto reader = call("POST", "/v1/keys", R"({"name":"r","environment":"test","scopes":["keys:read"]})",
-                     json_with(admin_));
+  auto reader =
+      call("POST", "/v1/keys", R"({"name":"r","environment":"test","scopes":["keys:read"]})",
+           json_with(admin_));
   ASSERT_EQ(reader.status, 201u);
   const auto p = reader.body.find("\"key\":\"");
   const auto reader_key = reader.body.substr(p + 7, reader.body.find('"', p + 7) - p - 7);
@@ -117,15 +120,16 @@ TEST_F(routes_test, missing_and_wrong_credentials_are_401_and_missing_scope_is_4
 }
 
 TEST_F(routes_test, a_key_cannot_grant_a_management_scope_it_lacks) {
-  auto writer = call("POST", "/v1/keys", R"({"name":"w","environment":"test","scopes":["keys:write"]})",
-                     json_with(admin_));
+  auto writer =
+      call("POST", "/v1/keys", R"({"name":"w","environment":"test","scopes":["keys:write"]})",
+           json_with(admin_));
   ASSERT_EQ(writer.status, 201u);
   const auto p = writer.body.find("\"key\":\"");
   const auto writer_key = writer.body.substr(p + 7, writer.body.find('"', p + 7) - p - 7);
   const auto before = store_.head_seq();
-  auto escalate = call("POST", "/v1/keys",
-                       R"({"name":"e","environment":"test","scopes":["keys:read"]})",
-                       json_with(writer_key));
+  auto escalate =
+      call("POST", "/v1/keys", R"({"name":"e","environment":"test","scopes":["keys:read"]})",
+           json_with(writer_key));
   EXPECT_EQ(escalate.status, 403u);
   EXPECT_EQ(store_.head_seq(), before);
 }
