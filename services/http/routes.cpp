@@ -219,7 +219,22 @@ class api {
 
   static request_context context_of(const http_request& req, const key_entry& principal) {
     return {principal.key_id, req.request_id, req.remote_ip,
-            std::string(req.header("idempotency-key").substr(0, 255))};
+            std::string(req.header("idempotency-key"))};
+  }
+
+  /// The Idempotency-Key header is stored in event metadata, so it must be harmless there:
+  /// 1-255 printable ASCII characters and never something that parses as an API key.
+  static bool acceptable_idempotency_key(const http_request& req, const responder& respond) {
+    const auto value = req.header("idempotency-key");
+    const bool printable = std::all_of(value.begin(), value.end(), [](unsigned char c) {
+      return c > 0x20 && c < 0x7F;
+    });
+    if (value.size() <= 255 && printable && !domain::parse_key(value)) return true;
+    respond(error_response(400, "INVALID_FIELD",
+                           "header 'Idempotency-Key' must be 1-255 printable ASCII characters "
+                           "and must not be an API key",
+                           req.request_id));
+    return false;
   }
 
   /// Blocks the pool thread until this node has applied `seq`; false on timeout.
@@ -271,7 +286,7 @@ class api {
 
   void create(const http_request& req, const responder& respond) {
     auto principal = authorize(req, respond, keys_write);
-    if (!principal) return;
+    if (!principal || !acceptable_idempotency_key(req, respond)) return;
     auto body = parse_body(req, respond, {"name", "environment", "scopes"});
     if (!body) return;
 
@@ -372,7 +387,7 @@ class api {
 
   void revoke(const http_request& req, const std::string& id, const responder& respond) {
     auto principal = authorize(req, respond, keys_write);
-    if (!principal) return;
+    if (!principal || !acceptable_idempotency_key(req, respond)) return;
     if (!plausible_key_id(id)) return respond(error_response(404, "NOT_FOUND", req.request_id));
     on_pool(req, respond,
             [this, id, ctx = context_of(req, *principal), workspace_id = principal->workspace_id,

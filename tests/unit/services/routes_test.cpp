@@ -180,3 +180,32 @@ TEST_F(routes_test, a_storage_failure_is_a_503_and_changes_nothing) {
 
 }  // namespace
 }  // namespace keyledger::services
+
+namespace keyledger::services {
+namespace {
+
+TEST_F(routes_test, an_idempotency_key_is_recorded_but_a_key_shaped_one_is_refused) {
+  const auto before = store_.head_seq();
+  auto headers = json_with(admin_);
+  headers.emplace_back("Idempotency-Key", admin_);
+  auto refused = call("POST", "/v1/keys", R"({"name":"ci","environment":"live"})", headers);
+  EXPECT_EQ(refused.status, 400u);
+  EXPECT_NE(refused.body.find("Idempotency-Key"), std::string::npos);
+  EXPECT_EQ(refused.body.find(admin_), std::string::npos);
+  EXPECT_EQ(store_.head_seq(), before);
+
+  auto control = json_with(admin_);
+  control.emplace_back("Idempotency-Key", "bad value with spaces");
+  EXPECT_EQ(call("POST", "/v1/keys", R"({"name":"ci","environment":"live"})", control).status,
+            400u);
+  EXPECT_EQ(store_.head_seq(), before);
+
+  auto fine = json_with(admin_);
+  fine.emplace_back("Idempotency-Key", "order-4711");
+  ASSERT_EQ(call("POST", "/v1/keys", R"({"name":"ci","environment":"live"})", fine).status, 201u);
+  const auto events = store_.events();
+  EXPECT_NE(events.back().metadata.find("order-4711"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keyledger::services
