@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "infra/core/config.hpp"
+
 namespace {
 
 namespace asio = boost::asio;
@@ -56,13 +58,15 @@ arguments parse_arguments(int argc, char** argv) {
     if (i + 1 >= argc) usage("missing value");
     const std::string value = argv[++i];
     if (flag == "--listen") {
-      const auto colon = value.rfind(':');
-      if (colon == std::string::npos) usage("--listen wants host:port");
-      a.host = value.substr(0, colon);
-      a.port = value.substr(colon + 1);
-      if (a.host.size() >= 2 && a.host.front() == '[' && a.host.back() == ']') {
-        a.host = a.host.substr(1, a.host.size() - 2);
+      // The project's own host:port parser (IPv6 brackets, port range); only argument parsing
+      // comes from keyledger: the request path below is plain Beast.
+      std::uint16_t port = 0;
+      try {
+        keyledger::infra::parse_listen(value, a.host, port);
+      } catch (const std::exception&) {
+        usage("--listen wants host:port");
       }
+      a.port = std::to_string(port);
     } else if (flag == "--threads") {
       try {
         a.threads = std::stoul(value);

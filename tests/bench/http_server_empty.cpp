@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "infra/core/config.hpp"
 #include "infra/core/error.hpp"
 #include "infra/http/server.hpp"
 
@@ -40,13 +41,8 @@ int main(int argc, char** argv) {
     if (i + 1 >= argc) usage("missing value");
     const std::string value = argv[++i];
     if (flag == "--listen") {
-      const auto colon = value.rfind(':');
-      if (colon == std::string::npos) usage("--listen wants host:port");
-      options.host = value.substr(0, colon);
       try {
-        const unsigned long port = std::stoul(value.substr(colon + 1));
-        if (port > 65535) usage("port out of range");
-        options.port = static_cast<std::uint16_t>(port);
+        keyledger::infra::parse_listen(value, options.host, options.port);
       } catch (const std::exception&) {
         usage("--listen wants host:port");
       }
