@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,12 +13,41 @@
 
 namespace keyledger::domain {
 
+// ---- settings -----------------------------------------------------------------------------
+
+/// Per-key rate limit: at most `limit` accepted verifications per `window_seconds` (a fixed
+/// window, counted per node). limit 1-1,000,000; window 1-86,400 seconds.
+struct rate_limit {
+  std::uint32_t limit = 0;
+  std::uint32_t window_seconds = 0;
+  bool operator==(const rate_limit&) const = default;
+};
+bool valid_rate_limit(const rate_limit& r) noexcept;
+
+/// A workspace's rules for its keys (set in WorkspaceCreated; see workspace.hpp).
+struct key_policy {
+  std::chrono::days default_lifespan{90};
+  std::chrono::days max_lifespan{365};
+  bool allow_no_expiry = false;     ///< may a key be created with "expires_at": null?
+  bool names_allow_spaces = true;   ///< may a key name contain spaces?
+  bool operator==(const key_policy&) const = default;
+};
+
+/// Grace period of a rotation: 0 (the old key stops at once) to 30 days; default 24 h.
+inline constexpr std::chrono::seconds max_grace_period = std::chrono::days(30);
+inline constexpr std::chrono::seconds default_grace_period = std::chrono::hours(24);
+/// KeyExpiryApproaching is due this long before expires_at.
+inline constexpr std::chrono::seconds expiry_warning_lead = std::chrono::days(14);
+/// At most this many allowed CIDRs per key.
+inline constexpr std::size_t max_allowed_cidrs = 32;
+inline constexpr std::size_t max_postback_url_length = 2048;
+
 // ---- events -------------------------------------------------------------------------------
 // Events carry no secret: only the keyed hash (HMAC-SHA256 under the server secret, lowercase
-// hex) and the visible start. Rotate, expire, update and enable/disable will be added as
-// further alternatives of api_key_event; state and decide() switch on the variant.
+// hex) and the visible start. Every payload format is in docs/events.md; fields added after
+// the first release decode with their documented default when absent.
 
-/// Type name "KeyCreated".
+/// Type name "KeyCreated". Also the first event of a key made by rotation (rotated_from set).
 struct key_created {
   std::string key_id;
   std::string workspace_id;
@@ -27,7 +57,51 @@ struct key_created {
   std::string key_hash;  ///< 64 lowercase hex characters
   std::string start;     ///< e.g. "kl_live_AbC1"
   timestamp created_at{};
+  std::optional<timestamp> expires_at;     ///< absent: never expires
+  std::vector<std::string> allowed_cidrs;  ///< canonical CIDR text; empty: anywhere
+  std::string postback_url;                ///< "" = none
+  bool off_the_record = false;
+  bool enabled = true;
+  std::optional<rate_limit> limit;  ///< absent: unlimited
+  std::string rotated_from;         ///< "" unless made by rotating that key
   bool operator==(const key_created&) const = default;
+};
+
+/// Type name "KeyUpdated": the settings a PATCH changed; only changed members are present.
+struct key_updated {
+  std::string key_id;
+  std::optional<std::string> name;
+  std::optional<std::vector<std::string>> scopes;
+  std::optional<std::vector<std::string>> allowed_cidrs;
+  std::optional<std::string> postback_url;  ///< "" = removed
+  std::optional<bool> off_the_record;
+  std::optional<std::optional<rate_limit>> limit;  ///< set with nullopt inside = removed
+  timestamp updated_at{};
+  bool operator==(const key_updated&) const = default;
+};
+
+/// Type name "KeyDisabled".
+struct key_disabled {
+  std::string key_id;
+  timestamp disabled_at{};
+  bool operator==(const key_disabled&) const = default;
+};
+
+/// Type name "KeyEnabled".
+struct key_enabled {
+  std::string key_id;
+  timestamp enabled_at{};
+  bool operator==(const key_enabled&) const = default;
+};
+
+/// Type name "KeyRotated", in the OLD key's stream. The new key's KeyCreated (rotated_from =
+/// this key) is appended in the same transaction. The old key works until grace_until.
+struct key_rotated {
+  std::string key_id;
+  std::string rotated_to;
+  timestamp rotated_at{};
+  timestamp grace_until{};  ///< the old key's new expires_at (never later than the previous one)
+  bool operator==(const key_rotated&) const = default;
 };
 
 /// Type name "KeyRevoked".
@@ -37,15 +111,35 @@ struct key_revoked {
   bool operator==(const key_revoked&) const = default;
 };
 
-using api_key_event = std::variant<key_created, key_revoked>;
+/// Type name "KeyExpired": records that the key reached expires_at. Verification refuses the
+/// key from expires_at on whether or not this event exists yet. Appended once per key.
+struct key_expired {
+  std::string key_id;
+  timestamp expired_at{};  ///< == the key's expires_at
+  bool operator==(const key_expired&) const = default;
+};
+
+/// Type name "KeyExpiryApproaching": the key expires within 14 days (postbacks use it).
+/// Appended once per (key, expires_at).
+struct key_expiry_approaching {
+  std::string key_id;
+  timestamp expires_at{};
+  bool operator==(const key_expiry_approaching&) const = default;
+};
+
+using api_key_event = std::variant<key_created, key_updated, key_disabled, key_enabled,
+                                   key_rotated, key_revoked, key_expired, key_expiry_approaching>;
 
 /// The stable type name stored in the event log.
 std::string_view event_type(const api_key_event& e) noexcept;
 
 // ---- state --------------------------------------------------------------------------------
 
-enum class key_status { active, revoked };
+/// What a key is at one instant. Precedence: revoked > expired > disabled > active.
+enum class key_status { active, disabled, expired, revoked };
 std::string_view to_string(key_status s) noexcept;
+/// Accepts exactly "active", "disabled", "expired", "revoked".
+std::optional<key_status> parse_key_status(std::string_view text) noexcept;
 
 /// The aggregate's state, folded from its stream. version = number of events applied.
 struct api_key_state {
@@ -58,14 +152,30 @@ struct api_key_state {
   std::vector<std::string> scopes;
   std::string key_hash;
   std::string start;
-  key_status status = key_status::active;
   timestamp created_at{};
+  std::optional<timestamp> expires_at;
+  std::vector<std::string> allowed_cidrs;
+  std::string postback_url;
+  bool off_the_record = false;
+  bool enabled = true;
+  std::optional<rate_limit> limit;
+  std::string rotated_from;
+  std::string rotated_to;  ///< "" until rotated
   std::optional<timestamp> revoked_at;
+  bool expiry_recorded = false;                   ///< KeyExpired appended
+  std::optional<timestamp> expiry_warned_for;     ///< expires_at of the last KeyExpiryApproaching
+  std::optional<timestamp> updated_at;            ///< last KeyUpdated/Disabled/Enabled/Rotated
+
+  /// The status at `now` (expiry is a matter of time, not of the KeyExpired event).
+  key_status status_at(timestamp now) const noexcept;
 };
 
 // ---- commands -----------------------------------------------------------------------------
 
 /// The secret was generated and hashed by the caller; the command carries only its hash.
+/// Name: trimmed by the caller with normalize_key_name. Expiry: `expires_at` absolute (the
+/// caller turns expires_in_days / the workspace default into it); nullopt = never, only if
+/// policy.allow_no_expiry. CIDRs: canonical text (see normalize_cidrs).
 struct create_key {
   std::string key_id;
   std::string workspace_id;
@@ -74,6 +184,40 @@ struct create_key {
   std::vector<std::string> scopes;
   std::string key_hash;
   std::string start;
+  std::optional<timestamp> expires_at;
+  std::vector<std::string> allowed_cidrs;
+  std::string postback_url;
+  bool off_the_record = false;
+  bool enabled = true;
+  std::optional<rate_limit> limit;
+  key_policy policy;
+  timestamp now{};
+};
+
+/// PATCH: members left nullopt are not changed. Decides KeyUpdated with only the members
+/// that really differ, then KeyDisabled/KeyEnabled if `enabled` changes; nothing at all (an
+/// empty event list, not a rejection) when nothing differs.
+struct update_key {
+  std::string key_id;
+  std::optional<std::string> name;
+  std::optional<std::vector<std::string>> scopes;
+  std::optional<std::vector<std::string>> allowed_cidrs;
+  std::optional<std::string> postback_url;
+  std::optional<bool> off_the_record;
+  std::optional<bool> enabled;
+  std::optional<std::optional<rate_limit>> limit;
+  key_policy policy;
+  timestamp now{};
+};
+
+/// Rotation: decided against the OLD key's state by decide_rotation (below), not decide().
+struct rotate_key {
+  std::string key_id;
+  std::string new_key_id;
+  std::string new_key_hash;
+  std::string new_start;
+  std::chrono::seconds grace_period = default_grace_period;
+  key_policy policy;
   timestamp now{};
 };
 
@@ -82,7 +226,21 @@ struct revoke_key {
   timestamp now{};
 };
 
-using api_key_command = std::variant<create_key, revoke_key>;
+/// Background job: KeyExpired if expires_at <= now and not yet recorded (else not_due).
+struct expire_key {
+  std::string key_id;
+  timestamp now{};
+};
+
+/// Background job: KeyExpiryApproaching if now >= expires_at - 14 days, now < expires_at and
+/// no warning was recorded for this expires_at (else not_due). Never for a revoked key.
+struct warn_key_expiry {
+  std::string key_id;
+  timestamp now{};
+};
+
+using api_key_command =
+    std::variant<create_key, update_key, revoke_key, expire_key, warn_key_expiry>;
 
 /// Why a command was refused. Values, never exceptions.
 enum class rejection {
@@ -96,14 +254,31 @@ enum class rejection {
   workspace_already_exists,
   invalid_workspace_name,
   invalid_key_prefix,
+  // since the lifecycle issue
+  key_revoked,          ///< the command needs a key that is not revoked (409)
+  key_expired,          ///< the command needs a key that has not expired (409)
+  key_already_rotated,  ///< only the newest key of a rotation chain can be rotated (409)
+  invalid_expiry,       ///< expires_at in the past, beyond the maximum, or none when not allowed
+  invalid_cidrs,
+  invalid_postback_url,
+  invalid_rate_limit,
+  invalid_grace_period,
+  not_due,              ///< expire/warn: nothing to record (the job skips the key)
+  invalid_key_policy,
 };
 
 std::string_view to_string(rejection r) noexcept;
 
 // ---- rules --------------------------------------------------------------------------------
 
-/// Key names: 1-64 characters of [A-Za-z0-9._-] (descriptive, no spaces).
-bool valid_key_name(std::string_view name) noexcept;
+/// Trims ASCII whitespace at both ends. Does not validate.
+std::string normalize_key_name(std::string_view name);
+
+/// Key names (after trimming): 1-64 Unicode characters of valid UTF-8, none a control
+/// character (C0, DEL, C1) or an invisible format character (U+200B-U+200F, U+2028-U+202E,
+/// U+2060-U+2064, U+FEFF); no leading/trailing whitespace; spaces only if `allow_spaces`; and
+/// never something that parses as an API key (names are stored in events).
+bool valid_key_name(std::string_view name, bool allow_spaces = true) noexcept;
 
 /// A scope is `resource:action`, each part [a-z][a-z0-9_-]{0,31}.
 bool valid_scope(std::string_view scope) noexcept;
@@ -112,12 +287,34 @@ bool valid_scope(std::string_view scope) noexcept;
 inline constexpr std::size_t max_scopes = 32;
 bool valid_scopes(const std::vector<std::string>& scopes) noexcept;
 
+/// Parses each entry with parse_cidr and returns the canonical texts (duplicates removed,
+/// order kept), or nullopt if any entry is invalid or there are more than 32.
+std::optional<std::vector<std::string>> normalize_cidrs(const std::vector<std::string>& cidrs);
+
+/// "" (none), or an absolute URL of at most 2048 characters: scheme https, or http only when
+/// the host is a loopback address literal or "localhost"; a host is required; no userinfo
+/// ("user:pass@" would put a credential in an event); no fragment; printable ASCII only.
+bool valid_postback_url(std::string_view url) noexcept;
+
 /// The stream that holds one key's events: "api_key-<key_id>".
 std::string key_stream_id(std::string_view key_id);
 
 /// decide(state, command) -> events | rejection. Pure.
 result<std::vector<api_key_event>, rejection> decide(const api_key_state& state,
                                                      const api_key_command& command);
+
+/// A rotation's two halves, appended atomically: KeyRotated for the old stream and KeyCreated
+/// (same settings as the old key, env included; rotated_from = old key; expires_at = now + the
+/// old key's original lifespan, capped by policy.max_lifespan, or none if it had none) for the
+/// new stream.
+struct rotation {
+  key_rotated old_key_event;
+  key_created new_key_event;
+};
+
+/// Refuses: key_not_found, key_revoked, key_expired (at c.now), key_already_rotated,
+/// invalid_grace_period, invalid_key_hash, invalid_key_start.
+result<rotation, rejection> decide_rotation(const api_key_state& old_key, const rotate_key& c);
 
 /// evolve(state, event) -> state. Pure; increments version.
 api_key_state evolve(api_key_state state, const api_key_event& event);

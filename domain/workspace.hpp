@@ -18,6 +18,8 @@ struct workspace_created {
   std::string name;
   std::string key_prefix;
   timestamp created_at{};
+  /// Absent in events written before the lifecycle issue: decodes as key_policy{}.
+  key_policy policy;
   bool operator==(const workspace_created&) const = default;
 };
 
@@ -32,16 +34,21 @@ struct workspace_state {
   std::string name;
   std::string key_prefix;
   timestamp created_at{};
+  key_policy policy;
 };
 
 struct create_workspace {
   std::string workspace_id;
   std::string name;
   std::string key_prefix;
+  key_policy policy;
   timestamp now{};
 };
 
 using workspace_command = std::variant<create_workspace>;
+
+/// default_lifespan 1 day..max_lifespan; max_lifespan 1..3650 days.
+bool valid_key_policy(const key_policy& p) noexcept;
 
 /// Workspace names: 1-63 characters of [a-z0-9-], starting with a letter or digit.
 bool valid_workspace_name(std::string_view name) noexcept;

@@ -147,6 +147,23 @@ config load_config_from_env() {
   c.io_threads = read_count("KEYLEDGER_IO_THREADS", c.io_threads, 1, 64);
   c.db_threads = read_count("KEYLEDGER_DB_THREADS", c.db_threads, 1, 256);
   c.db_queue = read_count("KEYLEDGER_DB_QUEUE", c.db_queue, 1, 100000);
+  c.expiry_interval_ms = read_count("KEYLEDGER_EXPIRY_INTERVAL_MS", c.expiry_interval_ms, 50,
+                                    3'600'000);
+  c.usage_flush_ms = read_count("KEYLEDGER_USAGE_FLUSH_MS", c.usage_flush_ms, 10, 60'000);
+  c.request_log_days = read_count("KEYLEDGER_REQUEST_LOG_DAYS", c.request_log_days, 1, 3650);
+  if (const auto proxies = read_env("KEYLEDGER_TRUSTED_PROXIES")) {
+    // Split on commas, trimming spaces; the services layer validates each entry as a CIDR.
+    std::string_view rest = *proxies;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      auto item = rest.substr(0, comma);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      if (!item.empty()) c.trusted_proxies.emplace_back(item);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
   return c;
 }
 

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace keyledger::infra {
 
@@ -14,6 +15,11 @@ namespace keyledger::infra {
 ///   KEYLEDGER_IO_THREADS    default 2
 ///   KEYLEDGER_DB_THREADS    default 4 (one connection each)
 ///   KEYLEDGER_DB_QUEUE      default 256 (queued blocking jobs before 503)
+///   KEYLEDGER_TRUSTED_PROXIES  comma-separated CIDRs whose X-Forwarded-For is believed
+///                              (default none: the connection's address is the client's)
+///   KEYLEDGER_EXPIRY_INTERVAL_MS  how often the expiry job runs, default 30000 (50-3600000)
+///   KEYLEDGER_USAGE_FLUSH_MS      how often usage telemetry is written, default 1000 (10-60000)
+///   KEYLEDGER_REQUEST_LOG_DAYS    request-log retention in days, default 30 (1-3650)
 struct config {
   std::string database_url;
   std::string listen_host = "127.0.0.1";
@@ -23,6 +29,10 @@ struct config {
   std::size_t io_threads = 2;
   std::size_t db_threads = 4;
   std::size_t db_queue = 256;
+  std::vector<std::string> trusted_proxies;  ///< as written; services parse them as CIDRs
+  std::size_t expiry_interval_ms = 30'000;
+  std::size_t usage_flush_ms = 1'000;
+  std::size_t request_log_days = 30;
 };
 
 /// Reads the variables above. Throws infra::error(errc::config) naming the bad variable.

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,14 @@ struct append_result {
   bool duplicate = false;            ///< the first event id was already stored: nothing appended
 };
 
+/// One stream's part of an atomic multi-stream append (see event_store::append_all). The views
+/// must outlive the call.
+struct stream_append {
+  std::string_view stream_id;
+  std::uint64_t expected_version = 0;
+  std::span<const new_event> events;  ///< non-empty
+};
+
 /// The append-only event log (port). Implementations: pg_event_store (infra/pg) and the
 /// in-memory fake in tests/support. An instance is NOT thread-safe: use one per thread.
 class event_store {
@@ -60,6 +69,17 @@ class event_store {
                                const std::vector<new_event>& events,
                                const event_metadata& metadata,
                                std::int64_t recorded_at_us) = 0;
+
+  /// Appends to several streams in ONE transaction, all or nothing, in the order given (global
+  /// positions follow that order). If any item's expected version is wrong, throws
+  /// infra::error(errc::conflict) and writes nothing at all. If items[0].events[0].event_id is
+  /// already stored, appends nothing and returns results with duplicate = true (the stored
+  /// positions for the first item; zeros for the others). Same argument checks as append()
+  /// (errc::bad_request). Used by rotation: KeyRotated (old key) + KeyCreated (new key).
+  /// Returns one result per item.
+  virtual std::vector<append_result> append_all(std::span<const stream_append> items,
+                                                const event_metadata& metadata,
+                                                std::int64_t recorded_at_us) = 0;
 
   /// All events of one stream in version order (empty if none).
   virtual std::vector<recorded_event> read_stream(std::string_view stream_id) = 0;

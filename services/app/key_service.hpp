@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,12 +28,38 @@ struct request_context {
   std::string idempotency_key;
 };
 
+/// Expiry as the client chose it: at most one of expires_at / expires_in_days / never_expires;
+/// none of them = the workspace's default lifespan.
+struct expiry_choice {
+  std::optional<domain::timestamp> expires_at;
+  std::optional<std::int64_t> expires_in_days;
+  bool never_expires = false;
+};
+
 struct create_key_input {
   std::string workspace_id;
   std::string key_prefix;
-  std::string name;
+  domain::key_policy policy;
+  std::string name;  ///< trimmed by key_service
   domain::environment env = domain::environment::test;
   std::vector<std::string> scopes;
+  expiry_choice expiry;
+  std::vector<std::string> allowed_cidrs;  ///< as given; key_service normalises them
+  std::string postback_url;
+  bool off_the_record = false;
+  bool enabled = true;
+  std::optional<domain::rate_limit> limit;
+};
+
+/// PATCH: nullopt members are left as they are.
+struct update_key_input {
+  std::optional<std::string> name;
+  std::optional<std::vector<std::string>> scopes;
+  std::optional<std::vector<std::string>> allowed_cidrs;
+  std::optional<std::string> postback_url;
+  std::optional<bool> off_the_record;
+  std::optional<bool> enabled;
+  std::optional<std::optional<domain::rate_limit>> limit;
 };
 
 /// A newly created key. `key` is the secret: it leaves the process once, in the response.
@@ -40,6 +67,18 @@ struct created_key {
   infra::secret key;
   domain::api_key_state state;
   std::uint64_t global_seq = 0;
+};
+
+/// The key after a command; global_seq 0 when nothing was appended (no change).
+struct changed_key {
+  domain::api_key_state state;
+  std::uint64_t global_seq = 0;
+};
+
+/// A rotation: the new key (secret inside) and the old key's new state.
+struct rotated_key {
+  created_key new_key;
+  domain::api_key_state old_key;
 };
 
 struct revoked_key {
@@ -53,7 +92,9 @@ struct bootstrapped_workspace {
 };
 
 /// Command handlers for keys and workspaces: load the stream, decide, append with the loaded
-/// version as the expected one (retrying a conflict a few times with fresh state). Pure
+/// version as the expected one. A command on an existing key whose stream changed meanwhile
+/// is NOT retried: it fails with infra::error(errc::conflict) (409), so of two concurrent
+/// commands on one key exactly one wins. Pure
 /// orchestration: storage errors propagate as infra::error. Thread-safe (stateless apart from
 /// its thread-safe collaborators); runs on blocking-pool threads with that thread's store.
 class key_service {
@@ -64,6 +105,28 @@ class key_service {
   domain::result<created_key, domain::rejection> create(infra::event_store& store,
                                                         const create_key_input& input,
                                                         const request_context& ctx) const;
+
+  /// PATCH. Another workspace's key is key_not_found; revoked/expired keys are refused.
+  domain::result<changed_key, domain::rejection> update(infra::event_store& store,
+                                                        std::string_view key_id,
+                                                        std::string_view workspace_id,
+                                                        const domain::key_policy& policy,
+                                                        const update_key_input& input,
+                                                        const request_context& ctx) const;
+
+  /// Rotation: KeyRotated (old) + KeyCreated (new) in one transaction (event_store::append_all).
+  domain::result<rotated_key, domain::rejection> rotate(infra::event_store& store,
+                                                        std::string_view key_id,
+                                                        std::string_view workspace_id,
+                                                        std::string_view key_prefix,
+                                                        const domain::key_policy& policy,
+                                                        std::chrono::seconds grace_period,
+                                                        const request_context& ctx) const;
+
+  /// Background job: appends KeyExpired / KeyExpiryApproaching when due, with an event id
+  /// derived from (key, kind, expires_at), so racing nodes append it once. Returns the number
+  /// of events appended (0 if nothing was due, or another node was first).
+  std::size_t record_expiry(infra::event_store& store, std::string_view key_id) const;
 
   /// The key's current state; exists == false if there is no such key.
   domain::api_key_state load(infra::event_store& store, std::string_view key_id) const;
@@ -80,7 +143,7 @@ class key_service {
   /// of the same name appends nothing and is rejected with workspace_already_exists.
   domain::result<bootstrapped_workspace, domain::rejection> bootstrap(
       infra::event_store& store, const std::string& name, const std::string& key_prefix,
-      const request_context& ctx) const;
+      const request_context& ctx, const domain::key_policy& policy = {}) const;
 
  private:
   const infra::hmac_key_hasher& hasher_;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -14,32 +15,63 @@
 #include <vector>
 
 #include "domain/api_key.hpp"
+#include "domain/net.hpp"
+#include "domain/workspace.hpp"
 #include "infra/core/event_store.hpp"
 
 namespace keyledger::services {
 
-/// What verification needs to know about one key. Immutable once published: a change
-/// (revocation) publishes a new entry, so readers hold a consistent snapshot without a lock.
+/// What the node knows about one key: its folded state plus what verification needs
+/// precomputed (parsed CIDRs). Immutable once published: every change publishes a new entry, so
+/// readers hold a consistent snapshot without a lock.
 struct key_entry {
-  std::string key_id;
-  std::string workspace_id;
-  domain::environment env = domain::environment::test;
-  std::vector<std::string> scopes;
-  domain::key_status status = domain::key_status::active;
+  domain::api_key_state state;
+  std::vector<domain::cidr> allowed_cidrs;  ///< parsed state.allowed_cidrs
 
+  const std::string& key_id() const noexcept { return state.key_id; }
+  const std::string& workspace_id() const noexcept { return state.workspace_id; }
   bool has_scope(std::string_view scope) const noexcept;
+  domain::key_status status_at(domain::timestamp now) const noexcept {
+    return state.status_at(now);
+  }
 };
 
 struct workspace_entry {
   std::string workspace_id;
   std::string name;
   std::string key_prefix;
+  domain::key_policy policy;
 };
 
-/// The active-key view: an in-memory hash map from a key's keyed hash to its state, built
-/// from the log at start-up and fed, in global order, by the subscription. Verification reads
-/// it without touching Postgres. Thread-safe: one writer (the subscription thread), many
-/// readers (I/O threads); readers take a shared lock only for the map probe.
+/// Position in a key list ordered newest first: (created_at, key_id), both descending.
+struct list_cursor {
+  domain::timestamp created_at{};
+  std::string key_id;
+  auto operator<=>(const list_cursor&) const = default;
+};
+/// Opaque URL-safe text for a cursor, and back (nullopt for anything not made by encode).
+std::string encode_cursor(const list_cursor& c);
+std::optional<list_cursor> decode_cursor(std::string_view text);
+
+struct key_query {
+  std::string workspace_id;
+  std::string name_contains;  ///< case-insensitive (ASCII) substring; "" = any
+  std::optional<domain::environment> env;
+  std::optional<domain::key_status> status;  ///< evaluated at `now`
+  std::size_t limit = 50;                    ///< 1-100
+  std::optional<list_cursor> after;          ///< start strictly after this position
+  domain::timestamp now{};
+};
+
+struct key_page {
+  std::vector<std::shared_ptr<const key_entry>> items;
+  std::optional<list_cursor> next;  ///< set when more items may follow
+};
+
+/// The key view: every key of every workspace (revoked ones too), in memory, built from the
+/// log at start-up and fed in global order by the subscription. Verification reads it by keyed
+/// hash without touching Postgres; listing reads it by workspace. Thread-safe: one writer (the
+/// subscription thread), many readers; readers take a shared lock only for the probe.
 class active_key_view {
  public:
   /// Applies one event. Precondition: events arrive in global_seq order, each once. Events of
@@ -49,8 +81,21 @@ class active_key_view {
 
   /// The entry for a keyed hash, or null.
   std::shared_ptr<const key_entry> find(const infra::sha256_digest& key_hash) const;
+  /// The entry for a key id, or null.
+  std::shared_ptr<const key_entry> find_by_id(std::string_view key_id) const;
 
   std::optional<workspace_entry> find_workspace(std::string_view workspace_id) const;
+  /// The one workspace using `key_prefix`, or nullopt if none or several do (used to attribute
+  /// failed attempts with an unknown key).
+  std::optional<std::string> workspace_for_prefix(std::string_view key_prefix) const;
+
+  /// A page of one workspace's keys, newest first, filtered.
+  key_page list(const key_query& q) const;
+
+  /// Ids of keys for which the expiry job has something to record at `now`: KeyExpired due
+  /// (expires_at <= now, not recorded, not revoked) or KeyExpiryApproaching due (within 14
+  /// days, not warned for this expires_at, not revoked). At most `max`, soonest first.
+  std::vector<std::string> expiry_due(domain::timestamp now, std::size_t max) const;
 
   /// The global_seq of the last event applied.
   std::uint64_t applied_seq() const noexcept { return applied_.load(std::memory_order_acquire); }
@@ -70,8 +115,12 @@ class active_key_view {
 
   mutable std::shared_mutex mutex_;
   std::unordered_map<infra::sha256_digest, std::shared_ptr<const key_entry>, digest_hash> by_hash_;
-  std::unordered_map<std::string, infra::sha256_digest> hash_by_id_;
+  std::unordered_map<std::string, std::shared_ptr<const key_entry>> by_id_;
   std::unordered_map<std::string, workspace_entry> workspaces_;
+  // Per workspace, newest first: (created_at, key_id) -> entry, for cursor pagination.
+  std::unordered_map<std::string, std::map<list_cursor, std::shared_ptr<const key_entry>,
+                                           std::greater<>>>
+      by_workspace_;
 
   std::atomic<std::uint64_t> applied_{0};
   mutable std::mutex wait_mutex_;

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "infra/core/event_store.hpp"
+
+namespace keyledger::services {
+
+class active_key_view;
+class key_service;
+
+/// Records expiry: every `interval`, asks the view which keys are due (KeyExpired or
+/// KeyExpiryApproaching) and has key_service append them. Runs on every node; the events' ids
+/// are derived from (key, what, expires_at), so when several nodes race, the event store keeps
+/// exactly one and the others append nothing (a duplicate or a version conflict, both ignored).
+/// Verification never depends on this job: it refuses expired keys by time.
+class expiry_job {
+ public:
+  struct options {
+    std::chrono::milliseconds interval{30'000};
+    std::size_t batch = 500;  ///< keys per run
+  };
+
+  /// `store_factory` is called on the job's thread to open its own store.
+  expiry_job(const active_key_view& view, const key_service& keys,
+             std::function<std::unique_ptr<infra::event_store>()> store_factory, options opts);
+  ~expiry_job();  ///< stop()s
+  expiry_job(const expiry_job&) = delete;
+  expiry_job& operator=(const expiry_job&) = delete;
+
+  /// One pass on the calling thread: returns how many events this call appended. Storage
+  /// errors of one key are logged and the pass goes on.
+  std::size_t run_once(infra::event_store& store);
+
+  void start();
+  void stop();  ///< idempotent
+
+ private:
+  const active_key_view& view_;
+  const key_service& keys_;
+  std::function<std::unique_ptr<infra::event_store>()> store_factory_;
+  options options_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace keyledger::services
