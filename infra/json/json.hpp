@@ -44,6 +44,11 @@ class json_body {
       std::string_view field) const;
   domain::result<std::optional<bool>, json_error> get_bool(std::string_view field) const;
   domain::result<std::optional<std::int64_t>, json_error> get_int(std::string_view field) const;
+  /// True when `field` is present with the value null (get_* report null as a type error).
+  bool is_null(std::string_view field) const;
+  /// nullopt when absent; error when present and not an object. The object is copied into a
+  /// json_body of its own, so the getters and first_unknown_field work on its members.
+  domain::result<std::optional<json_body>, json_error> get_object(std::string_view field) const;
 
   /// The first member whose name is not in `known`, if any (for "unknown field" errors).
   std::optional<std::string> first_unknown_field(

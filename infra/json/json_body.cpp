@@ -281,6 +281,21 @@ domain::result<std::optional<std::int64_t>, json_error> json_body::get_int(
   return json_error{field_error(field, "must be an integer")};
 }
 
+bool json_body::is_null(std::string_view field) const {
+  const rj::Value* v = impl_ ? impl_->find(field) : nullptr;
+  return v != nullptr && v->IsNull();
+}
+
+domain::result<std::optional<json_body>, json_error> json_body::get_object(
+    std::string_view field) const {
+  const rj::Value* v = impl_ ? impl_->find(field) : nullptr;
+  if (v == nullptr) return std::optional<json_body>{};
+  if (!v->IsObject()) return json_error{field_error(field, "must be an object")};
+  auto p = std::make_unique<impl>();
+  p->doc.CopyFrom(*v, p->doc.GetAllocator());
+  return std::optional<json_body>{json_body(std::move(p))};
+}
+
 std::optional<std::string> json_body::first_unknown_field(
     std::initializer_list<std::string_view> known) const {
   if (!impl_) return std::nullopt;
