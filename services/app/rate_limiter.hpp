@@ -2,6 +2,8 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -25,15 +27,23 @@ class rate_limiter {
   /// Drops counters whose window ended before `now` (called periodically; bounds memory).
   void sweep(domain::timestamp now);
 
+  /// Number of counters held (for tests and metrics).
+  std::size_t counter_count() const;
+
  private:
   struct counter {
     std::int64_t window_start_s = 0;
     std::uint32_t window_seconds = 0;
     std::uint32_t count = 0;
   };
+  // Lets counters be probed with a string_view (no temporary std::string per request).
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept;
+  };
   struct stripe {
-    std::mutex mutex;
-    std::unordered_map<std::string, counter> counters;
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, counter, string_hash, std::equal_to<>> counters;
   };
   static constexpr std::size_t stripes = 64;
   std::array<stripe, stripes> stripes_;

@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <tuple>
 #include <vector>
@@ -52,18 +54,41 @@ class usage_recorder {
   std::uint64_t written() const noexcept;  ///< uses written so far
 
  private:
-  struct pending;
+  // Failure rows keyed by (workspace, ip, code); std::less<> lets a repeated failure be found
+  // with string_views, without building three strings.
+  using failure_map = std::map<std::tuple<std::string, std::string, std::string>,
+                               infra::auth_failure_count, std::less<>>;
+  struct batch {
+    std::vector<infra::key_use> uses;
+    failure_map failures;
+    std::size_t size() const noexcept { return uses.size() + failures.size(); }
+  };
+  static void merge_failure(failure_map& into, const infra::auth_failure_count& f);
+  /// Records held in memory (buffered, kept for a retry, or being written). Under mutex_.
+  std::size_t held_locked() const noexcept;
+  /// Asks the thread to flush early once the buffer is half full. Under mutex_.
+  bool crossed_threshold_locked() const noexcept;
+  /// The thread's body: flushes every interval, and what is left when stopping.
+  void run();
+  /// flush() through `store` (opened with the factory when null); errors are logged, and the
+  /// store is dropped so that the next try reconnects.
+  void flush_logged(std::unique_ptr<infra::telemetry_store>& store) noexcept;
+  /// Counts everything still held as dropped and forgets it (after the last try at stop).
+  void drop_all() noexcept;
+
   std::function<std::unique_ptr<infra::telemetry_store>()> store_factory_;
   options options_;
+  std::mutex flush_mutex_;  // one flush at a time, so a retried batch is written once
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<infra::key_use> uses_;
-  std::map<std::tuple<std::string, std::string, std::string>, infra::auth_failure_count>
-      failures_;
+  batch buffer_;
+  batch retry_;  // failed once: written with the next flush, or dropped if that fails too
+  std::size_t in_flight_ = 0;
   std::uint64_t dropped_ = 0;
   std::uint64_t written_ = 0;
-  int failed_attempts_ = 0;
+  bool flush_requested_ = false;
   bool stopping_ = false;
+  bool stopped_ = false;
   std::thread thread_;
 };
 

@@ -1,0 +1,299 @@
+#include "services/app/usage_recorder.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "infra/core/error.hpp"
+
+namespace keyledger::services {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// What the fake store saw, shared between the test and the stores the factory opens.
+struct telemetry_log {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::vector<infra::key_use>> use_writes;
+  std::vector<std::vector<infra::auth_failure_count>> failure_writes;
+  int fail_next = 0;  // writes still to refuse
+  int opened = 0;
+
+  std::size_t uses_written() {
+    std::lock_guard lock(mutex);
+    std::size_t n = 0;
+    for (const auto& w : use_writes) n += w.size();
+    return n;
+  }
+  /// Waits (with a deadline, no sleeping) until `done` holds.
+  template <class F>
+  bool wait_for(F done, std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, timeout, [&] { return done(); });
+  }
+};
+
+class fake_telemetry_store final : public infra::telemetry_store {
+ public:
+  explicit fake_telemetry_store(std::shared_ptr<telemetry_log> log) : log_(std::move(log)) {}
+
+  void write(std::span<const infra::key_use> uses,
+             std::span<const infra::auth_failure_count> failures) override {
+    std::lock_guard lock(log_->mutex);
+    if (log_->fail_next > 0) {
+      --log_->fail_next;
+      log_->changed.notify_all();
+      throw infra::error(infra::errc::unavailable, "database away");
+    }
+    log_->use_writes.emplace_back(uses.begin(), uses.end());
+    log_->failure_writes.emplace_back(failures.begin(), failures.end());
+    log_->changed.notify_all();
+  }
+  std::vector<infra::last_use> last_uses(std::span<const std::string>) override { return {}; }
+  std::vector<infra::request_log_entry> request_log(
+      std::string_view, std::optional<std::pair<std::int64_t, std::int64_t>>,
+      std::size_t) override {
+    return {};
+  }
+  std::vector<infra::auth_failure_count> auth_failures(std::string_view, std::int64_t,
+                                                       std::size_t) override {
+    return {};
+  }
+  std::size_t purge_request_log(std::int64_t) override { return 0; }
+
+ private:
+  std::shared_ptr<telemetry_log> log_;
+};
+
+std::function<std::unique_ptr<infra::telemetry_store>()> factory_for(
+    std::shared_ptr<telemetry_log> log) {
+  return [log]() -> std::unique_ptr<infra::telemetry_store> {
+    {
+      std::lock_guard lock(log->mutex);
+      ++log->opened;
+    }
+    return std::make_unique<fake_telemetry_store>(log);
+  };
+}
+
+infra::key_use use_of(std::string key_id, std::int64_t at_us, std::string code = "VALID",
+                      bool log_request = true) {
+  return infra::key_use{std::move(key_id), "ws_1",          at_us,
+                        "192.0.2.7",       std::move(code), log_request};
+}
+
+usage_recorder::options manual(std::size_t max_buffered = 1000) {
+  // An interval no test waits for: flushes in these tests are explicit.
+  return usage_recorder::options{std::chrono::hours(1), max_buffered};
+}
+
+TEST(usage_recorder, given_uses_and_failures_when_flushed_then_the_store_gets_them_aggregated) {
+  auto log = std::make_shared<telemetry_log>();
+  fake_telemetry_store store(log);
+  usage_recorder recorder(nullptr, manual());
+
+  recorder.record_use(use_of("key_a", 10));
+  recorder.record_use(use_of("key_b", 11, "REVOKED", false));
+  recorder.record_failure("ws_1", "198.51.100.1", "NOT_FOUND", 30);
+  recorder.record_failure("ws_1", "198.51.100.1", "NOT_FOUND", 20);
+  recorder.record_failure("ws_1", "198.51.100.1", "NOT_FOUND", 40);
+  recorder.record_failure("", "198.51.100.1", "MALFORMED", 50);
+  recorder.flush(store);
+
+  ASSERT_EQ(log->use_writes.size(), 1u);
+  ASSERT_EQ(log->use_writes[0].size(), 2u);
+  EXPECT_EQ(log->use_writes[0][0].key_id, "key_a");
+  EXPECT_EQ(log->use_writes[0][0].code, "VALID");
+  EXPECT_TRUE(log->use_writes[0][0].log_request);
+  EXPECT_EQ(log->use_writes[0][1].key_id, "key_b");
+  EXPECT_EQ(log->use_writes[0][1].code, "REVOKED");
+  EXPECT_FALSE(log->use_writes[0][1].log_request);
+  EXPECT_EQ(log->use_writes[0][1].ip, "192.0.2.7");
+
+  const auto& failures = log->failure_writes[0];
+  ASSERT_EQ(failures.size(), 2u);
+  auto not_found = std::find_if(failures.begin(), failures.end(),
+                                [](const auto& f) { return f.code == "NOT_FOUND"; });
+  ASSERT_NE(not_found, failures.end());
+  EXPECT_EQ(not_found->workspace_id, "ws_1");
+  EXPECT_EQ(not_found->source_ip, "198.51.100.1");
+  EXPECT_EQ(not_found->count, 3u);
+  EXPECT_EQ(not_found->first_at_us, 20);
+  EXPECT_EQ(not_found->last_at_us, 40);
+  EXPECT_EQ(recorder.written(), 2u);
+  EXPECT_EQ(recorder.dropped(), 0u);
+
+  // Nothing buffered: a flush writes nothing at all.
+  recorder.flush(store);
+  EXPECT_EQ(log->use_writes.size(), 1u);
+}
+
+TEST(usage_recorder, given_a_full_buffer_then_further_records_are_dropped_and_counted) {
+  auto log = std::make_shared<telemetry_log>();
+  fake_telemetry_store store(log);
+  usage_recorder recorder(nullptr, manual(3));
+
+  recorder.record_use(use_of("key_a", 1));
+  recorder.record_use(use_of("key_a", 2));
+  recorder.record_failure("ws_1", "198.51.100.1", "NOT_FOUND", 3);
+  recorder.record_use(use_of("key_a", 4));                          // dropped
+  recorder.record_failure("ws_1", "198.51.100.2", "NOT_FOUND", 5);  // new row: dropped
+  recorder.record_failure("ws_1", "198.51.100.1", "NOT_FOUND", 6);  // existing row: counted
+  EXPECT_EQ(recorder.dropped(), 2u);
+
+  recorder.flush(store);
+  EXPECT_EQ(log->use_writes[0].size(), 2u);
+  ASSERT_EQ(log->failure_writes[0].size(), 1u);
+  EXPECT_EQ(log->failure_writes[0][0].count, 2u);
+
+  // Room again after the flush.
+  recorder.record_use(use_of("key_a", 7));
+  EXPECT_EQ(recorder.dropped(), 2u);
+}
+
+TEST(usage_recorder, given_a_failed_write_then_the_batch_is_retried_once_with_the_next_flush) {
+  auto log = std::make_shared<telemetry_log>();
+  fake_telemetry_store store(log);
+  usage_recorder recorder(nullptr, manual());
+  recorder.record_use(use_of("key_a", 1));
+  recorder.record_failure("ws_1", "198.51.100.1", "NOT_FOUND", 2);
+
+  log->fail_next = 1;
+  EXPECT_THROW(recorder.flush(store), infra::error);
+  EXPECT_EQ(recorder.written(), 0u);
+  EXPECT_EQ(recorder.dropped(), 0u);
+
+  recorder.record_use(use_of("key_b", 3));
+  recorder.record_failure("ws_1", "198.51.100.1", "NOT_FOUND", 4);
+  recorder.flush(store);
+
+  ASSERT_EQ(log->use_writes.size(), 1u);
+  ASSERT_EQ(log->use_writes[0].size(), 2u);
+  EXPECT_EQ(log->use_writes[0][0].key_id, "key_a");  // the older batch first
+  EXPECT_EQ(log->use_writes[0][1].key_id, "key_b");
+  // The kept failure row and the new one for the same (workspace, ip, code) are one row.
+  ASSERT_EQ(log->failure_writes[0].size(), 1u);
+  EXPECT_EQ(log->failure_writes[0][0].count, 2u);
+  EXPECT_EQ(log->failure_writes[0][0].first_at_us, 2);
+  EXPECT_EQ(log->failure_writes[0][0].last_at_us, 4);
+  EXPECT_EQ(recorder.written(), 2u);
+  EXPECT_EQ(recorder.dropped(), 0u);
+}
+
+TEST(usage_recorder, given_a_batch_that_fails_twice_then_it_is_dropped_and_counted) {
+  auto log = std::make_shared<telemetry_log>();
+  fake_telemetry_store store(log);
+  usage_recorder recorder(nullptr, manual());
+  recorder.record_use(use_of("key_a", 1));
+  recorder.record_failure("ws_1", "198.51.100.1", "NOT_FOUND", 2);
+
+  log->fail_next = 2;
+  EXPECT_THROW(recorder.flush(store), infra::error);
+  recorder.record_use(use_of("key_b", 3));
+  EXPECT_THROW(recorder.flush(store), infra::error);
+  // key_a's use and the failure row had their retry: given up. key_b's gets one more try.
+  EXPECT_EQ(recorder.dropped(), 2u);
+
+  recorder.flush(store);
+  ASSERT_EQ(log->use_writes.size(), 1u);
+  ASSERT_EQ(log->use_writes[0].size(), 1u);
+  EXPECT_EQ(log->use_writes[0][0].key_id, "key_b");
+  EXPECT_TRUE(log->failure_writes[0].empty());
+  EXPECT_EQ(recorder.written(), 1u);
+}
+
+TEST(usage_recorder, given_a_started_recorder_then_it_flushes_in_the_background) {
+  auto log = std::make_shared<telemetry_log>();
+  usage_recorder recorder(factory_for(log), {std::chrono::milliseconds(5), 1000});
+  recorder.start();
+  recorder.record_use(use_of("key_a", 1));
+
+  EXPECT_TRUE(log->wait_for([&] { return !log->use_writes.empty(); }));
+  recorder.stop();
+  EXPECT_EQ(log->uses_written(), 1u);
+  EXPECT_EQ(recorder.written(), 1u);
+}
+
+TEST(usage_recorder, given_a_half_full_buffer_then_the_thread_flushes_before_its_interval) {
+  auto log = std::make_shared<telemetry_log>();
+  usage_recorder recorder(factory_for(log), manual(4));
+  recorder.start();
+  recorder.record_use(use_of("key_a", 1));
+  recorder.record_use(use_of("key_a", 2));
+
+  EXPECT_TRUE(log->wait_for([&] { return !log->use_writes.empty(); }));
+  recorder.stop();
+}
+
+TEST(usage_recorder, given_buffered_records_when_stopped_then_they_are_flushed_at_once) {
+  auto log = std::make_shared<telemetry_log>();
+  auto recorder = std::make_unique<usage_recorder>(factory_for(log), manual());
+  recorder->start();
+  recorder->record_use(use_of("key_a", 1));
+  recorder->record_failure("ws_1", "198.51.100.1", "NOT_FOUND", 2);
+
+  const auto started = std::chrono::steady_clock::now();
+  recorder->stop();
+  // The thread waits an hour between flushes; stop() must wake it, not wait for it.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+  EXPECT_EQ(log->uses_written(), 1u);
+  EXPECT_EQ(log->failure_writes.at(0).size(), 1u);
+
+  recorder->stop();  // idempotent
+  recorder.reset();  // and the destructor stops again harmlessly
+  EXPECT_EQ(log->use_writes.size(), 1u);
+}
+
+TEST(usage_recorder, given_a_failing_store_when_stopped_then_one_retry_then_the_rest_is_dropped) {
+  auto log = std::make_shared<telemetry_log>();
+  usage_recorder recorder(factory_for(log), manual());
+  recorder.start();
+  recorder.record_use(use_of("key_a", 1));
+  {
+    std::lock_guard lock(log->mutex);
+    log->fail_next = 5;
+  }
+  recorder.stop();
+  EXPECT_EQ(log->uses_written(), 0u);
+  EXPECT_EQ(recorder.dropped(), 1u);
+  EXPECT_EQ(log->fail_next, 3);  // two tries, no more
+}
+
+TEST(usage_recorder, given_a_store_that_cannot_open_at_first_then_records_wait_for_it) {
+  auto log = std::make_shared<telemetry_log>();
+  int calls = 0;
+  std::mutex calls_mutex;
+  usage_recorder recorder(
+      [&]() -> std::unique_ptr<infra::telemetry_store> {
+        std::lock_guard lock(calls_mutex);
+        if (++calls == 1) throw infra::error(infra::errc::unavailable, "connect refused");
+        return std::make_unique<fake_telemetry_store>(log);
+      },
+      {std::chrono::milliseconds(5), 1000});
+  recorder.start();
+  recorder.record_use(use_of("key_a", 1));
+
+  EXPECT_TRUE(log->wait_for([&] { return !log->use_writes.empty(); }));
+  recorder.stop();
+  EXPECT_EQ(recorder.written(), 1u);
+  EXPECT_EQ(recorder.dropped(), 0u);
+}
+
+TEST(usage_recorder, given_a_recorder_never_started_when_stopped_then_it_still_flushes) {
+  auto log = std::make_shared<telemetry_log>();
+  usage_recorder recorder(factory_for(log), manual());
+  recorder.record_use(use_of("key_a", 1));
+  recorder.stop();
+  EXPECT_EQ(log->uses_written(), 1u);
+}
+
+}  // namespace
+}  // namespace keyledger::services
