@@ -1,7 +1,11 @@
 #include "services/projections/active_key_view.hpp"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cstring>
+#include <string>
+#include <utility>
 #include <variant>
 
 #include "infra/core/log.hpp"
@@ -10,8 +14,115 @@
 
 namespace keyledger::services {
 
+namespace {
+
+constexpr std::array<std::string_view, 8> key_event_types = {
+    "KeyCreated", "KeyUpdated", "KeyDisabled", "KeyEnabled",
+    "KeyRotated", "KeyRevoked", "KeyExpired",  "KeyExpiryApproaching"};
+
+bool is_key_event_type(std::string_view type) noexcept {
+  return std::find(key_event_types.begin(), key_event_types.end(), type) != key_event_types.end();
+}
+
+void log_skipped(const infra::recorded_event& e) {
+  // Type and position only: a payload holds a key hash, which never goes to the log.
+  infra::log(infra::log_level::error, "projection_skipped_event",
+             {{"type", e.type}, {"global_seq", std::to_string(e.global_seq)}});
+}
+
+const std::string& key_id_of(const domain::api_key_event& e) noexcept {
+  return std::visit([](const auto& alt) -> const std::string& { return alt.key_id; }, e);
+}
+
+char ascii_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
+
+bool contains_ignoring_case(std::string_view haystack, std::string_view needle) noexcept {
+  if (needle.empty()) return true;
+  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                     [](char a, char b) { return ascii_lower(a) == ascii_lower(b); }) !=
+         haystack.end();
+}
+
+// ---- cursor text: base64url (no padding) of "<created_at microseconds>.<key_id>" ----------
+
+constexpr std::string_view base64url_alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::size_t max_cursor_text = 256;
+
+std::string base64url_encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() * 4 + 2) / 3);
+  std::size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    const std::uint32_t v = std::uint32_t(std::uint8_t(in[i])) << 16 |
+                            std::uint32_t(std::uint8_t(in[i + 1])) << 8 | std::uint8_t(in[i + 2]);
+    out += base64url_alphabet[(v >> 18) & 63];
+    out += base64url_alphabet[(v >> 12) & 63];
+    out += base64url_alphabet[(v >> 6) & 63];
+    out += base64url_alphabet[v & 63];
+  }
+  if (const std::size_t rest = in.size() - i; rest > 0) {
+    std::uint32_t v = std::uint32_t(std::uint8_t(in[i])) << 16;
+    if (rest == 2) v |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
+    out += base64url_alphabet[(v >> 18) & 63];
+    out += base64url_alphabet[(v >> 12) & 63];
+    if (rest == 2) out += base64url_alphabet[(v >> 6) & 63];
+  }
+  return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view in) {
+  if (in.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(in.size() * 3 / 4);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const auto pos = base64url_alphabet.find(c);
+    if (pos == std::string_view::npos) return std::nullopt;
+    acc = (acc << 6) | std::uint32_t(pos);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += char((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+bool plausible_cursor_key_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+}  // namespace
+
+std::string encode_cursor(const list_cursor& c) {
+  return base64url_encode(std::to_string(c.created_at.time_since_epoch().count()) + "." + c.key_id);
+}
+
+std::optional<list_cursor> decode_cursor(std::string_view text) {
+  if (text.empty() || text.size() > max_cursor_text) return std::nullopt;
+  const auto raw = base64url_decode(text);
+  if (!raw) return std::nullopt;
+  const auto dot = raw->find('.');
+  if (dot == std::string::npos || dot == 0) return std::nullopt;
+  std::int64_t us = 0;
+  const char* first = raw->data();
+  const char* last = raw->data() + dot;
+  const auto [end, ec] = std::from_chars(first, last, us);
+  if (ec != std::errc{} || end != last) return std::nullopt;
+  list_cursor c{domain::timestamp(std::chrono::microseconds(us)), raw->substr(dot + 1)};
+  if (!plausible_cursor_key_id(c.key_id)) return std::nullopt;
+  // Only the canonical form encode_cursor makes is accepted ("+5", "05", stray bits...).
+  if (encode_cursor(c) != text) return std::nullopt;
+  return c;
+}
+
 bool key_entry::has_scope(std::string_view scope) const noexcept {
-  return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
+  return std::find(state.scopes.begin(), state.scopes.end(), scope) != state.scopes.end();
 }
 
 std::size_t active_key_view::digest_hash::operator()(const infra::sha256_digest& d) const noexcept {
@@ -22,22 +133,24 @@ std::size_t active_key_view::digest_hash::operator()(const infra::sha256_digest&
   return h;
 }
 
+std::size_t active_key_view::string_hash::operator()(std::string_view s) const noexcept {
+  return std::hash<std::string_view>{}(s);
+}
+
 void active_key_view::apply(const infra::recorded_event& e) {
-  if (e.type == "KeyCreated" || e.type == "KeyRevoked") {
-    if (auto decoded = infra::decode_api_key_event(e.type, e.payload)) {
-      apply_key_event(*decoded);
-    } else {
-      infra::log(infra::log_level::error, "projection_skipped_event",
-                 {{"type", e.type}, {"global_seq", std::to_string(e.global_seq)}});
-    }
+  if (is_key_event_type(e.type)) {
+    const auto decoded = infra::decode_api_key_event(e.type, e.payload);
+    if (!decoded || !apply_key_event(*decoded)) log_skipped(e);
   } else if (e.type == "WorkspaceCreated") {
     if (auto decoded = infra::decode_workspace_event(e.type, e.payload)) {
       const auto& w = std::get<domain::workspace_created>(*decoded);
       std::unique_lock lock(mutex_);
-      workspaces_[w.workspace_id] = workspace_entry{w.workspace_id, w.name, w.key_prefix};
+      workspaces_[w.workspace_id] = workspace_entry{w.workspace_id, w.name, w.key_prefix, w.policy};
+      auto [it, inserted] = workspace_by_prefix_.try_emplace(w.key_prefix, w.workspace_id);
+      // A prefix shared by two workspaces names neither: failures are then unattributed.
+      if (!inserted && it->second != w.workspace_id) it->second.clear();
     } else {
-      infra::log(infra::log_level::error, "projection_skipped_event",
-                 {{"type", e.type}, {"global_seq", std::to_string(e.global_seq)}});
+      log_skipped(e);
     }
   }
   {
@@ -48,33 +161,39 @@ void active_key_view::apply(const infra::recorded_event& e) {
   applied_cv_.notify_all();
 }
 
-void active_key_view::apply_key_event(const domain::api_key_event& event) {
-  std::visit(
-      [this](const auto& e) {
-        using T = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<T, domain::key_created>) {
-          infra::sha256_digest digest{};
-          if (!infra::from_hex(e.key_hash, digest)) {
-            infra::log(infra::log_level::error, "projection_bad_key_hash", {{"key_id", e.key_id}});
-            return;
-          }
-          auto entry = std::make_shared<key_entry>(
-              key_entry{e.key_id, e.workspace_id, e.env, e.scopes, domain::key_status::active});
-          std::unique_lock lock(mutex_);
-          by_hash_[digest] = std::move(entry);
-          hash_by_id_[e.key_id] = digest;
-        } else if constexpr (std::is_same_v<T, domain::key_revoked>) {
-          std::unique_lock lock(mutex_);
-          auto id = hash_by_id_.find(e.key_id);
-          if (id == hash_by_id_.end()) return;
-          auto it = by_hash_.find(id->second);
-          if (it == by_hash_.end()) return;
-          auto revoked = std::make_shared<key_entry>(*it->second);
-          revoked->status = domain::key_status::revoked;
-          it->second = std::move(revoked);
-        }
-      },
-      event);
+bool active_key_view::apply_key_event(const domain::api_key_event& event) {
+  const std::string& key_id = key_id_of(event);
+  const bool creation = std::holds_alternative<domain::key_created>(event);
+
+  // Only this (single) writer changes the maps, so the entry read here stays current while
+  // the new one is built outside the exclusive lock.
+  std::shared_ptr<const key_entry> current = find_by_id(key_id);
+  if (creation == (current != nullptr)) return false;  // a second KeyCreated, or no KeyCreated
+
+  auto next = std::make_shared<key_entry>();
+  next->state = domain::evolve(current ? current->state : domain::api_key_state{}, event);
+  if (!next->state.exists || next->state.key_id != key_id) return false;
+  next->allowed_cidrs.reserve(next->state.allowed_cidrs.size());
+  for (const auto& text : next->state.allowed_cidrs) {
+    // Dropping an unreadable CIDR would widen the key's reach (an empty list allows every
+    // address), so the whole event is refused instead.
+    auto parsed = domain::parse_cidr(text);
+    if (!parsed) return false;
+    next->allowed_cidrs.push_back(*parsed);
+  }
+  infra::sha256_digest digest{};
+  if (!infra::from_hex(next->state.key_hash, digest) || next->state.key_hash.size() != 64) {
+    return false;
+  }
+  if (current && current->state.key_hash != next->state.key_hash) return false;
+
+  std::shared_ptr<const key_entry> published = std::move(next);
+  const list_cursor position{published->state.created_at, key_id};
+  std::unique_lock lock(mutex_);
+  by_hash_[digest] = published;
+  by_id_[key_id] = published;
+  by_workspace_[published->state.workspace_id][position] = published;
+  return true;
 }
 
 std::shared_ptr<const key_entry> active_key_view::find(const infra::sha256_digest& key_hash) const {
@@ -83,12 +202,81 @@ std::shared_ptr<const key_entry> active_key_view::find(const infra::sha256_diges
   return it == by_hash_.end() ? nullptr : it->second;
 }
 
+std::shared_ptr<const key_entry> active_key_view::find_by_id(std::string_view key_id) const {
+  std::shared_lock lock(mutex_);
+  auto it = by_id_.find(key_id);
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
 std::optional<workspace_entry> active_key_view::find_workspace(
     std::string_view workspace_id) const {
   std::shared_lock lock(mutex_);
-  auto it = workspaces_.find(std::string(workspace_id));
+  auto it = workspaces_.find(workspace_id);
   if (it == workspaces_.end()) return std::nullopt;
   return it->second;
+}
+
+std::optional<std::string> active_key_view::workspace_for_prefix(
+    std::string_view key_prefix) const {
+  std::shared_lock lock(mutex_);
+  auto it = workspace_by_prefix_.find(key_prefix);
+  if (it == workspace_by_prefix_.end() || it->second.empty()) return std::nullopt;
+  return it->second;
+}
+
+key_page active_key_view::list(const key_query& q) const {
+  const std::size_t limit = std::clamp<std::size_t>(q.limit, 1, 100);
+  key_page page;
+  std::shared_lock lock(mutex_);
+  auto ws = by_workspace_.find(q.workspace_id);
+  if (ws == by_workspace_.end()) return page;
+  const auto& keys = ws->second;
+  // The map is ordered newest first, so upper_bound is the first position strictly after.
+  auto it = q.after ? keys.upper_bound(*q.after) : keys.begin();
+  for (; it != keys.end(); ++it) {
+    const key_entry& k = *it->second;
+    if (q.env && k.state.env != *q.env) continue;
+    if (q.status && k.status_at(q.now) != *q.status) continue;
+    if (!contains_ignoring_case(k.state.name, q.name_contains)) continue;
+    if (page.items.size() == limit) {
+      // One more match exists: the page is full and a next one follows.
+      page.next = list_cursor{page.items.back()->state.created_at, page.items.back()->key_id()};
+      break;
+    }
+    page.items.push_back(it->second);
+  }
+  return page;
+}
+
+std::vector<std::string> active_key_view::expiry_due(domain::timestamp now, std::size_t max) const {
+  std::vector<std::pair<domain::timestamp, std::string>> due;
+  {
+    std::shared_lock lock(mutex_);
+    for (const auto& [id, entry] : by_id_) {
+      const auto& s = entry->state;
+      if (s.revoked_at || !s.expires_at) continue;
+      const domain::timestamp expires = *s.expires_at;
+      const bool expire_due = expires <= now && !s.expiry_recorded;
+      const bool warn_due = now < expires && now >= expires - domain::expiry_warning_lead &&
+                            s.expiry_warned_for != expires;
+      if (!expire_due && !warn_due) continue;
+      // The domain decides what the job appends; a key it would turn down must not come back
+      // on every pass and crowd out keys that are due.
+      const bool decided = domain::decide(s, domain::expire_key{id, now}).ok() ||
+                           domain::decide(s, domain::warn_key_expiry{id, now}).ok();
+      if (decided) due.emplace_back(expires, id);
+    }
+  }
+  if (due.size() > max) {
+    std::partial_sort(due.begin(), due.begin() + std::ptrdiff_t(max), due.end());
+    due.resize(max);
+  } else {
+    std::sort(due.begin(), due.end());
+  }
+  std::vector<std::string> ids;
+  ids.reserve(due.size());
+  for (auto& [at, id] : due) ids.push_back(std::move(id));
+  return ids;
 }
 
 bool active_key_view::wait_applied(std::uint64_t seq,
@@ -99,7 +287,7 @@ bool active_key_view::wait_applied(std::uint64_t seq,
 
 std::size_t active_key_view::key_count() const {
   std::shared_lock lock(mutex_);
-  return by_hash_.size();
+  return by_id_.size();
 }
 
 }  // namespace keyledger::services

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -111,16 +112,25 @@ class active_key_view {
   struct digest_hash {
     std::size_t operator()(const infra::sha256_digest& d) const noexcept;
   };
-  void apply_key_event(const domain::api_key_event& e);
+  // Lets the id-keyed maps be probed with a string_view (no temporary std::string).
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept;
+  };
+  template <class V>
+  using string_map = std::unordered_map<std::string, V, string_hash, std::equal_to<>>;
+
+  /// False if the event cannot be applied (unknown key, duplicate creation, bad hash or CIDR).
+  bool apply_key_event(const domain::api_key_event& e);
 
   mutable std::shared_mutex mutex_;
   std::unordered_map<infra::sha256_digest, std::shared_ptr<const key_entry>, digest_hash> by_hash_;
-  std::unordered_map<std::string, std::shared_ptr<const key_entry>> by_id_;
-  std::unordered_map<std::string, workspace_entry> workspaces_;
+  string_map<std::shared_ptr<const key_entry>> by_id_;
+  string_map<workspace_entry> workspaces_;
+  // key prefix -> the workspace using it, or "" when several do.
+  string_map<std::string> workspace_by_prefix_;
   // Per workspace, newest first: (created_at, key_id) -> entry, for cursor pagination.
-  std::unordered_map<std::string, std::map<list_cursor, std::shared_ptr<const key_entry>,
-                                           std::greater<>>>
-      by_workspace_;
+  string_map<std::map<list_cursor, std::shared_ptr<const key_entry>, std::greater<>>> by_workspace_;
 
   std::atomic<std::uint64_t> applied_{0};
   mutable std::mutex wait_mutex_;
