@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -8,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "domain/types.hpp"
 #include "infra/core/event_store.hpp"
 
 namespace keyledger::services {
@@ -25,6 +27,8 @@ class expiry_job {
   struct options {
     std::chrono::milliseconds interval{30'000};
     std::size_t batch = 500;  ///< keys per run
+    /// The time the view is asked at; null = the system clock. Must outlive the job.
+    const domain::clock* clock = nullptr;
   };
 
   /// `store_factory` is called on the job's thread to open its own store.
@@ -50,6 +54,9 @@ class expiry_job {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread thread_;
+  // Set by run_once when a key failed for another reason than a lost race: the thread then
+  // opens a fresh store, in case the connection broke.
+  std::atomic<bool> store_failed_{false};
 };
 
 }  // namespace keyledger::services
