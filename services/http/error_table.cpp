@@ -1,5 +1,8 @@
 #include "services/http/error_table.hpp"
 
+#include <algorithm>
+#include <string>
+
 #include "infra/json/json.hpp"
 
 namespace keyledger::services {
@@ -23,6 +26,8 @@ std::string_view title_of(unsigned status) noexcept {
       return "Payload too large";
     case 415:
       return "Unsupported media type";
+    case 422:
+      return "Unprocessable request";
     case 429:
       return "Rate limit exceeded";
     case 431:
@@ -40,8 +45,24 @@ std::string_view default_message(unsigned status, std::string_view code) noexcep
       return "The provided API key is invalid or expired";
     case 403:
       return "Your API key doesn't have access to this resource";
+    case 400:
+      if (code == "UNSUPPORTED_VERSION") {
+        return "Unsupported Keyledger-Version; this server supports 2026-11-23";
+      }
+      return "The request is malformed";
     case 404:
+      if (code == "NO_ROUTE") return "No route matches this path";
       return "No such resource";
+    case 409:
+      if (code == "IDEMPOTENCY_IN_PROGRESS") {
+        return "A request with this Idempotency-Key is still being processed; retry shortly";
+      }
+      return "The request conflicts with the resource's current state";
+    case 422:
+      if (code == "IDEMPOTENCY_KEY_REUSED") {
+        return "This Idempotency-Key was used for a different request";
+      }
+      return "The request cannot be processed";
     case 405:
       return "This method is not allowed on this resource";
     case 413:
@@ -75,7 +96,7 @@ infra::http_response error_response(unsigned status, std::string_view code,
   infra::http_response r;
   r.status = status;
   r.body = w.take();
-  if (status == 503) r.headers.emplace_back("Retry-After", "1");
+  if (status == 503 || code == "IDEMPOTENCY_IN_PROGRESS") r.headers.emplace_back("Retry-After", "1");
   return r;
 }
 
@@ -124,30 +145,110 @@ infra::http_response error_response(domain::rejection r, std::string_view reques
     case rejection::workspace_already_exists:
       return error_response(409, "CONFLICT", "The resource already exists", request_id);
     case rejection::key_already_revoked:
+    case rejection::key_revoked:
       return error_response(409, "KEY_REVOKED", "The key is revoked", request_id);
+    case rejection::key_expired:
+      return error_response(409, "KEY_EXPIRED", "The key has expired", request_id);
+    case rejection::key_already_rotated:
+      return error_response(409, "KEY_ALREADY_ROTATED",
+                            "The key was already rotated; only the newest key of a rotation "
+                            "chain can be rotated",
+                            request_id);
     case rejection::invalid_name:
       return error_response(400, "INVALID_FIELD",
-                            "field 'name' must be 1-64 characters of A-Z a-z 0-9 . _ -",
+                            "field 'name' must be 1-64 printable characters after trimming "
+                            "(spaces only where the workspace allows them) and must not be an "
+                            "API key",
                             request_id);
     case rejection::invalid_scopes:
       return error_response(
           400, "INVALID_FIELD",
           "field 'scopes' must hold at most 32 distinct scopes of the form resource:action",
           request_id);
+    case rejection::invalid_expiry:
+      return error_response(400, "INVALID_FIELD",
+                            "fields 'expires_at' / 'expires_in_days': the expiry must lie in the "
+                            "future and within the workspace's maximum key lifespan; no expiry "
+                            "only where the workspace allows it",
+                            request_id);
+    case rejection::invalid_cidrs:
+      return error_response(400, "INVALID_FIELD",
+                            "field 'allowed_cidrs' must hold at most 32 IPv4/IPv6 addresses or "
+                            "CIDRs without host bits set",
+                            request_id);
+    case rejection::invalid_postback_url:
+      return error_response(400, "INVALID_FIELD",
+                            "field 'postback_url' must be an https URL (http only to a loopback "
+                            "host) of at most 2048 printable ASCII characters, without user "
+                            "info or fragment",
+                            request_id);
+    case rejection::invalid_rate_limit:
+      return error_response(400, "INVALID_FIELD",
+                            "field 'rate_limit' must be {\"limit\": 1-1000000, "
+                            "\"window_seconds\": 1-86400} or null",
+                            request_id);
+    case rejection::invalid_grace_period:
+      return error_response(400, "INVALID_FIELD",
+                            "field 'grace_period_seconds' must be an integer from 0 to 2592000",
+                            request_id);
     case rejection::invalid_workspace_name:
       return error_response(400, "INVALID_FIELD", "invalid workspace name", request_id);
     case rejection::invalid_key_prefix:
       return error_response(400, "INVALID_FIELD", "invalid key prefix", request_id);
     case rejection::invalid_key_hash:
     case rejection::invalid_key_start:
+    case rejection::not_due:
+    case rejection::invalid_key_policy:
       break;
   }
   return error_response(500, "INTERNAL", request_id);
 }
 
+infra::http_response rate_limited_response(std::chrono::seconds retry_after,
+                                           std::string_view request_id) {
+  const auto seconds = std::max<std::int64_t>(1, retry_after.count());
+  infra::json_writer w;
+  w.begin_object()
+      .field("error", title_of(429))
+      .field("message", default_message(429, "RATE_LIMITED"))
+      .field("retry_after", seconds)
+      .field("code", "RATE_LIMITED")
+      .field("request_id", request_id)
+      .end_object();
+  infra::http_response r;
+  r.status = 429;
+  r.body = w.take();
+  r.headers.emplace_back("Retry-After", std::to_string(seconds));
+  return r;
+}
+
+infra::http_response refusal_response(verify_code code, std::chrono::seconds retry_after,
+                                      std::string_view request_id, bool gateway) {
+  const unsigned status = http_status_of(code);
+  if (status == 429) return rate_limited_response(retry_after, request_id);
+  if (status == 401 || status == 200) {
+    auto r = error_response(401, gateway ? to_string(code) : "UNAUTHORIZED", request_id);
+    if (gateway) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  if (!gateway && code == verify_code::insufficient_scope) {
+    return error_response(403, "FORBIDDEN", request_id);
+  }
+  return error_response(403, to_string(code), request_id);
+}
+
+void stamp_version(infra::http_response& r) {
+  for (const auto& [name, value] : r.headers) {
+    if (name == "Keyledger-Version") return;
+  }
+  r.headers.emplace_back("Keyledger-Version", std::string(api_version));
+}
+
 infra::error_renderer make_error_renderer() {
   return [](unsigned status, std::string_view code, std::string_view request_id) {
-    return error_response(status, code, request_id);
+    auto r = error_response(status, code, request_id);
+    stamp_version(r);
+    return r;
   };
 }
 

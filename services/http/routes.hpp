@@ -3,36 +3,65 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <string>
+#include <vector>
 
+#include "domain/net.hpp"
+#include "domain/types.hpp"
 #include "infra/core/blocking_pool.hpp"
 #include "infra/core/event_store.hpp"
+#include "infra/core/idempotency_store.hpp"
+#include "infra/core/telemetry_store.hpp"
 #include "infra/http/server.hpp"
 
 namespace keyledger::infra {
-class hmac_key_hasher;
+class response_sealer;
 }
 
 namespace keyledger::services {
 
 class active_key_view;
 class key_service;
+class verifier;
 
-/// What the HTTP API needs. All references must outlive the handler.
+/// What the HTTP API needs. All references must outlive the handler (and the pool's jobs).
 struct api_dependencies {
   active_key_view& view;
   key_service& keys;
-  const infra::hmac_key_hasher& hasher;
+  /// Checks every presented key: POST /v1/keys/verify, GET /v1/check and the authentication
+  /// of each management request.
+  const verifier& verify;
   infra::blocking_pool& pool;
-  /// The event store owned by a pool worker (one connection per worker thread).
+  /// The stores owned by a pool worker (one connection per worker thread).
   std::function<infra::event_store&(std::size_t worker)> store_for;
+  std::function<infra::telemetry_store&(std::size_t worker)> telemetry_for;
+  std::function<infra::idempotency_store&(std::size_t worker)> idempotency_for;
+  /// Seals the responses kept for Idempotency-Key replays (a create response holds a secret).
+  const infra::response_sealer& sealer;
+  const domain::clock& clock;
+  /// Peers whose X-Forwarded-For is believed (KEYLEDGER_TRUSTED_PROXIES, parsed with
+  /// parse_trusted_proxies). Empty: the connection's address is always the client's.
+  std::vector<domain::cidr> trusted_proxies;
   /// How long a command waits for its own node to apply its event before answering.
   std::chrono::milliseconds apply_wait{3000};
 };
 
-/// The keyledger HTTP API (docs/api.md):
-///   POST /v1/keys, GET|DELETE /v1/keys/{id}, POST /v1/keys/verify, GET /healthz, GET /readyz.
-/// Verification answers on the I/O thread from the in-memory view; everything that touches
-/// Postgres goes through the blocking pool (503 OVERLOADED + Retry-After when it is full).
+/// The keyledger HTTP API (docs/api.md, docs/openapi.json). Verification (POST
+/// /v1/keys/verify, GET /v1/check) answers on the I/O thread from the in-memory view; everything
+/// that touches Postgres goes through the blocking pool (503 OVERLOADED + Retry-After when it
+/// is full). Every response carries Keyledger-Version.
 infra::request_handler make_api_handler(api_dependencies deps);
+
+/// Parses KEYLEDGER_TRUSTED_PROXIES entries (config::trusted_proxies) with domain::parse_cidr.
+/// Throws infra::error(errc::config) naming the position of a bad entry.
+std::vector<domain::cidr> parse_trusted_proxies(const std::vector<std::string>& entries);
+
+/// The client address of a request: the connection's peer, or, when the peer is a trusted
+/// proxy, the right-most address of X-Forwarded-For (all such headers, in order) that is not
+/// itself a trusted proxy (the left-most when all are). nullopt when the peer address cannot be
+/// parsed or an X-Forwarded-For entry that must be believed is not an address: unknown, so a
+/// key with allowed CIDRs is refused.
+std::optional<domain::ip_address> client_ip_of(const infra::http_request& req,
+                                               const std::vector<domain::cidr>& trusted_proxies);
 
 }  // namespace keyledger::services
