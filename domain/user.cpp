@@ -1,1 +1,412 @@
-// placeholder
+#include "domain/user.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "domain/key_format.hpp"
+#include "domain/overloaded.hpp"
+
+namespace keyledger::domain {
+
+namespace {
+
+using user_decision = result<std::vector<user_event>, member_rejection>;
+using member_decision = result<std::vector<member_event>, member_rejection>;
+
+constexpr std::size_t id_random_length = 22;
+
+bool is_upper(char c) noexcept { return c >= 'A' && c <= 'Z'; }
+bool is_alnum(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || is_upper(c) || (c >= '0' && c <= '9');
+}
+bool is_ascii_space(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && is_ascii_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_ascii_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// ---- UTF-8 ----------------------------------------------------------------------------------
+
+// Decodes one code point at `pos` (strict RFC 3629: no overlong forms, no surrogates, nothing
+// above U+10FFFF). Advances `pos`; nullopt on any malformed sequence.
+std::optional<char32_t> decode_utf8(std::string_view s, std::size_t& pos) noexcept {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char b0 = byte(pos);
+  if (b0 < 0x80) {
+    ++pos;
+    return b0;
+  }
+  std::size_t length = 0;
+  char32_t cp = 0;
+  char32_t min = 0;
+  if ((b0 & 0xE0) == 0xC0) {
+    length = 2;
+    cp = b0 & 0x1F;
+    min = 0x80;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    length = 3;
+    cp = b0 & 0x0F;
+    min = 0x800;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    length = 4;
+    cp = b0 & 0x07;
+    min = 0x10000;
+  } else {
+    return std::nullopt;
+  }
+  if (pos + length > s.size()) return std::nullopt;
+  for (std::size_t i = 1; i < length; ++i) {
+    const unsigned char b = byte(pos + i);
+    if ((b & 0xC0) != 0x80) return std::nullopt;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
+  pos += length;
+  return cp;
+}
+
+bool is_control(char32_t cp) noexcept { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
+
+// Invisible format characters that make two names look alike or reorder text on screen (the
+// same set key names refuse).
+bool is_invisible_format(char32_t cp) noexcept {
+  return (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202E) ||
+         (cp >= 0x2060 && cp <= 0x2064) || cp == 0xFEFF;
+}
+
+bool is_noncharacter(char32_t cp) noexcept {
+  return (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE;
+}
+
+// Counts code points; nullopt if `s` is not valid UTF-8 or holds a character `refused` says no
+// to.
+template <class Refused>
+std::optional<std::size_t> count_code_points(std::string_view s, Refused refused) noexcept {
+  std::size_t count = 0;
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    const auto cp = decode_utf8(s, pos);
+    if (!cp || refused(*cp)) return std::nullopt;
+    ++count;
+  }
+  return count;
+}
+
+// True if any maximal run of [A-Za-z0-9_] in `text` parses as an API key: an email or a name
+// is stored in an event, so a pasted key must never get in that way.
+bool contains_key(std::string_view text) noexcept {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (!is_alnum(text[i]) && text[i] != '_') {
+      ++i;
+      continue;
+    }
+    std::size_t end = i;
+    while (end < text.size() && (is_alnum(text[end]) || text[end] == '_')) ++end;
+    if (parse_key(text.substr(i, end - i)).ok()) return true;
+    i = end;
+  }
+  return false;
+}
+
+bool valid_actor(std::string_view actor) noexcept { return valid_user_id(actor); }
+
+// ---- user decisions -------------------------------------------------------------------------
+
+user_decision decide_register(const user_state& state, const register_user& c) {
+  if (state.exists) return member_rejection::user_already_exists;
+  if (!valid_user_id(c.user_id)) return member_rejection::invalid_user_id;
+  std::string email = normalize_email(c.email);
+  if (!valid_email(email)) return member_rejection::invalid_email;
+  std::string name = normalize_display_name(c.display_name);
+  if (!valid_display_name(name)) return member_rejection::invalid_display_name;
+  return std::vector<user_event>{
+      user_registered{c.user_id, std::move(email), std::move(name), c.now}};
+}
+
+user_decision decide_set_password(const user_state& state, const set_user_password& c) {
+  if (!state.exists || state.user_id != c.user_id) return member_rejection::user_not_found;
+  return std::vector<user_event>{user_password_set{c.user_id, c.now}};
+}
+
+user_decision decide_change_display_name(const user_state& state, const change_display_name& c) {
+  if (!state.exists || state.user_id != c.user_id) return member_rejection::user_not_found;
+  std::string name = normalize_display_name(c.display_name);
+  if (!valid_display_name(name)) return member_rejection::invalid_display_name;
+  if (name == state.display_name) return std::vector<user_event>{};
+  return std::vector<user_event>{user_display_name_changed{c.user_id, std::move(name), c.now}};
+}
+
+// ---- membership decisions -------------------------------------------------------------------
+
+// The command must name this stream's workspace (any non-empty id for the first event).
+bool right_workspace(const membership_state& state, std::string_view workspace_id) noexcept {
+  if (workspace_id.empty()) return false;
+  return state.workspace_id.empty() || state.workspace_id == workspace_id;
+}
+
+member_decision decide_invite(const membership_state& state, const invite_member& c) {
+  if (!right_workspace(state, c.workspace_id)) return member_rejection::invalid_workspace_id;
+  if (!valid_user_id(c.user_id)) return member_rejection::invalid_user_id;
+  if (!valid_role(c.member_role)) return member_rejection::invalid_role;
+  // "bootstrap" creates a workspace's first owner; afterwards only a user can invite.
+  const bool first = state.members.empty();
+  const bool bootstrap = c.invited_by == bootstrap_actor;
+  if (bootstrap ? !first : !valid_actor(c.invited_by)) return member_rejection::invalid_actor;
+  if (first && c.member_role != role::owner) return member_rejection::first_member_not_owner;
+  if (state.members.contains(c.user_id)) return member_rejection::member_already_exists;
+  if (c.invite_expires_at && *c.invite_expires_at <= c.now) {
+    return member_rejection::invalid_invite_expiry;
+  }
+  return std::vector<member_event>{member_invited{c.workspace_id, c.user_id, c.member_role,
+                                                  c.invited_by, c.now, c.invite_expires_at}};
+}
+
+member_decision decide_change_role(const membership_state& state, const change_member_role& c) {
+  if (!right_workspace(state, c.workspace_id)) return member_rejection::invalid_workspace_id;
+  if (!valid_role(c.new_role)) return member_rejection::invalid_role;
+  if (!valid_actor(c.changed_by)) return member_rejection::invalid_actor;
+  const auto current = state.role_of(c.user_id);
+  if (!current) return member_rejection::member_not_found;
+  if (*current == c.new_role) return std::vector<member_event>{};
+  if (*current == role::owner && state.owner_count() <= 1) return member_rejection::last_owner;
+  return std::vector<member_event>{
+      member_role_changed{c.workspace_id, c.user_id, *current, c.new_role, c.changed_by, c.now}};
+}
+
+member_decision decide_remove(const membership_state& state, const remove_member& c) {
+  if (!right_workspace(state, c.workspace_id)) return member_rejection::invalid_workspace_id;
+  if (!valid_actor(c.removed_by)) return member_rejection::invalid_actor;
+  const auto current = state.role_of(c.user_id);
+  if (!current) return member_rejection::member_not_found;
+  if (*current == role::owner && state.owner_count() <= 1) return member_rejection::last_owner;
+  return std::vector<member_event>{
+      member_removed{c.workspace_id, c.user_id, c.removed_by, c.now}};
+}
+
+}  // namespace
+
+// ---- roles ----------------------------------------------------------------------------------
+
+std::string_view to_string(role r) noexcept {
+  switch (r) {
+    case role::owner:
+      return "owner";
+    case role::admin:
+      return "admin";
+    case role::member:
+      return "member";
+    case role::auditor:
+      return "auditor";
+  }
+  return "";
+}
+
+std::optional<role> parse_role(std::string_view text) noexcept {
+  for (const role r : all_roles) {
+    if (to_string(r) == text) return r;
+  }
+  return std::nullopt;
+}
+
+bool valid_role(role r) noexcept {
+  return std::find(all_roles.begin(), all_roles.end(), r) != all_roles.end();
+}
+
+std::string_view to_string(member_rejection r) noexcept {
+  switch (r) {
+    case member_rejection::user_already_exists:
+      return "user_already_exists";
+    case member_rejection::user_not_found:
+      return "user_not_found";
+    case member_rejection::invalid_user_id:
+      return "invalid_user_id";
+    case member_rejection::invalid_email:
+      return "invalid_email";
+    case member_rejection::invalid_display_name:
+      return "invalid_display_name";
+    case member_rejection::invalid_workspace_id:
+      return "invalid_workspace_id";
+    case member_rejection::member_already_exists:
+      return "member_already_exists";
+    case member_rejection::member_not_found:
+      return "member_not_found";
+    case member_rejection::invalid_role:
+      return "invalid_role";
+    case member_rejection::invalid_actor:
+      return "invalid_actor";
+    case member_rejection::first_member_not_owner:
+      return "first_member_not_owner";
+    case member_rejection::last_owner:
+      return "last_owner";
+    case member_rejection::invalid_invite_expiry:
+      return "invalid_invite_expiry";
+  }
+  return "unknown";
+}
+
+// ---- identifiers and values -----------------------------------------------------------------
+
+bool valid_user_id(std::string_view id) noexcept {
+  const std::size_t prefix = user_id_tag.size() + 1;
+  if (id.size() != prefix + id_random_length) return false;
+  if (id.substr(0, user_id_tag.size()) != user_id_tag || id[user_id_tag.size()] != '_') {
+    return false;
+  }
+  const std::string_view body = id.substr(prefix);
+  return std::all_of(body.begin(), body.end(), is_alnum);
+}
+
+std::string normalize_email(std::string_view email) {
+  std::string out(trim(email));
+  for (char& c : out) {
+    if (is_upper(c)) c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool valid_email(std::string_view email) noexcept {
+  if (email.size() < min_email_length || email.size() > max_email_length) return false;
+  const std::size_t at = email.find('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == email.size()) return false;
+  if (email.find('@', at + 1) != std::string_view::npos) return false;
+  if (std::any_of(email.begin(), email.end(), is_upper)) return false;
+  const auto refused = [](char32_t cp) {
+    // Unicode space separators too: an address is one token in every header and log line.
+    return is_control(cp) || is_invisible_format(cp) || is_noncharacter(cp) || cp == 0x20 ||
+           cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x202F ||
+           cp == 0x205F || cp == 0x3000;
+  };
+  if (!count_code_points(email, refused)) return false;
+  return !contains_key(email);
+}
+
+std::string normalize_display_name(std::string_view name) { return std::string(trim(name)); }
+
+bool valid_display_name(std::string_view name) noexcept {
+  if (name.empty() || name != trim(name)) return false;
+  const auto count = count_code_points(name, [](char32_t cp) {
+    return is_control(cp) || is_invisible_format(cp) || is_noncharacter(cp);
+  });
+  if (!count || *count < 1 || *count > max_display_name_length) return false;
+  return !contains_key(name);
+}
+
+std::string user_stream_id(std::string_view user_id) {
+  std::string out = "user-";
+  out.append(user_id);
+  return out;
+}
+
+std::string members_stream_id(std::string_view workspace_id) {
+  std::string out = "workspace_members-";
+  out.append(workspace_id);
+  return out;
+}
+
+// ---- user aggregate -------------------------------------------------------------------------
+
+std::string_view event_type(const user_event& e) noexcept {
+  return std::visit(
+      overloaded{
+          [](const user_registered&) -> std::string_view { return "UserRegistered"; },
+          [](const user_password_set&) -> std::string_view { return "UserPasswordSet"; },
+          [](const user_display_name_changed&) -> std::string_view {
+            return "UserDisplayNameChanged";
+          },
+      },
+      e);
+}
+
+result<std::vector<user_event>, member_rejection> decide(const user_state& state,
+                                                         const user_command& command) {
+  return std::visit(
+      overloaded{
+          [&](const register_user& c) { return decide_register(state, c); },
+          [&](const set_user_password& c) { return decide_set_password(state, c); },
+          [&](const change_display_name& c) { return decide_change_display_name(state, c); },
+      },
+      command);
+}
+
+user_state evolve(user_state state, const user_event& event) {
+  std::visit(overloaded{
+                 [&](const user_registered& e) {
+                   state.exists = true;
+                   state.user_id = e.user_id;
+                   state.email = e.email;
+                   state.display_name = e.display_name;
+                   state.registered_at = e.registered_at;
+                 },
+                 [&](const user_password_set& e) { state.password_set_at = e.set_at; },
+                 [&](const user_display_name_changed& e) { state.display_name = e.display_name; },
+             },
+             event);
+  ++state.version;
+  return state;
+}
+
+// ---- membership aggregate -------------------------------------------------------------------
+
+std::optional<role> membership_state::role_of(std::string_view user_id) const {
+  const auto it = members.find(std::string(user_id));
+  if (it == members.end()) return std::nullopt;
+  return it->second;
+}
+
+std::size_t membership_state::owner_count() const noexcept {
+  return static_cast<std::size_t>(std::count_if(
+      members.begin(), members.end(), [](const auto& m) { return m.second == role::owner; }));
+}
+
+std::string_view event_type(const member_event& e) noexcept {
+  return std::visit(
+      overloaded{
+          [](const member_invited&) -> std::string_view { return "MemberInvited"; },
+          [](const member_role_changed&) -> std::string_view { return "MemberRoleChanged"; },
+          [](const member_removed&) -> std::string_view { return "MemberRemoved"; },
+      },
+      e);
+}
+
+result<std::vector<member_event>, member_rejection> decide(const membership_state& state,
+                                                           const member_command& command) {
+  return std::visit(
+      overloaded{
+          [&](const invite_member& c) { return decide_invite(state, c); },
+          [&](const change_member_role& c) { return decide_change_role(state, c); },
+          [&](const remove_member& c) { return decide_remove(state, c); },
+      },
+      command);
+}
+
+membership_state evolve(membership_state state, const member_event& event) {
+  std::visit(overloaded{
+                 [&](const member_invited& e) {
+                   if (state.workspace_id.empty()) state.workspace_id = e.workspace_id;
+                   state.members[e.user_id] = e.member_role;
+                 },
+                 [&](const member_role_changed& e) {
+                   if (state.workspace_id.empty()) state.workspace_id = e.workspace_id;
+                   state.members[e.user_id] = e.to;
+                 },
+                 [&](const member_removed& e) {
+                   if (state.workspace_id.empty()) state.workspace_id = e.workspace_id;
+                   state.members.erase(e.user_id);
+                 },
+             },
+             event);
+  ++state.version;
+  return state;
+}
+
+}  // namespace keyledger::domain
