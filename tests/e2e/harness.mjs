@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomInt, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -84,6 +86,11 @@ export async function create_database() {
         await client.end();
       }
     },
+    /// One statement through the psql client; resolves the result rows as arrays of strings
+    /// (unaligned, tuples only). Rejects on any SQL error.
+    psql(sql) {
+      return run_psql(url, sql);
+    },
     async drop() {
       const c = new pg.Client({ connectionString: admin_url });
       await c.connect();
@@ -94,6 +101,51 @@ export async function create_database() {
       }
     },
   };
+}
+
+/// The psql executable: PostgreSQL 15's (where ./scripts/dev installs it), else the PATH's.
+export function psql_bin() {
+  const candidate = '/usr/lib/postgresql/15/bin/psql';
+  return existsSync(candidate) ? candidate : 'psql';
+}
+
+const field_separator = '\x1f';
+
+/// Runs `sql` with psql against `url`: rows as arrays of column texts.
+export function run_psql(url, sql) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      psql_bin(),
+      ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-F', field_separator, '-d', url, '-c', sql],
+      { timeout: command_deadline_ms, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) {
+          reject(new Error(`psql failed (${error.code ?? error.signal}): ${stderr}\nSQL: ${sql}`));
+          return;
+        }
+        const rows = stdout
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => l.split(field_separator));
+        resolve(rows);
+      },
+    );
+  });
+}
+
+/// The event types of one key's stream ("api_key-<id>"), in version order.
+export async function key_event_types(db, key_id) {
+  if (!/^[0-9A-Za-z_]+$/.test(key_id)) throw new Error(`unexpected key id ${key_id}`);
+  const rows = await db.psql(
+    `SELECT type FROM events WHERE stream_id = 'api_key-${key_id}' ORDER BY version`,
+  );
+  return rows.map((r) => r[0]);
+}
+
+/// The number of rows in the events table.
+export async function event_count(db) {
+  const rows = await db.psql('SELECT count(*) FROM events');
+  return Number(rows[0][0]);
 }
 
 // ---- the binary -------------------------------------------------------------------------------
@@ -138,8 +190,10 @@ export async function migrate(database_url, data_dir) {
 
 /// Creates a workspace; resolves its one JSON line { workspace_id, key, ... }. The data dir must
 /// be the server's: the admin key is hashed with the server secret kept there.
-export async function bootstrap(database_url, data_dir, workspace = `e2e-${random_suffix()}`) {
-  const r = await run_keyledger(['bootstrap', '--workspace', workspace], {
+export async function bootstrap(database_url, data_dir, workspace = `e2e-${random_suffix()}`, { prefix } = {}) {
+  const args = ['bootstrap', '--workspace', workspace];
+  if (prefix) args.push('--prefix', prefix);
+  const r = await run_keyledger(args, {
     DATABASE_URL: database_url,
     KEYLEDGER_DATA_DIR: data_dir,
   });
@@ -293,6 +347,7 @@ export async function start_stack({ env = {} } = {}) {
   const db = await create_database();
   const data_dir = await mkdtemp(path.join(tmpdir(), 'keyledger-e2e-'));
   let srv = null;
+  const extra_servers = [];
   try {
     await migrate(db.url, data_dir);
     const workspace = await bootstrap(db.url, data_dir);
@@ -306,8 +361,8 @@ export async function start_stack({ env = {} } = {}) {
       api: client(srv),
       /// Another workspace in the same database, made by a separate process (like another
       /// node): resolves once the running server's projection has applied it.
-      async bootstrap_workspace(name) {
-        const ws = await bootstrap(db.url, data_dir, name);
+      async bootstrap_workspace(name, { prefix } = {}) {
+        const ws = await bootstrap(db.url, data_dir, name, { prefix });
         const api = client(srv);
         await wait_for(async () => (await api.verify(ws.key)).json?.valid === true, {
           deadline_ms: 5_000,
@@ -315,19 +370,33 @@ export async function start_stack({ env = {} } = {}) {
         });
         return ws;
       },
+      /// A second `keyledger serve` on the same database and data dir (another node), with
+      /// its own environment; stopped by close(). Resolves { server, api }.
+      async start_extra_server(extra_env = {}) {
+        const s = await server.start({ database_url: db.url, data_dir, env: extra_env });
+        extra_servers.push(s);
+        return { server: s, api: client(s) };
+      },
       async close() {
         let exit;
+        const extra_exits = [];
         try {
+          for (const s of extra_servers) extra_exits.push(await s.stop());
           exit = await srv.stop();
         } finally {
+          for (const s of extra_servers) s.kill();
           srv.kill();
           await db.drop();
           await rm(data_dir, { recursive: true, force: true });
         }
         assert.deepEqual(exit, { code: 0, signal: null }, 'keyledger serve must exit 0 on SIGTERM');
+        for (const e of extra_exits) {
+          assert.deepEqual(e, { code: 0, signal: null }, 'every keyledger serve must exit 0 on SIGTERM');
+        }
       },
     };
   } catch (e) {
+    for (const s of extra_servers) s.kill();
     if (srv) srv.kill();
     await db.drop().catch(() => {});
     await rm(data_dir, { recursive: true, force: true });
@@ -341,9 +410,10 @@ export async function start_stack({ env = {} } = {}) {
 /// request(method, path, { key, bearer, json, body, headers }) resolves
 /// { status, headers, text, json } where json is the parsed body or undefined.
 export function client(srv) {
-  async function request(method, url_path, { key, bearer = true, json, body, headers = {} } = {}) {
+  async function request(method, url_path, { key, bearer = true, json, body, headers = {}, idempotency_key } = {}) {
     const h = { ...headers };
     if (key !== undefined) h.authorization = bearer ? `Bearer ${key}` : key;
+    if (idempotency_key !== undefined) h['idempotency-key'] = idempotency_key;
     let payload = body;
     if (json !== undefined) {
       payload = JSON.stringify(json);
@@ -364,15 +434,138 @@ export function client(srv) {
     }
     return { status: res.status, headers: res.headers, text, json: parsed };
   }
+  const id_path = (id) => `/v1/keys/${encodeURIComponent(id)}`;
   return {
     request,
     get: (p, o) => request('GET', p, o),
     post: (p, o) => request('POST', p, o),
+    patch: (p, o) => request('PATCH', p, o),
     del: (p, o) => request('DELETE', p, o),
-    create_key: (key, fields) => request('POST', '/v1/keys', { key, json: fields }),
-    get_key: (key, id) => request('GET', `/v1/keys/${encodeURIComponent(id)}`, { key }),
-    revoke_key: (key, id) => request('DELETE', `/v1/keys/${encodeURIComponent(id)}`, { key }),
-    verify: (k) => request('POST', '/v1/keys/verify', { json: { key: k } }),
+    create_key: (key, fields, o = {}) => request('POST', '/v1/keys', { ...o, key, json: fields }),
+    get_key: (key, id) => request('GET', id_path(id), { key }),
+    revoke_key: (key, id, o = {}) => request('DELETE', id_path(id), { ...o, key }),
+    patch_key: (key, id, fields, o = {}) => request('PATCH', id_path(id), { ...o, key, json: fields }),
+    /// body undefined: an empty request body (the default grace period).
+    rotate_key: (key, id, body, o = {}) =>
+      request('POST', `${id_path(id)}/rotate`, { ...o, key, ...(body === undefined ? {} : { json: body }) }),
+    /// query: an object of query parameters.
+    list_keys: (key, query = {}) => request('GET', `/v1/keys${query_string(query)}`, { key }),
+    requests_of: (key, id, query = {}) => request('GET', `${id_path(id)}/requests${query_string(query)}`, { key }),
+    /// The bare {key} body, or with required_scopes / ip / environment.
+    verify: (k, extra = {}) => request('POST', '/v1/keys/verify', { json: { key: k, ...extra } }),
+  };
+}
+
+/// "?a=1&b=2" (or "") from an object; undefined values are left out.
+export function query_string(query) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) q.append(k, String(v));
+  const s = q.toString();
+  return s === '' ? '' : `?${s}`;
+}
+
+/// One HTTP/1.1 request with node:http on a fresh connection, for what fetch cannot do: a
+/// chosen local (source) address, HEAD, any header. Resolves { status, headers (lowercased
+/// object), text, json }.
+export function http_request(port, { method = 'GET', path: url_path = '/', headers = {}, body, local_address, host = '127.0.0.1', deadline_ms = 10_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host, port, method, path: url_path, headers, localAddress: local_address, agent: false },
+      (res) => {
+        const chunks = [];
+        res.on('data', (d) => chunks.push(d));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json;
+          try {
+            json = text === '' ? undefined : JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode, headers: res.headers, text, json });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(deadline_ms, () => req.destroy(new Error(`${method} ${url_path}: no answer within ${deadline_ms} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/// A TCP port that was free a moment ago on 127.0.0.1.
+export async function free_port() {
+  const s = net.createServer();
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const { port } = s.address();
+  s.close();
+  await once(s, 'close');
+  return port;
+}
+
+// ---- the key object ---------------------------------------------------------------------------
+
+/// RFC 3339 UTC with up to microseconds, as the server writes times.
+export const iso_timestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
+/// `ms` since the epoch as RFC 3339 UTC with microseconds ("2026-11-23T19:36:02.123000Z").
+export function rfc3339(ms) {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/// Every member of the key object (docs: API_SPEC "Key object"), in no particular order.
+export const key_object_fields = [
+  'id', 'name', 'start', 'environment', 'scopes', 'workspace_id', 'enabled', 'status',
+  'created_at', 'expires_at', 'updated_at', 'revoked_at', 'allowed_cidrs', 'postback_url',
+  'off_the_record', 'rate_limit', 'rotated_from', 'rotated_to', 'last_used_at', 'last_used_ip',
+];
+
+const nullable_time = (v) => v === null || (typeof v === 'string' && iso_timestamp.test(v));
+const nullable_string = (v) => v === null || typeof v === 'string';
+
+/// Asserts the exact key object shape and member types; `with_secret` for create/rotate
+/// answers (which add "key").
+export function assert_key_object(obj, { with_secret = false, what = '' } = {}) {
+  const ctx = `${what}: ${JSON.stringify(obj)}`;
+  assert.ok(obj && typeof obj === 'object' && !Array.isArray(obj), `not an object ${ctx}`);
+  const expected = with_secret ? [...key_object_fields, 'key'] : key_object_fields;
+  assert.deepEqual(Object.keys(obj).sort(), [...expected].sort(), `key object members ${ctx}`);
+  assert.match(obj.id, /^key_[0-9A-Za-z]{22}$/, ctx);
+  assert.equal(typeof obj.name, 'string', ctx);
+  assert.equal(typeof obj.start, 'string', ctx);
+  assert.ok(['live', 'test'].includes(obj.environment), ctx);
+  assert.ok(Array.isArray(obj.scopes) && obj.scopes.every((s) => typeof s === 'string'), ctx);
+  assert.equal(typeof obj.workspace_id, 'string', ctx);
+  assert.equal(typeof obj.enabled, 'boolean', ctx);
+  assert.ok(['active', 'disabled', 'expired', 'revoked'].includes(obj.status), ctx);
+  assert.match(obj.created_at, iso_timestamp, ctx);
+  for (const f of ['expires_at', 'updated_at', 'revoked_at', 'last_used_at']) {
+    assert.ok(nullable_time(obj[f]), `${f} ${ctx}`);
+  }
+  assert.ok(Array.isArray(obj.allowed_cidrs) && obj.allowed_cidrs.every((s) => typeof s === 'string'), ctx);
+  for (const f of ['postback_url', 'rotated_from', 'rotated_to', 'last_used_ip']) {
+    assert.ok(nullable_string(obj[f]), `${f} ${ctx}`);
+  }
+  assert.equal(typeof obj.off_the_record, 'boolean', ctx);
+  if (obj.rate_limit !== null) {
+    assert.deepEqual(Object.keys(obj.rate_limit).sort(), ['limit', 'window_seconds'], ctx);
+    assert.ok(Number.isInteger(obj.rate_limit.limit) && Number.isInteger(obj.rate_limit.window_seconds), ctx);
+  }
+  if (with_secret) assert.equal(typeof obj.key, 'string', ctx);
+}
+
+/// The members of a VALID verification answer.
+export function valid_answer(created, workspace_id) {
+  return {
+    valid: true,
+    code: 'VALID',
+    key_id: created.id,
+    workspace_id,
+    environment: created.environment,
+    scopes: created.scopes,
+    expires_at: created.expires_at,
+    name: created.name,
   };
 }
 
@@ -447,6 +640,24 @@ export async function wait_for(condition, { deadline_ms = 5_000, interval_ms = 2
     const v = await condition();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out after ${deadline_ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, interval_ms));
+  }
+}
+
+/// Polls `produce` until `accept(value)` holds; resolves that value. On the deadline the error
+/// shows the last value seen, so a wrong answer reads as one (not as a bare timeout).
+export async function poll(produce, accept, { deadline_ms = 5_000, interval_ms = 20, what = 'condition' } = {}) {
+  const end = Date.now() + deadline_ms;
+  let last;
+  for (;;) {
+    last = await produce();
+    if (accept(last)) return last;
+    if (Date.now() > end) {
+      const shown = last && typeof last === 'object' && 'status' in last && 'text' in last
+        ? `${last.status} ${last.text}`
+        : JSON.stringify(last);
+      throw new Error(`timed out after ${deadline_ms} ms waiting for ${what}; last value: ${shown}`);
+    }
     await new Promise((r) => setTimeout(r, interval_ms));
   }
 }

@@ -1,15 +1,18 @@
-// The key lifecycle over HTTP: create -> verify -> revoke -> verify, metadata without secrets,
-// workspace isolation, idempotent DELETE, NOT_FOUND and MALFORMED verification.
+// The basic key flow over HTTP: create -> verify -> revoke -> verify, metadata without secrets,
+// workspace isolation, idempotent DELETE, NOT_FOUND and MALFORMED verification. (The rest of
+// the lifecycle is in lifecycle.test.mjs.)
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   assert_error,
+  assert_key_object,
   base62_alphabet,
   checksum_ok,
   key_body,
   key_pattern,
   make_key,
   start_stack,
+  valid_answer,
 } from './harness.mjs';
 
 let stack;
@@ -76,10 +79,13 @@ describe('key lifecycle', () => {
     assert.equal(v1.status, 200, v1.text);
     assert.deepEqual(v1.json, {
       valid: true,
+      code: 'VALID',
       key_id: k.id,
       workspace_id: stack.workspace.workspace_id,
       environment: 'live',
       scopes: ['leads:read', 'leads:write'],
+      expires_at: k.expires_at,
+      name: 'lifecycle-key',
     });
 
     const del = await api.revoke_key(stack.admin_key, k.id);
@@ -107,13 +113,7 @@ describe('key lifecycle', () => {
     assert.deepEqual(a.json.scopes, []);
     assert.ok(a.json.key.includes('_test_'));
     const v = await api.verify(a.json.key);
-    assert.deepEqual(v.json, {
-      valid: true,
-      key_id: a.json.id,
-      workspace_id: stack.workspace.workspace_id,
-      environment: 'test',
-      scopes: [],
-    });
+    assert.deepEqual(v.json, valid_answer(a.json, stack.workspace.workspace_id));
   });
 });
 
@@ -128,20 +128,12 @@ describe('GET /v1/keys/{id}', () => {
     const r = await api.get_key(stack.admin_key, c.json.id);
     assert.equal(r.status, 200, r.text);
     assert_no_secret(r.json, c.json.key);
-    assert.deepEqual(
-      { ...r.json },
-      {
-        id: c.json.id,
-        start: c.json.start,
-        name: 'meta.key_1',
-        environment: 'test',
-        scopes: ['reports:read'],
-        workspace_id: stack.workspace.workspace_id,
-        status: 'active',
-        created_at: c.json.created_at,
-        revoked_at: null,
-      },
-    );
+    assert_key_object(r.json, { what: 'GET' });
+    const { key, ...without_secret } = c.json;
+    assert.deepEqual(r.json, without_secret);
+    assert.equal(r.json.name, 'meta.key_1');
+    assert.equal(r.json.status, 'active');
+    assert.equal(r.json.revoked_at, null);
   });
 
   test('an unknown id is 404 NOT_FOUND', async () => {
@@ -281,8 +273,8 @@ describe('POST /v1/keys/verify', () => {
 
 describe('routing', () => {
   test('unknown paths are 404 and wrong methods 405, both as JSON', async () => {
-    assert_error(await api.get('/nope'), 404, 'NOT_FOUND', 'unknown path');
-    assert_error(await api.get('/v1/nothing'), 404, 'NOT_FOUND', 'unknown path under /v1');
+    assert_error(await api.get('/nope'), 404, 'NO_ROUTE', 'unknown path');
+    assert_error(await api.get('/v1/nothing'), 404, 'NO_ROUTE', 'unknown path under /v1');
     assert_error(await api.request('PUT', '/v1/keys', { key: stack.admin_key }), 405, 'METHOD_NOT_ALLOWED', 'PUT');
     assert_error(await api.post('/healthz', { json: {} }), 405, 'METHOD_NOT_ALLOWED', 'POST healthz');
   });
