@@ -1,49 +1,93 @@
-// The documentation that tools read: docs/openapi.yaml is OpenAPI 3.1 covering every route,
-// with every $ref resolvable; README.md starts with the two commands.
+// The documentation that tools read: docs/openapi.json is OpenAPI 3.1 covering every route,
+// request field, key object member and error code, with every $ref resolvable; README.md
+// starts with the two commands. (openapi.test.mjs checks the document against the running
+// server's routes.)
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import YAML from 'yaml';
+import { key_object_fields } from './harness.mjs';
 
 const repo_root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const read = (p) => readFileSync(path.join(repo_root, p), 'utf8');
 
 function load_openapi() {
-  const doc = YAML.parseDocument(read('docs/openapi.yaml'), { prettyErrors: true });
-  assert.deepEqual(doc.errors.map(String), [], 'openapi.yaml parses');
-  return doc.toJS();
+  const text = read('docs/openapi.json');
+  let api;
+  assert.doesNotThrow(() => {
+    api = JSON.parse(text);
+  }, 'openapi.json parses');
+  return { api, text };
 }
 
-test('openapi.yaml is OpenAPI 3.1 and documents every route', () => {
-  const api = load_openapi();
+/// Paths with their parameter names erased ("/v1/keys/{id}" -> "/v1/keys/{}").
+const shape = (p) => p.replace(/\{[^}]+\}/g, '{}');
+
+/// Follows a local $ref.
+function deref(api, node) {
+  let n = node;
+  for (let hops = 0; n && typeof n === 'object' && typeof n.$ref === 'string'; hops++) {
+    assert.ok(hops < 20, 'a $ref cycle');
+    let target = api;
+    for (const part of n.$ref.slice(2).split('/')) target = target?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+    n = target;
+  }
+  return n;
+}
+
+/// Every property name a schema declares, through $ref, allOf, oneOf and anyOf.
+function properties_of(api, schema, seen = new Set()) {
+  const s = deref(api, schema);
+  if (!s || typeof s !== 'object' || seen.has(s)) return new Set();
+  seen.add(s);
+  const out = new Set(Object.keys(s.properties ?? {}));
+  for (const k of ['allOf', 'oneOf', 'anyOf']) {
+    for (const sub of s[k] ?? []) for (const p of properties_of(api, sub, seen)) out.add(p);
+  }
+  return out;
+}
+
+function json_schema(api, holder) {
+  const h = deref(api, holder);
+  return h?.content?.['application/json']?.schema;
+}
+
+const routes = {
+  '/v1/keys': ['get', 'post'],
+  '/v1/keys/{}': ['get', 'patch', 'delete'],
+  '/v1/keys/{}/rotate': ['post'],
+  '/v1/keys/{}/requests': ['get'],
+  '/v1/keys/self': ['get'],
+  '/v1/keys/verify': ['post'],
+  '/v1/auth-failures': ['get'],
+  '/v1/check': ['get'],
+  '/openapi.json': ['get'],
+  '/healthz': ['get'],
+  '/readyz': ['get'],
+};
+
+test('openapi.json is OpenAPI 3.1 and documents every route', () => {
+  const { api } = load_openapi();
   assert.match(api.openapi, /^3\.1\.\d+$/);
-  const routes = {
-    '/v1/keys': ['post'],
-    '/v1/keys/{id}': ['get', 'delete'],
-    '/v1/keys/verify': ['post'],
-    '/healthz': ['get'],
-    '/readyz': ['get'],
-  };
-  assert.deepEqual(Object.keys(api.paths).sort(), Object.keys(routes).sort());
+  assert.equal(typeof api.info?.title, 'string');
+  assert.equal(typeof api.info?.version, 'string');
+  const documented = Object.fromEntries(Object.entries(api.paths).map(([p, item]) => [shape(p), item]));
+  assert.deepEqual(Object.keys(documented).sort(), Object.keys(routes).sort());
   for (const [p, methods] of Object.entries(routes)) {
     for (const m of methods) {
-      assert.ok(api.paths[p][m], `${m.toUpperCase()} ${p} is documented`);
-      assert.ok(Object.keys(api.paths[p][m].responses).length > 0, `${m} ${p} has responses`);
+      const op = documented[p][m];
+      assert.ok(op, `${m.toUpperCase()} ${p} is documented`);
+      assert.ok(Object.keys(op.responses ?? {}).length > 0, `${m} ${p} has responses`);
     }
   }
-  // Verification and the probes need no credentials.
-  for (const [p, m] of [['/v1/keys/verify', 'post'], ['/healthz', 'get'], ['/readyz', 'get']]) {
-    assert.deepEqual(api.paths[p][m].security, [], `${m} ${p} is unauthenticated`);
+  for (const [p, m] of [['/v1/keys/verify', 'post'], ['/healthz', 'get'], ['/readyz', 'get'], ['/openapi.json', 'get']]) {
+    assert.deepEqual(documented[p][m].security, [], `${m} ${p} is unauthenticated`);
   }
-  // The secret is in the create response only.
-  assert.ok(api.components.schemas.created_key.properties.key);
-  assert.ok(!('key' in api.components.schemas.key_metadata.properties));
 });
 
-test('every $ref in openapi.yaml resolves', () => {
-  const api = load_openapi();
+test('every $ref in openapi.json resolves', () => {
+  const { api } = load_openapi();
   const refs = [];
   (function walk(node) {
     if (Array.isArray(node)) node.forEach(walk);
@@ -57,11 +101,56 @@ test('every $ref in openapi.yaml resolves', () => {
   assert.ok(refs.length > 10);
   for (const ref of refs) {
     assert.match(ref, /^#\//, `local ref ${ref}`);
-    let node = api;
-    for (const part of ref.slice(2).split('/')) {
-      node = node?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
-    }
-    assert.ok(node !== undefined, `${ref} resolves`);
+    assert.ok(deref(api, { $ref: ref }) !== undefined, `${ref} resolves`);
+  }
+});
+
+test('the key object, create fields and secrets are documented', () => {
+  const { api } = load_openapi();
+  const p = Object.fromEntries(Object.entries(api.paths).map(([k, v]) => [shape(k), v]));
+  const key_object = properties_of(api, json_schema(api, p['/v1/keys/{}'].get.responses['200']));
+  for (const f of key_object_fields) assert.ok(key_object.has(f), `the key object documents ${f}`);
+  assert.ok(!key_object.has('key'), 'GET /v1/keys/{id} never shows the secret');
+
+  const created = properties_of(api, json_schema(api, p['/v1/keys'].post.responses['201']));
+  assert.ok(created.has('key'), 'the create answer documents the secret');
+  const rotated = properties_of(api, json_schema(api, p['/v1/keys/{}/rotate'].post.responses['201']));
+  assert.ok(rotated.has('key'), 'the rotate answer documents the secret');
+
+  const create_fields = properties_of(api, json_schema(api, p['/v1/keys'].post.requestBody));
+  for (const f of ['name', 'environment', 'scopes', 'expires_at', 'expires_in_days', 'allowed_cidrs',
+    'postback_url', 'off_the_record', 'enabled', 'rate_limit']) {
+    assert.ok(create_fields.has(f), `POST /v1/keys documents ${f}`);
+  }
+  const patch_fields = properties_of(api, json_schema(api, p['/v1/keys/{}'].patch.requestBody));
+  for (const f of ['name', 'scopes', 'allowed_cidrs', 'postback_url', 'off_the_record', 'enabled', 'rate_limit']) {
+    assert.ok(patch_fields.has(f), `PATCH documents ${f}`);
+  }
+  const verify_fields = properties_of(api, json_schema(api, p['/v1/keys/verify'].post.requestBody));
+  for (const f of ['key', 'required_scopes', 'ip', 'environment']) assert.ok(verify_fields.has(f), `verify documents ${f}`);
+});
+
+test('every error and verification code is documented', () => {
+  const { text } = load_openapi();
+  const codes = [
+    'VALID', 'NOT_FOUND', 'MALFORMED', 'REVOKED', 'EXPIRED', 'DISABLED', 'FORBIDDEN_IP',
+    'INSUFFICIENT_SCOPE', 'WRONG_ENVIRONMENT', 'RATE_LIMITED', 'MISSING_KEY', 'UNAUTHORIZED',
+    'FORBIDDEN', 'INVALID_JSON', 'UNKNOWN_FIELD', 'INVALID_FIELD', 'MISSING_FIELD', 'NO_ROUTE',
+    'METHOD_NOT_ALLOWED', 'UNSUPPORTED_MEDIA_TYPE', 'UNSUPPORTED_VERSION', 'KEY_REVOKED',
+    'KEY_EXPIRED', 'KEY_ALREADY_ROTATED', 'CONFLICT', 'IDEMPOTENCY_KEY_REUSED',
+    'IDEMPOTENCY_IN_PROGRESS', 'OVERLOADED', 'PAYLOAD_TOO_LARGE',
+  ];
+  for (const c of codes) assert.match(text, new RegExp(`\\b${c}\\b`), `${c} is documented`);
+  for (const h of ['Idempotency-Key', 'Keyledger-Version', 'Retry-After', 'X-Keyledger-Key-Id', 'X-Forwarded-For']) {
+    assert.ok(text.includes(h), `${h} is documented`);
+  }
+});
+
+test('the YAML predecessor is gone and the gateway guide exists', () => {
+  assert.ok(!existsSync(path.join(repo_root, 'docs', 'openapi.yaml')), 'docs/openapi.json replaced docs/openapi.yaml');
+  const gateways = read('docs/gateways.md');
+  for (const word of ['auth_request', 'ext_authz', 'ForwardAuth', 'KEYLEDGER_TRUSTED_PROXIES']) {
+    assert.ok(gateways.includes(word), `docs/gateways.md mentions ${word}`);
   }
 });
 
