@@ -1,5 +1,6 @@
 #include "domain/workspace.hpp"
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -20,8 +21,9 @@ decision decide_create(const workspace_state& state, const create_workspace& c) 
   if (state.exists) return rejection::workspace_already_exists;
   if (!valid_workspace_name(c.name)) return rejection::invalid_workspace_name;
   if (!valid_key_prefix(c.key_prefix)) return rejection::invalid_key_prefix;
+  if (!valid_key_policy(c.policy)) return rejection::invalid_key_policy;
   return std::vector<workspace_event>{
-      workspace_created{c.workspace_id, c.name, c.key_prefix, c.now}};
+      workspace_created{c.workspace_id, c.name, c.key_prefix, c.now, c.policy}};
 }
 
 }  // namespace
@@ -32,6 +34,12 @@ std::string_view event_type(const workspace_event& e) noexcept {
           [](const workspace_created&) -> std::string_view { return "WorkspaceCreated"; },
       },
       e);
+}
+
+bool valid_key_policy(const key_policy& p) noexcept {
+  constexpr std::chrono::days longest{3650};
+  return p.max_lifespan >= std::chrono::days{1} && p.max_lifespan <= longest &&
+         p.default_lifespan >= std::chrono::days{1} && p.default_lifespan <= p.max_lifespan;
 }
 
 bool valid_workspace_name(std::string_view name) noexcept {
@@ -66,6 +74,7 @@ workspace_state evolve(workspace_state state, const workspace_event& event) {
             state.name = e.name;
             state.key_prefix = e.key_prefix;
             state.created_at = e.created_at;
+            state.policy = e.policy;
           },
       },
       event);

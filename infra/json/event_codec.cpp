@@ -2,7 +2,10 @@
 
 #include <rapidjson/document.h>
 
+#include <chrono>
+#include <cstdint>
 #include <cstring>
+#include <limits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -19,30 +22,128 @@ namespace {
 
 namespace rj = rapidjson;
 
+// ---- encoding -----------------------------------------------------------------------------
+
+void write_string_array(json_writer& w, std::string_view name,
+                        const std::vector<std::string>& values) {
+  w.key(name).begin_array();
+  for (const auto& v : values) w.string(v);
+  w.end_array();
+}
+
+void write_timestamp(json_writer& w, std::string_view name, domain::timestamp t) {
+  w.field(name, domain::format_timestamp(t));
+}
+
+// "" (none) is written as null: an auditor reading the log sees "no URL", not an empty one.
+void write_string_or_null(json_writer& w, std::string_view name, const std::string& value) {
+  if (value.empty()) {
+    w.key(name).null();
+  } else {
+    w.field(name, value);
+  }
+}
+
+void write_rate_limit(json_writer& w, std::string_view name,
+                      const std::optional<domain::rate_limit>& limit) {
+  w.key(name);
+  if (!limit) {
+    w.null();
+    return;
+  }
+  w.begin_object()
+      .field("limit", static_cast<std::uint64_t>(limit->limit))
+      .field("window_seconds", static_cast<std::uint64_t>(limit->window_seconds))
+      .end_object();
+}
+
 std::string encode(const domain::key_created& e) {
   json_writer w;
   w.begin_object()
       .field("key_id", e.key_id)
       .field("workspace_id", e.workspace_id)
       .field("name", e.name)
-      .field("environment", domain::to_string(e.env))
-      .key("scopes")
-      .begin_array();
-  for (const auto& s : e.scopes) w.string(s);
-  w.end_array()
-      .field("key_hash", e.key_hash)
-      .field("start", e.start)
-      .field("created_at", domain::format_timestamp(e.created_at))
-      .end_object();
+      .field("environment", domain::to_string(e.env));
+  write_string_array(w, "scopes", e.scopes);
+  w.field("key_hash", e.key_hash).field("start", e.start);
+  write_timestamp(w, "created_at", e.created_at);
+  // Members added by the lifecycle issue: always written, so a payload says everything.
+  w.key("expires_at");
+  if (e.expires_at) {
+    w.string(domain::format_timestamp(*e.expires_at));
+  } else {
+    w.null();
+  }
+  write_string_array(w, "allowed_cidrs", e.allowed_cidrs);
+  write_string_or_null(w, "postback_url", e.postback_url);
+  w.field("off_the_record", e.off_the_record).field("enabled", e.enabled);
+  write_rate_limit(w, "limit", e.limit);
+  write_string_or_null(w, "rotated_from", e.rotated_from);
+  w.end_object();
+  return w.take();
+}
+
+std::string encode(const domain::key_updated& e) {
+  json_writer w;
+  w.begin_object().field("key_id", e.key_id);
+  // Only the members the update changed; an absent member means "unchanged".
+  if (e.name) w.field("name", *e.name);
+  if (e.scopes) write_string_array(w, "scopes", *e.scopes);
+  if (e.allowed_cidrs) write_string_array(w, "allowed_cidrs", *e.allowed_cidrs);
+  if (e.postback_url) write_string_or_null(w, "postback_url", *e.postback_url);
+  if (e.off_the_record) w.field("off_the_record", *e.off_the_record);
+  if (e.limit) write_rate_limit(w, "limit", *e.limit);
+  write_timestamp(w, "updated_at", e.updated_at);
+  w.end_object();
+  return w.take();
+}
+
+std::string encode(const domain::key_disabled& e) {
+  json_writer w;
+  w.begin_object().field("key_id", e.key_id);
+  write_timestamp(w, "disabled_at", e.disabled_at);
+  w.end_object();
+  return w.take();
+}
+
+std::string encode(const domain::key_enabled& e) {
+  json_writer w;
+  w.begin_object().field("key_id", e.key_id);
+  write_timestamp(w, "enabled_at", e.enabled_at);
+  w.end_object();
+  return w.take();
+}
+
+std::string encode(const domain::key_rotated& e) {
+  json_writer w;
+  w.begin_object().field("key_id", e.key_id).field("rotated_to", e.rotated_to);
+  write_timestamp(w, "rotated_at", e.rotated_at);
+  write_timestamp(w, "grace_until", e.grace_until);
+  w.end_object();
   return w.take();
 }
 
 std::string encode(const domain::key_revoked& e) {
   json_writer w;
-  w.begin_object()
-      .field("key_id", e.key_id)
-      .field("revoked_at", domain::format_timestamp(e.revoked_at))
-      .end_object();
+  w.begin_object().field("key_id", e.key_id);
+  write_timestamp(w, "revoked_at", e.revoked_at);
+  w.end_object();
+  return w.take();
+}
+
+std::string encode(const domain::key_expired& e) {
+  json_writer w;
+  w.begin_object().field("key_id", e.key_id);
+  write_timestamp(w, "expired_at", e.expired_at);
+  w.end_object();
+  return w.take();
+}
+
+std::string encode(const domain::key_expiry_approaching& e) {
+  json_writer w;
+  w.begin_object().field("key_id", e.key_id);
+  write_timestamp(w, "expires_at", e.expires_at);
+  w.end_object();
   return w.take();
 }
 
@@ -51,16 +152,24 @@ std::string encode(const domain::workspace_created& e) {
   w.begin_object()
       .field("workspace_id", e.workspace_id)
       .field("name", e.name)
-      .field("key_prefix", e.key_prefix)
-      .field("created_at", domain::format_timestamp(e.created_at))
+      .field("key_prefix", e.key_prefix);
+  write_timestamp(w, "created_at", e.created_at);
+  w.key("key_policy")
+      .begin_object()
+      .field("default_lifespan_days", static_cast<std::int64_t>(e.policy.default_lifespan.count()))
+      .field("max_lifespan_days", static_cast<std::int64_t>(e.policy.max_lifespan.count()))
+      .field("allow_no_expiry", e.policy.allow_no_expiry)
+      .field("names_allow_spaces", e.policy.names_allow_spaces)
       .end_object();
+  w.end_object();
   return w.take();
 }
 
 // ---- decoding -------------------------------------------------------------------------------
-// Strict about the fields an event type defines (present, right type, each once); members it
-// does not define are ignored, so a reader keeps working when a newer writer adds optional
-// fields.
+// Strict about the fields an event type defines (right type, each at most once, required ones
+// present); members it does not define are ignored, so a reader keeps working when a newer
+// writer adds optional fields. Members added after the first release have documented defaults
+// when absent.
 
 // Parses a stored payload into `doc`; false unless it is exactly one JSON object.
 bool parse_object(std::string_view payload, rj::Document& doc) {
@@ -72,37 +181,83 @@ bool parse_object(std::string_view payload, rj::Document& doc) {
 }
 
 // Reads the members of one event type. Any failure (missing, wrong type, repeated, bad value)
-// marks the whole payload as not decodable.
+// marks the whole payload as not decodable. Getters named opt_* accept an absent member and
+// return nullopt for it; "_or_null" variants also read null as absent.
 class field_reader {
  public:
   explicit field_reader(const rj::Value& obj) : obj_(obj) {}
 
   bool ok() const noexcept { return ok_; }
 
-  std::string string(std::string_view name) {
+  /// True if the member is present (with any value, null included).
+  bool has(std::string_view name) { return find(name) != nullptr; }
+
+  std::string string(std::string_view name) { return required(opt_string(name)); }
+
+  std::optional<std::string> opt_string(std::string_view name) {
     const rj::Value* v = find(name);
-    if (v == nullptr || !v->IsString()) return fail<std::string>();
+    if (v == nullptr) return std::nullopt;
+    if (!v->IsString()) return fail<std::optional<std::string>>();
     return std::string(v->GetString(), v->GetStringLength());
   }
 
+  /// Absent or null: nullopt; a string: its value.
+  std::optional<std::string> opt_string_or_null(std::string_view name) {
+    if (is_null(name)) return std::nullopt;
+    return opt_string(name);
+  }
+
   std::vector<std::string> string_array(std::string_view name) {
+    return required(opt_string_array(name));
+  }
+
+  std::optional<std::vector<std::string>> opt_string_array(std::string_view name) {
     const rj::Value* v = find(name);
-    if (v == nullptr || !v->IsArray()) return fail<std::vector<std::string>>();
+    if (v == nullptr) return std::nullopt;
+    if (!v->IsArray()) return fail<std::optional<std::vector<std::string>>>();
     std::vector<std::string> out;
     out.reserve(v->Size());
     for (const auto& e : v->GetArray()) {
-      if (!e.IsString()) return fail<std::vector<std::string>>();
+      if (!e.IsString()) return fail<std::optional<std::vector<std::string>>>();
       out.emplace_back(e.GetString(), e.GetStringLength());
     }
     return out;
   }
 
+  std::optional<bool> opt_bool(std::string_view name) {
+    const rj::Value* v = find(name);
+    if (v == nullptr) return std::nullopt;
+    if (!v->IsBool()) return fail<std::optional<bool>>();
+    return v->GetBool();
+  }
+
+  bool boolean(std::string_view name) { return required(opt_bool(name)); }
+
+  std::int64_t integer(std::string_view name) {
+    const rj::Value* v = find(name);
+    if (v == nullptr || !v->IsInt64()) return fail<std::int64_t>();
+    return v->GetInt64();
+  }
+
+  std::uint32_t uint32(std::string_view name) {
+    const rj::Value* v = find(name);
+    if (v == nullptr || !v->IsUint()) return fail<std::uint32_t>();
+    return v->GetUint();
+  }
+
   domain::timestamp timestamp(std::string_view name) {
-    const std::string text = string(name);
-    if (!ok_) return {};
-    const auto t = domain::parse_timestamp(text);
-    if (!t) return fail<domain::timestamp>();
-    return *t;
+    return required(opt_timestamp_or_null(name, false));
+  }
+
+  /// Absent: nullopt; null: nullopt if `allow_null`, else a failure; else an RFC 3339 string.
+  std::optional<domain::timestamp> opt_timestamp_or_null(std::string_view name,
+                                                         bool allow_null = true) {
+    if (allow_null && is_null(name)) return std::nullopt;
+    const auto text = opt_string(name);
+    if (!text) return std::nullopt;
+    const auto t = domain::parse_timestamp(*text);
+    if (!t) return fail<std::optional<domain::timestamp>>();
+    return t;
   }
 
   domain::environment environment(std::string_view name) {
@@ -113,19 +268,69 @@ class field_reader {
     return *env;
   }
 
+  /// Absent: nullopt. null: a set optional holding nullopt ("no limit"). An object: the limit.
+  std::optional<std::optional<domain::rate_limit>> opt_rate_limit(std::string_view name) {
+    using nullable_limit = std::optional<domain::rate_limit>;
+    if (is_null(name)) return std::optional<nullable_limit>{std::in_place, std::nullopt};
+    const rj::Value* v = find(name);
+    if (v == nullptr) return std::nullopt;
+    if (!v->IsObject()) return fail<std::optional<std::optional<domain::rate_limit>>>();
+    field_reader inner(*v);
+    domain::rate_limit limit;
+    limit.limit = inner.uint32("limit");
+    limit.window_seconds = inner.uint32("window_seconds");
+    if (!inner.ok()) return fail<std::optional<std::optional<domain::rate_limit>>>();
+    return std::optional<domain::rate_limit>{limit};
+  }
+
+  /// Absent: nullopt; an object with all four members: the policy; anything else fails.
+  std::optional<domain::key_policy> opt_key_policy(std::string_view name) {
+    const rj::Value* v = find(name);
+    if (v == nullptr) return std::nullopt;
+    if (!v->IsObject()) return fail<std::optional<domain::key_policy>>();
+    field_reader inner(*v);
+    const std::int64_t default_days = inner.integer("default_lifespan_days");
+    const std::int64_t max_days = inner.integer("max_lifespan_days");
+    domain::key_policy policy;
+    policy.allow_no_expiry = inner.boolean("allow_no_expiry");
+    policy.names_allow_spaces = inner.boolean("names_allow_spaces");
+    if (!inner.ok() || !fits_days(default_days) || !fits_days(max_days)) {
+      return fail<std::optional<domain::key_policy>>();
+    }
+    policy.default_lifespan = std::chrono::days{static_cast<int>(default_days)};
+    policy.max_lifespan = std::chrono::days{static_cast<int>(max_days)};
+    return policy;
+  }
+
  private:
+  static bool fits_days(std::int64_t n) noexcept {
+    return n >= std::numeric_limits<int>::min() && n <= std::numeric_limits<int>::max();
+  }
+
   template <class T>
   T fail() {
     ok_ = false;
     return T{};
   }
 
-  // The member named `name`; null if absent or present more than once (ambiguous).
+  template <class T>
+  T required(std::optional<T> value) {
+    if (!value) return fail<T>();
+    return std::move(*value);
+  }
+
+  bool is_null(std::string_view name) {
+    const rj::Value* v = find(name);
+    return v != nullptr && v->IsNull();
+  }
+
+  // The member named `name`, or null if absent. A member present more than once is ambiguous:
+  // the payload fails (and null is returned).
   const rj::Value* find(std::string_view name) {
     const rj::Value* found = nullptr;
     for (const auto& m : obj_.GetObject()) {
       if (std::string_view(m.name.GetString(), m.name.GetStringLength()) != name) continue;
-      if (found != nullptr) return nullptr;
+      if (found != nullptr) return fail<const rj::Value*>();
       found = &m.value;
     }
     return found;
@@ -146,6 +351,64 @@ std::optional<domain::key_created> decode_key_created(const rj::Value& obj) {
   e.key_hash = r.string("key_hash");
   e.start = r.string("start");
   e.created_at = r.timestamp("created_at");
+  // Since the lifecycle issue; absent in older payloads, which decode with these defaults
+  // (no expiry, anywhere, no postback, logged, enabled, unlimited, not a rotation).
+  e.expires_at = r.opt_timestamp_or_null("expires_at");
+  e.allowed_cidrs = r.opt_string_array("allowed_cidrs").value_or(std::vector<std::string>{});
+  e.postback_url = r.opt_string_or_null("postback_url").value_or("");
+  e.off_the_record = r.opt_bool("off_the_record").value_or(false);
+  e.enabled = r.opt_bool("enabled").value_or(true);
+  e.limit = r.opt_rate_limit("limit").value_or(std::nullopt);
+  e.rotated_from = r.opt_string_or_null("rotated_from").value_or("");
+  if (!r.ok()) return std::nullopt;
+  return e;
+}
+
+std::optional<domain::key_updated> decode_key_updated(const rj::Value& obj) {
+  field_reader r(obj);
+  domain::key_updated e;
+  e.key_id = r.string("key_id");
+  e.name = r.opt_string("name");
+  e.scopes = r.opt_string_array("scopes");
+  e.allowed_cidrs = r.opt_string_array("allowed_cidrs");
+  // null = removed, which the domain spells "".
+  if (auto url = r.opt_string_or_null("postback_url")) {
+    e.postback_url = std::move(url);
+  } else if (r.has("postback_url")) {
+    e.postback_url = std::string{};
+  }
+  e.off_the_record = r.opt_bool("off_the_record");
+  e.limit = r.opt_rate_limit("limit");
+  e.updated_at = r.timestamp("updated_at");
+  if (!r.ok()) return std::nullopt;
+  return e;
+}
+
+std::optional<domain::key_disabled> decode_key_disabled(const rj::Value& obj) {
+  field_reader r(obj);
+  domain::key_disabled e;
+  e.key_id = r.string("key_id");
+  e.disabled_at = r.timestamp("disabled_at");
+  if (!r.ok()) return std::nullopt;
+  return e;
+}
+
+std::optional<domain::key_enabled> decode_key_enabled(const rj::Value& obj) {
+  field_reader r(obj);
+  domain::key_enabled e;
+  e.key_id = r.string("key_id");
+  e.enabled_at = r.timestamp("enabled_at");
+  if (!r.ok()) return std::nullopt;
+  return e;
+}
+
+std::optional<domain::key_rotated> decode_key_rotated(const rj::Value& obj) {
+  field_reader r(obj);
+  domain::key_rotated e;
+  e.key_id = r.string("key_id");
+  e.rotated_to = r.string("rotated_to");
+  e.rotated_at = r.timestamp("rotated_at");
+  e.grace_until = r.timestamp("grace_until");
   if (!r.ok()) return std::nullopt;
   return e;
 }
@@ -159,6 +422,25 @@ std::optional<domain::key_revoked> decode_key_revoked(const rj::Value& obj) {
   return e;
 }
 
+std::optional<domain::key_expired> decode_key_expired(const rj::Value& obj) {
+  field_reader r(obj);
+  domain::key_expired e;
+  e.key_id = r.string("key_id");
+  e.expired_at = r.timestamp("expired_at");
+  if (!r.ok()) return std::nullopt;
+  return e;
+}
+
+std::optional<domain::key_expiry_approaching> decode_key_expiry_approaching(
+    const rj::Value& obj) {
+  field_reader r(obj);
+  domain::key_expiry_approaching e;
+  e.key_id = r.string("key_id");
+  e.expires_at = r.timestamp("expires_at");
+  if (!r.ok()) return std::nullopt;
+  return e;
+}
+
 std::optional<domain::workspace_created> decode_workspace_created(const rj::Value& obj) {
   field_reader r(obj);
   domain::workspace_created e;
@@ -166,8 +448,17 @@ std::optional<domain::workspace_created> decode_workspace_created(const rj::Valu
   e.name = r.string("name");
   e.key_prefix = r.string("key_prefix");
   e.created_at = r.timestamp("created_at");
+  // Absent in workspaces created before the lifecycle issue: the default policy.
+  e.policy = r.opt_key_policy("key_policy").value_or(domain::key_policy{});
   if (!r.ok()) return std::nullopt;
   return e;
+}
+
+template <class Event, class Decoder>
+std::optional<domain::api_key_event> decode_as(const rj::Value& obj, Decoder decoder) {
+  std::optional<Event> e = decoder(obj);
+  if (!e) return std::nullopt;
+  return domain::api_key_event{std::move(*e)};
 }
 
 }  // namespace
@@ -182,16 +473,47 @@ std::string encode_payload(const domain::workspace_event& e) {
 
 std::optional<domain::api_key_event> decode_api_key_event(std::string_view type,
                                                           std::string_view payload) {
+  using decoder = std::optional<domain::api_key_event> (*)(const rj::Value&);
+  decoder decode = nullptr;
+  if (type == "KeyCreated") {
+    decode = [](const rj::Value& o) {
+      return decode_as<domain::key_created>(o, decode_key_created);
+    };
+  } else if (type == "KeyUpdated") {
+    decode = [](const rj::Value& o) {
+      return decode_as<domain::key_updated>(o, decode_key_updated);
+    };
+  } else if (type == "KeyDisabled") {
+    decode = [](const rj::Value& o) {
+      return decode_as<domain::key_disabled>(o, decode_key_disabled);
+    };
+  } else if (type == "KeyEnabled") {
+    decode = [](const rj::Value& o) {
+      return decode_as<domain::key_enabled>(o, decode_key_enabled);
+    };
+  } else if (type == "KeyRotated") {
+    decode = [](const rj::Value& o) {
+      return decode_as<domain::key_rotated>(o, decode_key_rotated);
+    };
+  } else if (type == "KeyRevoked") {
+    decode = [](const rj::Value& o) {
+      return decode_as<domain::key_revoked>(o, decode_key_revoked);
+    };
+  } else if (type == "KeyExpired") {
+    decode = [](const rj::Value& o) {
+      return decode_as<domain::key_expired>(o, decode_key_expired);
+    };
+  } else if (type == "KeyExpiryApproaching") {
+    decode = [](const rj::Value& o) {
+      return decode_as<domain::key_expiry_approaching>(o, decode_key_expiry_approaching);
+    };
+  } else {
+    return std::nullopt;
+  }
   try {
-    if (type != "KeyCreated" && type != "KeyRevoked") return std::nullopt;
     rj::Document doc;
     if (!parse_object(payload, doc)) return std::nullopt;
-    if (type == "KeyCreated") {
-      if (auto e = decode_key_created(doc)) return domain::api_key_event{std::move(*e)};
-    } else {
-      if (auto e = decode_key_revoked(doc)) return domain::api_key_event{std::move(*e)};
-    }
-    return std::nullopt;
+    return decode(doc);
   } catch (...) {
     // Only allocation can throw here; "does not decode" is the documented answer.
     return std::nullopt;
