@@ -1,6 +1,8 @@
 #include "services/app/key_service.hpp"
 
 #include <algorithm>
+#include <array>
+#include <span>
 #include <variant>
 
 #include "domain/key_format.hpp"
@@ -11,14 +13,21 @@
 namespace keyledger::services {
 namespace {
 
-constexpr int max_conflict_retries = 3;
-
-infra::uuid random_event_id(domain::random_source& random) { return domain::new_uuid(random); }
-
 std::int64_t micros(domain::timestamp t) { return t.time_since_epoch().count(); }
 
 infra::event_metadata metadata_of(const request_context& ctx) {
   return {ctx.actor, ctx.request_id, ctx.source_ip, ctx.idempotency_key};
+}
+
+/// An event id that is a function of `name`: the store keeps one event per id, so two writers
+/// deriving the same id (a repeated bootstrap, two nodes recording one expiry) append it once.
+infra::uuid derived_event_id(std::string_view name) {
+  const auto digest = infra::sha256(name);
+  infra::uuid id{};
+  std::copy_n(digest.begin(), id.size(), id.begin());
+  id[6] = static_cast<std::uint8_t>((id[6] & 0x0F) | 0x80);  // RFC 9562 version 8
+  id[8] = static_cast<std::uint8_t>((id[8] & 0x3F) | 0x80);  // RFC 9562 variant
+  return id;
 }
 
 domain::api_key_state load_key(infra::event_store& store, std::string_view key_id) {
@@ -34,38 +43,77 @@ domain::api_key_state load_key(infra::event_store& store, std::string_view key_i
   return state;
 }
 
+infra::new_event to_new_event(const domain::api_key_event& e, infra::uuid id) {
+  return {id, std::string(domain::event_type(e)), infra::encode_payload(e)};
+}
+
 struct appended {
   domain::api_key_state state;
   infra::append_result position;
 };
 
-/// load -> decide -> append(expected = loaded version), retried on a concurrent change.
-domain::result<appended, domain::rejection> execute(
-    infra::event_store& store, std::string_view key_id, std::string_view workspace_id,
-    const domain::api_key_command& command, const request_context& ctx,
-    domain::random_source& random, domain::timestamp now) {
-  for (int attempt = 0;; ++attempt) {
-    auto state = load_key(store, key_id);
-    // A key of another workspace is, to this caller, a key that does not exist.
-    if (state.exists && state.workspace_id != workspace_id) return domain::rejection::key_not_found;
-    auto decision = domain::decide(state, command);
-    if (!decision) return decision.error();
+/// load -> decide -> append(expected = loaded version). Not retried on a conflict: a command
+/// decided against a state that changed meanwhile is refused (errc::conflict), so of two
+/// concurrent commands on one key exactly one wins. position.last_seq is 0 when the decision
+/// was to append nothing.
+domain::result<appended, domain::rejection> execute(infra::event_store& store,
+                                                     std::string_view key_id,
+                                                     std::string_view workspace_id,
+                                                     const domain::api_key_command& command,
+                                                     const request_context& ctx,
+                                                     domain::random_source& random,
+                                                     domain::timestamp now) {
+  auto state = load_key(store, key_id);
+  // A key of another workspace is, to this caller, a key that does not exist.
+  if (state.exists && state.workspace_id != workspace_id) return domain::rejection::key_not_found;
+  auto decision = domain::decide(state, command);
+  if (!decision) return decision.error();
+  if (decision->empty()) return appended{std::move(state), {}};
 
-    const auto expected_version = state.version;
-    std::vector<infra::new_event> events;
-    for (const auto& e : decision.value()) {
-      events.push_back(
-          {random_event_id(random), std::string(domain::event_type(e)), infra::encode_payload(e)});
-      state = domain::evolve(std::move(state), e);
-    }
-    try {
-      auto position = store.append(domain::key_stream_id(key_id), expected_version, events,
-                                   metadata_of(ctx), micros(now));
-      return appended{std::move(state), position};
-    } catch (const infra::error& e) {
-      if (e.code() != infra::errc::conflict || attempt + 1 >= max_conflict_retries) throw;
-    }
+  const auto expected_version = state.version;
+  std::vector<infra::new_event> events;
+  for (const auto& e : decision.value()) {
+    events.push_back(to_new_event(e, domain::new_uuid(random)));
+    state = domain::evolve(std::move(state), e);
   }
+  auto position = store.append(domain::key_stream_id(key_id), expected_version, events,
+                               metadata_of(ctx), micros(now));
+  return appended{std::move(state), position};
+}
+
+/// A fresh secret with its keyed hash and visible start.
+struct minted_key {
+  infra::secret key;
+  std::string hash_hex;
+  std::string start;
+};
+
+minted_key mint(const infra::hmac_key_hasher& hasher, std::string_view prefix,
+                domain::environment env, domain::random_source& random) {
+  infra::secret key(domain::generate_key(prefix, env, random));
+  auto parsed = domain::parse_key(key.reveal());
+  if (!parsed) throw infra::error(infra::errc::internal, "generated key does not parse");
+  auto start = domain::visible_start(parsed.value());
+  auto hash = hasher.hash_hex(key.reveal());
+  return {std::move(key), std::move(hash), std::move(start)};
+}
+
+/// The instant a new key expires, from the client's choice and the workspace policy. Range
+/// checks against the policy are the domain's (decide); here only expires_in_days is bounded
+/// so that the arithmetic cannot overflow.
+domain::result<std::optional<domain::timestamp>, domain::rejection> resolve_expiry(
+    const expiry_choice& choice, const domain::key_policy& policy, domain::timestamp now) {
+  const int chosen = int(choice.expires_at.has_value()) + int(choice.expires_in_days.has_value()) +
+                     int(choice.never_expires);
+  if (chosen > 1) return domain::rejection::invalid_expiry;
+  if (choice.never_expires) return std::optional<domain::timestamp>{};
+  if (choice.expires_at) return std::optional<domain::timestamp>{*choice.expires_at};
+  if (choice.expires_in_days) {
+    const auto days = *choice.expires_in_days;
+    if (days < 1 || days > policy.max_lifespan.count()) return domain::rejection::invalid_expiry;
+    return std::optional<domain::timestamp>{now + std::chrono::days(days)};
+  }
+  return std::optional<domain::timestamp>{now + policy.default_lifespan};
 }
 
 }  // namespace
@@ -84,25 +132,104 @@ key_service::key_service(const infra::hmac_key_hasher& hasher, domain::random_so
 
 domain::result<created_key, domain::rejection> key_service::create(
     infra::event_store& store, const create_key_input& input, const request_context& ctx) const {
+  const auto now = clock_.now();
+  auto expires_at = resolve_expiry(input.expiry, input.policy, now);
+  if (!expires_at) return expires_at.error();
+  auto cidrs = domain::normalize_cidrs(input.allowed_cidrs);
+  if (!cidrs) return domain::rejection::invalid_cidrs;
+  if (!domain::valid_key_prefix(input.key_prefix)) return domain::rejection::invalid_key_prefix;
+
   // The secret is generated here and leaves only through the returned value; the command and
   // its event carry the keyed hash and the visible start.
-  infra::secret key(domain::generate_key(input.key_prefix, input.env, random_));
-  auto parsed = domain::parse_key(key.reveal());
-  if (!parsed) throw infra::error(infra::errc::internal, "generated key does not parse");
-
-  const auto now = clock_.now();
-  domain::create_key command{domain::new_id("key", random_),
-                             input.workspace_id,
-                             input.name,
-                             input.env,
-                             input.scopes,
-                             hasher_.hash_hex(key.reveal()),
-                             domain::visible_start(parsed.value()),
-                             now};
+  auto minted = mint(hasher_, input.key_prefix, input.env, random_);
+  domain::create_key command;
+  command.key_id = domain::new_id("key", random_);
+  command.workspace_id = input.workspace_id;
+  command.name = domain::normalize_key_name(input.name);
+  command.env = input.env;
+  command.scopes = input.scopes;
+  command.key_hash = minted.hash_hex;
+  command.start = minted.start;
+  command.expires_at = *expires_at;
+  command.allowed_cidrs = std::move(*cidrs);
+  command.postback_url = input.postback_url;
+  command.off_the_record = input.off_the_record;
+  command.enabled = input.enabled;
+  command.limit = input.limit;
+  command.policy = input.policy;
+  command.now = now;
   const std::string key_id = command.key_id;
   auto outcome = execute(store, key_id, input.workspace_id, command, ctx, random_, now);
   if (!outcome) return outcome.error();
-  return created_key{std::move(key), std::move(outcome->state), outcome->position.last_seq};
+  return created_key{std::move(minted.key), std::move(outcome->state), outcome->position.last_seq};
+}
+
+domain::result<changed_key, domain::rejection> key_service::update(
+    infra::event_store& store, std::string_view key_id, std::string_view workspace_id,
+    const domain::key_policy& policy, const update_key_input& input,
+    const request_context& ctx) const {
+  const auto now = clock_.now();
+  domain::update_key command;
+  command.key_id = std::string(key_id);
+  if (input.name) command.name = domain::normalize_key_name(*input.name);
+  command.scopes = input.scopes;
+  if (input.allowed_cidrs) {
+    auto cidrs = domain::normalize_cidrs(*input.allowed_cidrs);
+    if (!cidrs) return domain::rejection::invalid_cidrs;
+    command.allowed_cidrs = std::move(*cidrs);
+  }
+  command.postback_url = input.postback_url;
+  command.off_the_record = input.off_the_record;
+  command.enabled = input.enabled;
+  command.limit = input.limit;
+  command.policy = policy;
+  command.now = now;
+  auto outcome = execute(store, key_id, workspace_id, command, ctx, random_, now);
+  if (!outcome) return outcome.error();
+  return changed_key{std::move(outcome->state), outcome->position.last_seq};
+}
+
+domain::result<rotated_key, domain::rejection> key_service::rotate(
+    infra::event_store& store, std::string_view key_id, std::string_view workspace_id,
+    std::string_view key_prefix, const domain::key_policy& policy,
+    std::chrono::seconds grace_period, const request_context& ctx) const {
+  const auto now = clock_.now();
+  auto old_key = load_key(store, key_id);
+  if (!old_key.exists || old_key.workspace_id != workspace_id) {
+    return domain::rejection::key_not_found;
+  }
+  if (!domain::valid_key_prefix(key_prefix)) return domain::rejection::invalid_key_prefix;
+
+  auto minted = mint(hasher_, key_prefix, old_key.env, random_);
+  domain::rotate_key command;
+  command.key_id = old_key.key_id;
+  command.new_key_id = domain::new_id("key", random_);
+  command.new_key_hash = minted.hash_hex;
+  command.new_start = minted.start;
+  command.grace_period = grace_period;
+  command.policy = policy;
+  command.now = now;
+  auto decision = domain::decide_rotation(old_key, command);
+  if (!decision) return decision.error();
+
+  const std::array<infra::new_event, 1> old_events{
+      to_new_event(decision->old_key_event, domain::new_uuid(random_))};
+  const std::array<infra::new_event, 1> new_events{
+      to_new_event(decision->new_key_event, domain::new_uuid(random_))};
+  const auto old_stream = domain::key_stream_id(old_key.key_id);
+  const auto new_stream = domain::key_stream_id(command.new_key_id);
+  // Both halves in one transaction: a rotation is never half done, and a concurrent command on
+  // the old key makes the whole rotation fail with a conflict.
+  const std::array<infra::stream_append, 2> items{
+      infra::stream_append{old_stream, old_key.version, old_events},
+      infra::stream_append{new_stream, 0, new_events}};
+  auto positions = store.append_all(items, metadata_of(ctx), micros(now));
+
+  auto new_state = domain::evolve(domain::api_key_state{}, decision->new_key_event);
+  auto old_state = domain::evolve(std::move(old_key), decision->old_key_event);
+  const auto last_seq = std::max(positions.front().last_seq, positions.back().last_seq);
+  return rotated_key{created_key{std::move(minted.key), std::move(new_state), last_seq},
+                     std::move(old_state)};
 }
 
 domain::api_key_state key_service::load(infra::event_store& store, std::string_view key_id) const {
@@ -124,40 +251,73 @@ domain::result<revoked_key, domain::rejection> key_service::revoke(
   return revoked_key{std::move(outcome->state), outcome->position.last_seq};
 }
 
+std::size_t key_service::record_expiry(infra::event_store& store, std::string_view key_id) const {
+  const auto now = clock_.now();
+  const auto state = load_key(store, key_id);
+  if (!state.exists || !state.expires_at) return 0;
+  const request_context ctx{"expiry-job", domain::new_id("req", random_), "", ""};
+  const auto expires = domain::format_timestamp(*state.expires_at);
+
+  // At most one of the two is due: a warning only before expires_at, the expiry from it on.
+  for (const auto& [command, kind] :
+       {std::pair<domain::api_key_command, std::string_view>{
+            domain::expire_key{state.key_id, now}, "expired"},
+        std::pair<domain::api_key_command, std::string_view>{
+            domain::warn_key_expiry{state.key_id, now}, "expiry-approaching"}}) {
+    auto decision = domain::decide(state, command);
+    if (!decision || decision->empty()) continue;
+    std::vector<infra::new_event> events;
+    const auto base = "keyledger/key-" + std::string(kind) + "/" + state.key_id + "/" + expires;
+    for (std::size_t i = 0; i < decision->size(); ++i) {
+      events.push_back(to_new_event((*decision)[i], derived_event_id(base + "/" + std::to_string(i))));
+    }
+    try {
+      auto position = store.append(domain::key_stream_id(state.key_id), state.version, events,
+                                   metadata_of(ctx), micros(now));
+      return position.duplicate ? 0 : events.size();
+    } catch (const infra::error& e) {
+      // Another node (or a command) changed the stream first; the next pass decides again.
+      if (e.code() == infra::errc::conflict) return 0;
+      throw;
+    }
+  }
+  return 0;
+}
+
 domain::result<bootstrapped_workspace, domain::rejection> key_service::bootstrap(
     infra::event_store& store, const std::string& name, const std::string& key_prefix,
-    const request_context& ctx) const {
+    const request_context& ctx, const domain::key_policy& policy) const {
   const auto now = clock_.now();
   domain::workspace_state empty;
-  domain::create_workspace command{domain::new_id("ws", random_), name, key_prefix, now};
+  domain::create_workspace command{domain::new_id("ws", random_), name, key_prefix, policy, now};
   auto decision = domain::decide(empty, command);
   if (!decision) return decision.error();
 
   // The event id is a function of the name: the store's unique event id makes the name unique
   // without a second table, and a repeated bootstrap appends nothing.
-  const auto digest = infra::sha256("keyledger/workspace-name/" + name);
-  infra::uuid event_id{};
-  std::copy_n(digest.begin(), event_id.size(), event_id.begin());
-  event_id[6] = static_cast<std::uint8_t>((event_id[6] & 0x0F) | 0x80);  // RFC 9562 v8
-  event_id[8] = static_cast<std::uint8_t>((event_id[8] & 0x3F) | 0x80);
-
   const auto& created = decision.value().front();
-  std::vector<infra::new_event> events{
-      {event_id, std::string(domain::event_type(created)), infra::encode_payload(created)}};
+  std::vector<infra::new_event> events{{derived_event_id("keyledger/workspace-name/" + name),
+                                        std::string(domain::event_type(created)),
+                                        infra::encode_payload(created)}};
   auto position = store.append(domain::workspace_stream_id(command.workspace_id), 0, events,
                                metadata_of(ctx), micros(now));
   if (position.duplicate) return domain::rejection::workspace_already_exists;
 
   auto workspace = domain::evolve(empty, created);
-  auto admin = create(store,
-                      {workspace.workspace_id,
-                       workspace.key_prefix,
-                       "admin",
-                       domain::environment::live,
-                       {"keys:read", "keys:write"}},
-                      ctx);
-  if (!admin) return admin.error();
-  return bootstrapped_workspace{std::move(workspace), std::move(admin.value())};
+  // The operator's first key must not lock the workspace out by expiring: it never expires
+  // (docs/operations.md says to rotate it), whatever the policy says about other keys.
+  create_key_input admin;
+  admin.workspace_id = workspace.workspace_id;
+  admin.key_prefix = workspace.key_prefix;
+  admin.policy = workspace.policy;
+  admin.policy.allow_no_expiry = true;
+  admin.name = "admin";
+  admin.env = domain::environment::live;
+  admin.scopes = {"keys:read", "keys:write"};
+  admin.expiry.never_expires = true;
+  auto key = create(store, admin, ctx);
+  if (!key) return key.error();
+  return bootstrapped_workspace{std::move(workspace), std::move(key.value())};
 }
 
 }  // namespace keyledger::services
