@@ -12,13 +12,21 @@
 #include "infra/core/config.hpp"
 #include "infra/core/error.hpp"
 #include "infra/core/log.hpp"
+#include "infra/crypto/aead.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "infra/http/server.hpp"
 #include "infra/json/json.hpp"
 #include "infra/pg/migrations.hpp"
 #include "infra/pg/pg_event_store.hpp"
+#include "infra/pg/pg_idempotency_store.hpp"
 #include "infra/pg/pg_subscription.hpp"
+#include "infra/pg/pg_telemetry_store.hpp"
+#include "services/app/expiry_job.hpp"
+#include "services/app/housekeeping.hpp"
 #include "services/app/key_service.hpp"
+#include "services/app/rate_limiter.hpp"
+#include "services/app/usage_recorder.hpp"
+#include "services/app/verifier.hpp"
 #include "services/http/error_table.hpp"
 #include "services/http/routes.hpp"
 #include "services/projections/active_key_view.hpp"
@@ -45,9 +53,14 @@ int serve(const kl::infra::config& cfg) {
   const auto& url = require_database_url(cfg);
   kl::infra::system_clock clock;
   kl::infra::openssl_random_source random;
-  kl::infra::hmac_key_hasher hasher(kl::infra::load_or_create_server_secret(cfg));
+  auto server_secret = kl::infra::load_or_create_server_secret(cfg);
+  // Each use of the server secret gets its own derived key.
+  kl::infra::response_sealer sealer(
+      kl::infra::derive_key(server_secret.reveal(), "keyledger/idempotency/v1"));
+  kl::infra::hmac_key_hasher hasher(std::move(server_secret));
+  auto trusted_proxies = kl::services::parse_trusted_proxies(cfg.trusted_proxies);
 
-  // Build the active-key view from the whole log before accepting a request, then follow it.
+  // Build the key view from the whole log before accepting a request, then follow it.
   kl::services::active_key_view view;
   kl::infra::pg_subscription subscription(
       url, 0, [&view](const kl::infra::recorded_event& e) { view.apply(e); });
@@ -57,13 +70,41 @@ int serve(const kl::infra::config& cfg) {
        {"keys", std::to_string(view.key_count())}});
   subscription.start();
 
-  // One connection per pool thread, opened lazily by its thread.
+  // One connection per pool thread and store kind, opened lazily by its thread.
   kl::infra::blocking_pool pool(cfg.db_threads, cfg.db_queue);
   std::vector<std::unique_ptr<kl::infra::pg_event_store>> stores;
+  std::vector<std::unique_ptr<kl::infra::pg_telemetry_store>> telemetry;
+  std::vector<std::unique_ptr<kl::infra::pg_idempotency_store>> idempotency;
   for (std::size_t i = 0; i < cfg.db_threads; ++i) {
     stores.push_back(std::make_unique<kl::infra::pg_event_store>(url));
+    telemetry.push_back(std::make_unique<kl::infra::pg_telemetry_store>(url));
+    idempotency.push_back(std::make_unique<kl::infra::pg_idempotency_store>(url));
   }
   kl::services::key_service keys(hasher, random, clock);
+
+  // Verification telemetry is buffered and written by its own thread and connection.
+  kl::services::usage_recorder usage(
+      [url] { return std::make_unique<kl::infra::pg_telemetry_store>(url); },
+      {std::chrono::milliseconds(cfg.usage_flush_ms)});
+  kl::services::rate_limiter limiter;
+  kl::services::verifier verifier(view, hasher, limiter, usage, clock);
+  usage.start();
+
+  kl::services::expiry_job::options expiry_options;
+  expiry_options.interval = std::chrono::milliseconds(cfg.expiry_interval_ms);
+  expiry_options.clock = &clock;
+  kl::services::expiry_job expiry(
+      view, keys, [url] { return std::make_unique<kl::infra::pg_event_store>(url); },
+      expiry_options);
+  expiry.start();
+
+  kl::services::housekeeping::options housekeeping_options;
+  housekeeping_options.request_log_retention = std::chrono::days(cfg.request_log_days);
+  kl::services::housekeeping chores(
+      [url] { return std::make_unique<kl::infra::pg_telemetry_store>(url); },
+      [url] { return std::make_unique<kl::infra::pg_idempotency_store>(url); }, limiter, clock,
+      housekeeping_options);
+  chores.start();
 
   kl::infra::server_options options;
   options.host = cfg.listen_host;
@@ -71,15 +112,34 @@ int serve(const kl::infra::config& cfg) {
   options.io_threads = cfg.io_threads;
   kl::infra::http_server server(
       options,
-      kl::services::make_api_handler(
-          {view, keys, hasher, pool,
-           [&stores](std::size_t worker) -> kl::infra::event_store& { return *stores[worker]; }}),
+      kl::services::make_api_handler({
+          .view = view,
+          .keys = keys,
+          .verify = verifier,
+          .pool = pool,
+          .store_for = [&stores](std::size_t worker) -> kl::infra::event_store& {
+            return *stores[worker];
+          },
+          .telemetry_for = [&telemetry](std::size_t worker) -> kl::infra::telemetry_store& {
+            return *telemetry[worker];
+          },
+          .idempotency_for = [&idempotency](std::size_t worker) -> kl::infra::idempotency_store& {
+            return *idempotency[worker];
+          },
+          .sealer = sealer,
+          .clock = clock,
+          .trusted_proxies = std::move(trusted_proxies),
+      }),
       kl::services::make_error_renderer());
   server.listen();
   server.run();
 
-  // In-flight requests are answered; finish queued database work, then stop following.
+  // In-flight requests are answered; finish queued database work, stop the jobs, write the
+  // buffered telemetry, then stop following the log.
   pool.stop();
+  chores.stop();
+  expiry.stop();
+  usage.stop();
   subscription.stop();
   log(log_level::info, "stopped");
   return exit_ok;
@@ -92,13 +152,17 @@ int migrate(const kl::infra::config& cfg) {
 }
 
 int bootstrap(const kl::infra::config& cfg, const std::string& workspace,
-              const std::string& prefix) {
+              const std::string& prefix, const kl::domain::key_policy& policy) {
   if (!kl::domain::valid_workspace_name(workspace)) {
     std::cerr << "keyledger: invalid workspace name (1-63 characters of a-z 0-9 -)\n";
     return exit_error;
   }
   if (!kl::domain::valid_key_prefix(prefix)) {
     std::cerr << "keyledger: invalid prefix (a lowercase letter then 1-9 of a-z 0-9)\n";
+    return exit_error;
+  }
+  if (!kl::domain::valid_key_policy(policy)) {
+    std::cerr << "keyledger: invalid key lifespans (1 <= default <= maximum <= 3650 days)\n";
     return exit_error;
   }
   kl::infra::system_clock clock;
@@ -108,7 +172,7 @@ int bootstrap(const kl::infra::config& cfg, const std::string& workspace,
   kl::services::key_service keys(hasher, random, clock);
 
   auto result = keys.bootstrap(store, workspace, prefix,
-                               {"bootstrap", kl::domain::new_id("req", random), "", ""});
+                               {"bootstrap", kl::domain::new_id("req", random), "", ""}, policy);
   if (!result) {
     if (result.error() == kl::domain::rejection::workspace_already_exists) {
       std::cerr << "keyledger: workspace '" << workspace << "' already exists\n";
@@ -157,7 +221,9 @@ int main(int argc, char** argv) {
       "keyledger: event-sourced API key lifecycle service.\n"
       "Configuration comes from the environment: DATABASE_URL, KEYLEDGER_LISTEN "
       "(default 127.0.0.1:8080), KEYLEDGER_DATA_DIR (default .local/), KEYLEDGER_SECRET_FILE, "
-      "KEYLEDGER_IO_THREADS, KEYLEDGER_DB_THREADS, KEYLEDGER_DB_QUEUE, KEYLEDGER_LOG_LEVEL."};
+      "KEYLEDGER_IO_THREADS, KEYLEDGER_DB_THREADS, KEYLEDGER_DB_QUEUE, KEYLEDGER_LOG_LEVEL, "
+      "KEYLEDGER_TRUSTED_PROXIES, KEYLEDGER_EXPIRY_INTERVAL_MS, KEYLEDGER_USAGE_FLUSH_MS, "
+      "KEYLEDGER_REQUEST_LOG_DAYS (docs/operations.md)."};
   app.require_subcommand(1);
 
   auto* serve_cmd = app.add_subcommand(
@@ -174,6 +240,21 @@ int main(int argc, char** argv) {
       ->required();
   bootstrap_cmd->add_option("--prefix", prefix, "Key prefix ([a-z][a-z0-9]{1,9})")
       ->capture_default_str();
+  kl::domain::key_policy policy;
+  int default_days = static_cast<int>(policy.default_lifespan.count());
+  int max_days = static_cast<int>(policy.max_lifespan.count());
+  bool forbid_spaces = false;
+  bootstrap_cmd
+      ->add_option("--default-key-lifespan-days", default_days,
+                   "Lifespan of a key created without an expiry")
+      ->capture_default_str();
+  bootstrap_cmd
+      ->add_option("--max-key-lifespan-days", max_days, "Longest lifespan a key may be given")
+      ->capture_default_str();
+  bootstrap_cmd->add_flag("--allow-no-expiry", policy.allow_no_expiry,
+                          "Allow keys that never expire (\"expires_at\": null)");
+  bootstrap_cmd->add_flag("--forbid-spaces-in-key-names", forbid_spaces,
+                          "Refuse key names that contain spaces");
   auto* verify_cmd = app.add_subcommand(
       "verify-log", "Check that the event log is gapless and its hash chain intact");
 
@@ -183,7 +264,12 @@ int main(int argc, char** argv) {
     const auto cfg = kl::infra::load_config_from_env();
     if (*serve_cmd) return serve(cfg);
     if (*migrate_cmd) return migrate(cfg);
-    if (*bootstrap_cmd) return bootstrap(cfg, workspace, prefix);
+    if (*bootstrap_cmd) {
+      policy.default_lifespan = std::chrono::days(default_days);
+      policy.max_lifespan = std::chrono::days(max_days);
+      policy.names_allow_spaces = !forbid_spaces;
+      return bootstrap(cfg, workspace, prefix, policy);
+    }
     if (*verify_cmd) return verify_log(cfg);
   } catch (const kl::infra::error& e) {
     log(log_level::error, "fatal",

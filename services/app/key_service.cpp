@@ -150,7 +150,7 @@ domain::result<created_key, domain::rejection> key_service::create(
   command.scopes = input.scopes;
   command.key_hash = minted.hash_hex;
   command.start = minted.start;
-  command.expires_at = *expires_at;
+  command.expires_at = expires_at.value();
   command.allowed_cidrs = std::move(*cidrs);
   command.postback_url = input.postback_url;
   command.off_the_record = input.off_the_record;
@@ -269,7 +269,8 @@ std::size_t key_service::record_expiry(infra::event_store& store, std::string_vi
     std::vector<infra::new_event> events;
     const auto base = "keyledger/key-" + std::string(kind) + "/" + state.key_id + "/" + expires;
     for (std::size_t i = 0; i < decision->size(); ++i) {
-      events.push_back(to_new_event((*decision)[i], derived_event_id(base + "/" + std::to_string(i))));
+      events.push_back(
+          to_new_event(decision.value()[i], derived_event_id(base + "/" + std::to_string(i))));
     }
     try {
       auto position = store.append(domain::key_stream_id(state.key_id), state.version, events,

@@ -1,0 +1,67 @@
+#include "services/app/housekeeping.hpp"
+
+#include "infra/core/error.hpp"
+#include "infra/core/log.hpp"
+#include "services/app/rate_limiter.hpp"
+
+namespace keyledger::services {
+
+housekeeping::housekeeping(
+    std::function<std::unique_ptr<infra::telemetry_store>()> telemetry_factory,
+    std::function<std::unique_ptr<infra::idempotency_store>()> idempotency_factory,
+    rate_limiter& limiter, const domain::clock& clock, options opts)
+    : telemetry_factory_(std::move(telemetry_factory)),
+      idempotency_factory_(std::move(idempotency_factory)),
+      limiter_(limiter),
+      clock_(clock),
+      options_(opts) {}
+
+housekeeping::~housekeeping() { stop(); }
+
+void housekeeping::run_once(infra::telemetry_store& telemetry,
+                            infra::idempotency_store& idempotency) {
+  const auto now = clock_.now();
+  const auto micros = [](domain::timestamp t) { return t.time_since_epoch().count(); };
+  limiter_.sweep(now);
+  const auto requests = telemetry.purge_request_log(micros(now - options_.request_log_retention));
+  const auto responses = idempotency.purge(micros(now - options_.idempotency_retention));
+  if (requests + responses > 0) {
+    infra::log(infra::log_level::info, "housekeeping",
+               {{"request_log_rows_deleted", std::to_string(requests)},
+                {"idempotent_responses_deleted", std::to_string(responses)}});
+  }
+}
+
+void housekeeping::start() {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] {
+    std::unique_ptr<infra::telemetry_store> telemetry;
+    std::unique_ptr<infra::idempotency_store> idempotency;
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      try {
+        if (!telemetry) telemetry = telemetry_factory_();
+        if (!idempotency) idempotency = idempotency_factory_();
+        run_once(*telemetry, *idempotency);
+      } catch (const std::exception& e) {
+        // The next pass retries; stores reconnect by themselves.
+        infra::log(infra::log_level::warn, "housekeeping_failed", {{"detail", e.what()}});
+      }
+      lock.lock();
+      wake_.wait_for(lock, options_.interval, [this] { return stopping_; });
+    }
+  });
+}
+
+void housekeeping::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+}  // namespace keyledger::services

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "domain/types.hpp"
+#include "infra/core/idempotency_store.hpp"
+#include "infra/core/telemetry_store.hpp"
+
+namespace keyledger::services {
+
+class rate_limiter;
+
+/// Periodic clean-up that keeps memory and tables bounded: drops request-log rows past their
+/// retention, stored idempotent responses past 24 h, and rate-limit counters of ended windows.
+/// Runs on every node; each step is idempotent, so nodes doing it at once is harmless.
+class housekeeping {
+ public:
+  struct options {
+    std::chrono::milliseconds interval{std::chrono::minutes(10)};
+    std::chrono::days request_log_retention{30};
+    std::chrono::hours idempotency_retention{24};
+  };
+
+  /// The factories are called on the housekeeping thread (one connection each).
+  housekeeping(std::function<std::unique_ptr<infra::telemetry_store>()> telemetry_factory,
+               std::function<std::unique_ptr<infra::idempotency_store>()> idempotency_factory,
+               rate_limiter& limiter, const domain::clock& clock, options opts);
+  ~housekeeping();  ///< stop()s
+  housekeeping(const housekeeping&) = delete;
+  housekeeping& operator=(const housekeeping&) = delete;
+
+  /// One pass on the calling thread. Throws infra::error on a storage failure.
+  void run_once(infra::telemetry_store& telemetry, infra::idempotency_store& idempotency);
+
+  void start();
+  void stop();  ///< idempotent; wakes the thread at once
+
+ private:
+  std::function<std::unique_ptr<infra::telemetry_store>()> telemetry_factory_;
+  std::function<std::unique_ptr<infra::idempotency_store>()> idempotency_factory_;
+  rate_limiter& limiter_;
+  const domain::clock& clock_;
+  options options_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace keyledger::services
