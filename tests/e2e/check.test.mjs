@@ -107,6 +107,32 @@ describe('200', () => {
     assert.equal(refused.text, '');
   });
 
+  test('every method and /v1/check/<path> (Traefik and Envoy forward the original request)', async () => {
+    const k = await create({ name: 'forwarded', environment: 'live', scopes: ['leads:read'] });
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+      assert_ok(await check({ key: k.key, method }), k, method);
+    }
+    const with_body = await http_request(stack.server.port, {
+      method: 'POST',
+      path: '/v1/check',
+      headers: { authorization: `Bearer ${k.key}`, 'content-type': 'text/plain' },
+      body: 'ignored',
+    });
+    assert_ok(with_body, k, 'POST with a body');
+    const envoy = (p, key = k.key, method = 'GET') =>
+      http_request(stack.server.port, { method, path: p, headers: { authorization: `Bearer ${key}` } });
+    assert_ok(await envoy('/v1/check/orders/42'), k, 'Envoy path');
+    assert_ok(await envoy('/v1/check/orders/42?scopes=admin:all&environment=test'), k, "the original request's query is not ours");
+    assert_ok(await envoy('/v1/check/a', k.key, 'DELETE'), k, 'Envoy path, DELETE');
+    assert_refused(await envoy('/v1/check/orders', make_key()), 401, 'NOT_FOUND', 'Envoy path, unknown key');
+    assert_refused(
+      await http_request(stack.server.port, { path: '/v1/check/orders', headers: { authorization: `Bearer ${k.key}`, 'x-keyledger-required-scopes': 'leads:write' } }),
+      403,
+      'INSUFFICIENT_SCOPE',
+      'Envoy path, scope header',
+    );
+  });
+
   test('required scopes and environment from headers or the query', async () => {
     const k = await create({ name: 'scoped', environment: 'live', scopes: ['leads:read', 'leads:write', 'reports:read'] });
     const ok = [

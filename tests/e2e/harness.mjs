@@ -190,8 +190,9 @@ export async function migrate(database_url, data_dir) {
 
 /// Creates a workspace; resolves its one JSON line { workspace_id, key, ... }. The data dir must
 /// be the server's: the admin key is hashed with the server secret kept there.
-export async function bootstrap(database_url, data_dir, workspace = `e2e-${random_suffix()}`, { prefix } = {}) {
-  const args = ['bootstrap', '--workspace', workspace];
+/// `prefix` and `args` (further bootstrap options, e.g. ['--allow-no-expiry']) are optional.
+export async function bootstrap(database_url, data_dir, workspace = `e2e-${random_suffix()}`, { prefix, args: extra = [] } = {}) {
+  const args = ['bootstrap', '--workspace', workspace, ...extra];
   if (prefix) args.push('--prefix', prefix);
   const r = await run_keyledger(args, {
     DATABASE_URL: database_url,
@@ -361,8 +362,8 @@ export async function start_stack({ env = {} } = {}) {
       api: client(srv),
       /// Another workspace in the same database, made by a separate process (like another
       /// node): resolves once the running server's projection has applied it.
-      async bootstrap_workspace(name, { prefix } = {}) {
-        const ws = await bootstrap(db.url, data_dir, name, { prefix });
+      async bootstrap_workspace(name, { prefix, args } = {}) {
+        const ws = await bootstrap(db.url, data_dir, name, { prefix, args });
         const api = client(srv);
         await wait_for(async () => (await api.verify(ws.key)).json?.valid === true, {
           deadline_ms: 5_000,

@@ -233,6 +233,65 @@ describe('create', () => {
   });
 });
 
+describe('workspace key policy', () => {
+  let ws;
+  before(async () => {
+    ws = await stack.bootstrap_workspace(undefined, {
+      args: [
+        '--allow-no-expiry',
+        '--forbid-spaces-in-key-names',
+        '--default-key-lifespan-days', '10',
+        '--max-key-lifespan-days', '20',
+      ],
+    });
+  });
+
+  test('its default and maximum lifespans apply', async () => {
+    const d = await api.create_key(ws.key, { name: 'policy-default', environment: 'test' });
+    assert.equal(d.status, 201, d.text);
+    assert_near(ms(d.json.expires_at), ms(d.json.created_at) + 10 * day_ms, 1_000, 'default 10 days');
+    const max = await api.create_key(ws.key, { name: 'policy-max', environment: 'test', expires_in_days: 20 });
+    assert.equal(max.status, 201, max.text);
+    assert_error(
+      await api.create_key(ws.key, { name: 'policy-over', environment: 'test', expires_in_days: 21 }),
+      400,
+      'INVALID_FIELD',
+      'beyond the maximum',
+    );
+    assert_error(
+      await api.create_key(ws.key, { name: 'policy-over', environment: 'test', expires_at: rfc3339(Date.now() + 21 * day_ms) }),
+      400,
+      'INVALID_FIELD',
+      'expires_at beyond the maximum',
+    );
+  });
+
+  test('keys that never expire, where allowed; their rotation never expires either', async () => {
+    const r = await api.create_key(ws.key, { name: 'forever', environment: 'live', expires_at: null });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.expires_at, null);
+    const v = await api.verify(r.json.key);
+    assert.deepEqual(v.json, valid_answer(r.json, ws.workspace_id));
+    const rot = await api.rotate_key(ws.key, r.json.id, { grace_period_seconds: 60 });
+    assert.equal(rot.status, 201, rot.text);
+    assert.equal(rot.json.expires_at, null);
+    const old = await api.get_key(ws.key, r.json.id);
+    assert.match(old.json.expires_at, iso_timestamp, 'the old key now ends with its grace period');
+  });
+
+  test('names without spaces only', async () => {
+    assert_error(
+      await api.create_key(ws.key, { name: 'has space', environment: 'test' }),
+      400,
+      'INVALID_FIELD',
+      'space in name',
+    );
+    const ok = await api.create_key(ws.key, { name: 'no_space-here', environment: 'test' });
+    assert.equal(ok.status, 201, ok.text);
+    assert_error(await api.patch_key(ws.key, ok.json.id, { name: 'now with space' }), 400, 'INVALID_FIELD', 'PATCH name');
+  });
+});
+
 // ---- read and list ----------------------------------------------------------------------------
 
 describe('GET /v1/keys', () => {
