@@ -20,26 +20,26 @@ constexpr std::size_t action_count = all_actions.size();
 
 // Names in enum order.
 constexpr std::array<std::string_view, action_count> action_names = {
-    "keys.create",     "keys.read_any",     "keys.read_own",   "keys.update_any",
-    "keys.update_own", "keys.rotate_any",   "keys.rotate_own", "keys.revoke_any",
-    "keys.revoke_own", "users.read",        "users.invite",    "users.change_role",
-    "users.remove",    "workspace.read",    "workspace.update", "audit.read",
+    "keys.create",     "keys.read_any",   "keys.read_own",    "keys.update_any",
+    "keys.update_own", "keys.rotate_any", "keys.rotate_own",  "keys.revoke_any",
+    "keys.revoke_own", "users.read",      "users.invite",     "users.change_role",
+    "users.remove",    "workspace.read",  "workspace.update", "audit.read",
 };
 
 constexpr std::size_t index(action a) noexcept { return static_cast<std::size_t>(a); }
 constexpr std::size_t index(role r) noexcept { return static_cast<std::size_t>(r); }
 
 // The whole policy, spelled out row by row so a review reads it as a table: one row per role
-// (enum order), one column per action (enum order). Y = allowed.
-constexpr bool Y = true;
+// (enum order), one column per action (enum order). y = allowed.
+constexpr bool y = true;
 constexpr bool n = false;
 constexpr std::array<std::array<bool, action_count>, role_count> table = {{
     //  keys: create read_any read_own upd_any upd_own rot_any rot_own rev_any rev_own
     //  users: read invite change_role remove | workspace: read update | audit.read
-    /* owner   */ {Y, Y, Y, Y, Y, Y, Y, Y, Y, /**/ Y, Y, Y, Y, /**/ Y, Y, /**/ Y},
-    /* admin   */ {Y, Y, Y, Y, Y, Y, Y, Y, Y, /**/ Y, Y, Y, Y, /**/ Y, Y, /**/ Y},
-    /* member  */ {Y, n, Y, n, Y, n, Y, n, Y, /**/ n, n, n, n, /**/ n, n, /**/ n},
-    /* auditor */ {n, Y, n, n, n, n, n, n, n, /**/ Y, n, n, n, /**/ Y, n, /**/ Y},
+    /* owner   */ {y, y, y, y, y, y, y, y, y, /**/ y, y, y, y, /**/ y, y, /**/ y},
+    /* admin   */ {y, y, y, y, y, y, y, y, y, /**/ y, y, y, y, /**/ y, y, /**/ y},
+    /* member  */ {y, n, y, n, y, n, y, n, y, /**/ n, n, n, n, /**/ n, n, /**/ n},
+    /* auditor */ {n, y, n, n, n, n, n, n, n, /**/ y, n, n, n, /**/ y, n, /**/ y},
 }};
 
 bool known(role r) noexcept { return index(r) < role_count; }
@@ -69,8 +69,8 @@ std::string base64url(const std::array<std::uint8_t, session_token_bytes>& bytes
   out.reserve(session_token_length);
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
-    const std::uint32_t v = (std::uint32_t{bytes[i]} << 16) |
-                            (std::uint32_t{bytes[i + 1]} << 8) | std::uint32_t{bytes[i + 2]};
+    const std::uint32_t v = (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) |
+                            std::uint32_t{bytes[i + 2]};
     out.push_back(base64url_alphabet[(v >> 18) & 63]);
     out.push_back(base64url_alphabet[(v >> 12) & 63]);
     out.push_back(base64url_alphabet[(v >> 6) & 63]);

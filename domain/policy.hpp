@@ -42,11 +42,11 @@ enum class action : std::uint8_t {
 };
 
 inline constexpr std::array<action, 16> all_actions = {
-    action::keys_create,     action::keys_read_any,     action::keys_read_own,
-    action::keys_update_any, action::keys_update_own,   action::keys_rotate_any,
-    action::keys_rotate_own, action::keys_revoke_any,   action::keys_revoke_own,
-    action::users_read,      action::users_invite,      action::users_change_role,
-    action::users_remove,    action::workspace_read,    action::workspace_update,
+    action::keys_create,     action::keys_read_any,   action::keys_read_own,
+    action::keys_update_any, action::keys_update_own, action::keys_rotate_any,
+    action::keys_rotate_own, action::keys_revoke_any, action::keys_revoke_own,
+    action::users_read,      action::users_invite,    action::users_change_role,
+    action::users_remove,    action::workspace_read,  action::workspace_update,
     action::audit_read,
 };
 
@@ -108,8 +108,7 @@ std::vector<std::string> allowed_scopes(role r, const std::vector<std::string>& 
 /// A key's effective scopes: its own scopes that its owner's role allows now, in the key's
 /// order. A key never does more than its owner may.
 std::vector<std::string> effective_scopes(const std::vector<std::string>& key_scopes,
-                                          role owner_role,
-                                          const std::vector<std::string>& catalog);
+                                          role owner_role, const std::vector<std::string>& catalog);
 /// Owner not a member (removed): no scopes at all.
 std::vector<std::string> effective_scopes(const std::vector<std::string>& key_scopes,
                                           std::optional<role> owner_role,

@@ -101,19 +101,21 @@ std::optional<std::size_t> count_code_points(std::string_view s, Refused refused
   return count;
 }
 
-// True if any maximal run of [A-Za-z0-9_] in `text` parses as an API key: an email or a name
-// is stored in an event, so a pasted key must never get in that way.
-bool contains_key(std::string_view text) noexcept {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    if (!is_alnum(text[i]) && text[i] != '_') {
-      ++i;
-      continue;
-    }
-    std::size_t end = i;
-    while (end < text.size() && (is_alnum(text[end]) || text[end] == '_')) ++end;
-    if (parse_key(text.substr(i, end - i)).ok()) return true;
-    i = end;
+char ascii_lower(char c) noexcept { return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// True if `text` holds anything shaped like an API key, whatever its case and checksum:
+// "_live_" or "_test_" with at least two alphanumerics before and 38 after. Emails and names
+// are stored in events, so a pasted key must never get in that way - not even lowercased by
+// normalize_email, which would leave it guessable from its checksum.
+bool contains_key_shape(std::string_view text) noexcept {
+  constexpr std::size_t env_length = 6;  // "_live_", "_test_"
+  for (std::size_t i = 2; i + env_length + key_body_length <= text.size(); ++i) {
+    std::string env;
+    for (std::size_t j = 0; j < env_length; ++j) env.push_back(ascii_lower(text[i + j]));
+    if (env != "_live_" && env != "_test_") continue;
+    if (!is_alnum(text[i - 1]) || !is_alnum(text[i - 2])) continue;
+    const std::string_view body = text.substr(i + env_length, key_body_length);
+    if (std::all_of(body.begin(), body.end(), is_alnum)) return true;
   }
   return false;
 }
@@ -189,8 +191,7 @@ member_decision decide_remove(const membership_state& state, const remove_member
   const auto current = state.role_of(c.user_id);
   if (!current) return member_rejection::member_not_found;
   if (*current == role::owner && state.owner_count() <= 1) return member_rejection::last_owner;
-  return std::vector<member_event>{
-      member_removed{c.workspace_id, c.user_id, c.removed_by, c.now}};
+  return std::vector<member_event>{member_removed{c.workspace_id, c.user_id, c.removed_by, c.now}};
 }
 
 }  // namespace
@@ -287,7 +288,7 @@ bool valid_email(std::string_view email) noexcept {
            cp == 0x205F || cp == 0x3000;
   };
   if (!count_code_points(email, refused)) return false;
-  return !contains_key(email);
+  return !contains_key_shape(email);
 }
 
 std::string normalize_display_name(std::string_view name) { return std::string(trim(name)); }
@@ -298,7 +299,7 @@ bool valid_display_name(std::string_view name) noexcept {
     return is_control(cp) || is_invisible_format(cp) || is_noncharacter(cp);
   });
   if (!count || *count < 1 || *count > max_display_name_length) return false;
-  return !contains_key(name);
+  return !contains_key_shape(name);
 }
 
 std::string user_stream_id(std::string_view user_id) {
@@ -380,13 +381,12 @@ std::string_view event_type(const member_event& e) noexcept {
 
 result<std::vector<member_event>, member_rejection> decide(const membership_state& state,
                                                            const member_command& command) {
-  return std::visit(
-      overloaded{
-          [&](const invite_member& c) { return decide_invite(state, c); },
-          [&](const change_member_role& c) { return decide_change_role(state, c); },
-          [&](const remove_member& c) { return decide_remove(state, c); },
-      },
-      command);
+  return std::visit(overloaded{
+                        [&](const invite_member& c) { return decide_invite(state, c); },
+                        [&](const change_member_role& c) { return decide_change_role(state, c); },
+                        [&](const remove_member& c) { return decide_remove(state, c); },
+                    },
+                    command);
 }
 
 membership_state evolve(membership_state state, const member_event& event) {

@@ -48,10 +48,10 @@ enum class member_rejection {
   member_already_exists,  ///< invite: the user is a member already (409)
   member_not_found,       ///< change_role/remove: the user is not a member (404)
   invalid_role,
-  invalid_actor,          ///< not a user id (or "bootstrap" where that is allowed)
-  first_member_not_owner, ///< a workspace's first member must be an owner
-  last_owner,             ///< the last owner can be neither removed nor demoted (409)
-  invalid_invite_expiry,  ///< invite_expires_at not after now
+  invalid_actor,           ///< not a user id (or "bootstrap" where that is allowed)
+  first_member_not_owner,  ///< a workspace's first member must be an owner
+  last_owner,              ///< the last owner can be neither removed nor demoted (409)
+  invalid_invite_expiry,   ///< invite_expires_at not after now
 };
 
 std::string_view to_string(member_rejection r) noexcept;
@@ -76,8 +76,9 @@ inline constexpr std::size_t max_display_name_length = 100;
 std::string normalize_email(std::string_view email);
 
 /// A normalized email: 3-254 bytes of valid UTF-8, exactly one '@' with something on both
-/// sides, no ASCII uppercase, no space, no control character (C0, DEL, C1), and a local part
-/// that does not parse as an API key (emails are stored in events).
+/// sides, no ASCII uppercase, no space (Unicode space separators included), no control
+/// character (C0, DEL, C1) or invisible format character, and nothing shaped like an API key
+/// in any letter case (emails are stored in events).
 bool valid_email(std::string_view email) noexcept;
 
 /// Trims ASCII whitespace at both ends. Does not validate.
@@ -85,7 +86,7 @@ std::string normalize_display_name(std::string_view name);
 
 /// A normalized display name: 1-100 Unicode characters of valid UTF-8, none a control
 /// character or an invisible format character (the set valid_key_name refuses), no
-/// leading/trailing whitespace, and no space-separated word that parses as an API key.
+/// leading/trailing whitespace, and nothing shaped like an API key in any letter case.
 bool valid_display_name(std::string_view name) noexcept;
 
 /// "user-<user_id>".
@@ -212,7 +213,7 @@ std::string_view event_type(const member_event& e) noexcept;
 
 struct membership_state {
   std::uint64_t version = 0;
-  std::string workspace_id;          ///< "" until the first event
+  std::string workspace_id;             ///< "" until the first event
   std::map<std::string, role> members;  ///< user_id -> role
 
   /// The member's role, nullopt for a non-member.
