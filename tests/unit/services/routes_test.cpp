@@ -1,14 +1,29 @@
-// The HTTP API handler driven directly (no sockets): routing, auth, errors, pool saturation.
+// The HTTP API handler driven directly (no sockets), over the in-memory event store and fakes of
+// the telemetry and idempotency stores: routing, versioning, authentication, validation,
+// the key lifecycle, idempotent replays, client addresses behind proxies and the gateway check.
 // The real socket path is covered by tests/e2e against the running binary.
 #include "services/http/routes.hpp"
 
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
 
+#include <algorithm>
+#include <atomic>
 #include <future>
 #include <latch>
+#include <map>
+#include <mutex>
+#include <set>
 
+#include "domain/key_format.hpp"
+#include "infra/crypto/aead.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "services/app/key_service.hpp"
+#include "services/app/rate_limiter.hpp"
+#include "services/app/usage_recorder.hpp"
+#include "services/app/verifier.hpp"
+#include "services/http/error_table.hpp"
+#include "services/http/openapi_document.hpp"
 #include "services/projections/active_key_view.hpp"
 #include "tests/support/memory_event_store.hpp"
 
@@ -16,132 +31,1050 @@ namespace keyledger::services {
 namespace {
 
 using namespace std::chrono_literals;
+using headers_t = std::vector<std::pair<std::string, std::string>>;
 
-class fixed_clock final : public domain::clock {
+/// A clock the test moves by hand; starts on a minute boundary (rate-limit windows align).
+class manual_clock final : public domain::clock {
  public:
   domain::timestamp now() const override {
-    return domain::timestamp(std::chrono::seconds(1'800'000'000));
+    return domain::timestamp(std::chrono::microseconds(us_.load()));
   }
+  void advance(std::chrono::microseconds d) { us_ += d.count(); }
+
+ private:
+  std::atomic<std::int64_t> us_{1'800'000'000'000'000};
 };
+
+/// In-memory telemetry with the port's semantics (shared by all workers: it locks).
+class fake_telemetry final : public infra::telemetry_store {
+ public:
+  void write(std::span<const infra::key_use> uses,
+             std::span<const infra::auth_failure_count> failures) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& u : uses) {
+      auto& last = last_[u.key_id];
+      if (u.at_us >= last.at_us) last = {u.key_id, u.at_us, u.ip};
+      if (u.log_request) log_.push_back({u.key_id, {++next_id_, u.at_us, u.ip, u.code}});
+    }
+    for (const auto& f : failures) {
+      auto& row = failures_[{f.workspace_id, f.source_ip, f.code}];
+      if (row.count == 0) {
+        row = f;
+      } else {
+        row.count += f.count;
+        row.first_at_us = std::min(row.first_at_us, f.first_at_us);
+        row.last_at_us = std::max(row.last_at_us, f.last_at_us);
+      }
+    }
+  }
+  std::vector<infra::last_use> last_uses(std::span<const std::string> key_ids) override {
+    std::lock_guard lock(mutex_);
+    std::vector<infra::last_use> out;
+    for (const auto& id : key_ids) {
+      if (auto it = last_.find(id); it != last_.end()) out.push_back(it->second);
+    }
+    return out;
+  }
+  std::vector<infra::request_log_entry> request_log(
+      std::string_view key_id, std::optional<std::pair<std::int64_t, std::int64_t>> before,
+      std::size_t limit) override {
+    std::lock_guard lock(mutex_);
+    std::vector<infra::request_log_entry> out;
+    for (auto it = log_.rbegin(); it != log_.rend() && out.size() < limit; ++it) {
+      if (it->first != key_id) continue;
+      const auto& e = it->second;
+      if (before && std::pair{e.at_us, e.id} >= *before) continue;
+      out.push_back(e);
+    }
+    return out;
+  }
+  std::vector<infra::auth_failure_count> auth_failures(std::string_view workspace_id,
+                                                       std::int64_t since_us,
+                                                       std::size_t limit) override {
+    std::lock_guard lock(mutex_);
+    std::vector<infra::auth_failure_count> out;
+    for (const auto& [k, row] : failures_) {
+      if (row.workspace_id == workspace_id && row.last_at_us >= since_us) out.push_back(row);
+    }
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.last_at_us > b.last_at_us; });
+    if (out.size() > limit) out.resize(limit);
+    return out;
+  }
+  std::size_t purge_request_log(std::int64_t) override { return 0; }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, infra::last_use, std::less<>> last_;
+  std::vector<std::pair<std::string, infra::request_log_entry>> log_;
+  std::map<std::tuple<std::string, std::string, std::string>, infra::auth_failure_count>
+      failures_;
+  std::int64_t next_id_ = 0;
+};
+
+/// Forwards to a shared fake (usage_recorder wants to own its store).
+class telemetry_ref final : public infra::telemetry_store {
+ public:
+  explicit telemetry_ref(infra::telemetry_store& inner) : inner_(inner) {}
+  void write(std::span<const infra::key_use> u,
+             std::span<const infra::auth_failure_count> f) override {
+    inner_.write(u, f);
+  }
+  std::vector<infra::last_use> last_uses(std::span<const std::string> ids) override {
+    return inner_.last_uses(ids);
+  }
+  std::vector<infra::request_log_entry> request_log(
+      std::string_view id, std::optional<std::pair<std::int64_t, std::int64_t>> before,
+      std::size_t limit) override {
+    return inner_.request_log(id, before, limit);
+  }
+  std::vector<infra::auth_failure_count> auth_failures(std::string_view ws, std::int64_t since,
+                                                       std::size_t limit) override {
+    return inner_.auth_failures(ws, since, limit);
+  }
+  std::size_t purge_request_log(std::int64_t before) override {
+    return inner_.purge_request_log(before);
+  }
+
+ private:
+  infra::telemetry_store& inner_;
+};
+
+/// In-memory idempotency records with the port's semantics.
+class fake_idempotency final : public infra::idempotency_store {
+ public:
+  std::optional<infra::idempotency_record> claim(std::string_view scope, std::string_view key,
+                                                 const infra::sha256_digest& fingerprint,
+                                                 std::int64_t now_us,
+                                                 std::int64_t expired_before_us) override {
+    std::lock_guard lock(mutex_);
+    const auto id = std::pair{std::string(scope), std::string(key)};
+    if (auto it = records_.find(id);
+        it != records_.end() && it->second.created_at_us >= expired_before_us) {
+      return it->second;
+    }
+    records_[id] = {id.first, id.second, fingerprint, false, {}, now_us};
+    return std::nullopt;
+  }
+  void complete(std::string_view scope, std::string_view key,
+                std::string_view sealed_response) override {
+    std::lock_guard lock(mutex_);
+    auto& r = records_.at({std::string(scope), std::string(key)});
+    r.complete = true;
+    r.response = std::string(sealed_response);
+  }
+  void release(std::string_view scope, std::string_view key) override {
+    std::lock_guard lock(mutex_);
+    auto it = records_.find({std::string(scope), std::string(key)});
+    if (it != records_.end() && !it->second.complete) records_.erase(it);
+  }
+  std::size_t purge(std::int64_t) override { return 0; }
+
+  /// Makes a completed record look as if its request were still running.
+  void mark_pending(std::string_view key) {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, r] : records_) {
+      if (id.second == key) {
+        r.complete = false;
+        r.response.clear();
+      }
+    }
+  }
+  std::size_t size() {
+    std::lock_guard lock(mutex_);
+    return records_.size();
+  }
+  /// Every stored (sealed) response, concatenated.
+  std::string all_responses() {
+    std::lock_guard lock(mutex_);
+    std::string out;
+    for (const auto& [id, r] : records_) out += r.response;
+    return out;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::pair<std::string, std::string>, infra::idempotency_record> records_;
+};
+
+rapidjson::Document parse(const std::string& text) {
+  rapidjson::Document d;
+  d.Parse(text.c_str(), text.size());
+  EXPECT_FALSE(d.HasParseError()) << text;
+  return d;
+}
+
+std::string header_of(const infra::http_response& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return v;
+  }
+  return "(absent)";
+}
+
+std::string code_of(const infra::http_response& r) {
+  rapidjson::Document d;
+  d.Parse(r.body.c_str(), r.body.size());  // HEAD answers have no body
+  return d.IsObject() && d.HasMember("code") && d["code"].IsString() ? d["code"].GetString()
+                                                                      : "(none)";
+}
+
+std::string string_field(const std::string& body, const char* name) {
+  auto d = parse(body);
+  if (!d.IsObject() || !d.HasMember(name) || !d[name].IsString()) return "(none)";
+  return d[name].GetString();
+}
 
 class routes_test : public ::testing::Test {
  protected:
   routes_test()
       : hasher_(infra::secret(std::string(32, 'k'))),
         keys_(hasher_, random_, clock_),
-        pool_(1, 1),
-        handler_(make_api_handler({view_, keys_, hasher_, pool_,
-                                   [this](std::size_t) -> infra::event_store& { return store_; },
-                                   2000ms})) {
+        usage_([this] { return std::make_unique<telemetry_ref>(telemetry_); }, {}),
+        verifier_(view_, hasher_, limiter_, usage_, clock_),
+        sealer_(infra::derive_key(std::string(32, 's'), "keyledger/idempotency/v1")),
+        pool_(1, 4) {
+    handler_ = handler_with({});
     auto boot = keys_.bootstrap(store_, "acme", "kl", {"bootstrap", "req_0", "", ""});
     EXPECT_TRUE(boot.ok());
     admin_ = std::string(boot->admin_key.key.reveal());
+    admin_id_ = boot->admin_key.state.key_id;
+    workspace_id_ = boot->workspace.workspace_id;
     feed();
   }
   ~routes_test() override { pool_.stop(); }
 
+  infra::request_handler handler_with(std::vector<domain::cidr> trusted) {
+    return make_api_handler(api_dependencies{
+        view_, keys_, verifier_, pool_,
+        [this](std::size_t) -> infra::event_store& { return store_; },
+        [this](std::size_t) -> infra::telemetry_store& { return telemetry_; },
+        [this](std::size_t) -> infra::idempotency_store& { return idempotency_; }, sealer_,
+        clock_, std::move(trusted), 2000ms});
+  }
+
   /// Applies what the store holds to the view, as the subscription would.
   void feed() {
+    std::lock_guard lock(feed_mutex_);
     for (const auto& e : store_.read_all(view_.applied_seq(), 1000)) view_.apply(e);
   }
 
-  infra::http_response call(std::string method, std::string target, std::string body = {},
-                            std::vector<std::pair<std::string, std::string>> headers = {}) {
+  infra::http_response call_with(const infra::request_handler& handler, std::string method,
+                                 std::string target, std::string body = {},
+                                 headers_t headers = {}, std::string remote_ip = "127.0.0.1") {
     infra::http_request req;
     req.method = std::move(method);
     req.target = std::move(target);
     req.body = std::move(body);
     req.headers = std::move(headers);
     req.request_id = "req_test";
-    req.remote_ip = "127.0.0.1";
+    req.remote_ip = std::move(remote_ip);
     auto promise = std::make_shared<std::promise<infra::http_response>>();
     auto future = promise->get_future();
-    handler_(std::move(req),
-             [promise](infra::http_response r) { promise->set_value(std::move(r)); });
+    handler(std::move(req),
+            [promise](infra::http_response r) { promise->set_value(std::move(r)); });
     // Commands wait for the view to apply their event: play the subscription meanwhile.
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     while (future.wait_for(1ms) != std::future_status::ready) {
       feed();
-      if (std::chrono::steady_clock::now() > deadline) ADD_FAILURE() << "no response";
-      if (std::chrono::steady_clock::now() > deadline) return {};
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "no response";
+        return {};
+      }
     }
+    feed();
     return future.get();
   }
 
-  std::vector<std::pair<std::string, std::string>> json_with(std::string auth) {
+  infra::http_response call(std::string method, std::string target, std::string body = {},
+                            headers_t headers = {}, std::string remote_ip = "127.0.0.1") {
+    return call_with(handler_, std::move(method), std::move(target), std::move(body),
+                     std::move(headers), std::move(remote_ip));
+  }
+
+  static headers_t json_with(std::string auth) {
     return {{"Content-Type", "application/json"}, {"Authorization", std::move(auth)}};
   }
 
+  struct made_key {
+    std::string id;
+    std::string key;
+  };
+
+  /// Creates a key with `body` as the admin; fails the test unless 201.
+  made_key create(const std::string& body) {
+    auto r = call("POST", "/v1/keys", body, json_with("Bearer " + admin_));
+    EXPECT_EQ(r.status, 201u) << r.body;
+    return {string_field(r.body, "id"), string_field(r.body, "key")};
+  }
+
+  infra::http_response check(const std::string& key, headers_t extra = {},
+                             std::string target = "/v1/check",
+                             std::string remote_ip = "127.0.0.1") {
+    extra.emplace_back("Authorization", "Bearer " + key);
+    return call("GET", std::move(target), {}, std::move(extra), std::move(remote_ip));
+  }
+
   infra::openssl_random_source random_;
-  fixed_clock clock_;
+  manual_clock clock_;
   infra::hmac_key_hasher hasher_;
   test_support::memory_event_store store_;
   active_key_view view_;
   key_service keys_;
+  fake_telemetry telemetry_;
+  fake_idempotency idempotency_;
+  rate_limiter limiter_;
+  usage_recorder usage_;
+  verifier verifier_;
+  infra::response_sealer sealer_;
   infra::blocking_pool pool_;
   infra::request_handler handler_;
+  std::mutex feed_mutex_;
   std::string admin_;
+  std::string admin_id_;
+  std::string workspace_id_;
 };
 
-TEST_F(routes_test, create_then_verify_then_revoke_then_verify_revoked) {
-  auto created = call("POST", "/v1/keys", R"({"name":"ci","environment":"live"})",
-                      json_with("Bearer " + admin_));
-  ASSERT_EQ(created.status, 201u) << created.body;
-  const auto key_pos = created.body.find("\"key\":\"");
-  ASSERT_NE(key_pos, std::string::npos);
-  const auto key =
-      created.body.substr(key_pos + 7, created.body.find('"', key_pos + 7) - key_pos - 7);
-  const auto id_pos = created.body.find("\"id\":\"");
-  const auto id = created.body.substr(id_pos + 6, 26);
+// ---- routing, versioning ----------------------------------------------------------------------
 
-  auto ok = call("POST", "/v1/keys/verify", R"({"key":")" + key + "\"}", json_with(""));
-  EXPECT_EQ(ok.status, 200u);
-  EXPECT_NE(ok.body.find(R"("valid":true)"), std::string::npos) << ok.body;
-
-  EXPECT_EQ(call("DELETE", "/v1/keys/" + id, "", json_with(admin_)).status, 204u);
-  auto revoked = call("POST", "/v1/keys/verify", R"({"key":")" + key + "\"}", json_with(""));
-  EXPECT_EQ(revoked.body, R"({"valid":false,"code":"REVOKED"})");
+TEST_F(routes_test, every_answer_carries_the_version_errors_included) {
+  for (const auto& r : {call("GET", "/healthz"), call("GET", "/nope"), call("PUT", "/v1/keys"),
+                        call("GET", "/v1/keys"),
+                        call("GET", "/v1/keys", "", json_with(admin_))}) {
+    EXPECT_EQ(header_of(r, "Keyledger-Version"), "2026-11-23") << r.status << r.body;
+  }
+  // The server's own answers (limits, deadline) too.
+  auto rendered = make_error_renderer()(413, "PAYLOAD_TOO_LARGE", "req_x");
+  EXPECT_EQ(header_of(rendered, "Keyledger-Version"), "2026-11-23");
+  EXPECT_EQ(code_of(rendered), "PAYLOAD_TOO_LARGE");
 }
 
-TEST_F(routes_test, missing_and_wrong_credentials_are_401_and_missing_scope_is_403) {
-  EXPECT_EQ(call("POST", "/v1/keys", "{}", {{"Content-Type", "application/json"}}).status, 401u);
-  EXPECT_EQ(call("GET", "/v1/keys/key_0000000000000000000000", "", json_with("Bearer nope")).status,
-            401u);
-  auto reader =
-      call("POST", "/v1/keys", R"({"name":"r","environment":"test","scopes":["keys:read"]})",
-           json_with(admin_));
-  ASSERT_EQ(reader.status, 201u);
-  const auto p = reader.body.find("\"key\":\"");
-  const auto reader_key = reader.body.substr(p + 7, reader.body.find('"', p + 7) - p - 7);
-  auto forbidden = call("POST", "/v1/keys", R"({"name":"x","environment":"test"})",
-                        json_with("Bearer " + reader_key));
-  EXPECT_EQ(forbidden.status, 403u);
-  EXPECT_NE(forbidden.body.find("Insufficient permissions"), std::string::npos);
+TEST_F(routes_test, the_known_version_is_accepted_and_any_other_is_400) {
+  EXPECT_EQ(call("GET", "/healthz", "", {{"Keyledger-Version", "2026-11-23"}}).status, 200u);
+  for (const char* v : {"2025-01-01", "latest", "", "2026-11-23 "}) {
+    auto r = call("GET", "/v1/keys", "", {{"keyledger-version", v}, {"Authorization", admin_}});
+    EXPECT_EQ(r.status, 400u) << v;
+    EXPECT_EQ(code_of(r), "UNSUPPORTED_VERSION");
+    EXPECT_NE(r.body.find("2026-11-23"), std::string::npos) << "lists the known version";
+    EXPECT_EQ(header_of(r, "Keyledger-Version"), "2026-11-23");
+  }
 }
 
-TEST_F(routes_test, a_key_cannot_grant_a_management_scope_it_lacks) {
-  auto writer =
-      call("POST", "/v1/keys", R"({"name":"w","environment":"test","scopes":["keys:write"]})",
-           json_with(admin_));
-  ASSERT_EQ(writer.status, 201u);
-  const auto p = writer.body.find("\"key\":\"");
-  const auto writer_key = writer.body.substr(p + 7, writer.body.find('"', p + 7) - p - 7);
+TEST_F(routes_test, an_unmatched_path_is_no_route_and_a_wrong_method_is_405_with_allow) {
+  for (const char* path : {"/nope", "/v1/keys/", "/v1/keys/a/b/c", "/v1/keysx", "/v1"}) {
+    auto r = call("GET", path);
+    EXPECT_EQ(r.status, 404u) << path;
+    EXPECT_EQ(code_of(r), "NO_ROUTE") << path;
+  }
+  auto r = call("PUT", "/v1/keys/key_0000000000000000000000");
+  EXPECT_EQ(r.status, 405u);
+  EXPECT_EQ(code_of(r), "METHOD_NOT_ALLOWED");
+  EXPECT_EQ(header_of(r, "Allow"), "GET, PATCH, DELETE");
+  EXPECT_EQ(header_of(call("GET", "/v1/keys/verify"), "Allow"), "POST");
+}
+
+/// The methods docs/openapi.json lists per path, from the embedded document.
+std::map<std::string, std::set<std::string>> documented_methods() {
+  rapidjson::Document doc;
+  const auto text = openapi_document();
+  doc.Parse(text.data(), text.size());
+  EXPECT_FALSE(doc.HasParseError());
+  std::map<std::string, std::set<std::string>> out;
+  for (const auto& p : doc["paths"].GetObject()) {
+    auto& methods = out[p.name.GetString()];
+    for (const auto& m : p.value.GetObject()) {
+      std::string name = m.name.GetString();
+      if (name == "parameters" || name == "summary" || name == "description") continue;
+      std::transform(name.begin(), name.end(), name.begin(), ::toupper);
+      methods.insert(name);
+    }
+  }
+  return out;
+}
+
+TEST_F(routes_test, the_routes_and_their_methods_are_exactly_those_of_openapi_json) {
+  const auto documented = documented_methods();
+  ASSERT_GE(documented.size(), 11u);
+  for (const auto& [path, methods] : documented) {
+    std::string target = path;
+    if (auto p = target.find("{id}"); p != std::string::npos) {
+      target.replace(p, 4, "key_0000000000000000000000");
+    }
+    if (auto p = target.find("{path}"); p != std::string::npos) target.replace(p, 6, "a/b");
+    std::string allow;
+    for (const char* m : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
+      if (methods.count(m)) allow += std::string(allow.empty() ? "" : ", ") + m;
+    }
+    for (const char* m : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}) {
+      auto r = call(m, target);
+      if (methods.count(m)) {
+        EXPECT_NE(r.status, 405u) << m << " " << path;
+        EXPECT_NE(code_of(r), "NO_ROUTE") << m << " " << path;
+      } else {
+        EXPECT_EQ(r.status, 405u) << m << " " << path;
+        // Same set, any order.
+        auto got = header_of(r, "Allow");
+        std::set<std::string> got_set;
+        for (std::size_t i = 0; i < got.size();) {
+          auto end = std::min(got.find(", ", i), got.size());
+          got_set.insert(got.substr(i, end - i));
+          i = end + 2;
+        }
+        EXPECT_EQ(got_set, methods) << path;
+      }
+    }
+  }
+  auto doc = call("GET", "/openapi.json");
+  EXPECT_EQ(doc.status, 200u);
+  EXPECT_EQ(doc.body, std::string(openapi_document()));
+  EXPECT_EQ(parse(doc.body)["openapi"].GetString(), std::string("3.1.0"));
+}
+
+// ---- authentication ---------------------------------------------------------------------------
+
+TEST_F(routes_test, management_authentication_answers_401_403_and_429_by_verify_code) {
+  EXPECT_EQ(code_of(call("GET", "/v1/keys", "", {})), "UNAUTHORIZED");
+  auto garbage = call("GET", "/v1/keys", "", {{"Authorization", "Bearer nope"}});
+  EXPECT_EQ(garbage.status, 401u);
+  EXPECT_EQ(string_field(garbage.body, "error"), "Invalid API key");
+  EXPECT_EQ(string_field(garbage.body, "message"), "The provided API key is invalid or expired");
+  EXPECT_EQ(string_field(garbage.body, "request_id"), "req_test");
+
+  // Scope: a reader cannot write, a writer cannot read.
+  auto reader = create(R"({"name":"r","environment":"live","scopes":["keys:read"]})");
+  auto denied = call("POST", "/v1/keys", R"({"name":"x","environment":"test"})",
+                     json_with(reader.key));
+  EXPECT_EQ(denied.status, 403u);
+  EXPECT_EQ(code_of(denied), "FORBIDDEN");
+  EXPECT_EQ(string_field(denied.body, "error"), "Insufficient permissions");
+  EXPECT_EQ(call("GET", "/v1/keys", "", json_with(reader.key)).status, 200u);
+
+  // Refused IP.
+  auto fenced = create(
+      R"({"name":"f","environment":"live","scopes":["keys:read"],"allowed_cidrs":["10.0.0.0/8"]})");
+  auto ip = call("GET", "/v1/keys", "", json_with(fenced.key));
+  EXPECT_EQ(ip.status, 403u);
+  EXPECT_EQ(code_of(ip), "FORBIDDEN_IP");
+  EXPECT_EQ(call("GET", "/v1/keys", "", json_with(fenced.key), "10.1.2.3").status, 200u);
+
+  // Disabled, then revoked.
+  auto k = create(R"({"name":"d","environment":"live","scopes":["keys:read"]})");
+  ASSERT_EQ(call("PATCH", "/v1/keys/" + k.id, R"({"enabled":false})", json_with(admin_)).status,
+            200u);
+  EXPECT_EQ(code_of(call("GET", "/v1/keys", "", json_with(k.key))), "UNAUTHORIZED");
+  ASSERT_EQ(call("DELETE", "/v1/keys/" + k.id, "", json_with(admin_)).status, 204u);
+  EXPECT_EQ(call("GET", "/v1/keys", "", json_with(k.key)).status, 401u);
+
+  // Rate limited.
+  auto limited = create(
+      R"({"name":"l","environment":"live","scopes":["keys:read"],"rate_limit":{"limit":1,"window_seconds":60}})");
+  EXPECT_EQ(call("GET", "/v1/keys/self", "", json_with(limited.key)).status, 200u);
+  auto throttled = call("GET", "/v1/keys/self", "", json_with(limited.key));
+  EXPECT_EQ(throttled.status, 429u);
+  EXPECT_EQ(header_of(throttled, "Retry-After"), "60");
+  EXPECT_EQ(throttled.body,
+            R"({"error":"Rate limit exceeded","message":"Too many requests. Please try again later","retry_after":60,"code":"RATE_LIMITED","request_id":"req_test"})");
+}
+
+TEST_F(routes_test, no_secret_reaches_an_error_body) {
+  auto r = call("GET", "/v1/keys/" + admin_, "", json_with(admin_));
+  EXPECT_EQ(r.status, 404u);
+  EXPECT_EQ(r.body.find(admin_), std::string::npos);
+  auto named = call("POST", "/v1/keys", R"({"name":")" + admin_ + R"(","environment":"live"})",
+                    json_with(admin_));
+  EXPECT_EQ(named.status, 400u);
+  EXPECT_EQ(named.body.find(admin_), std::string::npos);
+  auto field = call("POST", "/v1/keys", R"({")" + admin_ + R"(":1})", json_with(admin_));
+  EXPECT_EQ(code_of(field), "UNKNOWN_FIELD");
+  EXPECT_EQ(field.body.find(admin_), std::string::npos);
+  auto query = call("GET", "/v1/keys?" + admin_ + "=1", "", json_with(admin_));
+  EXPECT_EQ(code_of(query), "UNKNOWN_FIELD");
+  EXPECT_EQ(query.body.find(admin_), std::string::npos);
+}
+
+// ---- validation -------------------------------------------------------------------------------
+
+TEST_F(routes_test, create_refuses_bad_input_with_clear_400s_and_appends_nothing) {
   const auto before = store_.head_seq();
-  auto escalate =
-      call("POST", "/v1/keys", R"({"name":"e","environment":"test","scopes":["keys:read"]})",
-           json_with(writer_key));
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"environment":"live"})", "MISSING_FIELD"},
+      {R"({"name":"x"})", "MISSING_FIELD"},
+      {R"({"name":"x","environment":"prod"})", "INVALID_FIELD"},
+      {R"({"name":7,"environment":"live"})", "INVALID_FIELD"},
+      {R"({"name":"   ","environment":"live"})", "INVALID_FIELD"},
+      {R"({"name":"a\u0007b","environment":"live"})", "INVALID_FIELD"},
+      {R"({"name":")" + std::string(65, 'n') + R"(","environment":"live"})", "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","colour":"red"})", "UNKNOWN_FIELD"},
+      {R"({"name":"x","environment":"live","scopes":["Bad Scope"]})", "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","expires_at":null})", "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","expires_at":"tomorrow"})", "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","expires_at":"2020-01-01T00:00:00Z"})",
+       "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","expires_in_days":0})", "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","expires_in_days":366})", "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","expires_in_days":1.5})", "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","expires_in_days":5,"expires_at":"2027-01-01T00:00:00Z"})",
+       "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","allowed_cidrs":["10.0.0.1/8"]})", "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","allowed_cidrs":["nowhere"]})", "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","postback_url":"http://example.com/hook"})",
+       "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","postback_url":"https://u:p@example.com/"})",
+       "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","rate_limit":{"limit":0,"window_seconds":60}})",
+       "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","rate_limit":{"limit":5,"window_seconds":86401}})",
+       "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","rate_limit":{"limit":5}})", "MISSING_FIELD"},
+      {R"({"name":"x","environment":"live","rate_limit":{"limit":5,"window_seconds":9,"burst":1}})",
+       "UNKNOWN_FIELD"},
+      {R"({"name":"x","environment":"live","rate_limit":5})", "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","off_the_record":"yes"})", "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live"} trailing)", "INVALID_JSON"},
+  };
+  for (const auto& [body, code] : cases) {
+    auto r = call("POST", "/v1/keys", body, json_with(admin_));
+    EXPECT_EQ(r.status, 400u) << body << " -> " << r.body;
+    EXPECT_EQ(code_of(r), code) << body << " -> " << r.body;
+    EXPECT_NE(string_field(r.body, "message"), "The request is malformed") << "a clear message";
+  }
+  EXPECT_EQ(store_.head_seq(), before);
+  EXPECT_EQ(call("POST", "/v1/keys", R"({"name":"x","environment":"live"})",
+                 {{"Authorization", admin_}, {"Content-Type", "text/plain"}})
+                .status,
+            415u);
+}
+
+TEST_F(routes_test, a_workspace_policy_shapes_names_and_expiry) {
+  domain::key_policy strict;
+  strict.names_allow_spaces = false;
+  strict.allow_no_expiry = true;
+  strict.max_lifespan = std::chrono::days(30);
+  strict.default_lifespan = std::chrono::days(7);
+  auto boot = keys_.bootstrap(store_, "strict", "st", {"bootstrap", "req_1", "", ""}, strict);
+  ASSERT_TRUE(boot.ok());
+  feed();
+  const std::string admin(boot->admin_key.key.reveal());
+  auto spaced = call("POST", "/v1/keys", R"({"name":"two words","environment":"live"})",
+                     json_with(admin));
+  EXPECT_EQ(code_of(spaced), "INVALID_FIELD");
+  EXPECT_NE(spaced.body.find("spaces"), std::string::npos);
+  auto never = call("POST", "/v1/keys", R"({"name":"forever","environment":"live","expires_at":null})",
+                    json_with(admin));
+  ASSERT_EQ(never.status, 201u) << never.body;
+  EXPECT_TRUE(parse(never.body)["expires_at"].IsNull());
+  EXPECT_EQ(code_of(call("POST", "/v1/keys",
+                         R"({"name":"long","environment":"live","expires_in_days":31})",
+                         json_with(admin))),
+            "INVALID_FIELD");
+  auto by_default = call("POST", "/v1/keys", R"({"name":"default","environment":"test"})",
+                         json_with(admin));
+  ASSERT_EQ(by_default.status, 201u);
+  EXPECT_EQ(string_field(by_default.body, "expires_at"),
+            domain::format_timestamp(clock_.now() + std::chrono::days(7)));
+  // The default workspace allows spaces.
+  EXPECT_EQ(call("POST", "/v1/keys", R"({"name":"  ci deploy  ","environment":"live"})",
+                 json_with(admin_))
+                .status,
+            201u);
+}
+
+TEST_F(routes_test, query_parameters_are_validated) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"/v1/keys?colour=red", "UNKNOWN_FIELD"},
+      {"/v1/keys?limit=0", "INVALID_FIELD"},
+      {"/v1/keys?limit=101", "INVALID_FIELD"},
+      {"/v1/keys?limit=ten", "INVALID_FIELD"},
+      {"/v1/keys?limit=5&limit=6", "INVALID_FIELD"},
+      {"/v1/keys?status=sleeping", "INVALID_FIELD"},
+      {"/v1/keys?environment=prod", "INVALID_FIELD"},
+      {"/v1/keys?cursor=garbage", "INVALID_FIELD"},
+      {"/v1/keys?name=%zz", "INVALID_FIELD"},
+      {"/v1/keys?name=%00", "INVALID_FIELD"},
+      {"/v1/keys/self?x=1", "UNKNOWN_FIELD"},
+      {"/v1/keys/" + admin_id_ + "/requests?cursor=nope", "INVALID_FIELD"},
+      {"/v1/auth-failures?since=yesterday", "INVALID_FIELD"},
+      {"/v1/auth-failures?limit=1000", "INVALID_FIELD"},
+  };
+  for (const auto& [target, code] : cases) {
+    auto r = call("GET", target, "", json_with(admin_));
+    EXPECT_EQ(r.status, 400u) << target;
+    EXPECT_EQ(code_of(r), code) << target << " -> " << r.body;
+  }
+  EXPECT_EQ(call("GET", "/v1/keys?name=ad%6Din&limit=1&", "", json_with(admin_)).status, 200u);
+}
+
+// ---- the lifecycle ----------------------------------------------------------------------------
+
+TEST_F(routes_test, create_returns_the_whole_key_object_with_the_secret_once) {
+  auto r = call("POST", "/v1/keys",
+                R"({"name":" ci deploy ","environment":"live","scopes":["leads:read"],)"
+                R"("expires_in_days":30,"allowed_cidrs":["203.0.113.7","2001:db8::/32"],)"
+                R"("postback_url":"https://hooks.example.com/kl","off_the_record":true,)"
+                R"("enabled":true,"rate_limit":{"limit":100,"window_seconds":60}})",
+                json_with(admin_));
+  ASSERT_EQ(r.status, 201u) << r.body;
+  EXPECT_EQ(header_of(r, "Cache-Control"), "no-store");
+  auto d = parse(r.body);
+  const std::string id = d["id"].GetString();
+  EXPECT_EQ(header_of(r, "Location"), "/v1/keys/" + id);
+  EXPECT_EQ(std::string(d["name"].GetString()), "ci deploy");
+  EXPECT_TRUE(domain::parse_key(d["key"].GetString()).ok());
+  EXPECT_EQ(std::string(d["status"].GetString()), "active");
+  EXPECT_EQ(std::string(d["expires_at"].GetString()),
+            domain::format_timestamp(clock_.now() + std::chrono::days(30)));
+  EXPECT_EQ(d["allowed_cidrs"].Size(), 2u);
+  EXPECT_EQ(std::string(d["allowed_cidrs"][0].GetString()), "203.0.113.7/32");
+  EXPECT_EQ(d["rate_limit"]["limit"].GetInt(), 100);
+  EXPECT_TRUE(d["off_the_record"].GetBool());
+  for (const char* null_field : {"updated_at", "revoked_at", "rotated_from", "rotated_to",
+                                 "last_used_at", "last_used_ip"}) {
+    EXPECT_TRUE(d[null_field].IsNull()) << null_field;
+  }
+
+  auto got = call("GET", "/v1/keys/" + id, "", json_with(admin_));
+  ASSERT_EQ(got.status, 200u);
+  EXPECT_FALSE(parse(got.body).HasMember("key")) << "the secret is never read again";
+  EXPECT_EQ(got.body.find(d["key"].GetString()), std::string::npos);
+}
+
+TEST_F(routes_test, list_filters_and_pages_newest_first) {
+  for (int i = 0; i < 5; ++i) {
+    clock_.advance(1s);
+    create(R"({"name":"batch )" + std::to_string(i) + R"(","environment":")" +
+           (i % 2 ? "test" : "live") + R"("})");
+  }
+  auto all = parse(call("GET", "/v1/keys?name=BATCH&limit=2", "", json_with(admin_)).body);
+  ASSERT_EQ(all["data"].Size(), 2u);
+  EXPECT_EQ(std::string(all["data"][0]["name"].GetString()), "batch 4");
+  EXPECT_EQ(std::string(all["data"][1]["name"].GetString()), "batch 3");
+  ASSERT_TRUE(all["next_cursor"].IsString());
+  auto page2 = parse(call("GET",
+                          std::string("/v1/keys?name=batch&limit=2&cursor=") +
+                              all["next_cursor"].GetString(),
+                          "", json_with(admin_))
+                         .body);
+  ASSERT_EQ(page2["data"].Size(), 2u);
+  EXPECT_EQ(std::string(page2["data"][0]["name"].GetString()), "batch 2");
+  auto tests = parse(call("GET", "/v1/keys?name=batch&environment=test", "", json_with(admin_)).body);
+  EXPECT_EQ(tests["data"].Size(), 2u);
+  EXPECT_TRUE(tests["next_cursor"].IsNull());
+  auto revoked = parse(call("GET", "/v1/keys?status=revoked", "", json_with(admin_)).body);
+  EXPECT_EQ(revoked["data"].Size(), 0u);
+}
+
+TEST_F(routes_test, patch_changes_settings_and_a_no_op_appends_nothing) {
+  auto k = create(R"({"name":"p","environment":"live","scopes":["leads:read"]})");
+  auto r = call("PATCH", "/v1/keys/" + k.id,
+                R"({"name":"renamed","scopes":["leads:write"],"postback_url":"https://x.example/h",)"
+                R"("rate_limit":{"limit":5,"window_seconds":10}})",
+                json_with(admin_));
+  ASSERT_EQ(r.status, 200u) << r.body;
+  auto d = parse(r.body);
+  EXPECT_EQ(std::string(d["name"].GetString()), "renamed");
+  EXPECT_EQ(std::string(d["scopes"][0].GetString()), "leads:write");
+  EXPECT_TRUE(d["updated_at"].IsString());
+
+  const auto before = store_.head_seq();
+  EXPECT_EQ(call("PATCH", "/v1/keys/" + k.id, "{}", json_with(admin_)).status, 200u);
+  EXPECT_EQ(call("PATCH", "/v1/keys/" + k.id, R"({"name":"renamed"})", json_with(admin_)).status,
+            200u);
+  EXPECT_EQ(store_.head_seq(), before);
+
+  auto removed = parse(call("PATCH", "/v1/keys/" + k.id,
+                            R"({"postback_url":null,"rate_limit":null})", json_with(admin_))
+                           .body);
+  EXPECT_TRUE(removed["postback_url"].IsNull());
+  EXPECT_TRUE(removed["rate_limit"].IsNull());
+
+  EXPECT_EQ(code_of(call("PATCH", "/v1/keys/" + k.id, R"({"environment":"test"})",
+                         json_with(admin_))),
+            "UNKNOWN_FIELD");
+  EXPECT_EQ(code_of(call("PATCH", "/v1/keys/key_0000000000000000000000", "{}", json_with(admin_))),
+            "NOT_FOUND");
+  // Escalation through PATCH is refused like at create.
+  auto writer = create(R"({"name":"w","environment":"live","scopes":["keys:write"]})");
+  auto escalate = call("PATCH", "/v1/keys/" + writer.id, R"({"scopes":["keys:write","keys:read"]})",
+                       json_with(writer.key));
   EXPECT_EQ(escalate.status, 403u);
+
+  ASSERT_EQ(call("DELETE", "/v1/keys/" + k.id, "", json_with(admin_)).status, 204u);
+  EXPECT_EQ(code_of(call("PATCH", "/v1/keys/" + k.id, R"({"name":"late"})", json_with(admin_))),
+            "KEY_REVOKED");
+  EXPECT_EQ(call("DELETE", "/v1/keys/" + k.id, "", json_with(admin_)).status, 204u)
+      << "revoking twice is fine";
+}
+
+TEST_F(routes_test, rotate_links_both_keys_and_the_old_one_expires_after_the_grace_period) {
+  auto old_key = create(R"({"name":"rot","environment":"live","scopes":["leads:read"]})");
+  auto r = call("POST", "/v1/keys/" + old_key.id + "/rotate", R"({"grace_period_seconds":60})",
+                json_with(admin_));
+  ASSERT_EQ(r.status, 201u) << r.body;
+  auto d = parse(r.body);
+  const std::string new_id = d["id"].GetString();
+  const std::string new_key = d["key"].GetString();
+  EXPECT_EQ(header_of(r, "Location"), "/v1/keys/" + new_id);
+  EXPECT_EQ(std::string(d["rotated_from"].GetString()), old_key.id);
+  EXPECT_EQ(std::string(d["name"].GetString()), "rot");
+  auto old_state = parse(call("GET", "/v1/keys/" + old_key.id, "", json_with(admin_)).body);
+  EXPECT_EQ(std::string(old_state["rotated_to"].GetString()), new_id);
+
+  EXPECT_EQ(check(old_key.key).status, 200u) << "still inside the grace period";
+  EXPECT_EQ(check(new_key).status, 200u);
+  clock_.advance(61s);
+  auto expired = check(old_key.key);
+  EXPECT_EQ(expired.status, 401u);
+  EXPECT_EQ(code_of(expired), "EXPIRED");
+
+  EXPECT_EQ(code_of(call("POST", "/v1/keys/" + old_key.id + "/rotate", "", json_with(admin_))),
+            "KEY_EXPIRED");
+  // Empty body: the default grace; only the newest of a chain rotates.
+  auto again = call("POST", "/v1/keys/" + new_id + "/rotate", "", {{"Authorization", admin_}});
+  ASSERT_EQ(again.status, 201u) << again.body;
+  EXPECT_EQ(code_of(call("POST", "/v1/keys/" + new_id + "/rotate", "", json_with(admin_))),
+            "KEY_ALREADY_ROTATED");
+  EXPECT_EQ(code_of(call("POST", "/v1/keys/" + new_id + "/rotate",
+                         R"({"grace_period_seconds":2592001})", json_with(admin_))),
+            "INVALID_FIELD");
+}
+
+TEST_F(routes_test, rotating_cannot_mint_management_scopes_the_caller_lacks) {
+  auto writer = create(R"({"name":"w","environment":"live","scopes":["keys:write"]})");
+  const auto before = store_.head_seq();
+  auto r = call("POST", "/v1/keys/" + admin_id_ + "/rotate", "", {{"Authorization", writer.key}});
+  EXPECT_EQ(r.status, 403u);
+  EXPECT_EQ(code_of(r), "FORBIDDEN");
   EXPECT_EQ(store_.head_seq(), before);
 }
 
-TEST_F(routes_test, wrong_media_type_unknown_route_and_method_are_json_errors) {
-  auto media = call("POST", "/v1/keys/verify", R"({"key":"x"})", {{"Content-Type", "text/plain"}});
-  EXPECT_EQ(media.status, 415u);
-  EXPECT_EQ(call("GET", "/nope").status, 404u);
-  auto method = call("PUT", "/v1/keys");
-  EXPECT_EQ(method.status, 405u);
-  EXPECT_NE(method.body.find("METHOD_NOT_ALLOWED"), std::string::npos);
+TEST_F(routes_test, self_is_the_callers_key_and_another_workspace_is_invisible) {
+  auto self = parse(call("GET", "/v1/keys/self", "", {{"Authorization", admin_}}).body);
+  EXPECT_EQ(std::string(self["id"].GetString()), admin_id_);
+  auto other = keys_.bootstrap(store_, "other", "ot", {"bootstrap", "req_2", "", ""});
+  ASSERT_TRUE(other.ok());
+  feed();
+  const std::string other_admin(other->admin_key.key.reveal());
+  EXPECT_EQ(code_of(call("GET", "/v1/keys/" + admin_id_, "", json_with(other_admin))),
+            "NOT_FOUND");
+  EXPECT_EQ(code_of(call("DELETE", "/v1/keys/" + admin_id_, "", json_with(other_admin))),
+            "NOT_FOUND");
+  auto list = parse(call("GET", "/v1/keys", "", json_with(other_admin)).body);
+  ASSERT_EQ(list["data"].Size(), 1u);
+  EXPECT_EQ(std::string(list["data"][0]["id"].GetString()), other->admin_key.state.key_id);
 }
+
+TEST_F(routes_test, last_use_and_the_request_log_come_from_telemetry) {
+  auto k = create(R"({"name":"logged","environment":"live"})");
+  auto quiet = create(R"({"name":"quiet","environment":"live","off_the_record":true})");
+  for (int i = 0; i < 3; ++i) {
+    clock_.advance(1s);
+    EXPECT_EQ(check(k.key, {}, "/v1/check", "198.51.100.4").status, 200u);
+    EXPECT_EQ(check(quiet.key).status, 200u);
+  }
+  usage_.flush(telemetry_);
+  auto page = parse(call("GET", "/v1/keys/" + k.id + "/requests?limit=2", "", json_with(admin_)).body);
+  ASSERT_EQ(page["data"].Size(), 2u);
+  EXPECT_EQ(std::string(page["data"][0]["at"].GetString()), domain::format_timestamp(clock_.now()));
+  EXPECT_EQ(std::string(page["data"][0]["ip"].GetString()), "198.51.100.4");
+  EXPECT_TRUE(page["data"][0]["valid"].GetBool());
+  EXPECT_EQ(std::string(page["data"][0]["code"].GetString()), "VALID");
+  ASSERT_TRUE(page["next_cursor"].IsString());
+  auto rest = parse(call("GET",
+                         "/v1/keys/" + k.id + "/requests?cursor=" +
+                             page["next_cursor"].GetString(),
+                         "", json_with(admin_))
+                        .body);
+  EXPECT_EQ(rest["data"].Size(), 1u);
+  EXPECT_TRUE(rest["next_cursor"].IsNull());
+
+  auto silent = parse(call("GET", "/v1/keys/" + quiet.id + "/requests", "", json_with(admin_)).body);
+  EXPECT_EQ(silent["data"].Size(), 0u);
+  auto quiet_key = parse(call("GET", "/v1/keys/" + quiet.id, "", json_with(admin_)).body);
+  EXPECT_EQ(std::string(quiet_key["last_used_at"].GetString()),
+            domain::format_timestamp(clock_.now()));
+  EXPECT_EQ(std::string(quiet_key["last_used_ip"].GetString()), "127.0.0.1");
+}
+
+TEST_F(routes_test, failed_attempts_are_counted_per_source_and_code) {
+  const auto unknown = domain::generate_key("kl", domain::environment::live, random_);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(check(unknown, {}, "/v1/check", "192.0.2.9").status, 401u);
+  usage_.flush(telemetry_);
+  auto d = parse(call("GET", "/v1/auth-failures", "", json_with(admin_)).body);
+  ASSERT_EQ(d["data"].Size(), 1u) << call("GET", "/v1/auth-failures", "", json_with(admin_)).body;
+  EXPECT_EQ(std::string(d["data"][0]["source_ip"].GetString()), "192.0.2.9");
+  EXPECT_EQ(std::string(d["data"][0]["code"].GetString()), "NOT_FOUND");
+  EXPECT_EQ(d["data"][0]["count"].GetInt(), 3);
+  auto later = parse(call("GET", "/v1/auth-failures?since=2100-01-01T00:00:00Z", "",
+                          json_with(admin_))
+                         .body);
+  EXPECT_EQ(later["data"].Size(), 0u);
+}
+
+// ---- verification -----------------------------------------------------------------------------
+
+TEST_F(routes_test, verify_answers_valid_with_details_and_refusals_with_the_code_only) {
+  auto k = create(R"({"name":"v","environment":"test","scopes":["leads:read"],"allowed_cidrs":["10.0.0.0/8"]})");
+  auto ok = call("POST", "/v1/keys/verify",
+                 R"({"key":")" + k.key + R"(","required_scopes":["leads:read"],"ip":"10.9.9.9"})",
+                 {{"Content-Type", "application/json"}});
+  ASSERT_EQ(ok.status, 200u);
+  auto d = parse(ok.body);
+  EXPECT_TRUE(d["valid"].GetBool());
+  EXPECT_EQ(std::string(d["code"].GetString()), "VALID");
+  EXPECT_EQ(std::string(d["key_id"].GetString()), k.id);
+  EXPECT_EQ(std::string(d["name"].GetString()), "v");
+  EXPECT_TRUE(d["expires_at"].IsString());
+
+  const std::pair<std::string, std::string> refusals[] = {
+      {R"({"key":")" + k.key + R"("})", R"({"valid":false,"code":"FORBIDDEN_IP"})"},
+      {R"({"key":")" + k.key + R"(","ip":"10.0.0.1","environment":"live"})",
+       R"({"valid":false,"code":"WRONG_ENVIRONMENT"})"},
+      {R"({"key":")" + k.key + R"(","ip":"10.0.0.1","required_scopes":["leads:write"]})",
+       R"({"valid":false,"code":"INSUFFICIENT_SCOPE"})"},
+      {R"({"key":"kl_live_nope"})", R"({"valid":false,"code":"MALFORMED"})"},
+  };
+  for (const auto& [body, answer] : refusals) {
+    auto r = call("POST", "/v1/keys/verify", body, {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.body, answer);
+  }
+  for (const char* bad : {R"({"key":"x","ip":"10.0.0.300"})", R"({"key":"x","environment":"prod"})",
+                          R"({"key":"x","required_scopes":["NOPE"]})"}) {
+    EXPECT_EQ(code_of(call("POST", "/v1/keys/verify", bad, {{"Content-Type", "application/json"}})),
+              "INVALID_FIELD")
+        << bad;
+  }
+  EXPECT_EQ(code_of(call("POST", "/v1/keys/verify", "{}", {{"Content-Type", "application/json"}})),
+            "MISSING_FIELD");
+}
+
+TEST_F(routes_test, check_answers_each_code_with_the_documented_status_body_and_headers) {
+  auto k = create(R"({"name":"gw","environment":"live","scopes":["leads:read","leads:write"]})");
+  auto ok = check(k.key, {{"X-Keyledger-Required-Scopes", "leads:read, leads:write"}});
+  ASSERT_EQ(ok.status, 200u) << ok.body;
+  EXPECT_EQ(ok.body, R"({"valid":true})");
+  EXPECT_EQ(header_of(ok, "X-Keyledger-Key-Id"), k.id);
+  EXPECT_EQ(header_of(ok, "X-Keyledger-Workspace"), workspace_id_);
+  EXPECT_EQ(header_of(ok, "X-Keyledger-Environment"), "live");
+  EXPECT_EQ(header_of(ok, "X-Keyledger-Scopes"), "leads:read leads:write");
+  EXPECT_EQ(header_of(ok, "Cache-Control"), "no-store");
+  // Bare key, query parameters, HEAD without a body, the Envoy form.
+  EXPECT_EQ(call("GET", "/v1/check?scopes=leads:read&environment=live", "",
+                 {{"Authorization", k.key}})
+                .status,
+            200u);
+  auto head = call("HEAD", "/v1/check", "", {{"Authorization", k.key}});
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(call("POST", "/v1/check/api/v2/leads?page=3", "x", {{"Authorization", k.key}}).status,
+            200u);
+
+  const auto expect_refusal = [&](const infra::http_response& r, unsigned status,
+                                  const std::string& code) {
+    EXPECT_EQ(r.status, status) << code << " " << r.body;
+    const std::string title = status == 401 ? "Invalid API key" : "Insufficient permissions";
+    const std::string message = status == 401 ? "The provided API key is invalid or expired"
+                                              : "Your API key doesn't have access to this resource";
+    EXPECT_EQ(r.body, R"({"error":")" + title + R"(","message":")" + message + R"(","code":")" +
+                          code + R"(","request_id":"req_test"})");
+    EXPECT_EQ(header_of(r, "WWW-Authenticate"), status == 401 ? "Bearer" : "(absent)");
+  };
+  expect_refusal(call("GET", "/v1/check"), 401, "MISSING_KEY");
+  expect_refusal(check("kl_live_garbage"), 401, "MALFORMED");
+  expect_refusal(check(domain::generate_key("kl", domain::environment::live, random_)), 401,
+                 "NOT_FOUND");
+  expect_refusal(check(k.key, {{"X-Keyledger-Environment", "test"}}), 403, "WRONG_ENVIRONMENT");
+  expect_refusal(check(k.key, {}, "/v1/check?scopes=keys:read"), 403, "INSUFFICIENT_SCOPE");
+
+  auto fenced = create(R"({"name":"f","environment":"live","allowed_cidrs":["10.0.0.0/8"]})");
+  expect_refusal(check(fenced.key), 403, "FORBIDDEN_IP");
+  EXPECT_EQ(check(fenced.key, {}, "/v1/check", "10.0.0.1").status, 200u);
+
+  auto test_key = create(R"({"name":"t","environment":"test"})");
+  expect_refusal(check(test_key.key, {}, "/v1/check?environment=live"), 403, "WRONG_ENVIRONMENT");
+
+  auto off = create(R"({"name":"off","environment":"live","enabled":false})");
+  expect_refusal(check(off.key), 401, "DISABLED");
+
+  auto short_lived = create(R"({"name":"s","environment":"live","expires_in_days":1})");
+  EXPECT_EQ(check(short_lived.key).status, 200u);
+  clock_.advance(std::chrono::days(1));
+  expect_refusal(check(short_lived.key), 401, "EXPIRED");
+
+  ASSERT_EQ(call("DELETE", "/v1/keys/" + k.id, "", json_with(admin_)).status, 204u);
+  expect_refusal(check(k.key), 401, "REVOKED");
+
+  auto limited =
+      create(R"({"name":"rl","environment":"live","rate_limit":{"limit":2,"window_seconds":60}})");
+  EXPECT_EQ(check(limited.key).status, 200u);
+  // A refused check does not use up the limit.
+  EXPECT_EQ(check(limited.key, {}, "/v1/check?scopes=x:y").status, 403u);
+  EXPECT_EQ(check(limited.key).status, 200u);
+  auto throttled = check(limited.key);
+  EXPECT_EQ(throttled.status, 429u);
+  EXPECT_EQ(header_of(throttled, "Retry-After"), "60");
+  EXPECT_EQ(code_of(throttled), "RATE_LIMITED");
+  EXPECT_EQ(parse(throttled.body)["retry_after"].GetInt(), 60);
+
+  EXPECT_EQ(code_of(check(k.key, {{"X-Keyledger-Environment", "prod"}})), "INVALID_FIELD");
+  EXPECT_EQ(code_of(call("GET", "/v1/check?other=1", "", {{"Authorization", k.key}})),
+            "UNKNOWN_FIELD");
+}
+
+// ---- client address ---------------------------------------------------------------------------
+
+std::vector<domain::cidr> cidrs(std::initializer_list<const char*> texts) {
+  std::vector<domain::cidr> out;
+  for (const char* t : texts) out.push_back(*domain::parse_cidr(t));
+  return out;
+}
+
+std::string client_of(const std::string& peer, headers_t headers,
+                      const std::vector<domain::cidr>& trusted) {
+  infra::http_request req;
+  req.remote_ip = peer;
+  req.headers = std::move(headers);
+  auto ip = client_ip_of(req, trusted);
+  return ip ? domain::to_string(*ip) : "(unknown)";
+}
+
+TEST(client_ip, an_untrusted_peer_is_the_client_whatever_it_forwards) {
+  const auto trusted = cidrs({"10.0.0.0/8"});
+  EXPECT_EQ(client_of("192.0.2.1", {{"X-Forwarded-For", "203.0.113.5"}}, trusted), "192.0.2.1");
+  EXPECT_EQ(client_of("192.0.2.1", {{"X-Forwarded-For", "203.0.113.5"}}, {}), "192.0.2.1");
+  EXPECT_EQ(client_of("garbage", {}, trusted), "(unknown)");
+}
+
+TEST(client_ip, a_trusted_peer_is_walked_right_to_left_past_trusted_proxies) {
+  const auto trusted = cidrs({"10.0.0.0/8", "2001:db8::/32"});
+  EXPECT_EQ(client_of("10.0.0.1", {}, trusted), "10.0.0.1");
+  EXPECT_EQ(client_of("10.0.0.1", {{"X-Forwarded-For", "203.0.113.5"}}, trusted), "203.0.113.5");
+  // The right-most untrusted entry wins: anything left of it was written by the client.
+  EXPECT_EQ(client_of("10.0.0.1", {{"X-Forwarded-For", "198.51.100.1, 203.0.113.5, 10.2.2.2"}},
+                      trusted),
+            "203.0.113.5");
+  // Several headers are one list, in order.
+  EXPECT_EQ(client_of("10.0.0.1",
+                      {{"X-Forwarded-For", "198.51.100.1"}, {"x-forwarded-for", "10.3.3.3"}},
+                      trusted),
+            "198.51.100.1");
+  // Ports and brackets, as some proxies write them.
+  EXPECT_EQ(client_of("10.0.0.1", {{"X-Forwarded-For", "203.0.113.5:4711"}}, trusted),
+            "203.0.113.5");
+  EXPECT_EQ(client_of("2001:db8::1", {{"X-Forwarded-For", "[2001:db9::7]:443"}}, trusted),
+            "2001:db9::7");
+  // All trusted: the left-most. Garbage where an address must be: unknown.
+  EXPECT_EQ(client_of("10.0.0.1", {{"X-Forwarded-For", "10.9.9.9, 10.8.8.8"}}, trusted),
+            "10.9.9.9");
+  EXPECT_EQ(client_of("10.0.0.1", {{"X-Forwarded-For", "203.0.113.5, nonsense"}}, trusted),
+            "(unknown)");
+}
+
+TEST(client_ip, trusted_proxies_parse_from_config_or_name_the_bad_entry) {
+  EXPECT_EQ(parse_trusted_proxies({"10.0.0.0/8", " ::1 "}).size(), 2u);
+  try {
+    parse_trusted_proxies({"10.0.0.0/8", "10.0.0.1/8"});
+    ADD_FAILURE() << "accepted host bits";
+  } catch (const infra::error& e) {
+    EXPECT_EQ(e.code(), infra::errc::config);
+    EXPECT_NE(std::string(e.what()).find("entry 2"), std::string::npos);
+  }
+}
+
+TEST_F(routes_test, a_cidr_key_is_checked_against_the_forwarded_client_only_behind_a_trusted_proxy) {
+  auto fenced = create(R"({"name":"f","environment":"live","allowed_cidrs":["203.0.113.0/24"]})");
+  const headers_t forwarded = {{"Authorization", fenced.key},
+                               {"X-Forwarded-For", "203.0.113.5"}};
+  // No trusted proxies: the header is the client's own claim and is ignored.
+  EXPECT_EQ(code_of(call("GET", "/v1/check", "", forwarded, "127.0.0.1")), "FORBIDDEN_IP");
+  const auto behind = handler_with(cidrs({"127.0.0.1/32"}));
+  EXPECT_EQ(call_with(behind, "GET", "/v1/check", "", forwarded, "127.0.0.1").status, 200u);
+  // A peer that is not the proxy cannot use the header either.
+  EXPECT_EQ(code_of(call_with(behind, "GET", "/v1/check", "", forwarded, "192.0.2.1")),
+            "FORBIDDEN_IP");
+  const headers_t spoofed = {{"Authorization", fenced.key},
+                             {"X-Forwarded-For", "203.0.113.5, 192.0.2.1"}};
+  EXPECT_EQ(code_of(call_with(behind, "GET", "/v1/check", "", spoofed, "127.0.0.1")),
+            "FORBIDDEN_IP");
+}
+
+// ---- idempotency ------------------------------------------------------------------------------
+
+TEST_F(routes_test, a_retry_with_the_same_idempotency_key_replays_the_first_answer) {
+  auto headers = json_with(admin_);
+  headers.emplace_back("Idempotency-Key", "order-4711");
+  const std::string body = R"({"name":"once","environment":"live"})";
+  auto first = call("POST", "/v1/keys", body, headers);
+  ASSERT_EQ(first.status, 201u);
+  EXPECT_EQ(header_of(first, "Idempotent-Replayed"), "(absent)");
+  const auto after_first = store_.head_seq();
+  auto second = call("POST", "/v1/keys", body, headers);
+  EXPECT_EQ(second.status, 201u);
+  EXPECT_EQ(second.body, first.body);
+  EXPECT_EQ(header_of(second, "Idempotent-Replayed"), "true");
+  EXPECT_EQ(header_of(second, "Location"), header_of(first, "Location"));
+  EXPECT_EQ(header_of(second, "Cache-Control"), "no-store");
+  EXPECT_EQ(header_of(second, "Keyledger-Version"), "2026-11-23");
+  EXPECT_EQ(store_.head_seq(), after_first) << "nothing appended by the replay";
+  // The stored answer holds a secret: it is sealed.
+  EXPECT_EQ(idempotency_.all_responses().find(string_field(first.body, "key")),
+            std::string::npos);
+  EXPECT_NE(store_.events().back().metadata.find("order-4711"), std::string::npos);
+
+  auto other = call("POST", "/v1/keys", R"({"name":"twice","environment":"live"})", headers);
+  EXPECT_EQ(other.status, 422u);
+  EXPECT_EQ(code_of(other), "IDEMPOTENCY_KEY_REUSED");
+  EXPECT_EQ(store_.head_seq(), after_first);
+
+  // Another caller's Idempotency-Key space is its own.
+  auto writer = create(R"({"name":"w","environment":"live","scopes":["keys:write"]})");
+  auto theirs = json_with(writer.key);
+  theirs.emplace_back("Idempotency-Key", "order-4711");
+  EXPECT_EQ(call("POST", "/v1/keys", body, theirs).status, 201u);
+}
+
+TEST_F(routes_test, a_retry_while_the_first_runs_is_409_and_an_abandoned_claim_is_taken_over) {
+  auto k = create(R"({"name":"del","environment":"live"})");
+  auto headers = json_with(admin_);
+  headers.emplace_back("Idempotency-Key", "del-1");
+  ASSERT_EQ(call("DELETE", "/v1/keys/" + k.id, "", headers).status, 204u);
+  idempotency_.mark_pending("del-1");
+  auto busy = call("DELETE", "/v1/keys/" + k.id, "", headers);
+  EXPECT_EQ(busy.status, 409u);
+  EXPECT_EQ(code_of(busy), "IDEMPOTENCY_IN_PROGRESS");
+  EXPECT_EQ(header_of(busy, "Retry-After"), "1");
+  clock_.advance(61s);
+  EXPECT_EQ(call("DELETE", "/v1/keys/" + k.id, "", headers).status, 204u);
+}
+
+TEST_F(routes_test, a_5xx_is_not_kept_so_a_retry_runs_again) {
+  auto headers = json_with(admin_);
+  headers.emplace_back("Idempotency-Key", "flaky-1");
+  const std::string body = R"({"name":"flaky","environment":"live"})";
+  store_.fail_next_append(infra::errc::unavailable);
+  const auto before = store_.head_seq();
+  auto failed = call("POST", "/v1/keys", body, headers);
+  EXPECT_EQ(failed.status, 503u);
+  EXPECT_EQ(code_of(failed), "UNAVAILABLE");
+  EXPECT_EQ(store_.head_seq(), before);
+  auto retried = call("POST", "/v1/keys", body, headers);
+  EXPECT_EQ(retried.status, 201u);
+  EXPECT_EQ(header_of(retried, "Idempotent-Replayed"), "(absent)");
+}
+
+TEST_F(routes_test, an_idempotency_key_must_be_printable_and_never_an_api_key) {
+  const auto before = store_.head_seq();
+  for (const std::string bad : {admin_, std::string("with spaces"), std::string(256, 'x')}) {
+    auto headers = json_with(admin_);
+    headers.emplace_back("Idempotency-Key", bad);
+    auto r = call("POST", "/v1/keys", R"({"name":"ci","environment":"live"})", headers);
+    EXPECT_EQ(r.status, 400u);
+    EXPECT_EQ(r.body.find(admin_), std::string::npos);
+  }
+  EXPECT_EQ(store_.head_seq(), before);
+  EXPECT_EQ(idempotency_.size(), 0u);
+}
+
+// ---- the pool ---------------------------------------------------------------------------------
 
 TEST_F(routes_test, when_the_pool_queue_is_full_then_503_overloaded_with_retry_after) {
   // Occupy the single worker, then fill the queue until the pool refuses. The gates are shared
@@ -163,48 +1096,10 @@ TEST_F(routes_test, when_the_pool_queue_is_full_then_503_overloaded_with_retry_a
 
   auto r = call("GET", "/v1/keys/key_0000000000000000000000", "", json_with(admin_));
   EXPECT_EQ(r.status, 503u);
-  EXPECT_NE(r.body.find("OVERLOADED"), std::string::npos);
-  bool retry_after = false;
-  for (const auto& [name, value] : r.headers) retry_after |= name == "Retry-After" && value == "1";
-  EXPECT_TRUE(retry_after);
-}
-
-TEST_F(routes_test, a_storage_failure_is_a_503_and_changes_nothing) {
-  store_.fail_next_append(infra::errc::unavailable);
-  const auto before = store_.head_seq();
-  auto r = call("POST", "/v1/keys", R"({"name":"ci","environment":"live"})", json_with(admin_));
-  EXPECT_EQ(r.status, 503u);
-  EXPECT_NE(r.body.find("UNAVAILABLE"), std::string::npos);
-  EXPECT_EQ(store_.head_seq(), before);
-}
-
-}  // namespace
-}  // namespace keyledger::services
-
-namespace keyledger::services {
-namespace {
-
-TEST_F(routes_test, an_idempotency_key_is_recorded_but_a_key_shaped_one_is_refused) {
-  const auto before = store_.head_seq();
-  auto headers = json_with(admin_);
-  headers.emplace_back("Idempotency-Key", admin_);
-  auto refused = call("POST", "/v1/keys", R"({"name":"ci","environment":"live"})", headers);
-  EXPECT_EQ(refused.status, 400u);
-  EXPECT_NE(refused.body.find("Idempotency-Key"), std::string::npos);
-  EXPECT_EQ(refused.body.find(admin_), std::string::npos);
-  EXPECT_EQ(store_.head_seq(), before);
-
-  auto control = json_with(admin_);
-  control.emplace_back("Idempotency-Key", "bad value with spaces");
-  EXPECT_EQ(call("POST", "/v1/keys", R"({"name":"ci","environment":"live"})", control).status,
-            400u);
-  EXPECT_EQ(store_.head_seq(), before);
-
-  auto fine = json_with(admin_);
-  fine.emplace_back("Idempotency-Key", "order-4711");
-  ASSERT_EQ(call("POST", "/v1/keys", R"({"name":"ci","environment":"live"})", fine).status, 201u);
-  const auto events = store_.events();
-  EXPECT_NE(events.back().metadata.find("order-4711"), std::string::npos);
+  EXPECT_EQ(code_of(r), "OVERLOADED");
+  EXPECT_EQ(header_of(r, "Retry-After"), "1");
+  // Verification never needs the pool.
+  EXPECT_EQ(check(admin_).status, 200u);
 }
 
 }  // namespace
