@@ -1,14 +1,18 @@
 #pragma once
 
-// Private to infra/pg: helpers shared by pg_event_store, pg_subscription and migrations.
-// Nothing outside infra/pg includes this (it pulls in pqxx).
+// Private to infra/pg: helpers shared by pg_event_store, pg_subscription, pg_telemetry_store,
+// pg_idempotency_store and migrations. Nothing outside infra/pg includes this (it pulls in pqxx).
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <utility>
 #include <vector>
 
 #include "infra/core/error.hpp"
@@ -16,9 +20,15 @@
 
 namespace keyledger::infra::pg_detail {
 
-/// Opens a connection for event-store work: client encoding UTF8 (payload bytes reach the
-/// database unconverted), `SET ROLE keyledger_app` when the login role is a member, and the
-/// read statements prepared. Throws pqxx exceptions (callers translate).
+/// Opens a connection for the application's work: libpqxx's silent reactivation off (it would
+/// lose the session state set here), client encoding UTF8 (text reaches the database
+/// unconverted), `SET ROLE keyledger_app` when the login role is a member, and
+/// `plan_cache_mode = force_generic_plan`. The caller prepares its statements. Throws pqxx
+/// exceptions (callers translate).
+std::unique_ptr<pqxx::connection> open_app_connection(const std::string& conninfo);
+
+/// open_app_connection() plus the event store's statements (read, head, append). Throws pqxx
+/// exceptions (callers translate).
 std::unique_ptr<pqxx::connection> open_event_connection(const std::string& conninfo);
 
 /// Events with global_seq > after_seq, at most `limit`, in global order (prepared statement of
@@ -34,5 +44,108 @@ bool is_connection_failure(const std::exception& e) noexcept;
 /// keeps the SQLSTATE and the first line of the server message only: later lines (DETAIL) and
 /// data-exception messages can quote row values, and payloads never go into an error.
 [[noreturn]] void rethrow_translated(std::string_view operation);
+
+/// What lazy_connection::run does after a connection failure: call `fn` once more on a new
+/// connection (for reads and for writes a repeat cannot harm), or give up (unavailable).
+enum class on_broken { retry_once, fail };
+
+/// One lazily opened connection that is dropped after a connection failure. run() calls
+/// `fn(connection)` and translates every failure into infra::error; after a broken connection it
+/// drops it and, with on_broken::retry_once, reopens and calls `fn` once more. Not thread-safe.
+class lazy_connection {
+ public:
+  using opener = std::unique_ptr<pqxx::connection> (*)(const std::string&);
+
+  lazy_connection(std::string conninfo, opener open)
+      : conninfo_(std::move(conninfo)), open_(open) {}
+
+  template <class Fn>
+  auto run(std::string_view operation, Fn&& fn, on_broken policy = on_broken::retry_once) {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        if (!conn_) conn_ = open_(conninfo_);
+        return fn(*conn_);
+      } catch (const error&) {
+        throw;
+      } catch (const std::exception& e) {
+        if (is_connection_failure(e)) {
+          conn_.reset();
+          if (attempt == 0 && policy == on_broken::retry_once) continue;
+        }
+        rethrow_translated(operation);
+      }
+    }
+  }
+
+ private:
+  std::string conninfo_;
+  opener open_;
+  std::unique_ptr<pqxx::connection> conn_;
+};
+
+/// Valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF) without NUL: exactly
+/// what a UTF8 database stores unchanged in a text column.
+bool is_storable_text(std::string_view s) noexcept;
+
+/// PostgreSQL array literal builder: every text element double-quoted with `"` and `\` escaped,
+/// so the text arrives byte for byte (callers make sure it holds no NUL: is_storable_text).
+class array_literal {
+ public:
+  void add(std::string_view text);
+  void add(std::int64_t value);
+  void add(bool value);
+  std::string str() const { return out_.empty() ? std::string("{}") : out_ + '}'; }
+
+ private:
+  std::string out_;
+};
+
+/// The instants a timestamptz holds and keyledger stores exactly as microseconds: from
+/// 4714-11-24 BC 00:00 UTC up to, excluding, INT64_MAX (294247-01-10T04:00:54.775807Z, which
+/// PostgreSQL's extract(epoch) rounds).
+constexpr std::int64_t min_timestamp_us = -210866803200000000;
+constexpr std::int64_t end_timestamp_us = std::numeric_limits<std::int64_t>::max();
+
+constexpr bool is_storable_timestamp(std::int64_t us) noexcept {
+  return us >= min_timestamp_us && us < end_timestamp_us;
+}
+
+/// `us` clamped into [min_timestamp_us, end_timestamp_us): for query bounds that may come from
+/// a client (a cursor), which must never make a statement fail.
+constexpr std::int64_t clamp_timestamp(std::int64_t us) noexcept {
+  return us < min_timestamp_us    ? min_timestamp_us
+         : us >= end_timestamp_us ? end_timestamp_us - 1
+                                  : us;
+}
+
+/// SQL expression turning a bigint of microseconds since the epoch (`expr`, e.g. "$2") into a
+/// timestamptz, exact over the whole storable range: whole hours plus microseconds, because
+/// interval multiplication goes through float8 and both products stay exact integers below 2^53
+/// (3.6e9 = 2^10 * 3515625); an interval with neither days nor months adds the same in every
+/// time zone.
+std::string timestamptz_from_us_sql(std::string_view expr);
+
+/// SQL expression turning a timestamptz column into exact bigint microseconds (extract(epoch) is
+/// numeric since PostgreSQL 14).
+std::string us_from_timestamptz_sql(std::string_view column);
+
+/// A field's integer value; throws infra::error(errc::storage) if it is not one.
+template <class T>
+T parse_integer(const pqxx::field& f) {
+  T value{};
+  const char* begin = f.c_str();
+  const char* end = begin + f.size();
+  const auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc{} || ptr != end) {
+    throw error(errc::storage, "malformed integer from database");
+  }
+  return value;
+}
+
+/// A text field's bytes.
+inline std::string field_text(const pqxx::field& f) { return std::string(f.c_str(), f.size()); }
+
+/// Decodes hex (either case) of any even length; false on anything else.
+bool decode_hex(std::string_view hex, std::string& out);
 
 }  // namespace keyledger::infra::pg_detail

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <pqxx/pqxx>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,11 +28,9 @@ namespace {
 // appends are serialised and global_seq = head + 1 is gapless and in commit order.
 constexpr std::int64_t append_lock_key = 0x6b65796c65646772;
 
-// recorded_at_us values stored and read back exactly: from 4714-11-24 BC 00:00 UTC (the first
-// instant a timestamptz holds) up to, excluding, INT64_MAX (294247-01-10T04:00:54.775807Z, which
-// PostgreSQL's extract(epoch) rounds).
-constexpr std::int64_t min_recorded_at_us = -210866803200000000;
-constexpr std::int64_t end_recorded_at_us = std::numeric_limits<std::int64_t>::max();
+using pg_detail::array_literal;
+using pg_detail::is_storable_text;
+using pg_detail::parse_integer;
 
 // Column list shared by the read statements, in the order parse_event() expects. recorded_at
 // comes back as exact bigint microseconds (extract(epoch) is numeric since PostgreSQL 14).
@@ -120,17 +119,6 @@ uuid parse_uuid(std::string_view text) {
   return id;
 }
 
-template <class T>
-T parse_integer(const pqxx::field& f) {
-  T value{};
-  const char* begin = f.c_str();
-  const char* end = begin + f.size();
-  const auto [ptr, ec] = std::from_chars(begin, end, value);
-  if (ec != std::errc{} || ptr != end)
-    throw error(errc::storage, "malformed integer from database");
-  return value;
-}
-
 sha256_digest parse_digest(const pqxx::field& f) {
   sha256_digest digest{};
   if (!from_hex(std::string_view(f.c_str(), f.size()), digest)) {
@@ -151,69 +139,6 @@ recorded_event parse_event(const pqxx::row& row) {
   e.recorded_at_us = parse_integer<std::int64_t>(row[7]);
   e.hash = parse_digest(row[8]);
   return e;
-}
-
-// PostgreSQL array literal builder: every element double-quoted, with `"` and `\` escaped, so
-// the text arrives byte for byte (NUL never occurs: validate_append refuses it).
-class array_literal {
- public:
-  void add(std::string_view text) {
-    out_ += out_.empty() ? '{' : ',';
-    out_ += '"';
-    for (const char c : text) {
-      if (c == '"' || c == '\\') out_ += '\\';
-      out_ += c;
-    }
-    out_ += '"';
-  }
-  void add(std::int64_t value) {
-    out_ += out_.empty() ? '{' : ',';
-    out_ += std::to_string(value);
-  }
-  std::string str() const { return out_.empty() ? std::string("{}") : out_ + '}'; }
-
- private:
-  std::string out_;
-};
-
-// Valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF) without NUL: exactly
-// what a UTF8 database stores unchanged in a text column.
-bool is_storable_text(std::string_view s) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    const unsigned char c = *p;
-    if (c == 0) return false;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    int extra = 0;
-    std::uint32_t cp = 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-      extra = 1;
-      cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      extra = 2;
-      cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      extra = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (end - p <= extra) return false;
-    for (int i = 1; i <= extra; ++i) {
-      if ((p[i] & 0xc0) != 0x80) return false;
-      cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    p += extra + 1;
-  }
-  return true;
 }
 
 void put_be(sha256_hasher& h, std::uint64_t value, int bytes) {
@@ -279,27 +204,7 @@ struct uuid_hash {
 namespace pg_detail {
 
 std::unique_ptr<pqxx::connection> open_event_connection(const std::string& conninfo) {
-  auto conn = std::make_unique<pqxx::connection>(conninfo);
-  // libpqxx 6 would otherwise reconnect on its own after a failure and carry on without the
-  // session state set here (the role, above all) or the append transaction begun by hand. The
-  // callers drop a broken connection and open a new one through this function instead.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  conn->inhibit_reactivation(true);
-#pragma GCC diagnostic pop
-  conn->set_client_encoding("UTF8");
-  {
-    pqxx::nontransaction txn(*conn);
-    // Only INSERT and SELECT from here on when the login role may become keyledger_app (the
-    // migration makes the migrating role a member; superusers are members of every role).
-    const auto r = txn.exec(
-        "SELECT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'keyledger_app') "
-        "AND pg_has_role(current_user, 'keyledger_app', 'MEMBER')");
-    if (!r.empty() && r[0][0].as<bool>()) txn.exec("SET ROLE keyledger_app");
-    // The statements below take array parameters whose plans do not depend on the values:
-    // planning them once saves about as much server time per append as the INSERT itself.
-    txn.exec("SET plan_cache_mode = force_generic_plan");
-  }
+  auto conn = open_app_connection(conninfo);
   conn->prepare(stmt_read_all,
                 std::string("SELECT ") + event_columns +
                     " FROM events WHERE global_seq > $1 ORDER BY global_seq LIMIT $2");
@@ -324,61 +229,6 @@ std::vector<recorded_event> read_all(pqxx::transaction_base& txn, std::uint64_t 
   out.reserve(r.size());
   for (const auto& row : r) out.push_back(parse_event(row));
   return out;
-}
-
-bool is_connection_failure(const std::exception& e) noexcept {
-  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) return true;
-  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) return true;
-  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
-    const std::string& state = sql->sqlstate();
-    // 08: connection exception; 57P01-57P03: shutdown / crash recovery / cannot connect now.
-    return state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03";
-  }
-  return false;
-}
-
-namespace {
-
-std::string first_line(const char* text) {
-  std::string_view s(text);
-  s = s.substr(0, s.find('\n'));
-  return std::string(s);
-}
-
-}  // namespace
-
-void rethrow_translated(std::string_view operation) {
-  const std::string op(operation);
-  try {
-    throw;
-  } catch (const error&) {
-    throw;
-  } catch (const pqxx::unique_violation& e) {
-    throw error(errc::conflict, op + ": unique violation: " + first_line(e.what()));
-  } catch (const pqxx::sql_error& e) {
-    const std::string& state = e.sqlstate();
-    if (is_connection_failure(e)) {
-      throw error(errc::unavailable, op + ": database unavailable (" + state + ")");
-    }
-    // libpqxx 6.4 leaves sqlstate() empty for some classes, so go by the exception type too.
-    if (dynamic_cast<const pqxx::insufficient_resources*>(&e) != nullptr ||
-        state.rfind("53", 0) == 0) {
-      throw error(errc::unavailable, op + ": database out of resources (" + state + ")");
-    }
-    // Class 22 (data exception) messages can quote the offending value.
-    if (dynamic_cast<const pqxx::data_exception*>(&e) != nullptr || state.rfind("22", 0) == 0) {
-      throw error(errc::storage, op + ": data exception " + state);
-    }
-    throw error(errc::storage, op + ": sqlstate " + state + ": " + first_line(e.what()));
-  } catch (const pqxx::broken_connection& e) {
-    throw error(errc::unavailable, op + ": connection failed: " + first_line(e.what()));
-  } catch (const pqxx::in_doubt_error&) {
-    throw error(errc::unavailable, op + ": connection lost during commit (outcome unknown)");
-  } catch (const std::bad_alloc&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw error(errc::storage, op + ": " + first_line(e.what()));
-  }
 }
 
 }  // namespace pg_detail
@@ -436,7 +286,7 @@ std::string validate_append(std::string_view stream_id, std::uint64_t expected_v
   }
   constexpr auto max_version = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   if (expected_version > max_version - events.size()) return "expected version out of range";
-  if (recorded_at_us < min_recorded_at_us || recorded_at_us >= end_recorded_at_us) {
+  if (!pg_detail::is_storable_timestamp(recorded_at_us)) {
     return "recorded_at out of range";
   }
   if (!is_storable_text(metadata_json)) return "metadata is not valid UTF-8 text";
@@ -457,45 +307,55 @@ std::string validate_append(std::string_view stream_id, std::uint64_t expected_v
   return {};
 }
 
-// --- pg_event_store ---
-
-struct pg_event_store::impl {
-  std::string conninfo;
-  std::unique_ptr<pqxx::connection> conn;
-
-  pqxx::connection& connection() {
-    if (!conn) conn = pg_detail::open_event_connection(conninfo);
-    return *conn;
-  }
-
-  // Runs `fn(connection)`; after a broken connection reopens it and runs `fn` once more. Retrying
-  // an append is safe: if the first attempt did commit, the retry finds its event ids and
-  // returns the same positions (duplicate = true).
-  template <class Fn>
-  auto with_connection(std::string_view operation, Fn&& fn) {
-    for (int attempt = 0;; ++attempt) {
-      try {
-        return fn(connection());
-      } catch (const error&) {
-        throw;
-      } catch (const std::exception& e) {
-        if (pg_detail::is_connection_failure(e)) {
-          conn.reset();
-          if (attempt == 0) continue;
-        }
-        pg_detail::rethrow_translated(operation);
+std::string validate_append_all(std::span<const stream_append> items,
+                                std::string_view metadata_json, std::int64_t recorded_at_us) {
+  if (items.empty()) return "no streams to append to";
+  std::set<uuid> ids;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const stream_append& item = items[i];
+    if (std::string problem = validate_append(item.stream_id, item.expected_version, item.events,
+                                              metadata_json, recorded_at_us);
+        !problem.empty()) {
+      return "item " + std::to_string(i) + ": " + problem;
+    }
+    for (const new_event& e : item.events) {
+      if (!ids.insert(e.event_id).second) {
+        return "item " + std::to_string(i) + ": event id repeated within the append";
       }
     }
+  }
+  return {};
+}
+
+// --- pg_event_store ---
+
+namespace {
+
+// How run_batch treats its items: each on its own (append_batch), or all or nothing (append_all).
+enum class batch_mode { independent, all_or_nothing };
+
+}  // namespace
+
+struct pg_event_store::impl {
+  // Retrying an append after a broken connection is safe: if the first attempt did commit, the
+  // retry finds its event ids and returns the same positions (duplicate = true).
+  pg_detail::lazy_connection conn;
+
+  explicit impl(std::string conninfo)
+      : conn(std::move(conninfo), &pg_detail::open_event_connection) {}
+
+  template <class Fn>
+  auto with_connection(std::string_view operation, Fn&& fn) {
+    return conn.run(operation, std::forward<Fn>(fn));
   }
 
   std::vector<batch_outcome> run_batch(pqxx::connection& c, std::span<const batch_item> items,
                                        const std::vector<std::string>& metadata,
-                                       std::vector<batch_outcome> outcomes);
+                                       std::vector<batch_outcome> outcomes, batch_mode mode);
 };
 
-pg_event_store::pg_event_store(std::string conninfo) : impl_(std::make_unique<impl>()) {
-  impl_->conninfo = std::move(conninfo);
-}
+pg_event_store::pg_event_store(std::string conninfo)
+    : impl_(std::make_unique<impl>(std::move(conninfo))) {}
 
 pg_event_store::~pg_event_store() = default;
 
@@ -534,13 +394,46 @@ std::vector<pg_event_store::batch_outcome> pg_event_store::append_batch(
   }
   if (!any_valid) return outcomes;
   return impl_->with_connection("append", [&](pqxx::connection& c) {
-    return impl_->run_batch(c, items, metadata, outcomes);
+    return impl_->run_batch(c, items, metadata, outcomes, batch_mode::independent);
   });
+}
+
+std::vector<append_result> pg_event_store::append_all(std::span<const stream_append> items,
+                                                      const event_metadata& metadata,
+                                                      std::int64_t recorded_at_us) {
+  const std::string metadata_json = encode_metadata(metadata);
+  if (std::string problem = validate_append_all(items, metadata_json, recorded_at_us);
+      !problem.empty()) {
+    throw error(errc::bad_request, "append_all: " + problem);
+  }
+  std::vector<batch_item> batch;
+  batch.reserve(items.size());
+  for (const stream_append& item : items) {
+    batch.push_back(
+        batch_item{item.stream_id, item.expected_version, item.events, &metadata, recorded_at_us});
+  }
+
+  const std::vector<std::string> metadata_rows(items.size(), metadata_json);
+  const auto outcomes = impl_->with_connection("append_all", [&](pqxx::connection& c) {
+    return impl_->run_batch(c, batch, metadata_rows, std::vector<batch_outcome>(items.size()),
+                            batch_mode::all_or_nothing);
+  });
+  std::vector<append_result> results;
+  results.reserve(outcomes.size());
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    if (outcomes[i].error != errc::ok) {
+      throw error(outcomes[i].error,
+                  "append_all: item " + std::to_string(i) + ": " + outcomes[i].detail);
+    }
+    results.push_back(outcomes[i].result);
+  }
+  return results;
 }
 
 std::vector<pg_event_store::batch_outcome> pg_event_store::impl::run_batch(
     pqxx::connection& c, std::span<const batch_item> items,
-    const std::vector<std::string>& metadata, std::vector<batch_outcome> outcomes) {
+    const std::vector<std::string>& metadata, std::vector<batch_outcome> outcomes,
+    batch_mode mode) {
   array_literal stream_ids;
   array_literal event_ids;
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -584,6 +477,33 @@ std::vector<pg_event_store::batch_outcome> pg_event_store::impl::run_batch(
     }
   }
 
+  // A retry: where the first attempt put these events (the highest stored one of them on the
+  // stream of the first is where that attempt ended).
+  const auto stored_result = [&](std::span<const new_event> events) {
+    append_result r;
+    const position& first = stored.at(events.front().event_id);
+    r.duplicate = true;
+    r.first_seq = r.last_seq = first.global_seq;
+    r.stream_version = first.version;
+    for (const new_event& e : events) {
+      const auto it = stored.find(e.event_id);
+      if (it != stored.end() && it->second.stream_id == first.stream_id &&
+          it->second.global_seq > r.last_seq) {
+        r.last_seq = it->second.global_seq;
+        r.stream_version = it->second.version;
+      }
+    }
+    return r;
+  };
+
+  // All or nothing: a retried call (items[0]'s first event id stored) gets the first attempt's
+  // positions for items[0] and writes nothing.
+  if (mode == batch_mode::all_or_nothing && stored.contains(items[0].events.front().event_id)) {
+    outcomes[0].result = stored_result(items[0].events);
+    for (std::size_t i = 1; i < outcomes.size(); ++i) outcomes[i].result.duplicate = true;
+    return outcomes;
+  }
+
   // Decide each item in order against the state plus the rows assigned so far.
   array_literal col_seq, col_stream, col_version, col_id, col_type, col_payload, col_metadata,
       col_recorded_at, col_hash;
@@ -593,21 +513,14 @@ std::vector<pg_event_store::batch_outcome> pg_event_store::impl::run_batch(
     if (out.error != errc::ok) continue;
     const batch_item& item = items[i];
 
-    if (const auto first = stored.find(item.events.front().event_id); first != stored.end()) {
-      // A retry: report where the first attempt put its events (the highest stored one of
-      // this append on the same stream is where that attempt ended).
-      out.result.duplicate = true;
-      out.result.first_seq = first->second.global_seq;
-      out.result.last_seq = first->second.global_seq;
-      out.result.stream_version = first->second.version;
-      for (const new_event& e : item.events) {
-        const auto it = stored.find(e.event_id);
-        if (it != stored.end() && it->second.stream_id == first->second.stream_id &&
-            it->second.global_seq > out.result.last_seq) {
-          out.result.last_seq = it->second.global_seq;
-          out.result.stream_version = it->second.version;
-        }
+    if (stored.contains(item.events.front().event_id)) {
+      if (mode == batch_mode::all_or_nothing) {
+        // Only items[0] decides whether the whole call is a retry (handled above).
+        out.error = errc::conflict;
+        out.detail = "the first event id is already stored";
+        break;
       }
+      out.result = stored_result(item.events);
       continue;
     }
     const bool id_taken = std::any_of(item.events.begin(), item.events.end(),
@@ -615,6 +528,7 @@ std::vector<pg_event_store::batch_outcome> pg_event_store::impl::run_batch(
     if (id_taken) {
       out.error = errc::conflict;
       out.detail = "an event id (not the first) is already stored";
+      if (mode == batch_mode::all_or_nothing) break;
       continue;
     }
     std::uint64_t& version = versions[std::string(item.stream_id)];
@@ -622,6 +536,7 @@ std::vector<pg_event_store::batch_outcome> pg_event_store::impl::run_batch(
       out.error = errc::conflict;
       out.detail = "expected version " + std::to_string(item.expected_version) + ", stream is at " +
                    std::to_string(version);
+      if (mode == batch_mode::all_or_nothing) break;
       continue;
     }
 
@@ -655,6 +570,12 @@ std::vector<pg_event_store::batch_outcome> pg_event_store::impl::run_batch(
     out.result.stream_version = version;
   }
 
+  // All or nothing: one conflict and nothing is written (the guard rolls back).
+  if (mode == batch_mode::all_or_nothing &&
+      std::any_of(outcomes.begin(), outcomes.end(),
+                  [](const batch_outcome& o) { return o.error != errc::ok; })) {
+    return outcomes;
+  }
   if (rows > 0) {
     txn.exec_prepared(stmt_append_insert, col_seq.str(), col_stream.str(), col_version.str(),
                       col_id.str(), col_type.str(), col_payload.str(), col_metadata.str(),

@@ -48,6 +48,16 @@ class pg_event_store final : public event_store {
   append_result append(std::string_view stream_id, std::uint64_t expected_version,
                        const std::vector<new_event>& events, const event_metadata& metadata,
                        std::int64_t recorded_at_us) override;
+
+  /// One transaction under the append lock, like append_batch, but all or nothing: a conflict
+  /// in any item (wrong version, an event id already stored) throws errc::conflict and writes
+  /// nothing; a retry (items[0]'s first event id stored) writes nothing and returns the stored
+  /// positions. Arguments are checked by validate_append_all (errc::bad_request). One INSERT,
+  /// so one NOTIFY.
+  std::vector<append_result> append_all(std::span<const stream_append> items,
+                                        const event_metadata& metadata,
+                                        std::int64_t recorded_at_us) override;
+
   std::vector<recorded_event> read_stream(std::string_view stream_id) override;
   std::vector<recorded_event> read_all(std::uint64_t after_seq, std::size_t limit) override;
   std::uint64_t head_seq() override;
@@ -92,5 +102,11 @@ chain_verification verify_chain(event_store& store);
 std::string validate_append(std::string_view stream_id, std::uint64_t expected_version,
                             std::span<const new_event> events, std::string_view metadata_json,
                             std::int64_t recorded_at_us);
+
+/// Checks append_all's arguments: at least one item, each item as validate_append, and no event
+/// id twice in the whole call. Returns "" when acceptable, else the reason (never quoting a
+/// payload); event_store implementations refuse with errc::bad_request.
+std::string validate_append_all(std::span<const stream_append> items,
+                                std::string_view metadata_json, std::int64_t recorded_at_us);
 
 }  // namespace keyledger::infra

@@ -1,12 +1,14 @@
 // pg_event_store against a real PostgreSQL: positions, exact round trips, conflicts,
-// idempotency, argument checks, batches and reconnection.
+// idempotency, argument checks, batches, multi-stream appends (one NOTIFY) and reconnection.
 
 #include "infra/pg/pg_event_store.hpp"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <limits>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,17 @@ std::string expect_error(errc code, Fn&& fn) {
   }
   ADD_FAILURE() << "no infra::error thrown";
   return {};
+}
+
+// Waits (up to 5 s) until `payloads` holds at least `count` notifications.
+bool wait_for_notifications(pqxx::connection& listener, const std::vector<std::string>& payloads,
+                            std::size_t count) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (payloads.size() < count) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    listener.await_notification(0, 100000);
+  }
+  return true;
 }
 
 class pg_event_store_test : public ::testing::Test {
@@ -239,6 +252,50 @@ TEST_F(pg_event_store_test, ReconnectsOnceAfterTheConnectionBreaks) {
   EXPECT_EQ(r.first_seq, 2u);
   EXPECT_EQ(store_.head_seq(), 2u);
   store_.ping();
+}
+
+TEST_F(pg_event_store_test, AppendAllIsOneInsertAndOneNotification) {
+  pqxx::connection listener(db_.conninfo());
+  struct collector : pqxx::notification_receiver {
+    using pqxx::notification_receiver::notification_receiver;
+    void operator()(const std::string& payload, int) override { payloads.push_back(payload); }
+    std::vector<std::string> payloads;
+  } heard(listener, "keyledger_events");
+  store_.append("old", 0, {make_event("KeyCreated", "{}")}, metadata_, 1);
+  ASSERT_TRUE(wait_for_notifications(listener, heard.payloads, 1));
+
+  const std::vector<infra::new_event> rotated{make_event("KeyRotated", "{}")};
+  const std::vector<infra::new_event> created{make_event("KeyCreated", "{}"),
+                                              make_event("KeyUpdated", "{}")};
+  const std::vector<infra::stream_append> items{{"old", 1, rotated}, {"new", 0, created}};
+  const auto results = store_.append_all(items, metadata_, 2);
+  EXPECT_EQ(results[1].last_seq, 4u);
+
+  // One statement inserted every row: its one notification already names the last of them.
+  ASSERT_TRUE(wait_for_notifications(listener, heard.payloads, 2));
+  EXPECT_EQ(heard.payloads[1], "4");
+  // A retry and a conflicting call notify nothing; the next append's notification comes next.
+  EXPECT_TRUE(store_.append_all(items, metadata_, 3)[0].duplicate);
+  const std::vector<infra::new_event> late{make_event("KeyRevoked", "{}")};
+  const std::vector<infra::stream_append> stale{{"old", 1, late}};
+  EXPECT_THROW(store_.append_all(stale, metadata_, 3), infra::error);
+  store_.append("other", 0, {make_event("KeyCreated", "{}")}, metadata_, 4);
+  ASSERT_TRUE(wait_for_notifications(listener, heard.payloads, 3));
+  EXPECT_EQ(heard.payloads, (std::vector<std::string>{"1", "4", "5"}));
+}
+
+TEST_F(pg_event_store_test, AppendAllAfterABrokenConnectionReconnects) {
+  store_.append("old", 0, {make_event("KeyCreated", "{}")}, metadata_, 1);
+  admin_query(db_.admin_conninfo(),
+              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +
+                  db_.name() + "' AND pid <> pg_backend_pid()");
+  const std::vector<infra::new_event> rotated{make_event("KeyRotated", "{}")};
+  const std::vector<infra::new_event> created{make_event("KeyCreated", "{}")};
+  const std::vector<infra::stream_append> items{{"old", 1, rotated}, {"new", 0, created}};
+  const auto results = store_.append_all(items, metadata_, 2);
+  EXPECT_FALSE(results[0].duplicate);
+  EXPECT_EQ(results[1].first_seq, 3u);
+  EXPECT_EQ(store_.head_seq(), 3u);
 }
 
 TEST(pg_event_store_unreachable, IsUnavailable) {

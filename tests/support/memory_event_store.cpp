@@ -32,37 +32,102 @@ infra::append_result memory_event_store::append(std::string_view stream_id,
   }
 
   // Same order of checks as pg_event_store: a retry first, then event ids, then the version.
-  if (const auto first = ids_.find(events.front().event_id); first != ids_.end()) {
-    const infra::recorded_event& stored = log_[first->second];
-    infra::append_result r;
-    r.duplicate = true;
-    r.first_seq = r.last_seq = stored.global_seq;
-    r.stream_version = stored.version;
-    for (const auto& e : events) {
-      const auto it = ids_.find(e.event_id);
-      if (it == ids_.end()) continue;
-      const infra::recorded_event& other = log_[it->second];
-      if (other.stream_id == stored.stream_id && other.global_seq > r.last_seq) {
-        r.last_seq = other.global_seq;
-        r.stream_version = other.version;
-      }
-    }
-    return r;
-  }
+  if (ids_.contains(events.front().event_id)) return stored_result(events);
   for (const auto& e : events) {
     if (ids_.contains(e.event_id)) {
       throw error(errc::conflict,
                   "append to stream: an event id (not the first) is already stored");
     }
   }
-  const auto stream = streams_.find(stream_id);
-  const std::uint64_t version = stream == streams_.end() ? 0 : stream->second.size();
+  const std::uint64_t version = version_of(stream_id);
   if (version != expected_version) {
     throw error(errc::conflict, "append to stream: expected version " +
                                     std::to_string(expected_version) + ", stream is at " +
                                     std::to_string(version));
   }
+  ++appends_;
+  return write(stream_id, events, metadata_json, recorded_at_us);
+}
 
+std::vector<infra::append_result> memory_event_store::append_all(
+    std::span<const infra::stream_append> items, const infra::event_metadata& metadata,
+    std::int64_t recorded_at_us) {
+  const std::string metadata_json = infra::encode_metadata(metadata);
+  if (std::string problem = infra::validate_append_all(items, metadata_json, recorded_at_us);
+      !problem.empty()) {
+    throw error(errc::bad_request, "append_all: " + problem);
+  }
+
+  std::lock_guard lock(mutex_);
+  if (fail_next_) {
+    const errc code = *std::exchange(fail_next_, std::nullopt);
+    throw error(code, "memory_event_store: injected failure");
+  }
+
+  std::vector<infra::append_result> results(items.size());
+  // A retry of the whole call: the first attempt's positions for items[0], nothing written.
+  if (ids_.contains(items[0].events.front().event_id)) {
+    results[0] = stored_result(items[0].events);
+    for (std::size_t i = 1; i < results.size(); ++i) results[i].duplicate = true;
+    return results;
+  }
+  // Decide every item in order before writing any (a stream may appear twice: the second
+  // expects the version after the first), then write them all.
+  std::map<std::string, std::uint64_t, std::less<>> versions;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const infra::stream_append& item = items[i];
+    for (const auto& e : item.events) {
+      if (ids_.contains(e.event_id)) {
+        throw error(errc::conflict,
+                    "append_all: item " + std::to_string(i) + ": an event id is already stored");
+      }
+    }
+    auto it = versions.find(item.stream_id);
+    if (it == versions.end()) {
+      it = versions.emplace(std::string(item.stream_id), version_of(item.stream_id)).first;
+    }
+    if (it->second != item.expected_version) {
+      throw error(errc::conflict, "append_all: item " + std::to_string(i) + ": expected version " +
+                                      std::to_string(item.expected_version) + ", stream is at " +
+                                      std::to_string(it->second));
+    }
+    it->second += item.events.size();
+  }
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    results[i] = write(items[i].stream_id, items[i].events, metadata_json, recorded_at_us);
+  }
+  ++appends_;
+  return results;
+}
+
+infra::append_result memory_event_store::stored_result(
+    std::span<const infra::new_event> events) const {
+  const infra::recorded_event& stored = log_[ids_.at(events.front().event_id)];
+  infra::append_result r;
+  r.duplicate = true;
+  r.first_seq = r.last_seq = stored.global_seq;
+  r.stream_version = stored.version;
+  for (const auto& e : events) {
+    const auto it = ids_.find(e.event_id);
+    if (it == ids_.end()) continue;
+    const infra::recorded_event& other = log_[it->second];
+    if (other.stream_id == stored.stream_id && other.global_seq > r.last_seq) {
+      r.last_seq = other.global_seq;
+      r.stream_version = other.version;
+    }
+  }
+  return r;
+}
+
+std::uint64_t memory_event_store::version_of(std::string_view stream_id) const {
+  const auto stream = streams_.find(stream_id);
+  return stream == streams_.end() ? 0 : stream->second.size();
+}
+
+infra::append_result memory_event_store::write(std::string_view stream_id,
+                                               std::span<const infra::new_event> events,
+                                               const std::string& metadata_json,
+                                               std::int64_t recorded_at_us) {
   auto& indexes = streams_[std::string(stream_id)];
   infra::append_result r;
   r.first_seq = log_.size() + 1;
@@ -83,7 +148,6 @@ infra::append_result memory_event_store::append(std::string_view stream_id,
   }
   r.last_seq = log_.size();
   r.stream_version = indexes.size();
-  ++appends_;
   return r;
 }
 

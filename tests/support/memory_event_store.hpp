@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,20 +28,33 @@ class memory_event_store final : public infra::event_store {
                               const std::vector<infra::new_event>& events,
                               const infra::event_metadata& metadata,
                               std::int64_t recorded_at_us) override;
+  std::vector<infra::append_result> append_all(std::span<const infra::stream_append> items,
+                                               const infra::event_metadata& metadata,
+                                               std::int64_t recorded_at_us) override;
   std::vector<infra::recorded_event> read_stream(std::string_view stream_id) override;
   std::vector<infra::recorded_event> read_all(std::uint64_t after_seq, std::size_t limit) override;
   std::uint64_t head_seq() override;
 
-  /// Makes the next append() throw infra::error(code) and write nothing (e.g. unavailable).
+  /// Makes the next append() or append_all() throw infra::error(code) and write nothing (e.g.
+  /// unavailable).
   void fail_next_append(infra::errc code);
 
   /// Every stored event in global order (a copy).
   std::vector<infra::recorded_event> events() const;
 
-  /// Number of append() calls that wrote events (not duplicates, conflicts or failures).
+  /// Number of append() and append_all() calls that wrote events (not duplicates, conflicts or
+  /// failures).
   std::size_t appends() const;
 
  private:
+  // Under mutex_: the stored positions of a retry whose first event id is stored.
+  infra::append_result stored_result(std::span<const infra::new_event> events) const;
+  // Under mutex_: the stream's current version.
+  std::uint64_t version_of(std::string_view stream_id) const;
+  // Under mutex_: appends without checks.
+  infra::append_result write(std::string_view stream_id, std::span<const infra::new_event> events,
+                             const std::string& metadata_json, std::int64_t recorded_at_us);
+
   mutable std::mutex mutex_;
   std::vector<infra::recorded_event> log_;                                // index = global_seq - 1
   std::map<std::string, std::vector<std::size_t>, std::less<>> streams_;  // indexes into log_

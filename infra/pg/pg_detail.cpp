@@ -1,0 +1,179 @@
+#include "infra/pg/pg_detail.hpp"
+
+#include <memory>
+#include <new>
+#include <pqxx/pqxx>
+#include <string>
+#include <string_view>
+
+#include "infra/core/error.hpp"
+
+namespace keyledger::infra::pg_detail {
+
+std::unique_ptr<pqxx::connection> open_app_connection(const std::string& conninfo) {
+  auto conn = std::make_unique<pqxx::connection>(conninfo);
+  // libpqxx 6 would otherwise reconnect on its own after a failure and carry on without the
+  // session state set here (the role, above all) or a transaction begun by hand. The callers
+  // drop a broken connection and open a new one through this function instead.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  conn->inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+  conn->set_client_encoding("UTF8");
+  pqxx::nontransaction txn(*conn);
+  // Only what keyledger_app may do from here on when the login role may become it (the
+  // migration makes the migrating role a member; superusers are members of every role).
+  const auto r = txn.exec(
+      "SELECT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'keyledger_app') "
+      "AND pg_has_role(current_user, 'keyledger_app', 'MEMBER')");
+  if (!r.empty() && r[0][0].as<bool>()) txn.exec("SET ROLE keyledger_app");
+  // The statements take array parameters whose plans do not depend on the values: planning
+  // them once saves about as much server time per append as the INSERT itself.
+  txn.exec("SET plan_cache_mode = force_generic_plan");
+  return conn;
+}
+
+bool is_connection_failure(const std::exception& e) noexcept {
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) return true;
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) return true;
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    const std::string& state = sql->sqlstate();
+    // 08: connection exception; 57P01-57P03: shutdown / crash recovery / cannot connect now.
+    return state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03";
+  }
+  return false;
+}
+
+namespace {
+
+std::string first_line(const char* text) {
+  std::string_view s(text);
+  s = s.substr(0, s.find('\n'));
+  return std::string(s);
+}
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+void rethrow_translated(std::string_view operation) {
+  const std::string op(operation);
+  try {
+    throw;
+  } catch (const error&) {
+    throw;
+  } catch (const pqxx::unique_violation& e) {
+    throw error(errc::conflict, op + ": unique violation: " + first_line(e.what()));
+  } catch (const pqxx::sql_error& e) {
+    const std::string& state = e.sqlstate();
+    if (is_connection_failure(e)) {
+      throw error(errc::unavailable, op + ": database unavailable (" + state + ")");
+    }
+    // libpqxx 6.4 leaves sqlstate() empty for some classes, so go by the exception type too.
+    if (dynamic_cast<const pqxx::insufficient_resources*>(&e) != nullptr ||
+        state.rfind("53", 0) == 0) {
+      throw error(errc::unavailable, op + ": database out of resources (" + state + ")");
+    }
+    // Class 22 (data exception) messages can quote the offending value.
+    if (dynamic_cast<const pqxx::data_exception*>(&e) != nullptr || state.rfind("22", 0) == 0) {
+      throw error(errc::storage, op + ": data exception " + state);
+    }
+    throw error(errc::storage, op + ": sqlstate " + state + ": " + first_line(e.what()));
+  } catch (const pqxx::broken_connection& e) {
+    throw error(errc::unavailable, op + ": connection failed: " + first_line(e.what()));
+  } catch (const pqxx::in_doubt_error&) {
+    throw error(errc::unavailable, op + ": connection lost during commit (outcome unknown)");
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw error(errc::storage, op + ": " + first_line(e.what()));
+  }
+}
+
+bool is_storable_text(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int extra = 0;
+    std::uint32_t cp = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      extra = 1;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      extra = 2;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (end - p <= extra) return false;
+    for (int i = 1; i <= extra; ++i) {
+      if ((p[i] & 0xc0) != 0x80) return false;
+      cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if ((extra == 2 && cp < 0x800) || (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    p += extra + 1;
+  }
+  return true;
+}
+
+void array_literal::add(std::string_view text) {
+  out_ += out_.empty() ? '{' : ',';
+  out_ += '"';
+  for (const char c : text) {
+    if (c == '"' || c == '\\') out_ += '\\';
+    out_ += c;
+  }
+  out_ += '"';
+}
+
+void array_literal::add(std::int64_t value) {
+  out_ += out_.empty() ? '{' : ',';
+  out_ += std::to_string(value);
+}
+
+void array_literal::add(bool value) {
+  out_ += out_.empty() ? '{' : ',';
+  out_ += value ? "t" : "f";
+}
+
+std::string timestamptz_from_us_sql(std::string_view expr) {
+  const std::string e(expr);
+  return "('epoch'::timestamptz + (" + e + " / 3600000000) * interval '1 hour' + (" + e +
+         " % 3600000000) * interval '1 microsecond')";
+}
+
+std::string us_from_timestamptz_sql(std::string_view column) {
+  return "(extract(epoch FROM " + std::string(column) + ") * 1000000)::bigint";
+}
+
+bool decode_hex(std::string_view hex, std::string& out) {
+  if (hex.size() % 2 != 0) return false;
+  out.clear();
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = hex_value(hex[i]);
+    const int lo = hex_value(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out += static_cast<char>(hi << 4 | lo);
+  }
+  return true;
+}
+
+}  // namespace keyledger::infra::pg_detail
