@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <variant>
 
@@ -15,7 +16,7 @@ using testing::fixed_clock;
 using testing::fixed_instant;
 
 create_workspace a_create_command(const clock& clk) {
-  return create_workspace{"ws_0123456789ABCDEFGHIJKL", "acme-prod", "qg", clk.now()};
+  return create_workspace{"ws_0123456789ABCDEFGHIJKL", "acme-prod", "qg", key_policy{}, clk.now()};
 }
 
 rejection rejection_of(const workspace_state& state, const workspace_command& command) {
@@ -33,7 +34,7 @@ TEST(workspace_create, given_no_workspace_when_created_then_one_workspace_create
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->size(), 1u);
   EXPECT_EQ(r->front(), workspace_event{(workspace_created{"ws_0123456789ABCDEFGHIJKL", "acme-prod",
-                                                           "qg", fixed_instant()})});
+                                                           "qg", fixed_instant(), key_policy{}})});
   EXPECT_EQ(event_type(r->front()), "WorkspaceCreated");
 }
 
@@ -75,9 +76,38 @@ TEST(workspace_create, given_a_bad_key_prefix_then_invalid_key_prefix) {
   }
 }
 
+TEST(workspace_create, given_a_key_policy_then_it_is_carried_in_the_event) {
+  // Given a workspace that forbids spaces in key names and allows keys without expiry
+  const fixed_clock clk{fixed_instant()};
+  auto c = a_create_command(clk);
+  c.policy = key_policy{std::chrono::days{30}, std::chrono::days{180}, true, false};
+  // When created
+  const auto r = decide(workspace_state{}, c);
+  // Then WorkspaceCreated carries the policy, and the state holds it
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ(std::get<workspace_created>(r->front()).policy, c.policy);
+  EXPECT_EQ(evolve(workspace_state{}, r->front()).policy, c.policy);
+}
+
+TEST(workspace_create, given_an_invalid_key_policy_then_invalid_key_policy) {
+  const fixed_clock clk{fixed_instant()};
+  using std::chrono::days;
+  for (const key_policy& p : {key_policy{days{0}, days{365}, false, true},
+                              key_policy{days{90}, days{30}, false, true},
+                              key_policy{days{90}, days{3651}, false, true},
+                              key_policy{days{-5}, days{-1}, false, true}}) {
+    auto c = a_create_command(clk);
+    c.policy = p;
+    EXPECT_EQ(rejection_of(workspace_state{}, c), rejection::invalid_key_policy)
+        << p.default_lifespan.count() << "/" << p.max_lifespan.count();
+  }
+}
+
 TEST(workspace_evolve, given_workspace_created_then_state_holds_it_and_version_1) {
   const fixed_clock clk{fixed_instant()};
-  const auto state = evolve(workspace_state{}, workspace_created{"ws_1", "acme", "kl", clk.now()});
+  const auto state =
+      evolve(workspace_state{}, workspace_created{"ws_1", "acme", "kl", clk.now(), key_policy{}});
   EXPECT_TRUE(state.exists);
   EXPECT_EQ(state.version, 1u);
   EXPECT_EQ(state.workspace_id, "ws_1");
