@@ -3,7 +3,7 @@
 // KeyRevoked; rotations racing revocations never leave more than one of each in the stream.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { key_event_types, start_stack } from './harness.mjs';
+import { command_event_types, start_stack } from './harness.mjs';
 
 let stack;
 let api;
@@ -51,7 +51,7 @@ test('concurrent rotations of one key: exactly one 201, the others 409, one KeyR
       assert.ok(['CONFLICT', 'KEY_ALREADY_ROTATED'].includes(r.json?.code), r.text);
       assert.ok(!('key' in r.json), 'a refused rotation shows no secret');
     }
-    assert.deepEqual(await key_event_types(stack.db, old.id), ['KeyCreated', 'KeyRotated'], `round ${round}`);
+    assert.deepEqual(await command_event_types(stack.db, old.id), ['KeyCreated', 'KeyRotated'], `round ${round}`);
     assert.equal(await keys_rotated_from(old.id), 1, 'one new key');
     const g = await api.get_key(admin, old.id);
     assert.equal(g.json.rotated_to, won[0].json.id);
@@ -68,7 +68,7 @@ test('concurrent revocations of one key append one KeyRevoked', async () => {
       // 204: revoked now, or found revoked already (nothing appended); 409: lost the race.
       assert.ok(r.status === 204 || (r.status === 409 && r.json?.code === 'CONFLICT'), `${r.status} ${r.text}`);
     }
-    assert.deepEqual(await key_event_types(stack.db, k.id), ['KeyCreated', 'KeyRevoked'], `round ${round}`);
+    assert.deepEqual(await command_event_types(stack.db, k.id), ['KeyCreated', 'KeyRevoked'], `round ${round}`);
     assert.equal((await api.verify(k.key)).json.code, 'REVOKED');
   }
 });
@@ -96,7 +96,7 @@ test('rotations racing revocations: one of each at most, and losers change nothi
         assert.equal(r.json?.code, 'CONFLICT', ctx);
       }
     }
-    const types = await key_event_types(stack.db, k.id);
+    const types = await command_event_types(stack.db, k.id);
     assert.ok(rotations.length <= 1, ctx);
     assert.equal(types.filter((t) => t === 'KeyRotated').length, rotations.length, `${types} ${ctx}`);
     assert.equal(types.filter((t) => t === 'KeyRevoked').length, revocations.length > 0 ? 1 : 0, `${types} ${ctx}`);

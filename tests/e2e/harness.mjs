@@ -142,9 +142,27 @@ export async function key_event_types(db, key_id) {
   return rows.map((r) => r[0]);
 }
 
+/// What the expiry job appends on its own schedule (KeyExpired, KeyExpiryApproaching): a key
+/// whose expires_at is less than 14 days ahead - e.g. the old key of a rotation - gets one
+/// whenever the job runs, so checks of what a command appended leave these out.
+export const job_event_types = ['KeyExpired', 'KeyExpiryApproaching'];
+
+/// key_event_types without the expiry job's events.
+export async function command_event_types(db, key_id) {
+  return (await key_event_types(db, key_id)).filter((t) => !job_event_types.includes(t));
+}
+
 /// The number of rows in the events table.
 export async function event_count(db) {
   const rows = await db.psql('SELECT count(*) FROM events');
+  return Number(rows[0][0]);
+}
+
+/// The number of events appended by commands (all but the expiry job's).
+export async function command_event_count(db) {
+  const rows = await db.psql(
+    `SELECT count(*) FROM events WHERE type NOT IN (${job_event_types.map((t) => `'${t}'`).join(', ')})`,
+  );
   return Number(rows[0][0]);
 }
 

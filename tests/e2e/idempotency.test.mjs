@@ -3,7 +3,7 @@
 // nothing; the same key with another body, path or route gets 422 IDEMPOTENCY_KEY_REUSED.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { assert_error, event_count, key_event_types, random_suffix, start_stack } from './harness.mjs';
+import { assert_error, command_event_count, command_event_types, random_suffix, start_stack } from './harness.mjs';
 
 let stack;
 let api;
@@ -43,16 +43,16 @@ describe('replays', () => {
     const body = { name: 'idempotent-create', environment: 'live', scopes: ['leads:read'] };
     const first = await api.create_key(admin, body, { idempotency_key: k });
     assert.equal(first.status, 201, first.text);
-    const count = await event_count(stack.db);
+    const count = await command_event_count(stack.db);
     const again = await api.create_key(admin, body, { idempotency_key: k });
     assert_replay(first, again, 'create');
     assert.match(again.headers.get('cache-control') ?? '', /no-store/, 'a replayed secret is not cacheable either');
-    assert.equal(await event_count(stack.db), count, 'the replay appended nothing');
+    assert.equal(await command_event_count(stack.db), count, 'the replay appended nothing');
     assert.equal((await api.verify(first.json.key)).json.code, 'VALID');
 
     const other = await api.create_key(admin, { ...body, name: 'something else' }, { idempotency_key: k });
     assert_error(other, 422, 'IDEMPOTENCY_KEY_REUSED', 'another body');
-    assert.equal(await event_count(stack.db), count, 'the 422 appended nothing');
+    assert.equal(await command_event_count(stack.db), count, 'the 422 appended nothing');
 
     // Without the header, the same body creates a new key every time.
     const plain = await api.create_key(admin, body);
@@ -67,13 +67,13 @@ describe('replays', () => {
     assert.equal(first.status, 200, first.text);
     const later = await api.patch_key(admin, key.id, { name: 'idem-later' });
     assert.equal(later.status, 200, later.text);
-    const types = await key_event_types(stack.db, key.id);
+    const types = await command_event_types(stack.db, key.id);
     assert.deepEqual(types, ['KeyCreated', 'KeyUpdated', 'KeyUpdated']);
 
     const again = await api.patch_key(admin, key.id, { name: 'idem-patched' }, { idempotency_key: k });
     assert_replay(first, again, 'PATCH');
     assert.equal(again.json.name, 'idem-patched');
-    assert.deepEqual(await key_event_types(stack.db, key.id), types, 'the replay appended nothing');
+    assert.deepEqual(await command_event_types(stack.db, key.id), types, 'the replay appended nothing');
     assert.equal((await api.get_key(admin, key.id)).json.name, 'idem-later', 'the replay changed nothing');
 
     assert_error(
@@ -89,12 +89,12 @@ describe('replays', () => {
     const k = fresh_key();
     const first = await api.rotate_key(admin, key.id, { grace_period_seconds: 60 }, { idempotency_key: k });
     assert.equal(first.status, 201, first.text);
-    const count = await event_count(stack.db);
+    const count = await command_event_count(stack.db);
     const again = await api.rotate_key(admin, key.id, { grace_period_seconds: 60 }, { idempotency_key: k });
     assert_replay(first, again, 'rotate');
     assert.equal(again.json.key, first.json.key);
-    assert.equal(await event_count(stack.db), count);
-    assert.deepEqual(await key_event_types(stack.db, key.id), ['KeyCreated', 'KeyRotated']);
+    assert.equal(await command_event_count(stack.db), count);
+    assert.deepEqual(await command_event_types(stack.db, key.id), ['KeyCreated', 'KeyRotated']);
     assert_error(
       await api.rotate_key(admin, key.id, { grace_period_seconds: 0 }, { idempotency_key: k }),
       422,
@@ -122,7 +122,7 @@ describe('replays', () => {
     assert.equal(first.status, 204, first.text);
     const again = await api.revoke_key(admin, a.id, { idempotency_key: k });
     assert_replay(first, again, 'DELETE');
-    assert.deepEqual(await key_event_types(stack.db, a.id), ['KeyCreated', 'KeyRevoked']);
+    assert.deepEqual(await command_event_types(stack.db, a.id), ['KeyCreated', 'KeyRevoked']);
     assert_error(await api.revoke_key(admin, b.id, { idempotency_key: k }), 422, 'IDEMPOTENCY_KEY_REUSED', 'DELETE, other id');
     assert.equal((await api.verify(b.key)).json.code, 'VALID', 'the refused DELETE revoked nothing');
   });
@@ -133,7 +133,7 @@ describe('scope and limits', () => {
     const key = await create({ name: 'idem-routes', environment: 'test' });
     const k = fresh_key();
     assert.equal((await api.patch_key(admin, key.id, { name: 'idem-routes-2' }, { idempotency_key: k })).status, 200);
-    const count = await event_count(stack.db);
+    const count = await command_event_count(stack.db);
     assert_error(await api.rotate_key(admin, key.id, undefined, { idempotency_key: k }), 422, 'IDEMPOTENCY_KEY_REUSED', 'rotate');
     assert_error(await api.revoke_key(admin, key.id, { idempotency_key: k }), 422, 'IDEMPOTENCY_KEY_REUSED', 'DELETE');
     assert_error(
@@ -142,7 +142,7 @@ describe('scope and limits', () => {
       'IDEMPOTENCY_KEY_REUSED',
       'POST /v1/keys',
     );
-    assert.equal(await event_count(stack.db), count);
+    assert.equal(await command_event_count(stack.db), count);
   });
 
   test('Idempotency-Keys belong to the calling key: another caller is not replayed', async () => {
@@ -159,18 +159,18 @@ describe('scope and limits', () => {
 
   test('a refused command is answered the same on retry and appends nothing', async () => {
     const k = fresh_key();
-    const count = await event_count(stack.db);
+    const count = await command_event_count(stack.db);
     const first = await api.create_key(admin, { name: '', environment: 'test' }, { idempotency_key: k });
     assert_error(first, 400, 'INVALID_FIELD', 'first');
     const again = await api.create_key(admin, { name: '', environment: 'test' }, { idempotency_key: k });
     assert_error(again, 400, 'INVALID_FIELD', 'retry');
-    assert.equal(await event_count(stack.db), count);
+    assert.equal(await command_event_count(stack.db), count);
   });
 
   test('concurrent retries of one request create one key', async () => {
     const k = fresh_key();
     const body = { name: 'idem-concurrent', environment: 'test' };
-    const count = await event_count(stack.db);
+    const count = await command_event_count(stack.db);
     const answers = await Promise.all(Array.from({ length: 8 }, () => api.create_key(admin, body, { idempotency_key: k })));
     const created = answers.filter((r) => r.status === 201);
     assert.ok(created.length >= 1, answers.map((r) => `${r.status} ${r.text}`).join('\n'));
@@ -179,7 +179,7 @@ describe('scope and limits', () => {
       assert_error(r, 409, 'IDEMPOTENCY_IN_PROGRESS', 'a retry while the first runs');
       assert.equal(r.headers.get('retry-after'), '1');
     }
-    assert.equal(await event_count(stack.db), count + 1, 'one KeyCreated');
+    assert.equal(await command_event_count(stack.db), count + 1, 'one KeyCreated');
   });
 
   test('unacceptable Idempotency-Key values are 400', async () => {

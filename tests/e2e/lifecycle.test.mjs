@@ -12,7 +12,8 @@ import {
   assert_error,
   assert_key_object,
   checksum_ok,
-  event_count,
+  command_event_count,
+  command_event_types,
   http_request,
   iso_timestamp,
   key_event_types,
@@ -134,7 +135,7 @@ describe('create', () => {
     // Disabled from the start.
     assert.deepEqual((await api.verify(k.key, { ip: '10.1.2.3' })).json, { valid: false, code: 'DISABLED' });
 
-    const types = await key_event_types(stack.db, k.id);
+    const types = await command_event_types(stack.db, k.id);
     assert.deepEqual(types, ['KeyCreated']);
   });
 
@@ -176,7 +177,7 @@ describe('create', () => {
   });
 
   test('invalid settings are 400 INVALID_FIELD and append nothing', async () => {
-    const before_count = await event_count(stack.db);
+    const before_count = await command_event_count(stack.db);
     const base = { name: 'bad-setting', environment: 'test' };
     const cases = [
       { expires_at: rfc3339(Date.now() - 60_000) },
@@ -229,7 +230,7 @@ describe('create', () => {
       }
       assert_error(r, 400, codes, JSON.stringify(c).slice(0, 80));
     }
-    assert.equal(await event_count(stack.db), before_count, 'refused creates appended nothing');
+    assert.equal(await command_event_count(stack.db), before_count, 'refused creates appended nothing');
   });
 });
 
@@ -460,7 +461,7 @@ describe('PATCH /v1/keys/{id}', () => {
       assert.deepEqual(r.json, expected, JSON.stringify(patch));
       assert.deepEqual((await api.get_key(admin, k.id)).json, expected, `GET after ${JSON.stringify(patch)}`);
       types = [...types, ...appended];
-      assert.deepEqual(await key_event_types(stack.db, k.id), types, JSON.stringify(patch));
+      assert.deepEqual(await command_event_types(stack.db, k.id), types, JSON.stringify(patch));
     }
   });
 
@@ -471,7 +472,7 @@ describe('PATCH /v1/keys/{id}', () => {
     assert.equal(r.json.name, 'patch-many-2');
     assert.deepEqual(r.json.scopes, ['a:b']);
     assert.equal(r.json.status, 'disabled');
-    assert.deepEqual(await key_event_types(stack.db, k.id), ['KeyCreated', 'KeyUpdated', 'KeyDisabled']);
+    assert.deepEqual(await command_event_types(stack.db, k.id), ['KeyCreated', 'KeyUpdated', 'KeyDisabled']);
   });
 
   test('a PATCH that changes nothing answers 200 and appends nothing', async () => {
@@ -483,7 +484,7 @@ describe('PATCH /v1/keys/{id}', () => {
       postback_url: 'https://example.com/x',
       rate_limit: { limit: 3, window_seconds: 5 },
     });
-    const before_total = await event_count(stack.db);
+    const before_total = await command_event_count(stack.db);
     const same = [
       {},
       { name: 'no-op' },
@@ -509,8 +510,8 @@ describe('PATCH /v1/keys/{id}', () => {
       assert.equal(r.status, 200, `${JSON.stringify(patch)}: ${r.text}`);
       assert.deepEqual(r.json, without_secret(k), JSON.stringify(patch));
     }
-    assert.deepEqual(await key_event_types(stack.db, k.id), ['KeyCreated']);
-    assert.equal(await event_count(stack.db), before_total, 'no event anywhere');
+    assert.deepEqual(await command_event_types(stack.db, k.id), ['KeyCreated']);
+    assert.equal(await command_event_count(stack.db), before_total, 'no event anywhere');
   });
 
   test('enable/disable takes effect on verification at once', async () => {
@@ -571,7 +572,7 @@ describe('PATCH /v1/keys/{id}', () => {
       ['INVALID_JSON', 'BAD_REQUEST'],
       'array body',
     );
-    assert.deepEqual(await key_event_types(stack.db, k.id), ['KeyCreated'], 'refused PATCHes appended nothing');
+    assert.deepEqual(await command_event_types(stack.db, k.id), ['KeyCreated'], 'refused PATCHes appended nothing');
   });
 });
 
@@ -627,8 +628,8 @@ describe('POST /v1/keys/{id}/rotate', () => {
     assert.equal((await api.verify(fresh.key, { ip: '10.0.0.1' })).json.code, 'VALID');
     assert.equal((await api.get_key(admin, old.id)).json.status, 'expired');
 
-    assert.deepEqual((await key_event_types(stack.db, old.id)).slice(0, 2), ['KeyCreated', 'KeyRotated']);
-    assert.deepEqual(await key_event_types(stack.db, fresh.id), ['KeyCreated']);
+    assert.deepEqual((await command_event_types(stack.db, old.id)).slice(0, 2), ['KeyCreated', 'KeyRotated']);
+    assert.deepEqual(await command_event_types(stack.db, fresh.id), ['KeyCreated']);
   });
 
   test('grace 0: the old key is EXPIRED at once', async () => {
@@ -656,7 +657,7 @@ describe('POST /v1/keys/{id}/rotate', () => {
     assert.equal(r2.status, 201, r2.text);
     assert.equal(r2.json.rotated_from, r1.json.id);
     assert_error(await api.rotate_key(admin, r1.json.id, {}), 409, 'KEY_ALREADY_ROTATED', 'the middle one');
-    assert.deepEqual(await key_event_types(stack.db, first.id), ['KeyCreated', 'KeyRotated']);
+    assert.deepEqual(await command_event_types(stack.db, first.id), ['KeyCreated', 'KeyRotated']);
   });
 
   test('a rotation never extends the old key beyond its own expiry', async () => {
@@ -705,7 +706,7 @@ describe('DELETE /v1/keys/{id}', () => {
     const g = await api.get_key(admin, a.id);
     assert.equal(g.json.status, 'revoked');
     assert.match(g.json.revoked_at, iso_timestamp);
-    assert.deepEqual(await key_event_types(stack.db, a.id), ['KeyCreated', 'KeyRevoked']);
+    assert.deepEqual(await command_event_types(stack.db, a.id), ['KeyCreated', 'KeyRevoked']);
   });
 
   test('revoking the old key of a rotation leaves the new one working', async () => {
