@@ -1,6 +1,7 @@
 // Conflicting commands on one key at the same time: of many concurrent rotations exactly one
 // wins and the others get 409 and change nothing; concurrent revocations append one
-// KeyRevoked; rotations racing revocations never leave more than one of each in the stream.
+// KeyRevoked; rotations racing revocations never leave more than one of each in the stream;
+// concurrent PATCHes append one KeyUpdated per 200 and 409 CONFLICT for the others.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { command_event_types, start_stack } from './harness.mjs';
@@ -105,5 +106,25 @@ test('rotations racing revocations: one of each at most, and losers change nothi
     // A revocation that came first leaves nothing to rotate.
     if (types[1] === 'KeyRevoked') assert.equal(rotations.length, 0, ctx);
     assert.equal((await api.verify(k.key)).json.code, revocations.length > 0 ? 'REVOKED' : 'VALID', ctx);
+  }
+});
+
+test('concurrent PATCHes: each 200 appended its change, each 409 CONFLICT nothing', async () => {
+  for (let round = 0; round < rounds; round++) {
+    const k = await create(`race-patch-${round}`);
+    const answers = await Promise.all(
+      Array.from({ length: parallel }, (_, i) => api.patch_key(admin, k.id, { name: `race-patch-${round}-${i}` })),
+    );
+    const ok = answers.filter((r) => r.status === 200);
+    assert.ok(ok.length >= 1, show(answers));
+    for (const r of answers.filter((x) => x.status !== 200)) {
+      assert.equal(r.status, 409, `${r.status} ${r.text}`);
+      assert.equal(r.json?.code, 'CONFLICT', r.text);
+    }
+    const types = await command_event_types(stack.db, k.id);
+    assert.deepEqual(types, ['KeyCreated', ...ok.map(() => 'KeyUpdated')], show(answers));
+    const names = ok.map((r) => r.json.name);
+    const final = (await api.get_key(admin, k.id)).json.name;
+    assert.ok(names.includes(final), `${final} is one of the accepted names ${names}`);
   }
 });

@@ -4,8 +4,9 @@
 // KeyExpired once and KeyExpiryApproaching 14 days ahead), GET /v1/keys/self, last used
 // time/IP, the request log (none for off-the-record keys) and the failed-attempt counters.
 //
-// The server runs its expiry job every 100 ms and flushes usage every 100 ms, so that the
-// tests can poll for their effects with short deadlines.
+// Two nodes share the database, both running the expiry job every 100 ms (and flushing usage
+// every 100 ms), so that the tests can poll for effects with short deadlines and the job's
+// events are seen to be recorded once although both nodes race to record them.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -29,12 +30,15 @@ let stack;
 let api;
 let admin;
 
+const fast_jobs = { KEYLEDGER_EXPIRY_INTERVAL_MS: '100', KEYLEDGER_USAGE_FLUSH_MS: '100' };
+
 before(async () => {
-  stack = await start_stack({
-    env: { KEYLEDGER_EXPIRY_INTERVAL_MS: '100', KEYLEDGER_USAGE_FLUSH_MS: '100' },
-  });
+  stack = await start_stack({ env: fast_jobs });
   api = stack.api;
   admin = stack.admin_key;
+  // A second node on the same database runs the expiry job too: KeyExpired and
+  // KeyExpiryApproaching must still be recorded once.
+  await stack.start_extra_server(fast_jobs);
 });
 
 after(async () => {
@@ -721,7 +725,7 @@ describe('DELETE /v1/keys/{id}', () => {
 // ---- expiry -----------------------------------------------------------------------------------
 
 describe('expiry', () => {
-  test('a key is refused from expires_at on; the job records KeyExpired exactly once', async () => {
+  test('a key is refused from expires_at on; the jobs of two nodes record KeyExpired exactly once', async () => {
     const now = Date.now();
     const a = await create({ name: 'expires-soon', environment: 'test', expires_at: rfc3339(now + 2_000) });
     const b = await create({ name: 'expires-later', environment: 'test', expires_at: rfc3339(now + 3_500) });
@@ -859,6 +863,8 @@ describe('usage', () => {
     }
     assert_error(await api.requests_of(admin, k.id, { what: 1 }), 400, 'UNKNOWN_FIELD', 'unknown parameter');
     assert_error(await api.requests_of(admin, 'key_0000000000000000000000'), 404, 'NOT_FOUND', 'unknown key');
+    const other = await stack.bootstrap_workspace();
+    assert_error(await api.requests_of(other.key, k.id), 404, 'NOT_FOUND', "another workspace's key");
   });
 
   test('nothing is logged for an off-the-record key', async () => {
