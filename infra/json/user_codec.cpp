@@ -1,0 +1,294 @@
+#include "infra/json/user_codec.hpp"
+
+#include <rapidjson/document.h>
+
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include "domain/overloaded.hpp"
+#include "infra/json/json.hpp"
+
+// Members are written in the order of the tables in docs/users-and-roles.md; every member a
+// type defines is always written (an absent invite expiry as null), so a payload says
+// everything.
+
+namespace keyledger::infra {
+
+namespace {
+
+namespace rj = rapidjson;
+
+// ---- encoding -----------------------------------------------------------------------------
+
+void write_timestamp(json_writer& w, std::string_view name, domain::timestamp t) {
+  w.field(name, domain::format_timestamp(t));
+}
+
+std::string encode(const domain::user_registered& e) {
+  json_writer w;
+  w.begin_object()
+      .field("user_id", e.user_id)
+      .field("email", e.email)
+      .field("display_name", e.display_name);
+  write_timestamp(w, "registered_at", e.registered_at);
+  w.end_object();
+  return w.take();
+}
+
+std::string encode(const domain::user_password_set& e) {
+  json_writer w;
+  w.begin_object().field("user_id", e.user_id);
+  write_timestamp(w, "set_at", e.set_at);
+  w.end_object();
+  return w.take();
+}
+
+std::string encode(const domain::user_display_name_changed& e) {
+  json_writer w;
+  w.begin_object().field("user_id", e.user_id).field("display_name", e.display_name);
+  write_timestamp(w, "changed_at", e.changed_at);
+  w.end_object();
+  return w.take();
+}
+
+std::string encode(const domain::member_invited& e) {
+  json_writer w;
+  w.begin_object()
+      .field("workspace_id", e.workspace_id)
+      .field("user_id", e.user_id)
+      .field("role", domain::to_string(e.member_role))
+      .field("invited_by", e.invited_by);
+  write_timestamp(w, "invited_at", e.invited_at);
+  w.key("invite_expires_at");
+  if (e.invite_expires_at) {
+    w.string(domain::format_timestamp(*e.invite_expires_at));
+  } else {
+    w.null();
+  }
+  w.end_object();
+  return w.take();
+}
+
+std::string encode(const domain::member_role_changed& e) {
+  json_writer w;
+  w.begin_object()
+      .field("workspace_id", e.workspace_id)
+      .field("user_id", e.user_id)
+      .field("from", domain::to_string(e.from))
+      .field("to", domain::to_string(e.to))
+      .field("changed_by", e.changed_by);
+  write_timestamp(w, "changed_at", e.changed_at);
+  w.end_object();
+  return w.take();
+}
+
+std::string encode(const domain::member_removed& e) {
+  json_writer w;
+  w.begin_object()
+      .field("workspace_id", e.workspace_id)
+      .field("user_id", e.user_id)
+      .field("removed_by", e.removed_by);
+  write_timestamp(w, "removed_at", e.removed_at);
+  w.end_object();
+  return w.take();
+}
+
+// ---- decoding -----------------------------------------------------------------------------
+
+// Parses a stored payload into `doc`; false unless it is exactly one JSON object.
+bool parse_object(std::string_view payload, rj::Document& doc) {
+  // The memory stream reports NUL as end of input; never valid in JSON text anyway.
+  if (payload.empty() || std::memchr(payload.data(), '\0', payload.size()) != nullptr) {
+    return false;
+  }
+  // Without kParseStopWhenDoneFlag anything but whitespace after the object is an error.
+  doc.Parse<rj::kParseIterativeFlag | rj::kParseValidateEncodingFlag>(payload.data(),
+                                                                      payload.size());
+  return !doc.HasParseError() && doc.IsObject();
+}
+
+// Reads the members of one event type. Any failure (missing, repeated, wrong type, bad value)
+// marks the whole payload as not decodable.
+class field_reader {
+ public:
+  explicit field_reader(const rj::Value& obj) : obj_(obj) {}
+
+  bool ok() const noexcept { return ok_; }
+
+  std::string string(std::string_view name) {
+    const rj::Value* v = find(name);
+    if (v == nullptr || !v->IsString()) return fail<std::string>();
+    return std::string(v->GetString(), v->GetStringLength());
+  }
+
+  domain::timestamp timestamp(std::string_view name) {
+    const std::string text = string(name);
+    if (!ok_) return {};
+    const auto t = domain::parse_timestamp(text);
+    if (!t) return fail<domain::timestamp>();
+    return *t;
+  }
+
+  /// Present, and either null (nullopt) or a timestamp.
+  std::optional<domain::timestamp> nullable_timestamp(std::string_view name) {
+    const rj::Value* v = find(name);
+    if (v == nullptr) return fail<std::optional<domain::timestamp>>();
+    if (v->IsNull()) return std::nullopt;
+    return timestamp(name);
+  }
+
+  domain::role role(std::string_view name) {
+    const std::string text = string(name);
+    if (!ok_) return {};
+    const auto r = domain::parse_role(text);
+    if (!r) return fail<domain::role>();
+    return *r;
+  }
+
+ private:
+  template <class T>
+  T fail() {
+    ok_ = false;
+    return T{};
+  }
+
+  // The member named `name`; null if absent or present more than once (ambiguous).
+  const rj::Value* find(std::string_view name) {
+    const rj::Value* found = nullptr;
+    for (const auto& m : obj_.GetObject()) {
+      if (std::string_view(m.name.GetString(), m.name.GetStringLength()) != name) continue;
+      if (found != nullptr) return nullptr;
+      found = &m.value;
+    }
+    return found;
+  }
+
+  const rj::Value& obj_;
+  bool ok_ = true;
+};
+
+std::optional<domain::user_event> decode_user_registered(const rj::Value& obj) {
+  field_reader r(obj);
+  domain::user_registered e;
+  e.user_id = r.string("user_id");
+  e.email = r.string("email");
+  e.display_name = r.string("display_name");
+  e.registered_at = r.timestamp("registered_at");
+  if (!r.ok()) return std::nullopt;
+  return e;
+}
+
+std::optional<domain::user_event> decode_user_password_set(const rj::Value& obj) {
+  field_reader r(obj);
+  domain::user_password_set e;
+  e.user_id = r.string("user_id");
+  e.set_at = r.timestamp("set_at");
+  if (!r.ok()) return std::nullopt;
+  return e;
+}
+
+std::optional<domain::user_event> decode_user_display_name_changed(const rj::Value& obj) {
+  field_reader r(obj);
+  domain::user_display_name_changed e;
+  e.user_id = r.string("user_id");
+  e.display_name = r.string("display_name");
+  e.changed_at = r.timestamp("changed_at");
+  if (!r.ok()) return std::nullopt;
+  return e;
+}
+
+std::optional<domain::member_event> decode_member_invited(const rj::Value& obj) {
+  field_reader r(obj);
+  domain::member_invited e;
+  e.workspace_id = r.string("workspace_id");
+  e.user_id = r.string("user_id");
+  e.member_role = r.role("role");
+  e.invited_by = r.string("invited_by");
+  e.invited_at = r.timestamp("invited_at");
+  e.invite_expires_at = r.nullable_timestamp("invite_expires_at");
+  if (!r.ok()) return std::nullopt;
+  return e;
+}
+
+std::optional<domain::member_event> decode_member_role_changed(const rj::Value& obj) {
+  field_reader r(obj);
+  domain::member_role_changed e;
+  e.workspace_id = r.string("workspace_id");
+  e.user_id = r.string("user_id");
+  e.from = r.role("from");
+  e.to = r.role("to");
+  e.changed_by = r.string("changed_by");
+  e.changed_at = r.timestamp("changed_at");
+  if (!r.ok()) return std::nullopt;
+  return e;
+}
+
+std::optional<domain::member_event> decode_member_removed(const rj::Value& obj) {
+  field_reader r(obj);
+  domain::member_removed e;
+  e.workspace_id = r.string("workspace_id");
+  e.user_id = r.string("user_id");
+  e.removed_by = r.string("removed_by");
+  e.removed_at = r.timestamp("removed_at");
+  if (!r.ok()) return std::nullopt;
+  return e;
+}
+
+template <class Event>
+using decoder = std::optional<Event> (*)(const rj::Value&);
+
+// Parses `payload` and runs `decode` on it; nullopt (never an exception) on any failure.
+template <class Event>
+std::optional<Event> parse_and_decode(std::string_view payload, decoder<Event> decode) noexcept {
+  if (decode == nullptr) return std::nullopt;
+  try {
+    rj::Document doc;
+    if (!parse_object(payload, doc)) return std::nullopt;
+    return decode(doc);
+  } catch (...) {
+    // Only allocation can throw here; "does not decode" is the documented answer.
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::string encode_payload(const domain::user_event& e) {
+  return std::visit([](const auto& ev) { return encode(ev); }, e);
+}
+
+std::string encode_payload(const domain::member_event& e) {
+  return std::visit([](const auto& ev) { return encode(ev); }, e);
+}
+
+std::optional<domain::user_event> decode_user_event(std::string_view type,
+                                                    std::string_view payload) {
+  decoder<domain::user_event> decode = nullptr;
+  if (type == "UserRegistered") {
+    decode = decode_user_registered;
+  } else if (type == "UserPasswordSet") {
+    decode = decode_user_password_set;
+  } else if (type == "UserDisplayNameChanged") {
+    decode = decode_user_display_name_changed;
+  }
+  return parse_and_decode(payload, decode);
+}
+
+std::optional<domain::member_event> decode_member_event(std::string_view type,
+                                                        std::string_view payload) {
+  decoder<domain::member_event> decode = nullptr;
+  if (type == "MemberInvited") {
+    decode = decode_member_invited;
+  } else if (type == "MemberRoleChanged") {
+    decode = decode_member_role_changed;
+  } else if (type == "MemberRemoved") {
+    decode = decode_member_removed;
+  }
+  return parse_and_decode(payload, decode);
+}
+
+}  // namespace keyledger::infra
