@@ -114,8 +114,8 @@ void write_key_fields(infra::json_writer& w, const domain::api_key_state& k, dom
   optional_text(w, "rotated_from", k.rotated_from);
   optional_text(w, "rotated_to", k.rotated_to);
   if (last != nullptr && last->at_us > 0) {
-    w.field("last_used_at", domain::format_timestamp(domain::timestamp(
-                                std::chrono::microseconds(last->at_us))));
+    w.field("last_used_at",
+            domain::format_timestamp(domain::timestamp(std::chrono::microseconds(last->at_us))));
     optional_text(w, "last_used_ip", last->ip);
   } else {
     w.key("last_used_at").null().key("last_used_ip").null();
@@ -152,8 +152,8 @@ std::optional<infra::json_body> api::parse_body(const call& c,
 void api::run_read(const call& c, read_job job) const {
   auto respond = c.respond;
   auto request_id = c.req.request_id;
-  const bool queued = d_.pool.try_submit(
-      [job = std::move(job), respond, request_id](std::size_t worker) mutable {
+  const bool queued =
+      d_.pool.try_submit([job = std::move(job), respond, request_id](std::size_t worker) mutable {
         infra::http_response answer;
         try {
           answer = job(worker);

@@ -96,7 +96,8 @@ infra::http_response error_response(unsigned status, std::string_view code,
   infra::http_response r;
   r.status = status;
   r.body = w.take();
-  if (status == 503 || code == "IDEMPOTENCY_IN_PROGRESS") r.headers.emplace_back("Retry-After", "1");
+  if (status == 503 || code == "IDEMPOTENCY_IN_PROGRESS")
+    r.headers.emplace_back("Retry-After", "1");
   return r;
 }
 

@@ -76,8 +76,8 @@ std::optional<infra::http_response> deserialize(std::string_view text) {
   auto type = line();
   auto count_text = line();
   unsigned count = 0;
-  if (!magic || *magic != "KLR1" || !status || !number(*status, r.status) || !type ||
-      !count_text || !number(*count_text, count) || count > 64) {
+  if (!magic || *magic != "KLR1" || !status || !number(*status, r.status) || !type || !count_text ||
+      !number(*count_text, count) || count > 64) {
     return std::nullopt;
   }
   r.content_type = std::string(*type);
@@ -134,15 +134,15 @@ void api::run_command(const call& c, command_job job) const {
         const auto now_us = micros(d_.clock.now());
         const auto expired_before =
             now_us - std::chrono::duration_cast<std::chrono::microseconds>(retention).count();
-        auto earlier = store.claim(claim->scope, claim->key, claim->fingerprint, now_us,
-                                   expired_before);
+        auto earlier =
+            store.claim(claim->scope, claim->key, claim->fingerprint, now_us, expired_before);
         if (earlier && !earlier->complete && earlier->fingerprint == claim->fingerprint &&
             earlier->created_at_us <
                 now_us - std::chrono::duration_cast<std::chrono::microseconds>(abandoned_after)
                              .count()) {
           store.release(claim->scope, claim->key);
-          earlier = store.claim(claim->scope, claim->key, claim->fingerprint, now_us,
-                                expired_before);
+          earlier =
+              store.claim(claim->scope, claim->key, claim->fingerprint, now_us, expired_before);
         }
         if (earlier) {
           if (earlier->fingerprint != claim->fingerprint) {

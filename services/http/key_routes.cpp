@@ -89,7 +89,8 @@ bool read_rate_limit(const call& c, const infra::json_body& body, settings& out)
 bool read_settings(const call& c, const infra::json_body& body, const domain::key_policy& policy,
                    settings& out) {
   std::optional<std::string> name;
-  if (!take(c, body.get_string("name"), name) || !take(c, body.get_string_array("scopes"), out.scopes) ||
+  if (!take(c, body.get_string("name"), name) ||
+      !take(c, body.get_string_array("scopes"), out.scopes) ||
       !take(c, body.get_string_array("allowed_cidrs"), out.allowed_cidrs) ||
       !take(c, body.get_bool("off_the_record"), out.off_the_record) ||
       !take(c, body.get_bool("enabled"), out.enabled)) {
@@ -213,9 +214,9 @@ http_response created_response(const created_key& created, domain::timestamp now
 }  // namespace
 
 void api::create_key(call& c) {
-  auto body = parse_body(c, {"name", "environment", "scopes", "expires_at", "expires_in_days",
-                             "allowed_cidrs", "postback_url", "off_the_record", "enabled",
-                             "rate_limit"});
+  auto body =
+      parse_body(c, {"name", "environment", "scopes", "expires_at", "expires_in_days",
+                     "allowed_cidrs", "postback_url", "off_the_record", "enabled", "rate_limit"});
   if (!body) return;
   auto workspace = workspace_of(c);
   if (!workspace) return;
@@ -244,19 +245,21 @@ void api::create_key(call& c) {
   const auto max_days = std::to_string(policy.max_lifespan.count());
   if (never) {
     if (!policy.allow_no_expiry) {
-      return void(invalid(c, "field 'expires_at' may be null (no expiry) only where the "
-                             "workspace allows keys without expiry"));
+      return void(invalid(c,
+                          "field 'expires_at' may be null (no expiry) only where the "
+                          "workspace allows keys without expiry"));
     }
     input.expiry.never_expires = true;
   } else if (expires_text) {
     const auto at = domain::parse_timestamp(*expires_text);
     if (!at) {
-      return void(invalid(c, "field 'expires_at' must be an RFC 3339 UTC time such as "
-                             "\"2026-11-23T19:36:02Z\" (or null)"));
+      return void(invalid(c,
+                          "field 'expires_at' must be an RFC 3339 UTC time such as "
+                          "\"2026-11-23T19:36:02Z\" (or null)"));
     }
     if (*at <= now || *at > now + policy.max_lifespan) {
-      return void(invalid(c, "field 'expires_at' must lie in the future, at most " + max_days +
-                                 " days from now"));
+      return void(invalid(
+          c, "field 'expires_at' must lie in the future, at most " + max_days + " days from now"));
     }
     input.expiry.expires_at = *at;
   } else if (days) {
@@ -277,12 +280,13 @@ void api::create_key(call& c) {
   input.enabled = s.enabled.value_or(true);
   if (s.limit) input.limit = *s.limit;
 
-  run_command(c, [this, input = std::move(input), ctx = context_of(c),
-                  request_id = c.req.request_id](std::size_t worker) -> command_result {
-    auto created = d_.keys.create(d_.store_for(worker), input, ctx);
-    if (!created) return {error_response(created.error(), request_id)};
-    return {created_response(created.value(), d_.clock.now()), created->global_seq};
-  });
+  run_command(c,
+              [this, input = std::move(input), ctx = context_of(c),
+               request_id = c.req.request_id](std::size_t worker) -> command_result {
+                auto created = d_.keys.create(d_.store_for(worker), input, ctx);
+                if (!created) return {error_response(created.error(), request_id)};
+                return {created_response(created.value(), d_.clock.now()), created->global_seq};
+              });
 }
 
 void api::list_keys(call& c) {
@@ -373,15 +377,18 @@ void api::update_key(call& c) {
   input.off_the_record = s.off_the_record;
   input.enabled = s.enabled;
   input.limit = s.limit;
-  run_command(c, [this, id = c.path_id, workspace_id = workspace->workspace_id,
-                  policy = workspace->policy, input = std::move(input), ctx = context_of(c),
-                  request_id = c.req.request_id](std::size_t worker) -> command_result {
-    auto changed = d_.keys.update(d_.store_for(worker), id, workspace_id, policy, input, ctx);
-    if (!changed) return {error_response(changed.error(), request_id)};
-    const std::string ids[] = {id};
-    const auto uses = last_uses(worker, ids);
-    return {key_object(changed->state, d_.clock.now(), find_use(uses, id)), changed->global_seq};
-  });
+  run_command(c,
+              [this, id = c.path_id, workspace_id = workspace->workspace_id,
+               policy = workspace->policy, input = std::move(input), ctx = context_of(c),
+               request_id = c.req.request_id](std::size_t worker) -> command_result {
+                auto changed =
+                    d_.keys.update(d_.store_for(worker), id, workspace_id, policy, input, ctx);
+                if (!changed) return {error_response(changed.error(), request_id)};
+                const std::string ids[] = {id};
+                const auto uses = last_uses(worker, ids);
+                return {key_object(changed->state, d_.clock.now(), find_use(uses, id)),
+                        changed->global_seq};
+              });
 }
 
 void api::rotate_key(call& c) {
@@ -399,45 +406,48 @@ void api::rotate_key(call& c) {
   if (!workspace) return;
   const auto grace_period =
       grace ? std::chrono::seconds(*grace) : std::chrono::seconds(domain::default_grace_period);
-  run_command(c, [this, id = c.path_id, workspace = std::move(*workspace), grace_period,
-                  principal = c.principal, ctx = context_of(c),
-                  request_id = c.req.request_id](std::size_t worker) -> command_result {
-    auto& store = d_.store_for(worker);
-    const auto old_key = d_.keys.load(store, id);
-    if (!old_key.exists || old_key.workspace_id != workspace.workspace_id) {
-      return {error_response(404, "NOT_FOUND", request_id)};
-    }
-    // The new key inherits the old key's scopes: rotating must not hand the caller a key with
-    // management scopes it does not hold itself.
-    for (const auto& s : old_key.scopes) {
-      if (s.starts_with("keys:") && !principal->has_scope(s)) {
-        return {error_response(403, "FORBIDDEN",
-                               "A key cannot rotate a key holding a keys:* scope it does not "
-                               "hold itself",
-                               request_id)};
-      }
-    }
-    auto rotated = d_.keys.rotate(store, id, workspace.workspace_id, workspace.key_prefix,
-                                  workspace.policy, grace_period, ctx);
-    if (!rotated) return {error_response(rotated.error(), request_id)};
-    return {created_response(rotated->new_key, d_.clock.now()), rotated->new_key.global_seq};
-  });
+  run_command(
+      c,
+      [this, id = c.path_id, workspace = std::move(*workspace), grace_period,
+       principal = c.principal, ctx = context_of(c),
+       request_id = c.req.request_id](std::size_t worker) -> command_result {
+        auto& store = d_.store_for(worker);
+        const auto old_key = d_.keys.load(store, id);
+        if (!old_key.exists || old_key.workspace_id != workspace.workspace_id) {
+          return {error_response(404, "NOT_FOUND", request_id)};
+        }
+        // The new key inherits the old key's scopes: rotating must not hand the caller a key with
+        // management scopes it does not hold itself.
+        for (const auto& s : old_key.scopes) {
+          if (s.starts_with("keys:") && !principal->has_scope(s)) {
+            return {error_response(403, "FORBIDDEN",
+                                   "A key cannot rotate a key holding a keys:* scope it does not "
+                                   "hold itself",
+                                   request_id)};
+          }
+        }
+        auto rotated = d_.keys.rotate(store, id, workspace.workspace_id, workspace.key_prefix,
+                                      workspace.policy, grace_period, ctx);
+        if (!rotated) return {error_response(rotated.error(), request_id)};
+        return {created_response(rotated->new_key, d_.clock.now()), rotated->new_key.global_seq};
+      });
 }
 
 void api::revoke_key(call& c) {
   if (!plausible_key_id(c.path_id)) {
     return c.respond(error_response(404, "NOT_FOUND", c.req.request_id));
   }
-  run_command(c, [this, id = c.path_id, workspace_id = c.principal->workspace_id(),
-                  ctx = context_of(c),
-                  request_id = c.req.request_id](std::size_t worker) -> command_result {
-    auto revoked = d_.keys.revoke(d_.store_for(worker), id, workspace_id, ctx);
-    if (!revoked) return {error_response(revoked.error(), request_id)};
-    http_response r;
-    r.status = 204;
-    r.content_type.clear();
-    return {std::move(r), revoked->global_seq};
-  });
+  run_command(
+      c,
+      [this, id = c.path_id, workspace_id = c.principal->workspace_id(), ctx = context_of(c),
+       request_id = c.req.request_id](std::size_t worker) -> command_result {
+        auto revoked = d_.keys.revoke(d_.store_for(worker), id, workspace_id, ctx);
+        if (!revoked) return {error_response(revoked.error(), request_id)};
+        http_response r;
+        r.status = 204;
+        r.content_type.clear();
+        return {std::move(r), revoked->global_seq};
+      });
 }
 
 void api::get_self(call& c) {
@@ -476,8 +486,8 @@ void api::key_requests(call& c) {
     infra::json_writer w;
     w.begin_object().key("data").begin_array();
     for (const auto& e : entries) {
-      w.begin_object().field("at", domain::format_timestamp(
-                                       domain::timestamp(std::chrono::microseconds(e.at_us))));
+      w.begin_object().field(
+          "at", domain::format_timestamp(domain::timestamp(std::chrono::microseconds(e.at_us))));
       w.key("ip");
       if (e.ip.empty()) {
         w.null();
@@ -504,8 +514,9 @@ void api::auth_failures(call& c) {
   if (auto text = c.query_value("since")) {
     since = domain::parse_timestamp(*text);
     if (!since) {
-      return void(invalid(c, "query parameter 'since' must be an RFC 3339 UTC time such as "
-                             "2026-11-23T19:36:02Z"));
+      return void(invalid(c,
+                          "query parameter 'since' must be an RFC 3339 UTC time such as "
+                          "2026-11-23T19:36:02Z"));
     }
   }
   run_read(c, [this, workspace_id = c.principal->workspace_id(), limit = *limit,

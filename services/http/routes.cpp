@@ -29,8 +29,8 @@ using infra::http_response;
 using infra::responder;
 
 enum class auth {
-  none,      ///< no credentials (verification, probes, the document)
-  any_key,   ///< any valid key (GET /v1/keys/self)
+  none,     ///< no credentials (verification, probes, the document)
+  any_key,  ///< any valid key (GET /v1/keys/self)
   keys_read,
   keys_write,
 };
@@ -56,8 +56,8 @@ const std::vector<route>& route_table() {
   using L = infra::log_level;
   static const std::vector<route> table = [] {
     std::vector<route> t;
-    t.push_back({"/v1/keys/verify", {{"POST", auth::none, {}, false, false, &api::verify_key}},
-                 L::debug});
+    t.push_back(
+        {"/v1/keys/verify", {{"POST", auth::none, {}, false, false, &api::verify_key}}, L::debug});
     t.push_back({"/v1/keys/self", {{"GET", auth::any_key, {}, false, false, &api::get_self}}});
     t.push_back({"/v1/keys",
                  {{"GET",
@@ -73,10 +73,12 @@ const std::vector<route>& route_table() {
                   {"DELETE", auth::keys_write, {}, false, true, &api::revoke_key}}});
     t.push_back(
         {"/v1/keys/{id}/rotate", {{"POST", auth::keys_write, {}, false, true, &api::rotate_key}}});
-    t.push_back({"/v1/keys/{id}/requests",
-                 {{"GET", auth::keys_read, {"limit", "cursor"}, false, false, &api::key_requests}}});
-    t.push_back({"/v1/auth-failures",
-                 {{"GET", auth::keys_read, {"since", "limit"}, false, false, &api::auth_failures}}});
+    t.push_back(
+        {"/v1/keys/{id}/requests",
+         {{"GET", auth::keys_read, {"limit", "cursor"}, false, false, &api::key_requests}}});
+    t.push_back(
+        {"/v1/auth-failures",
+         {{"GET", auth::keys_read, {"since", "limit"}, false, false, &api::auth_failures}}});
     // Gateways forward the original method (Traefik ForwardAuth, Envoy ext_authz), so the
     // check answers every standard method; a body, if any, is ignored.
     std::vector<operation> check_ops;
@@ -201,8 +203,8 @@ bool parse_query(std::string_view query, const std::vector<std::string_view>& kn
     if (part.empty()) continue;
     const auto eq = part.find('=');
     auto name = percent_decode(part.substr(0, eq));
-    auto value =
-        eq == std::string_view::npos ? std::optional<std::string>("") : percent_decode(part.substr(eq + 1));
+    auto value = eq == std::string_view::npos ? std::optional<std::string>("")
+                                              : percent_decode(part.substr(eq + 1));
     if (!name || !value) {
       c.respond(error_response(400, "INVALID_FIELD",
                                "the query string is not correctly percent-encoded", request_id));
@@ -215,21 +217,18 @@ bool parse_query(std::string_view query, const std::vector<std::string_view>& kn
     }
     for (const auto& [seen, unused] : c.query) {
       if (seen == *name) {
-        c.respond(error_response(400, "INVALID_FIELD",
-                                 "query parameter " + printable_name(*name) +
-                                     " is given more than once",
-                                 request_id));
+        c.respond(error_response(
+            400, "INVALID_FIELD",
+            "query parameter " + printable_name(*name) + " is given more than once", request_id));
         return false;
       }
     }
-    const bool control = std::any_of(value->begin(), value->end(), [](unsigned char ch) {
-      return ch < 0x20 || ch == 0x7F;
-    });
+    const bool control = std::any_of(value->begin(), value->end(),
+                                     [](unsigned char ch) { return ch < 0x20 || ch == 0x7F; });
     if (control) {
-      c.respond(error_response(400, "INVALID_FIELD",
-                               "query parameter " + printable_name(*name) +
-                                   " contains control characters",
-                               request_id));
+      c.respond(error_response(
+          400, "INVALID_FIELD",
+          "query parameter " + printable_name(*name) + " contains control characters", request_id));
       return false;
     }
     if (c.query.size() >= max_query_parameters) {
@@ -244,10 +243,9 @@ bool parse_query(std::string_view query, const std::vector<std::string_view>& kn
 /// Keyledger-Version, when present, must name a version this server speaks.
 bool version_accepted(const http_request& req) {
   for (const auto& [name, value] : req.headers) {
-    if (name.size() == 17 && std::equal(name.begin(), name.end(), "keyledger-version",
-                                        [](unsigned char a, unsigned char b) {
-                                          return std::tolower(a) == b;
-                                        })) {
+    if (name.size() == 17 &&
+        std::equal(name.begin(), name.end(), "keyledger-version",
+                   [](unsigned char a, unsigned char b) { return std::tolower(a) == b; })) {
       if (value != api_version) return false;
     }
   }
@@ -258,9 +256,8 @@ bool version_accepted(const http_request& req) {
 /// harmless there: 1-255 printable ASCII characters and never something that parses as an API
 /// key. Absent is fine.
 bool idempotency_key_acceptable(std::string_view value) {
-  const bool printable = std::all_of(value.begin(), value.end(), [](unsigned char ch) {
-    return ch > 0x20 && ch < 0x7F;
-  });
+  const bool printable = std::all_of(value.begin(), value.end(),
+                                     [](unsigned char ch) { return ch > 0x20 && ch < 0x7F; });
   return value.size() <= 255 && printable && !domain::parse_key(value);
 }
 
@@ -272,8 +269,8 @@ void api::handle(http_request&& req, responder respond) {
   const std::string_view target = req.target;
   const auto question = target.find('?');
   const auto path = target.substr(0, question);
-  const auto query = question == std::string_view::npos ? std::string_view{}
-                                                        : target.substr(question + 1);
+  const auto query =
+      question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
 
   // Route.
   std::string id;

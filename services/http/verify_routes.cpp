@@ -51,9 +51,9 @@ void api::verify_key(call& c) {
   auto scopes = body->get_string_array("required_scopes");
   auto ip_text = body->get_string("ip");
   auto env_text = body->get_string("environment");
-  for (const auto* error : {key ? nullptr : &key.error(), scopes ? nullptr : &scopes.error(),
-                            ip_text ? nullptr : &ip_text.error(),
-                            env_text ? nullptr : &env_text.error()}) {
+  for (const auto* error :
+       {key ? nullptr : &key.error(), scopes ? nullptr : &scopes.error(),
+        ip_text ? nullptr : &ip_text.error(), env_text ? nullptr : &env_text.error()}) {
     if (error) return invalid(error->message);
   }
   if (!key.value()) {
@@ -62,8 +62,9 @@ void api::verify_key(call& c) {
   std::vector<std::string> required;
   if (scopes.value()) required = std::move(*scopes.value());
   if (!scopes_acceptable(required)) {
-    return invalid("field 'required_scopes' must hold at most 32 scopes of the form "
-                   "resource:action");
+    return invalid(
+        "field 'required_scopes' must hold at most 32 scopes of the form "
+        "resource:action");
   }
   verify_request check;
   check.key = *key.value();
@@ -102,8 +103,8 @@ void api::verify_key(call& c) {
     const auto code = result.valid() ? verify_code::not_found : result.code;
     w.field("valid", false).field("code", to_string(code));
     if (code == verify_code::rate_limited) {
-      w.field("retry_after", static_cast<std::int64_t>(std::max<std::int64_t>(
-                                 1, result.retry_after.count())));
+      w.field("retry_after",
+              static_cast<std::int64_t>(std::max<std::int64_t>(1, result.retry_after.count())));
     }
   }
   w.end_object();
@@ -136,8 +137,9 @@ void api::check(call& c) {
   }
   if (auto q = c.query_value("scopes")) split_scopes(*q, required);
   if (!scopes_acceptable(required)) {
-    return invalid("required scopes (header 'X-Keyledger-Required-Scopes' or query 'scopes') "
-                   "must be at most 32 scopes of the form resource:action");
+    return invalid(
+        "required scopes (header 'X-Keyledger-Required-Scopes' or query 'scopes') "
+        "must be at most 32 scopes of the form resource:action");
   }
   auto env_text = env_header ? env_header : c.query_value("environment");
   if (env_header && c.query_value("environment") && *c.query_value("environment") != *env_header) {
@@ -147,8 +149,9 @@ void api::check(call& c) {
   if (env_text) {
     check.env = domain::parse_environment(*env_text);
     if (!check.env) {
-      return invalid("the required environment (header 'X-Keyledger-Environment' or query "
-                     "'environment') must be live or test");
+      return invalid(
+          "the required environment (header 'X-Keyledger-Environment' or query "
+          "'environment') must be live or test");
     }
   }
 

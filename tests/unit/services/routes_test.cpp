@@ -107,8 +107,7 @@ class fake_telemetry final : public infra::telemetry_store {
   std::mutex mutex_;
   std::map<std::string, infra::last_use, std::less<>> last_;
   std::vector<std::pair<std::string, infra::request_log_entry>> log_;
-  std::map<std::tuple<std::string, std::string, std::string>, infra::auth_failure_count>
-      failures_;
+  std::map<std::tuple<std::string, std::string, std::string>, infra::auth_failure_count> failures_;
   std::int64_t next_id_ = 0;
 };
 
@@ -215,7 +214,7 @@ std::string code_of(const infra::http_response& r) {
   rapidjson::Document d;
   d.Parse(r.body.c_str(), r.body.size());  // HEAD answers have no body
   return d.IsObject() && d.HasMember("code") && d["code"].IsString() ? d["code"].GetString()
-                                                                      : "(none)";
+                                                                     : "(none)";
 }
 
 std::string string_field(const std::string& body, const char* name) {
@@ -244,12 +243,12 @@ class routes_test : public ::testing::Test {
   ~routes_test() override { pool_.stop(); }
 
   infra::request_handler handler_with(std::vector<domain::cidr> trusted) {
-    return make_api_handler(api_dependencies{
-        view_, keys_, verifier_, pool_,
-        [this](std::size_t) -> infra::event_store& { return store_; },
-        [this](std::size_t) -> infra::telemetry_store& { return telemetry_; },
-        [this](std::size_t) -> infra::idempotency_store& { return idempotency_; }, sealer_,
-        clock_, std::move(trusted), 2000ms});
+    return make_api_handler(
+        api_dependencies{view_, keys_, verifier_, pool_,
+                         [this](std::size_t) -> infra::event_store& { return store_; },
+                         [this](std::size_t) -> infra::telemetry_store& { return telemetry_; },
+                         [this](std::size_t) -> infra::idempotency_store& { return idempotency_; },
+                         sealer_, clock_, std::move(trusted), 2000ms});
   }
 
   /// Applies what the store holds to the view, as the subscription would.
@@ -259,8 +258,8 @@ class routes_test : public ::testing::Test {
   }
 
   infra::http_response call_with(const infra::request_handler& handler, std::string method,
-                                 std::string target, std::string body = {},
-                                 headers_t headers = {}, std::string remote_ip = "127.0.0.1") {
+                                 std::string target, std::string body = {}, headers_t headers = {},
+                                 std::string remote_ip = "127.0.0.1") {
     infra::http_request req;
     req.method = std::move(method);
     req.target = std::move(target);
@@ -338,8 +337,7 @@ class routes_test : public ::testing::Test {
 
 TEST_F(routes_test, every_answer_carries_the_version_errors_included) {
   for (const auto& r : {call("GET", "/healthz"), call("GET", "/nope"), call("PUT", "/v1/keys"),
-                        call("GET", "/v1/keys"),
-                        call("GET", "/v1/keys", "", json_with(admin_))}) {
+                        call("GET", "/v1/keys"), call("GET", "/v1/keys", "", json_with(admin_))}) {
     EXPECT_EQ(header_of(r, "Keyledger-Version"), "2026-11-23") << r.status << r.body;
   }
   // The server's own answers (limits, deadline) too.
@@ -441,8 +439,8 @@ TEST_F(routes_test, management_authentication_answers_401_403_and_429_by_verify_
 
   // Scope: a reader cannot write, a writer cannot read.
   auto reader = create(R"({"name":"r","environment":"live","scopes":["keys:read"]})");
-  auto denied = call("POST", "/v1/keys", R"({"name":"x","environment":"test"})",
-                     json_with(reader.key));
+  auto denied =
+      call("POST", "/v1/keys", R"({"name":"x","environment":"test"})", json_with(reader.key));
   EXPECT_EQ(denied.status, 403u);
   EXPECT_EQ(code_of(denied), "FORBIDDEN");
   EXPECT_EQ(string_field(denied.body, "error"), "Insufficient permissions");
@@ -471,8 +469,9 @@ TEST_F(routes_test, management_authentication_answers_401_403_and_429_by_verify_
   auto throttled = call("GET", "/v1/keys/self", "", json_with(limited.key));
   EXPECT_EQ(throttled.status, 429u);
   EXPECT_EQ(header_of(throttled, "Retry-After"), "60");
-  EXPECT_EQ(throttled.body,
-            R"({"error":"Rate limit exceeded","message":"Too many requests. Please try again later","retry_after":60,"code":"RATE_LIMITED","request_id":"req_test"})");
+  EXPECT_EQ(
+      throttled.body,
+      R"({"error":"Rate limit exceeded","message":"Too many requests. Please try again later","retry_after":60,"code":"RATE_LIMITED","request_id":"req_test"})");
 }
 
 TEST_F(routes_test, no_secret_reaches_an_error_body) {
@@ -507,8 +506,7 @@ TEST_F(routes_test, create_refuses_bad_input_with_clear_400s_and_appends_nothing
       {R"({"name":"x","environment":"live","scopes":["Bad Scope"]})", "INVALID_FIELD"},
       {R"({"name":"x","environment":"live","expires_at":null})", "INVALID_FIELD"},
       {R"({"name":"x","environment":"live","expires_at":"tomorrow"})", "INVALID_FIELD"},
-      {R"({"name":"x","environment":"live","expires_at":"2020-01-01T00:00:00Z"})",
-       "INVALID_FIELD"},
+      {R"({"name":"x","environment":"live","expires_at":"2020-01-01T00:00:00Z"})", "INVALID_FIELD"},
       {R"({"name":"x","environment":"live","expires_in_days":0})", "INVALID_FIELD"},
       {R"({"name":"x","environment":"live","expires_in_days":366})", "INVALID_FIELD"},
       {R"({"name":"x","environment":"live","expires_in_days":1.5})", "INVALID_FIELD"},
@@ -554,20 +552,21 @@ TEST_F(routes_test, a_workspace_policy_shapes_names_and_expiry) {
   ASSERT_TRUE(boot.ok());
   feed();
   const std::string admin(boot->admin_key.key.reveal());
-  auto spaced = call("POST", "/v1/keys", R"({"name":"two words","environment":"live"})",
-                     json_with(admin));
+  auto spaced =
+      call("POST", "/v1/keys", R"({"name":"two words","environment":"live"})", json_with(admin));
   EXPECT_EQ(code_of(spaced), "INVALID_FIELD");
   EXPECT_NE(spaced.body.find("spaces"), std::string::npos);
-  auto never = call("POST", "/v1/keys", R"({"name":"forever","environment":"live","expires_at":null})",
-                    json_with(admin));
+  auto never =
+      call("POST", "/v1/keys", R"({"name":"forever","environment":"live","expires_at":null})",
+           json_with(admin));
   ASSERT_EQ(never.status, 201u) << never.body;
   EXPECT_TRUE(parse(never.body)["expires_at"].IsNull());
   EXPECT_EQ(code_of(call("POST", "/v1/keys",
                          R"({"name":"long","environment":"live","expires_in_days":31})",
                          json_with(admin))),
             "INVALID_FIELD");
-  auto by_default = call("POST", "/v1/keys", R"({"name":"default","environment":"test"})",
-                         json_with(admin));
+  auto by_default =
+      call("POST", "/v1/keys", R"({"name":"default","environment":"test"})", json_with(admin));
   ASSERT_EQ(by_default.status, 201u);
   EXPECT_EQ(string_field(by_default.body, "expires_at"),
             domain::format_timestamp(clock_.now() + std::chrono::days(7)));
@@ -626,8 +625,8 @@ TEST_F(routes_test, create_returns_the_whole_key_object_with_the_secret_once) {
   EXPECT_EQ(std::string(d["allowed_cidrs"][0].GetString()), "203.0.113.7/32");
   EXPECT_EQ(d["rate_limit"]["limit"].GetInt(), 100);
   EXPECT_TRUE(d["off_the_record"].GetBool());
-  for (const char* null_field : {"updated_at", "revoked_at", "rotated_from", "rotated_to",
-                                 "last_used_at", "last_used_ip"}) {
+  for (const char* null_field :
+       {"updated_at", "revoked_at", "rotated_from", "rotated_to", "last_used_at", "last_used_ip"}) {
     EXPECT_TRUE(d[null_field].IsNull()) << null_field;
   }
 
@@ -648,14 +647,15 @@ TEST_F(routes_test, list_filters_and_pages_newest_first) {
   EXPECT_EQ(std::string(all["data"][0]["name"].GetString()), "batch 4");
   EXPECT_EQ(std::string(all["data"][1]["name"].GetString()), "batch 3");
   ASSERT_TRUE(all["next_cursor"].IsString());
-  auto page2 = parse(call("GET",
-                          std::string("/v1/keys?name=batch&limit=2&cursor=") +
-                              all["next_cursor"].GetString(),
-                          "", json_with(admin_))
-                         .body);
+  auto page2 = parse(
+      call("GET",
+           std::string("/v1/keys?name=batch&limit=2&cursor=") + all["next_cursor"].GetString(), "",
+           json_with(admin_))
+          .body);
   ASSERT_EQ(page2["data"].Size(), 2u);
   EXPECT_EQ(std::string(page2["data"][0]["name"].GetString()), "batch 2");
-  auto tests = parse(call("GET", "/v1/keys?name=batch&environment=test", "", json_with(admin_)).body);
+  auto tests =
+      parse(call("GET", "/v1/keys?name=batch&environment=test", "", json_with(admin_)).body);
   EXPECT_EQ(tests["data"].Size(), 2u);
   EXPECT_TRUE(tests["next_cursor"].IsNull());
   auto revoked = parse(call("GET", "/v1/keys?status=revoked", "", json_with(admin_)).body);
@@ -664,10 +664,11 @@ TEST_F(routes_test, list_filters_and_pages_newest_first) {
 
 TEST_F(routes_test, patch_changes_settings_and_a_no_op_appends_nothing) {
   auto k = create(R"({"name":"p","environment":"live","scopes":["leads:read"]})");
-  auto r = call("PATCH", "/v1/keys/" + k.id,
-                R"({"name":"renamed","scopes":["leads:write"],"postback_url":"https://x.example/h",)"
-                R"("rate_limit":{"limit":5,"window_seconds":10}})",
-                json_with(admin_));
+  auto r =
+      call("PATCH", "/v1/keys/" + k.id,
+           R"({"name":"renamed","scopes":["leads:write"],"postback_url":"https://x.example/h",)"
+           R"("rate_limit":{"limit":5,"window_seconds":10}})",
+           json_with(admin_));
   ASSERT_EQ(r.status, 200u) << r.body;
   auto d = parse(r.body);
   EXPECT_EQ(std::string(d["name"].GetString()), "renamed");
@@ -686,9 +687,9 @@ TEST_F(routes_test, patch_changes_settings_and_a_no_op_appends_nothing) {
   EXPECT_TRUE(removed["postback_url"].IsNull());
   EXPECT_TRUE(removed["rate_limit"].IsNull());
 
-  EXPECT_EQ(code_of(call("PATCH", "/v1/keys/" + k.id, R"({"environment":"test"})",
-                         json_with(admin_))),
-            "UNKNOWN_FIELD");
+  EXPECT_EQ(
+      code_of(call("PATCH", "/v1/keys/" + k.id, R"({"environment":"test"})", json_with(admin_))),
+      "UNKNOWN_FIELD");
   EXPECT_EQ(code_of(call("PATCH", "/v1/keys/key_0000000000000000000000", "{}", json_with(admin_))),
             "NOT_FOUND");
   // Escalation through PATCH is refused like at create.
@@ -753,8 +754,7 @@ TEST_F(routes_test, self_is_the_callers_key_and_another_workspace_is_invisible) 
   ASSERT_TRUE(other.ok());
   feed();
   const std::string other_admin(other->admin_key.key.reveal());
-  EXPECT_EQ(code_of(call("GET", "/v1/keys/" + admin_id_, "", json_with(other_admin))),
-            "NOT_FOUND");
+  EXPECT_EQ(code_of(call("GET", "/v1/keys/" + admin_id_, "", json_with(other_admin))), "NOT_FOUND");
   EXPECT_EQ(code_of(call("DELETE", "/v1/keys/" + admin_id_, "", json_with(other_admin))),
             "NOT_FOUND");
   auto list = parse(call("GET", "/v1/keys", "", json_with(other_admin)).body);
@@ -771,22 +771,23 @@ TEST_F(routes_test, last_use_and_the_request_log_come_from_telemetry) {
     EXPECT_EQ(check(quiet.key).status, 200u);
   }
   usage_.flush(telemetry_);
-  auto page = parse(call("GET", "/v1/keys/" + k.id + "/requests?limit=2", "", json_with(admin_)).body);
+  auto page =
+      parse(call("GET", "/v1/keys/" + k.id + "/requests?limit=2", "", json_with(admin_)).body);
   ASSERT_EQ(page["data"].Size(), 2u);
   EXPECT_EQ(std::string(page["data"][0]["at"].GetString()), domain::format_timestamp(clock_.now()));
   EXPECT_EQ(std::string(page["data"][0]["ip"].GetString()), "198.51.100.4");
   EXPECT_TRUE(page["data"][0]["valid"].GetBool());
   EXPECT_EQ(std::string(page["data"][0]["code"].GetString()), "VALID");
   ASSERT_TRUE(page["next_cursor"].IsString());
-  auto rest = parse(call("GET",
-                         "/v1/keys/" + k.id + "/requests?cursor=" +
-                             page["next_cursor"].GetString(),
-                         "", json_with(admin_))
-                        .body);
+  auto rest =
+      parse(call("GET", "/v1/keys/" + k.id + "/requests?cursor=" + page["next_cursor"].GetString(),
+                 "", json_with(admin_))
+                .body);
   EXPECT_EQ(rest["data"].Size(), 1u);
   EXPECT_TRUE(rest["next_cursor"].IsNull());
 
-  auto silent = parse(call("GET", "/v1/keys/" + quiet.id + "/requests", "", json_with(admin_)).body);
+  auto silent =
+      parse(call("GET", "/v1/keys/" + quiet.id + "/requests", "", json_with(admin_)).body);
   EXPECT_EQ(silent["data"].Size(), 0u);
   auto quiet_key = parse(call("GET", "/v1/keys/" + quiet.id, "", json_with(admin_)).body);
   EXPECT_EQ(std::string(quiet_key["last_used_at"].GetString()),
@@ -803,16 +804,16 @@ TEST_F(routes_test, failed_attempts_are_counted_per_source_and_code) {
   EXPECT_EQ(std::string(d["data"][0]["source_ip"].GetString()), "192.0.2.9");
   EXPECT_EQ(std::string(d["data"][0]["code"].GetString()), "NOT_FOUND");
   EXPECT_EQ(d["data"][0]["count"].GetInt(), 3);
-  auto later = parse(call("GET", "/v1/auth-failures?since=2100-01-01T00:00:00Z", "",
-                          json_with(admin_))
-                         .body);
+  auto later = parse(
+      call("GET", "/v1/auth-failures?since=2100-01-01T00:00:00Z", "", json_with(admin_)).body);
   EXPECT_EQ(later["data"].Size(), 0u);
 }
 
 // ---- verification -----------------------------------------------------------------------------
 
 TEST_F(routes_test, verify_answers_valid_with_details_and_refusals_with_the_code_only) {
-  auto k = create(R"({"name":"v","environment":"test","scopes":["leads:read"],"allowed_cidrs":["10.0.0.0/8"]})");
+  auto k = create(
+      R"({"name":"v","environment":"test","scopes":["leads:read"],"allowed_cidrs":["10.0.0.0/8"]})");
   auto ok = call("POST", "/v1/keys/verify",
                  R"({"key":")" + k.key + R"(","required_scopes":["leads:read"],"ip":"10.9.9.9"})",
                  {{"Content-Type", "application/json"}});
@@ -858,10 +859,10 @@ TEST_F(routes_test, check_answers_each_code_with_the_documented_status_body_and_
   EXPECT_EQ(header_of(ok, "X-Keyledger-Scopes"), "leads:read leads:write");
   EXPECT_EQ(header_of(ok, "Cache-Control"), "no-store");
   // Bare key, query parameters, HEAD without a body, the Envoy form.
-  EXPECT_EQ(call("GET", "/v1/check?scopes=leads:read&environment=live", "",
-                 {{"Authorization", k.key}})
-                .status,
-            200u);
+  EXPECT_EQ(
+      call("GET", "/v1/check?scopes=leads:read&environment=live", "", {{"Authorization", k.key}})
+          .status,
+      200u);
   auto head = call("HEAD", "/v1/check", "", {{"Authorization", k.key}});
   EXPECT_EQ(head.status, 200u);
   EXPECT_TRUE(head.body.empty());
@@ -949,14 +950,14 @@ TEST(client_ip, a_trusted_peer_is_walked_right_to_left_past_trusted_proxies) {
   EXPECT_EQ(client_of("10.0.0.1", {}, trusted), "10.0.0.1");
   EXPECT_EQ(client_of("10.0.0.1", {{"X-Forwarded-For", "203.0.113.5"}}, trusted), "203.0.113.5");
   // The right-most untrusted entry wins: anything left of it was written by the client.
-  EXPECT_EQ(client_of("10.0.0.1", {{"X-Forwarded-For", "198.51.100.1, 203.0.113.5, 10.2.2.2"}},
-                      trusted),
-            "203.0.113.5");
+  EXPECT_EQ(
+      client_of("10.0.0.1", {{"X-Forwarded-For", "198.51.100.1, 203.0.113.5, 10.2.2.2"}}, trusted),
+      "203.0.113.5");
   // Several headers are one list, in order.
-  EXPECT_EQ(client_of("10.0.0.1",
-                      {{"X-Forwarded-For", "198.51.100.1"}, {"x-forwarded-for", "10.3.3.3"}},
-                      trusted),
-            "198.51.100.1");
+  EXPECT_EQ(
+      client_of("10.0.0.1", {{"X-Forwarded-For", "198.51.100.1"}, {"x-forwarded-for", "10.3.3.3"}},
+                trusted),
+      "198.51.100.1");
   // Ports and brackets, as some proxies write them.
   EXPECT_EQ(client_of("10.0.0.1", {{"X-Forwarded-For", "203.0.113.5:4711"}}, trusted),
             "203.0.113.5");
@@ -980,10 +981,10 @@ TEST(client_ip, trusted_proxies_parse_from_config_or_name_the_bad_entry) {
   }
 }
 
-TEST_F(routes_test, a_cidr_key_is_checked_against_the_forwarded_client_only_behind_a_trusted_proxy) {
+TEST_F(routes_test,
+       a_cidr_key_is_checked_against_the_forwarded_client_only_behind_a_trusted_proxy) {
   auto fenced = create(R"({"name":"f","environment":"live","allowed_cidrs":["203.0.113.0/24"]})");
-  const headers_t forwarded = {{"Authorization", fenced.key},
-                               {"X-Forwarded-For", "203.0.113.5"}};
+  const headers_t forwarded = {{"Authorization", fenced.key}, {"X-Forwarded-For", "203.0.113.5"}};
   // No trusted proxies: the header is the client's own claim and is ignored.
   EXPECT_EQ(code_of(call("GET", "/v1/check", "", forwarded, "127.0.0.1")), "FORBIDDEN_IP");
   const auto behind = handler_with(cidrs({"127.0.0.1/32"}));
@@ -1016,8 +1017,7 @@ TEST_F(routes_test, a_retry_with_the_same_idempotency_key_replays_the_first_answ
   EXPECT_EQ(header_of(second, "Keyledger-Version"), "2026-11-23");
   EXPECT_EQ(store_.head_seq(), after_first) << "nothing appended by the replay";
   // The stored answer holds a secret: it is sealed.
-  EXPECT_EQ(idempotency_.all_responses().find(string_field(first.body, "key")),
-            std::string::npos);
+  EXPECT_EQ(idempotency_.all_responses().find(string_field(first.body, "key")), std::string::npos);
   EXPECT_NE(store_.events().back().metadata.find("order-4711"), std::string::npos);
 
   auto other = call("POST", "/v1/keys", R"({"name":"twice","environment":"live"})", headers);
@@ -1063,7 +1063,7 @@ TEST_F(routes_test, a_5xx_is_not_kept_so_a_retry_runs_again) {
 
 TEST_F(routes_test, an_idempotency_key_must_be_printable_and_never_an_api_key) {
   const auto before = store_.head_seq();
-  for (const std::string bad : {admin_, std::string("with spaces"), std::string(256, 'x')}) {
+  for (const std::string& bad : {admin_, std::string("with spaces"), std::string(256, 'x')}) {
     auto headers = json_with(admin_);
     headers.emplace_back("Idempotency-Key", bad);
     auto r = call("POST", "/v1/keys", R"({"name":"ci","environment":"live"})", headers);
