@@ -147,16 +147,8 @@ bool contains_key(std::string_view text) noexcept {
 // RFC 3986 unreserved and reserved characters, plus '%' (checked separately). Everything else
 // (space, quotes, angle brackets, backslash, ...) is refused rather than guessed at.
 bool is_url_char(char c) noexcept {
-  if (is_alnum(c)) return true;
-  switch (c) {
-    case '-': case '.': case '_': case '~':
-    case ':': case '/': case '?': case '[': case ']': case '@':
-    case '!': case '$': case '&': case '\'': case '(': case ')':
-    case '*': case '+': case ',': case ';': case '=': case '%':
-      return true;
-    default:
-      return false;
-  }
+  constexpr std::string_view allowed = "-._~:/?[]@!$&'()*+,;=%";
+  return is_alnum(c) || allowed.find(c) != std::string_view::npos;
 }
 
 bool valid_port(std::string_view port) noexcept {
@@ -188,9 +180,9 @@ bool valid_reg_name(std::string_view host) noexcept {
     if (!is_alnum(c) && c != '-' && c != '_') return false;
   }
   const bool numeric_looking =
-      is_digit(last_label[0]) &&
-      std::all_of(last_label.begin(), last_label.end(),
-                  [](char c) { return is_hex(c) || c == 'x' || c == 'X'; });
+      is_digit(last_label[0]) && std::all_of(last_label.begin(), last_label.end(), [](char c) {
+        return is_hex(c) || c == 'x' || c == 'X';
+      });
   if (numeric_looking) {
     const auto ip = parse_ip(host);
     return ip.has_value() && ip->is_v4();
@@ -342,9 +334,7 @@ std::string_view event_type(const api_key_event& e) noexcept {
           [](const key_rotated&) -> std::string_view { return "KeyRotated"; },
           [](const key_revoked&) -> std::string_view { return "KeyRevoked"; },
           [](const key_expired&) -> std::string_view { return "KeyExpired"; },
-          [](const key_expiry_approaching&) -> std::string_view {
-            return "KeyExpiryApproaching";
-          },
+          [](const key_expiry_approaching&) -> std::string_view { return "KeyExpiryApproaching"; },
       },
       e);
 }
@@ -491,8 +481,7 @@ bool valid_postback_url(std::string_view url) noexcept {
   if (url.size() > max_postback_url_length) return false;
   for (std::size_t i = 0; i < url.size(); ++i) {
     if (!is_url_char(url[i])) return false;  // also refuses '#': no fragment
-    if (url[i] == '%' &&
-        (i + 2 >= url.size() || !is_hex(url[i + 1]) || !is_hex(url[i + 2]))) {
+    if (url[i] == '%' && (i + 2 >= url.size() || !is_hex(url[i + 1]) || !is_hex(url[i + 2]))) {
       return false;
     }
   }
@@ -506,10 +495,9 @@ bool valid_postback_url(std::string_view url) noexcept {
 
   const std::size_t authority_start = scheme_end + 3;
   const std::size_t authority_end = url.find_first_of("/?", authority_start);
-  const std::string_view authority =
-      url.substr(authority_start, authority_end == std::string_view::npos
-                                      ? std::string_view::npos
-                                      : authority_end - authority_start);
+  const std::string_view authority = url.substr(
+      authority_start, authority_end == std::string_view::npos ? std::string_view::npos
+                                                               : authority_end - authority_start);
   if (authority.find('@') != std::string_view::npos) return false;  // userinfo
   if (authority.find('%') != std::string_view::npos) return false;  // no encoded hosts
 

@@ -431,8 +431,7 @@ std::optional<domain::key_expired> decode_key_expired(const rj::Value& obj) {
   return e;
 }
 
-std::optional<domain::key_expiry_approaching> decode_key_expiry_approaching(
-    const rj::Value& obj) {
+std::optional<domain::key_expiry_approaching> decode_key_expiry_approaching(const rj::Value& obj) {
   field_reader r(obj);
   domain::key_expiry_approaching e;
   e.key_id = r.string("key_id");

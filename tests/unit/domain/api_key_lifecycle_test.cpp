@@ -90,8 +90,7 @@ TEST(api_key_rotate, given_an_active_key_then_key_rotated_and_a_new_key_with_the
   const auto r = decide_rotation(old_key, a_rotate_command(now));
   ASSERT_TRUE(r.ok()) << to_string(r.error());
   // Then the old stream gets KeyRotated: linked forward, works until now + 24 h
-  EXPECT_EQ(r->old_key_event,
-            (key_rotated{old_key.key_id, a_new_key_id, now, now + hours{24}}));
+  EXPECT_EQ(r->old_key_event, (key_rotated{old_key.key_id, a_new_key_id, now, now + hours{24}}));
   // And the new key has every setting of the old one, linked back, a fresh 90-day lifespan
   key_created expected;
   expected.key_id = a_new_key_id;
@@ -300,8 +299,7 @@ TEST(api_key_expire, never_for_revoked_keys_or_keys_without_expiry) {
   c.expires_at.reset();
   c.policy.allow_no_expiry = true;
   EXPECT_EQ(rejection_of(a_key(c), expire_key{c.key_id, t0 + days{10000}}), rejection::not_due);
-  EXPECT_EQ(rejection_of(api_key_state{}, expire_key{"key_missing", t0}),
-            rejection::key_not_found);
+  EXPECT_EQ(rejection_of(api_key_state{}, expire_key{"key_missing", t0}), rejection::key_not_found);
 }
 
 TEST(api_key_expire, a_disabled_key_is_expired_too) {
@@ -411,8 +409,7 @@ TEST(api_key_evolve, each_event_increments_the_version_and_changes_only_its_memb
   EXPECT_TRUE(expired.expiry_recorded);
   EXPECT_EQ(expired.expires_at, created.expires_at);
 
-  const auto warned =
-      evolve(created, key_expiry_approaching{created.key_id, *created.expires_at});
+  const auto warned = evolve(created, key_expiry_approaching{created.key_id, *created.expires_at});
   EXPECT_EQ(warned.version, 2u);
   EXPECT_EQ(warned.expiry_warned_for, created.expires_at);
 

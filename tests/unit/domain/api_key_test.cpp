@@ -92,9 +92,10 @@ TEST(api_key_create, given_an_invalid_policy_then_invalid_key_policy) {
 }
 
 TEST(api_key_create, given_bad_names_then_invalid_name) {
-  for (const std::string& name :
-       {""s, std::string(65, 'a'), " padded"s, "padded "s, "tab\there"s, "nul\0x"s,
-        "zero\xe2\x80\x8bwidth"s, "bad\xff"s, "\xef\xbb\xbf" "bom"s}) {
+  for (const std::string& name : {""s, std::string(65, 'a'), " padded"s, "padded "s, "tab\there"s,
+                                  "nul\0x"s, "zero\xe2\x80\x8bwidth"s, "bad\xff"s,
+                                  "\xef\xbb\xbf"
+                                  "bom"s}) {
     auto c = a_create_command(t0);
     c.name = name;
     EXPECT_EQ(rejection_of(api_key_state{}, c), rejection::invalid_name) << name;
@@ -256,12 +257,12 @@ TEST(api_key_create, given_cidrs_that_are_not_canonical_then_invalid_cidrs) {
   std::vector<std::string> thirty_three;
   for (int i = 0; i < 33; ++i) thirty_three.push_back("10.0.0." + std::to_string(i) + "/32");
   const std::vector<std::vector<std::string>> bad = {
-      {"10.0.0.1/8"},                   // host bits set
-      {"192.0.2.7"},                    // bare address: canonical is 192.0.2.7/32
-      {"2001:DB8::/32"},                // upper case
-      {"2001:db8:0::/32"},              // not compressed
-      {"10.0.0.0/8", "10.0.0.0/8"},     // duplicate
-      {"::ffff:10.0.0.0/104"},          // canonical is 10.0.0.0/8
+      {"10.0.0.1/8"},                // host bits set
+      {"192.0.2.7"},                 // bare address: canonical is 192.0.2.7/32
+      {"2001:DB8::/32"},             // upper case
+      {"2001:db8:0::/32"},           // not compressed
+      {"10.0.0.0/8", "10.0.0.0/8"},  // duplicate
+      {"::ffff:10.0.0.0/104"},       // canonical is 10.0.0.0/8
       {"anywhere"},
       {""},
       thirty_three,
@@ -279,9 +280,8 @@ TEST(api_key_create, given_cidrs_that_are_not_canonical_then_invalid_cidrs) {
 }
 
 TEST(api_key_create, given_a_bad_postback_url_then_invalid_postback_url) {
-  for (const std::string& url :
-       {"http://example.com/h"s, "https://u:p@example.com/"s, "https://example.com/#x"s,
-        "ftp://example.com/"s}) {
+  for (const std::string& url : {"http://example.com/h"s, "https://u:p@example.com/"s,
+                                 "https://example.com/#x"s, "ftp://example.com/"s}) {
     auto c = a_create_command(t0);
     c.postback_url = url;
     EXPECT_EQ(rejection_of(api_key_state{}, c), rejection::invalid_postback_url) << url;
@@ -294,8 +294,8 @@ TEST(api_key_create, given_a_bad_postback_url_then_invalid_postback_url) {
 }
 
 TEST(api_key_create, given_a_bad_rate_limit_then_invalid_rate_limit) {
-  for (const rate_limit limit : {rate_limit{0, 60}, rate_limit{10, 0}, rate_limit{1'000'001, 1},
-                                 rate_limit{1, 86'401}}) {
+  for (const rate_limit limit :
+       {rate_limit{0, 60}, rate_limit{10, 0}, rate_limit{1'000'001, 1}, rate_limit{1, 86'401}}) {
     auto c = a_create_command(t0);
     c.limit = limit;
     EXPECT_EQ(rejection_of(api_key_state{}, c), rejection::invalid_rate_limit);
@@ -384,8 +384,13 @@ TEST(api_key_update, each_member_alone_table) {
        [](key_updated& e) { e.postback_url = ""; }},
       {"off the record", [](update_key& u) { u.off_the_record = true; },
        [](key_updated& e) { e.off_the_record = true; }},
-      {"rate limit", [](update_key& u) { u.limit = std::optional<rate_limit>{{5, 1}}; },
-       [](key_updated& e) { e.limit = std::optional<rate_limit>{{5, 1}}; }},
+      {"rate limit",
+       [](update_key& u) {
+         u.limit = std::optional<rate_limit>{{5, 1}};
+       },
+       [](key_updated& e) {
+         e.limit = std::optional<rate_limit>{{5, 1}};
+       }},
       {"rate limit removed", [](update_key& u) { u.limit = std::optional<rate_limit>{}; },
        [](key_updated& e) { e.limit = std::optional<rate_limit>{}; }},
   };
@@ -406,11 +411,11 @@ TEST(api_key_update, each_member_alone_table) {
 TEST(api_key_update, given_some_changed_and_some_equal_members_then_only_the_changed_ones) {
   const auto state = a_key();
   auto u = an_update();
-  u.name = state.name;                                    // equal
-  u.scopes = std::vector<std::string>{"contacts:read"};   // changed
-  u.off_the_record = false;                               // equal
-  u.limit = std::optional<rate_limit>{{100, 60}};         // equal
-  u.postback_url = "https://example.com/hooks/v2";        // changed
+  u.name = state.name;                                   // equal
+  u.scopes = std::vector<std::string>{"contacts:read"};  // changed
+  u.off_the_record = false;                              // equal
+  u.limit = std::optional<rate_limit>{{100, 60}};        // equal
+  u.postback_url = "https://example.com/hooks/v2";       // changed
   const auto events = events_of(state, u);
   ASSERT_EQ(events.size(), 1u);
   const auto& e = std::get<key_updated>(events.front());
@@ -497,7 +502,10 @@ TEST(api_key_update, changed_members_are_validated_like_create) {
        rejection::invalid_cidrs},
       {"http postback", [](update_key& u) { u.postback_url = "http://example.com/"; },
        rejection::invalid_postback_url},
-      {"zero rate limit", [](update_key& u) { u.limit = std::optional<rate_limit>{{0, 60}}; },
+      {"zero rate limit",
+       [](update_key& u) {
+         u.limit = std::optional<rate_limit>{{0, 60}};
+       },
        rejection::invalid_rate_limit},
       {"bad policy",
        [](update_key& u) {
@@ -562,8 +570,7 @@ TEST(api_key_update, evolve_applies_only_present_members_and_sets_updated_at) {
 // ---- revoke --------------------------------------------------------------------------------
 
 TEST(api_key_revoke, given_no_key_when_revoked_then_key_not_found) {
-  EXPECT_EQ(rejection_of(api_key_state{}, revoke_key{"key_missing", t0}),
-            rejection::key_not_found);
+  EXPECT_EQ(rejection_of(api_key_state{}, revoke_key{"key_missing", t0}), rejection::key_not_found);
 }
 
 TEST(api_key_revoke, given_an_active_key_when_revoked_then_one_key_revoked_event) {
@@ -602,14 +609,10 @@ TEST(api_key_revoke, disabled_and_expired_keys_can_still_be_revoked) {
 TEST(api_key_names, stream_id_event_types_and_rejection_names) {
   EXPECT_EQ(key_stream_id("key_abc"), "api_key-key_abc");
   const std::pair<api_key_event, std::string_view> types[] = {
-      {key_created{}, "KeyCreated"},
-      {key_updated{}, "KeyUpdated"},
-      {key_disabled{}, "KeyDisabled"},
-      {key_enabled{}, "KeyEnabled"},
-      {key_rotated{}, "KeyRotated"},
-      {key_revoked{}, "KeyRevoked"},
-      {key_expired{}, "KeyExpired"},
-      {key_expiry_approaching{}, "KeyExpiryApproaching"},
+      {key_created{}, "KeyCreated"},   {key_updated{}, "KeyUpdated"},
+      {key_disabled{}, "KeyDisabled"}, {key_enabled{}, "KeyEnabled"},
+      {key_rotated{}, "KeyRotated"},   {key_revoked{}, "KeyRevoked"},
+      {key_expired{}, "KeyExpired"},   {key_expiry_approaching{}, "KeyExpiryApproaching"},
   };
   for (const auto& [e, name] : types) EXPECT_EQ(event_type(e), name);
   const std::pair<rejection, std::string_view> expected[] = {

@@ -14,7 +14,8 @@
 
 namespace keyledger::domain::testing {
 
-inline const std::string a_hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+inline const std::string a_hash =
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 inline const std::string another_hash =
     "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
 inline const std::string a_key_id = "key_0123456789ABCDEFGHIJKL";
@@ -71,8 +72,7 @@ inline std::vector<api_key_event> events_of(const api_key_state& state,
 }
 
 /// A valid rotation of `old_key` at `now` with the given grace.
-inline rotate_key a_rotate_command(timestamp now,
-                                   std::chrono::seconds grace = default_grace_period,
+inline rotate_key a_rotate_command(timestamp now, std::chrono::seconds grace = default_grace_period,
                                    std::string new_key_id = a_new_key_id) {
   rotate_key c;
   c.key_id = a_key_id;

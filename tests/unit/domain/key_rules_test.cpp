@@ -38,10 +38,10 @@ TEST(key_name_rules, accepted_names) {
       "ci.deploy-key_1",
       "Production key",
       "a/b:c<d>",
-      "na\xc3\xafve",                // naive with a diaeresis (2-byte UTF-8)
-      "\xe6\x97\xa5\xe6\x9c\xac",    // Japanese (3-byte)
-      "key \xf0\x9f\x94\x91",        // an emoji (4-byte)
-      std::string(64, 'Z'),          // 64 code points
+      "na\xc3\xafve",              // naive with a diaeresis (2-byte UTF-8)
+      "\xe6\x97\xa5\xe6\x9c\xac",  // Japanese (3-byte)
+      "key \xf0\x9f\x94\x91",      // an emoji (4-byte)
+      std::string(64, 'Z'),        // 64 code points
       [] {
         std::string s;
         for (int i = 0; i < 64; ++i) s += "\xc3\xa9";  // 64 two-byte code points
@@ -70,27 +70,29 @@ TEST(key_name_rules, refused_names) {
       "new\nline",
       "nul\0x"s,
       "del\x7f",
-      "c1\xc2\x85",                // U+0085 NEL (C1 control)
-      "c1\xc2\x9f",                // U+009F
-      "zero\xe2\x80\x8bwidth",     // U+200B
-      "zwj\xe2\x80\x8d",           // U+200D
-      "rtl\xe2\x80\x8f",           // U+200F
-      "ls\xe2\x80\xa8",            // U+2028
-      "rlo\xe2\x80\xae" "evil",     // U+202E (right-to-left override)
-      "wj\xe2\x81\xa0",            // U+2060
-      "inv\xe2\x81\xa4",           // U+2064
-      "\xef\xbb\xbf" "bom",        // U+FEFF
-      "nonchar\xef\xbf\xbf",       // U+FFFF
-      "nonchar\xef\xb7\x90",       // U+FDD0
-      "bad\xff",                   // not UTF-8
-      "bad\xc3",                   // truncated
-      "bad\xc3(",                  // bad continuation
-      "overlong\xc0\xaf",          // overlong '/'
-      "overlong\xe0\x80\xaf",      // overlong
-      "surrogate\xed\xa0\x80",     // U+D800
-      "too-big\xf4\x90\x80\x80",   // U+110000
-      "stray\x80",                 // lone continuation byte
-      "\xf8\x88\x80\x80\x80",      // 5-byte form
+      "c1\xc2\x85",             // U+0085 NEL (C1 control)
+      "c1\xc2\x9f",             // U+009F
+      "zero\xe2\x80\x8bwidth",  // U+200B
+      "zwj\xe2\x80\x8d",        // U+200D
+      "rtl\xe2\x80\x8f",        // U+200F
+      "ls\xe2\x80\xa8",         // U+2028
+      "rlo\xe2\x80\xae"
+      "evil",             // U+202E (right-to-left override)
+      "wj\xe2\x81\xa0",   // U+2060
+      "inv\xe2\x81\xa4",  // U+2064
+      "\xef\xbb\xbf"
+      "bom",                      // U+FEFF
+      "nonchar\xef\xbf\xbf",      // U+FFFF
+      "nonchar\xef\xb7\x90",      // U+FDD0
+      "bad\xff",                  // not UTF-8
+      "bad\xc3",                  // truncated
+      "bad\xc3(",                 // bad continuation
+      "overlong\xc0\xaf",         // overlong '/'
+      "overlong\xe0\x80\xaf",     // overlong
+      "surrogate\xed\xa0\x80",    // U+D800
+      "too-big\xf4\x90\x80\x80",  // U+110000
+      "stray\x80",                // lone continuation byte
+      "\xf8\x88\x80\x80\x80",     // 5-byte form
   };
   for (const auto& name : bad) {
     EXPECT_FALSE(valid_key_name(name)) << name;
@@ -99,9 +101,15 @@ TEST(key_name_rules, refused_names) {
 }
 
 TEST(key_name_rules, spaces_only_when_the_workspace_allows_them) {
-  for (const std::string& name :
-       {"ci deploy"s, "a\xc2\xa0" "b"s, "a\xe2\x80\x82" "b"s, "a\xe3\x80\x80" "b"s,
-        "a\xe2\x80\xaf" "b"s}) {
+  for (const std::string& name : {"ci deploy"s,
+                                  "a\xc2\xa0"
+                                  "b"s,
+                                  "a\xe2\x80\x82"
+                                  "b"s,
+                                  "a\xe3\x80\x80"
+                                  "b"s,
+                                  "a\xe2\x80\xaf"
+                                  "b"s}) {
     EXPECT_TRUE(valid_key_name(name, true)) << name;
     EXPECT_FALSE(valid_key_name(name, false)) << name;
   }
@@ -145,8 +153,8 @@ TEST(cidr_list_rules, normalize_returns_canonical_texts_without_duplicates_in_or
   const auto out =
       normalize_cidrs({"2001:DB8::/32", "10.0.0.0/8", "192.0.2.7", "2001:db8:0::/32", "::1"});
   ASSERT_TRUE(out.has_value());
-  EXPECT_EQ(*out, (std::vector<std::string>{"2001:db8::/32", "10.0.0.0/8", "192.0.2.7/32",
-                                            "::1/128"}));
+  EXPECT_EQ(*out,
+            (std::vector<std::string>{"2001:db8::/32", "10.0.0.0/8", "192.0.2.7/32", "::1/128"}));
   EXPECT_EQ(normalize_cidrs({}), std::vector<std::string>{});
 }
 
@@ -162,7 +170,8 @@ TEST(cidr_list_rules, any_bad_entry_or_too_many_refuses_the_list) {
   EXPECT_FALSE(normalize_cidrs(thirty_two));
 }
 
-// ---- postback URLs -------------------------------------------------------------------------------
+// ---- postback URLs
+// -------------------------------------------------------------------------------
 
 TEST(postback_url_rules, accepted_urls) {
   const std::string good[] = {
@@ -241,7 +250,8 @@ TEST(postback_url_rules, refused_urls) {
   for (const auto& url : bad) EXPECT_FALSE(valid_postback_url(url)) << url;
 }
 
-// ---- rate limits, statuses, policies -------------------------------------------------------------
+// ---- rate limits, statuses, policies
+// -------------------------------------------------------------
 
 TEST(rate_limit_rules, bounds) {
   EXPECT_TRUE(valid_rate_limit({1, 1}));

@@ -47,11 +47,11 @@ TEST(net_parse_ip, valid_texts_parse_and_print_canonically) {
       {"0:0:0:0:0:0:0:0", "::"},
       {"0:0:0:0:0:0:0:1", "::1"},
       {"2001:db8::1", "2001:db8::1"},
-      {"2001:DB8::1", "2001:db8::1"},                          // 4.3: lowercase
+      {"2001:DB8::1", "2001:db8::1"},                              // 4.3: lowercase
       {"2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"},  // 4.1: no leading zeros
-      {"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},           // 4.2.3: first of equal runs
-      {"2001:0:0:1:0:0:0:1", "2001:0:0:1::1"},                 // 4.2.3: the longest run
-      {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"},        // 4.2.2: one zero is not "::"
+      {"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},               // 4.2.3: first of equal runs
+      {"2001:0:0:1:0:0:0:1", "2001:0:0:1::1"},                     // 4.2.3: the longest run
+      {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"},            // 4.2.2: one zero is not "::"
       {"2001:db8::", "2001:db8::"},
       {"fe80::1:2", "fe80::1:2"},
       {"1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"},
@@ -110,22 +110,22 @@ TEST(net_parse_ip, invalid_texts_are_refused) {
       "::1:",
       "1:",
       ":1",
-      "1:2:3:4:5:6:7",        // too few groups
-      "1:2:3:4:5:6:7:8:9",    // too many groups
-      "1:2:3:4:5:6:7:8::",    // "::" must stand for at least one group
+      "1:2:3:4:5:6:7",      // too few groups
+      "1:2:3:4:5:6:7:8:9",  // too many groups
+      "1:2:3:4:5:6:7:8::",  // "::" must stand for at least one group
       "::1:2:3:4:5:6:7:8",
       "1:2:3:4::5:6:7:8",
-      "12345::",              // group of five digits
+      "12345::",  // group of five digits
       "00000::1",
       "g::1",
       "::g",
-      "::1%eth0",             // no zones
+      "::1%eth0",  // no zones
       "fe80::1%1",
-      "[::1]",                // no brackets
+      "[::1]",  // no brackets
       "::ffff:1.2.3",
       "::ffff:1.2.3.256",
       "::ffff:01.2.3.4",
-      "1.2.3.4::",            // a dotted quad only at the end
+      "1.2.3.4::",  // a dotted quad only at the end
       "::1.2.3.4:1",
       "1:2:3:4:5:6:7:1.2.3.4",  // quad makes nine groups
       "1:2:3:4:5:6:7:8:1.2.3.4",
@@ -151,18 +151,18 @@ TEST(net_parse_ip, ipv4_and_mapped_ipv4_are_the_same_address) {
 }
 
 TEST(net_parse_ip, bytes_are_in_network_order) {
-  const std::array<std::uint8_t, 16> expected{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+  const std::array<std::uint8_t, 16> expected{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0,    0,
                                               0,    0,    0,    0,    0, 0, 0x12, 0x34};
   EXPECT_EQ(ip("2001:db8::1234").bytes, expected);
 }
 
 TEST(net_is_loopback, only_127_slash_8_and_colon_colon_1) {
-  for (const char* text : {"127.0.0.1", "127.255.255.255", "127.0.0.0", "::1", "::ffff:127.0.0.2"}) {
+  for (const char* text :
+       {"127.0.0.1", "127.255.255.255", "127.0.0.0", "::1", "::ffff:127.0.0.2"}) {
     EXPECT_TRUE(is_loopback(ip(text))) << text;
   }
-  for (const char* text :
-       {"128.0.0.1", "126.255.255.255", "0.0.0.0", "::", "::2", "1::1", "::127.0.0.1",
-        "10.0.0.1", "fe80::1"}) {
+  for (const char* text : {"128.0.0.1", "126.255.255.255", "0.0.0.0", "::", "::2", "1::1",
+                           "::127.0.0.1", "10.0.0.1", "fe80::1"}) {
     EXPECT_FALSE(is_loopback(ip(text))) << text;
   }
 }

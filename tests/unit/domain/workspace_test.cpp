@@ -93,10 +93,10 @@ TEST(workspace_create, given_a_key_policy_then_it_is_carried_in_the_event) {
 TEST(workspace_create, given_an_invalid_key_policy_then_invalid_key_policy) {
   const fixed_clock clk{fixed_instant()};
   using std::chrono::days;
-  for (const key_policy& p : {key_policy{days{0}, days{365}, false, true},
-                              key_policy{days{90}, days{30}, false, true},
-                              key_policy{days{90}, days{3651}, false, true},
-                              key_policy{days{-5}, days{-1}, false, true}}) {
+  for (const key_policy& p :
+       {key_policy{days{0}, days{365}, false, true}, key_policy{days{90}, days{30}, false, true},
+        key_policy{days{90}, days{3651}, false, true},
+        key_policy{days{-5}, days{-1}, false, true}}) {
     auto c = a_create_command(clk);
     c.policy = p;
     EXPECT_EQ(rejection_of(workspace_state{}, c), rejection::invalid_key_policy)

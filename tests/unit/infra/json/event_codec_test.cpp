@@ -4,18 +4,21 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace keyledger::infra {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace std::string_literals;
 
 domain::timestamp at(std::int64_t us) { return domain::timestamp{std::chrono::microseconds{us}}; }
 
 // 2026-11-23T19:36:02.123456Z
 const domain::timestamp t1 = at(1795462562123456);
 
+// A KeyCreated as written before the lifecycle issue: only the first release's members.
 domain::key_created sample_created() {
   domain::key_created e;
   e.key_id = "key_0123456789abcdefghijkl";
@@ -29,67 +32,253 @@ domain::key_created sample_created() {
   return e;
 }
 
-TEST(event_codec, key_created_has_fixed_member_order) {
-  EXPECT_EQ(encode_payload(domain::api_key_event{sample_created()}),
+// A KeyCreated with every lifecycle member set away from its default.
+domain::key_created full_created() {
+  domain::key_created e = sample_created();
+  e.expires_at = t1 + 90 * 24h;
+  e.allowed_cidrs = {"10.0.0.0/8", "2001:db8::/32"};
+  e.postback_url = "https://example.com/hooks";
+  e.off_the_record = true;
+  e.enabled = false;
+  e.limit = domain::rate_limit{100, 60};
+  e.rotated_from = "key_OLD3456789abcdefghijkl";
+  return e;
+}
+
+const std::string old_key_created_payload =
+    R"({"key_id":"key_0123456789abcdefghijkl","workspace_id":"ws_0123456789abcdefghijkl",)"
+    R"("name":"ci-deploy","environment":"live","scopes":["leads:read","leads:write"],)"
+    R"("key_hash":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",)"
+    R"("start":"kl_live_AbC1","created_at":"2026-11-23T19:36:02.123456Z"})";
+
+const std::string old_workspace_created_payload =
+    R"({"workspace_id":"ws_0123456789abcdefghijkl","name":"acme","key_prefix":"qg",)"
+    R"("created_at":"2026-11-23T19:36:02.123456Z"})";
+
+// Replaces the first `from` in `payload` with `to` (the test fails if `from` is absent).
+std::string with(std::string payload, const std::string& from, const std::string& to) {
+  const auto pos = payload.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  if (pos == std::string::npos) return payload;
+  return payload.replace(pos, from.size(), to);
+}
+
+// ---- exact encodings ---------------------------------------------------------------------------
+
+TEST(event_codec, key_created_writes_every_member_in_a_fixed_order) {
+  EXPECT_EQ(encode_payload(domain::api_key_event{full_created()}),
             R"({"key_id":"key_0123456789abcdefghijkl","workspace_id":"ws_0123456789abcdefghijkl",)"
             R"("name":"ci-deploy","environment":"live","scopes":["leads:read","leads:write"],)"
             R"("key_hash":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",)"
-            R"("start":"kl_live_AbC1","created_at":"2026-11-23T19:36:02.123456Z"})");
+            R"("start":"kl_live_AbC1","created_at":"2026-11-23T19:36:02.123456Z",)"
+            R"("expires_at":"2027-02-21T19:36:02.123456Z",)"
+            R"("allowed_cidrs":["10.0.0.0/8","2001:db8::/32"],)"
+            R"("postback_url":"https://example.com/hooks","off_the_record":true,"enabled":false,)"
+            R"("limit":{"limit":100,"window_seconds":60},)"
+            R"("rotated_from":"key_OLD3456789abcdefghijkl"})");
 }
 
-TEST(event_codec, key_revoked_has_fixed_member_order) {
-  const domain::key_revoked e{"key_0123456789abcdefghijkl", t1};
+TEST(event_codec, key_created_writes_null_for_settings_that_are_not_set) {
+  EXPECT_EQ(encode_payload(domain::api_key_event{sample_created()}),
+            old_key_created_payload.substr(0, old_key_created_payload.size() - 1) +
+                R"(,"expires_at":null,"allowed_cidrs":[],"postback_url":null,)"
+                R"("off_the_record":false,"enabled":true,"limit":null,"rotated_from":null})");
+}
+
+TEST(event_codec, key_updated_writes_only_present_members) {
+  domain::key_updated e;
+  e.key_id = "key_x";
+  e.updated_at = t1;
   EXPECT_EQ(encode_payload(domain::api_key_event{e}),
-            R"({"key_id":"key_0123456789abcdefghijkl",)"
-            R"("revoked_at":"2026-11-23T19:36:02.123456Z"})");
+            R"({"key_id":"key_x","updated_at":"2026-11-23T19:36:02.123456Z"})");
+  e.name = "renamed";
+  e.limit = std::optional<domain::rate_limit>{};
+  EXPECT_EQ(encode_payload(domain::api_key_event{e}),
+            R"({"key_id":"key_x","name":"renamed","limit":null,)"
+            R"("updated_at":"2026-11-23T19:36:02.123456Z"})");
+  e.scopes = std::vector<std::string>{};
+  e.allowed_cidrs = std::vector<std::string>{"::1/128"};
+  e.postback_url = "";
+  e.off_the_record = false;
+  e.limit = std::optional<domain::rate_limit>{{5, 1}};
+  EXPECT_EQ(encode_payload(domain::api_key_event{e}),
+            R"({"key_id":"key_x","name":"renamed","scopes":[],"allowed_cidrs":["::1/128"],)"
+            R"("postback_url":null,"off_the_record":false,"limit":{"limit":5,"window_seconds":1},)"
+            R"("updated_at":"2026-11-23T19:36:02.123456Z"})");
 }
 
-TEST(event_codec, workspace_created_has_fixed_member_order) {
-  const domain::workspace_created e{"ws_0123456789abcdefghijkl", "acme", "qg", t1};
+TEST(event_codec, small_events_have_fixed_encodings) {
+  const std::pair<domain::api_key_event, std::string> cases[] = {
+      {domain::key_revoked{"key_x", t1},
+       R"({"key_id":"key_x","revoked_at":"2026-11-23T19:36:02.123456Z"})"},
+      {domain::key_disabled{"key_x", t1},
+       R"({"key_id":"key_x","disabled_at":"2026-11-23T19:36:02.123456Z"})"},
+      {domain::key_enabled{"key_x", t1},
+       R"({"key_id":"key_x","enabled_at":"2026-11-23T19:36:02.123456Z"})"},
+      {domain::key_rotated{"key_x", "key_y", t1, t1 + 24h},
+       R"({"key_id":"key_x","rotated_to":"key_y","rotated_at":"2026-11-23T19:36:02.123456Z",)"
+       R"("grace_until":"2026-11-24T19:36:02.123456Z"})"},
+      {domain::key_expired{"key_x", t1},
+       R"({"key_id":"key_x","expired_at":"2026-11-23T19:36:02.123456Z"})"},
+      {domain::key_expiry_approaching{"key_x", t1},
+       R"({"key_id":"key_x","expires_at":"2026-11-23T19:36:02.123456Z"})"},
+  };
+  for (const auto& [e, payload] : cases) EXPECT_EQ(encode_payload(e), payload);
+}
+
+TEST(event_codec, workspace_created_writes_the_key_policy) {
+  domain::workspace_created e{"ws_0123456789abcdefghijkl", "acme", "qg", t1, {}};
+  e.policy.allow_no_expiry = true;
+  e.policy.names_allow_spaces = false;
+  e.policy.default_lifespan = std::chrono::days{30};
   EXPECT_EQ(encode_payload(domain::workspace_event{e}),
-            R"({"workspace_id":"ws_0123456789abcdefghijkl","name":"acme","key_prefix":"qg",)"
-            R"("created_at":"2026-11-23T19:36:02.123456Z"})");
+            old_workspace_created_payload.substr(0, old_workspace_created_payload.size() - 1) +
+                R"(,"key_policy":{"default_lifespan_days":30,"max_lifespan_days":365,)"
+                R"("allow_no_expiry":true,"names_allow_spaces":false}})");
 }
 
-TEST(event_codec, key_created_round_trips) {
-  for (const auto env : {domain::environment::live, domain::environment::test}) {
-    domain::key_created e = sample_created();
-    e.env = env;
-    const std::string payload = encode_payload(domain::api_key_event{e});
-    const auto back = decode_api_key_event("KeyCreated", payload);
-    ASSERT_TRUE(back.has_value()) << payload;
-    ASSERT_TRUE(std::holds_alternative<domain::key_created>(*back));
-    EXPECT_EQ(std::get<domain::key_created>(*back), e);
-    // Same event, same bytes.
+// ---- round trips
+// ---------------------------------------------------------------------------------
+
+std::vector<domain::api_key_event> every_kind_of_key_event() {
+  std::vector<domain::api_key_event> out;
+  out.emplace_back(sample_created());
+  out.emplace_back(full_created());
+  {
+    auto e = full_created();
+    e.env = domain::environment::test;
+    e.expires_at.reset();
+    e.limit = domain::rate_limit{1'000'000, 86'400};
+    e.scopes.clear();
+    e.name = "we\"ird\\na\nme\xc3\xa9 \xf0\x9f\x94\x91";
+    e.created_at = at(0);
+    out.emplace_back(e);
+  }
+  domain::key_updated u;
+  u.key_id = "key_x";
+  u.updated_at = t1;
+  out.emplace_back(u);  // nothing changed (never decided, but must still encode)
+  u.name = "renamed";
+  out.emplace_back(u);
+  u.limit = std::optional<domain::rate_limit>{};
+  u.postback_url = "";
+  out.emplace_back(u);
+  u.scopes = std::vector<std::string>{"a:b", "c:d"};
+  u.allowed_cidrs = std::vector<std::string>{};
+  u.postback_url = "http://127.0.0.1:9000/h";
+  u.off_the_record = true;
+  u.limit = std::optional<domain::rate_limit>{{7, 3600}};
+  out.emplace_back(u);
+  out.emplace_back(domain::key_disabled{"key_x", t1 + 1s});
+  out.emplace_back(domain::key_enabled{"key_x", t1 + 2s});
+  out.emplace_back(domain::key_rotated{"key_x", "key_y", t1, t1});
+  out.emplace_back(domain::key_rotated{"key_x", "key_y", t1, t1 + 30 * 24h});
+  out.emplace_back(domain::key_revoked{"key_x", t1 + 1s});
+  out.emplace_back(domain::key_expired{"key_x", t1});
+  out.emplace_back(domain::key_expiry_approaching{"key_x", t1 + 14 * 24h});
+  return out;
+}
+
+TEST(event_codec, every_key_event_round_trips_byte_for_byte) {
+  for (const auto& e : every_kind_of_key_event()) {
+    const std::string type(domain::event_type(e));
+    const std::string payload = encode_payload(e);
+    const auto back = decode_api_key_event(type, payload);
+    ASSERT_TRUE(back.has_value()) << type << " " << payload;
+    EXPECT_EQ(*back, e) << payload;
+    // Same event, same bytes (the log hash-chains the exact bytes).
     EXPECT_EQ(encode_payload(*back), payload);
   }
 }
 
-TEST(event_codec, key_created_with_no_scopes_and_escaped_text_round_trips) {
-  domain::key_created e = sample_created();
-  e.scopes.clear();
-  e.name = "we\"ird\\na\nme\xc3\xa9";
-  e.created_at = at(0);
-  const auto back = decode_api_key_event("KeyCreated", encode_payload(domain::api_key_event{e}));
-  ASSERT_TRUE(back.has_value());
-  EXPECT_EQ(std::get<domain::key_created>(*back), e);
-}
-
-TEST(event_codec, key_revoked_round_trips) {
-  const domain::key_revoked e{"key_x", t1 + 1s};
-  const auto back = decode_api_key_event("KeyRevoked", encode_payload(domain::api_key_event{e}));
-  ASSERT_TRUE(back.has_value());
-  ASSERT_TRUE(std::holds_alternative<domain::key_revoked>(*back));
-  EXPECT_EQ(std::get<domain::key_revoked>(*back), e);
-}
-
 TEST(event_codec, workspace_created_round_trips) {
-  const domain::workspace_created e{"ws_x", "acme-corp", "qg", t1};
-  const auto back =
-      decode_workspace_event("WorkspaceCreated", encode_payload(domain::workspace_event{e}));
-  ASSERT_TRUE(back.has_value());
-  EXPECT_EQ(std::get<domain::workspace_created>(*back), e);
+  domain::workspace_created e{"ws_x", "acme-corp", "qg", t1, {}};
+  for (const bool flag : {false, true}) {
+    e.policy.allow_no_expiry = flag;
+    e.policy.names_allow_spaces = !flag;
+    e.policy.default_lifespan = std::chrono::days{flag ? 1 : 3650};
+    e.policy.max_lifespan = std::chrono::days{3650};
+    const std::string payload = encode_payload(domain::workspace_event{e});
+    const auto back = decode_workspace_event("WorkspaceCreated", payload);
+    ASSERT_TRUE(back.has_value()) << payload;
+    EXPECT_EQ(std::get<domain::workspace_created>(*back), e);
+    EXPECT_EQ(encode_payload(*back), payload);
+  }
 }
+
+// ---- payloads written before the lifecycle issue ------------------------------------------------
+
+TEST(event_codec, an_old_key_created_decodes_with_the_documented_defaults) {
+  const auto back = decode_api_key_event("KeyCreated", old_key_created_payload);
+  ASSERT_TRUE(back.has_value());
+  const auto& e = std::get<domain::key_created>(*back);
+  EXPECT_EQ(e, sample_created());
+  EXPECT_FALSE(e.expires_at.has_value());  // old keys never expired
+  EXPECT_TRUE(e.allowed_cidrs.empty());    // anywhere
+  EXPECT_EQ(e.postback_url, "");
+  EXPECT_FALSE(e.off_the_record);
+  EXPECT_TRUE(e.enabled);
+  EXPECT_FALSE(e.limit.has_value());
+  EXPECT_EQ(e.rotated_from, "");
+}
+
+TEST(event_codec, an_old_workspace_created_decodes_with_the_default_policy) {
+  const auto back = decode_workspace_event("WorkspaceCreated", old_workspace_created_payload);
+  ASSERT_TRUE(back.has_value());
+  const auto& e = std::get<domain::workspace_created>(*back);
+  EXPECT_EQ(e.key_prefix, "qg");
+  EXPECT_EQ(e.policy, domain::key_policy{});
+  EXPECT_EQ(e.policy.default_lifespan, std::chrono::days{90});
+  EXPECT_EQ(e.policy.max_lifespan, std::chrono::days{365});
+}
+
+// ---- absent versus null
+// --------------------------------------------------------------------------
+
+TEST(event_codec, key_created_reads_null_as_not_set) {
+  std::string p = encode_payload(domain::api_key_event{full_created()});
+  p = with(p, R"("expires_at":"2027-02-21T19:36:02.123456Z")", R"("expires_at":null)");
+  p = with(p, R"("postback_url":"https://example.com/hooks")", R"("postback_url":null)");
+  p = with(p, R"("limit":{"limit":100,"window_seconds":60})", R"("limit":null)");
+  p = with(p, R"("rotated_from":"key_OLD3456789abcdefghijkl")", R"("rotated_from":null)");
+  const auto back = decode_api_key_event("KeyCreated", p);
+  ASSERT_TRUE(back.has_value()) << p;
+  const auto& e = std::get<domain::key_created>(*back);
+  EXPECT_FALSE(e.expires_at);
+  EXPECT_EQ(e.postback_url, "");
+  EXPECT_FALSE(e.limit);
+  EXPECT_EQ(e.rotated_from, "");
+  EXPECT_TRUE(e.off_the_record);  // the others are untouched
+}
+
+TEST(event_codec, key_updated_absent_means_unchanged_and_null_means_removed) {
+  const auto absent =
+      decode_api_key_event("KeyUpdated", R"({"key_id":"k","updated_at":"2026-11-23T19:36:02Z"})");
+  ASSERT_TRUE(absent.has_value());
+  const auto& a = std::get<domain::key_updated>(*absent);
+  EXPECT_FALSE(a.postback_url.has_value());
+  EXPECT_FALSE(a.limit.has_value());
+  EXPECT_FALSE(a.name.has_value());
+
+  const auto removed = decode_api_key_event(
+      "KeyUpdated",
+      R"({"key_id":"k","postback_url":null,"limit":null,"updated_at":"2026-11-23T19:36:02Z"})");
+  ASSERT_TRUE(removed.has_value());
+  const auto& r = std::get<domain::key_updated>(*removed);
+  ASSERT_TRUE(r.postback_url.has_value());
+  EXPECT_EQ(*r.postback_url, "");
+  ASSERT_TRUE(r.limit.has_value());
+  EXPECT_FALSE(r.limit->has_value());
+
+  // "" is read as removed too (the domain's spelling of "no URL").
+  const auto empty = decode_api_key_event(
+      "KeyUpdated", R"({"key_id":"k","postback_url":"","updated_at":"2026-11-23T19:36:02Z"})");
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_EQ(std::get<domain::key_updated>(*empty).postback_url, "");
+}
+
+// ---- refusals
+// --------------------------------------------------------------------------------------
 
 TEST(event_codec, unknown_types_do_not_decode) {
   const std::string key_payload = encode_payload(domain::api_key_event{sample_created()});
@@ -97,12 +286,12 @@ TEST(event_codec, unknown_types_do_not_decode) {
   EXPECT_FALSE(decode_api_key_event("keycreated", key_payload));
   EXPECT_FALSE(decode_api_key_event("", key_payload));
   EXPECT_FALSE(decode_api_key_event("WorkspaceCreated", key_payload));
-  const domain::workspace_created ws{"ws_x", "acme", "qg", t1};
-  EXPECT_FALSE(decode_workspace_event("KeyCreated", encode_payload(domain::workspace_event{ws})));
+  EXPECT_FALSE(decode_api_key_event("KeyCreated\0"s, key_payload));
+  EXPECT_FALSE(decode_workspace_event("KeyCreated", old_workspace_created_payload));
+  EXPECT_FALSE(decode_workspace_event("workspacecreated", old_workspace_created_payload));
 }
 
-TEST(event_codec, garbage_does_not_decode) {
-  using namespace std::string_literals;
+TEST(event_codec, garbage_does_not_decode_as_any_type) {
   const std::vector<std::string> garbage = {
       "",
       "not json",
@@ -110,43 +299,119 @@ TEST(event_codec, garbage_does_not_decode) {
       "null",
       "\"KeyRevoked\"",
       "{",
+      "{}",
       R"({"key_id":"k","revoked_at":"2026-11-23T19:36:02Z"} trailing)",
       "{\"key_id\":\"k\",\"revoked_at\":\"2026-11-23T19:36:02Z\"}\0{}"s,
       "{\"key_id\":\"\xff\",\"revoked_at\":\"2026-11-23T19:36:02Z\"}",
       std::string(100000, '['),
+      std::string(100000, '{'),
   };
+  const char* types[] = {"KeyCreated", "KeyUpdated", "KeyDisabled", "KeyEnabled",
+                         "KeyRotated", "KeyRevoked", "KeyExpired",  "KeyExpiryApproaching"};
   for (const auto& g : garbage) {
-    EXPECT_FALSE(decode_api_key_event("KeyRevoked", g)) << g.substr(0, 80);
-    EXPECT_FALSE(decode_api_key_event("KeyCreated", g)) << g.substr(0, 80);
+    for (const char* type : types) EXPECT_FALSE(decode_api_key_event(type, g)) << type;
     EXPECT_FALSE(decode_workspace_event("WorkspaceCreated", g)) << g.substr(0, 80);
   }
 }
 
-TEST(event_codec, known_fields_are_strict) {
-  const char* bad[] = {
-      R"({"key_id":"k"})",                                                   // missing field
-      R"({"revoked_at":"2026-11-23T19:36:02Z"})",                            // missing field
-      R"({"key_id":7,"revoked_at":"2026-11-23T19:36:02Z"})",                 // wrong type
-      R"({"key_id":null,"revoked_at":"2026-11-23T19:36:02Z"})",              // null
-      R"({"key_id":"k","revoked_at":"yesterday"})",                          // bad timestamp
-      R"({"key_id":"k","revoked_at":1795462562})",                           // number timestamp
-      R"({"key_id":"k","key_id":"j","revoked_at":"2026-11-23T19:36:02Z"})",  // repeated
+TEST(event_codec, small_events_are_strict_about_their_members) {
+  const std::pair<const char*, const char*> bad[] = {
+      {"KeyRevoked", R"({"key_id":"k"})"},
+      {"KeyRevoked", R"({"revoked_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyRevoked", R"({"key_id":7,"revoked_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyRevoked", R"({"key_id":null,"revoked_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyRevoked", R"({"key_id":"k","revoked_at":"yesterday"})"},
+      {"KeyRevoked", R"({"key_id":"k","revoked_at":null})"},
+      {"KeyRevoked", R"({"key_id":"k","revoked_at":1795462562})"},
+      {"KeyRevoked", R"({"key_id":"k","key_id":"j","revoked_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyDisabled", R"({"key_id":"k","revoked_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyEnabled", R"({"key_id":"k","disabled_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyRotated", R"({"key_id":"k","rotated_to":"j","rotated_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyRotated", R"({"key_id":"k","rotated_to":null,"rotated_at":"2026-11-23T19:36:02Z",)"
+                     R"("grace_until":"2026-11-23T19:36:02Z"})"},
+      {"KeyExpired", R"({"key_id":"k","expires_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyExpiryApproaching", R"({"key_id":"k","expired_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyUpdated", R"({"key_id":"k"})"},
+      {"KeyUpdated", R"({"key_id":"k","name":null,"updated_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyUpdated", R"({"key_id":"k","scopes":null,"updated_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyUpdated", R"({"key_id":"k","scopes":"a:b","updated_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyUpdated",
+       R"({"key_id":"k","allowed_cidrs":[null],"updated_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyUpdated", R"({"key_id":"k","off_the_record":null,"updated_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyUpdated", R"({"key_id":"k","off_the_record":1,"updated_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyUpdated", R"({"key_id":"k","postback_url":7,"updated_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyUpdated", R"({"key_id":"k","postback_url":null,"postback_url":"https://x.example",)"
+                     R"("updated_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyUpdated", R"({"key_id":"k","limit":5,"updated_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyUpdated", R"({"key_id":"k","limit":{},"updated_at":"2026-11-23T19:36:02Z"})"},
+      {"KeyUpdated",
+       R"({"key_id":"k","limit":null,"limit":null,"updated_at":"2026-11-23T19:36:02Z"})"},
   };
-  for (const char* p : bad) EXPECT_FALSE(decode_api_key_event("KeyRevoked", p)) << p;
+  for (const auto& [type, payload] : bad) {
+    EXPECT_FALSE(decode_api_key_event(type, payload)) << type << " " << payload;
+  }
+}
 
-  std::string created = encode_payload(domain::api_key_event{sample_created()});
-  auto with = [&](const std::string& from, const std::string& to) {
-    std::string s = created;
-    const auto pos = s.find(from);
-    EXPECT_NE(pos, std::string::npos) << from;
-    return s.replace(pos, from.size(), to);
+TEST(event_codec, key_created_is_strict_about_every_member_type) {
+  const std::string p = encode_payload(domain::api_key_event{full_created()});
+  const std::pair<std::string, std::string> bad[] = {
+      {R"("live")", R"("prod")"},
+      {R"("live")", R"("LIVE")"},
+      {R"("leads:write")", "7"},
+      {R"(["leads:read","leads:write"])", R"("leads")"},
+      {R"("start":)", R"("begin":)"},
+      {R"("expires_at":"2027-02-21T19:36:02.123456Z")", R"("expires_at":1)"},
+      {R"("expires_at":"2027-02-21T19:36:02.123456Z")", R"("expires_at":"2027-02-21")"},
+      {R"("allowed_cidrs":["10.0.0.0/8","2001:db8::/32"])", R"("allowed_cidrs":null)"},
+      {R"("allowed_cidrs":["10.0.0.0/8","2001:db8::/32"])", R"("allowed_cidrs":"10.0.0.0/8")"},
+      {R"("allowed_cidrs":["10.0.0.0/8","2001:db8::/32"])", R"("allowed_cidrs":[10])"},
+      {R"("postback_url":"https://example.com/hooks")", R"("postback_url":false)"},
+      {R"("off_the_record":true)", R"("off_the_record":null)"},
+      {R"("off_the_record":true)", R"("off_the_record":"true")"},
+      {R"("enabled":false)", R"("enabled":0)"},
+      {R"("enabled":false)", R"("enabled":null)"},
+      {R"("limit":{"limit":100,"window_seconds":60})", R"("limit":100)"},
+      {R"("limit":{"limit":100,"window_seconds":60})", R"("limit":[100,60])"},
+      {R"("limit":{"limit":100,"window_seconds":60})", R"("limit":{"limit":100})"},
+      {R"("limit":{"limit":100,"window_seconds":60})", R"("limit":{"window_seconds":60})"},
+      {R"("limit":{"limit":100,"window_seconds":60})",
+       R"("limit":{"limit":-1,"window_seconds":60})"},
+      {R"("limit":{"limit":100,"window_seconds":60})",
+       R"("limit":{"limit":1.5,"window_seconds":60})"},
+      {R"("limit":{"limit":100,"window_seconds":60})",
+       R"("limit":{"limit":4294967296,"window_seconds":60})"},
+      {R"("limit":{"limit":100,"window_seconds":60})",
+       R"("limit":{"limit":"100","window_seconds":60})"},
+      {R"("limit":{"limit":100,"window_seconds":60})",
+       R"("limit":{"limit":100,"limit":5,"window_seconds":60})"},
+      {R"("rotated_from":"key_OLD3456789abcdefghijkl")", R"("rotated_from":[])"},
+      {R"("enabled":false)", R"("enabled":false,"enabled":true)"},
   };
-  EXPECT_FALSE(decode_api_key_event("KeyCreated", with("\"live\"", "\"prod\"")));
-  EXPECT_FALSE(decode_api_key_event("KeyCreated", with("\"live\"", "\"LIVE\"")));
-  EXPECT_FALSE(decode_api_key_event("KeyCreated", with("\"leads:write\"", "7")));
-  EXPECT_FALSE(
-      decode_api_key_event("KeyCreated", with(R"(["leads:read","leads:write"])", "\"leads\"")));
-  EXPECT_FALSE(decode_api_key_event("KeyCreated", with("\"start\":", "\"begin\":")));
+  for (const auto& [from, to] : bad) {
+    const std::string payload = with(p, from, to);
+    EXPECT_FALSE(decode_api_key_event("KeyCreated", payload)) << payload;
+  }
+}
+
+TEST(event_codec, workspace_created_is_strict_about_the_policy) {
+  const std::string p = encode_payload(domain::workspace_event{
+      domain::workspace_created{"ws_x", "acme", "qg", t1, domain::key_policy{}}});
+  const std::pair<std::string, std::string> bad[] = {
+      {R"("key_policy":{)", R"("key_policy":null,"x":{)"},
+      {R"("key_policy":{)", R"("key_policy":[],"x":{)"},
+      {R"("default_lifespan_days":90)", R"("default_lifespan_days":"90")"},
+      {R"("default_lifespan_days":90)", R"("default_lifespan_days":90.5)"},
+      {R"("default_lifespan_days":90)", R"("default_lifespan_days":9999999999)"},
+      {R"("default_lifespan_days":90,)", ""},
+      {R"("max_lifespan_days":365)", R"("max_lifespan_days":null)"},
+      {R"("allow_no_expiry":false)", R"("allow_no_expiry":0)"},
+      {R"(,"names_allow_spaces":true)", ""},
+      {R"("names_allow_spaces":true)", R"("names_allow_spaces":"yes")"},
+  };
+  for (const auto& [from, to] : bad) {
+    const std::string payload = with(p, from, to);
+    EXPECT_FALSE(decode_workspace_event("WorkspaceCreated", payload)) << payload;
+  }
 }
 
 TEST(event_codec, extra_members_are_tolerated) {
@@ -159,9 +424,15 @@ TEST(event_codec, extra_members_are_tolerated) {
   const auto ws = decode_workspace_event(
       "WorkspaceCreated",
       R"({"workspace_id":"w","name":"n","key_prefix":"qg","created_at":"2026-11-23T19:36:02Z",)"
-      R"("plan":"pro"})");
+      R"("plan":"pro","key_policy":{"default_lifespan_days":1,"max_lifespan_days":2,)"
+      R"("allow_no_expiry":true,"names_allow_spaces":true,"future":1}})");
   ASSERT_TRUE(ws.has_value());
-  EXPECT_EQ(std::get<domain::workspace_created>(*ws).key_prefix, "qg");
+  EXPECT_EQ(std::get<domain::workspace_created>(*ws).policy.max_lifespan, std::chrono::days{2});
+  const auto created = decode_api_key_event(
+      "KeyCreated", with(old_key_created_payload, R"("start")",
+                         R"("limit":{"limit":3,"window_seconds":4,"burst":9},"start")"));
+  ASSERT_TRUE(created.has_value());
+  EXPECT_EQ(std::get<domain::key_created>(*created).limit, (domain::rate_limit{3, 4}));
 }
 
 TEST(event_codec, member_order_does_not_matter_on_decode) {
