@@ -1,5 +1,5 @@
-// Migrations: embedded byte for byte, applied once, safe to run concurrently, refused on a
-// database that is not UTF8.
+// Migrations: embedded byte for byte, applied once, safe to run concurrently, a later migration
+// applied on top of an existing log, refused on a database that is not UTF8.
 
 #include "infra/pg/migrations.hpp"
 
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "infra/core/error.hpp"
+#include "infra/pg/pg_event_store.hpp"
 #include "tests/integration/integration_util.hpp"
 #include "tests/support/test_database.hpp"
 
@@ -70,6 +71,45 @@ TEST(migrate, ConcurrentMigratorsApplyEachMigrationOnce) {
   }
   std::sort(all.begin(), all.end());
   EXPECT_EQ(all, names_of_embedded());
+}
+
+TEST(migrate, TelemetryMigrationAppliesOnTopOfAnExistingEventLog) {
+  // Given a database migrated before 002 existed, with events in it
+  test_support::test_database db(false);
+  const auto& all = infra::embedded_migrations();
+  ASSERT_GE(all.size(), 2u);
+  ASSERT_EQ(all[1].name, "002_telemetry_idempotency.sql");
+  {
+    pqxx::connection conn(db.conninfo());
+    pqxx::work txn(conn);
+    txn.exec(
+        "CREATE TABLE schema_migrations (name text PRIMARY KEY, "
+        "applied_at timestamptz NOT NULL DEFAULT now())");
+    txn.exec(all[0].sql);
+    txn.exec("INSERT INTO schema_migrations (name) VALUES ('" + all[0].name + "')");
+    txn.commit();
+  }
+  infra::pg_event_store store(db.conninfo());
+  store.append("key_1", 0, {make_event("KeyCreated", "{}")}, sample_metadata(), 1);
+
+  // When the runner migrates it: everything after 001 is applied, once
+  std::vector<std::string> later;
+  for (std::size_t i = 1; i < all.size(); ++i) later.push_back(all[i].name);
+  EXPECT_EQ(infra::migrate(db.conninfo()), later);
+  EXPECT_TRUE(infra::migrate(db.conninfo()).empty());
+
+  // Then the log is untouched and the new tables are there, for keyledger_app
+  EXPECT_EQ(store.head_seq(), 1u);
+  EXPECT_TRUE(infra::verify_chain(store).ok);
+  const auto r = admin_query(
+      db.conninfo(),
+      "SELECT to_regclass('key_last_use') IS NOT NULL AND to_regclass('key_requests') IS NOT NULL "
+      "AND to_regclass('auth_failures') IS NOT NULL AND to_regclass('idempotency_keys') IS NOT "
+      "NULL, has_table_privilege('keyledger_app', 'idempotency_keys', 'DELETE'), "
+      "(SELECT count(*) FROM schema_migrations)");
+  EXPECT_TRUE(r[0][0].as<bool>());
+  EXPECT_TRUE(r[0][1].as<bool>());
+  EXPECT_EQ(r[0][2].as<std::size_t>(), all.size());
 }
 
 TEST(migrate, RefusesADatabaseThatIsNotUtf8) {
