@@ -52,6 +52,8 @@ function assert_common(r, label) {
   assert.match(r.headers['request-id'] ?? '', /^req_[0-9A-Za-z]+$/, what_of(r, label));
   assert.equal(r.headers['keyledger-version'], '2026-11-23', what_of(r, label));
   assert.match(r.headers['content-type'] ?? '', /^application\/json/, what_of(r, label));
+  // A gateway must never cache an answer (a revoked key would keep working).
+  assert.match(r.headers['cache-control'] ?? '', /no-store/, what_of(r, label));
 }
 
 function assert_ok(r, k, label = 'check') {
@@ -162,6 +164,35 @@ describe('200', () => {
   });
 });
 
+describe('400', () => {
+  test('requirements from header and query combine; bad ones are 400 INVALID_FIELD', async () => {
+    const k = await create({ name: 'combined', environment: 'live', scopes: ['leads:read', 'reports:read'] });
+    assert_ok(await check({ key: k.key, headers: { 'x-keyledger-required-scopes': 'leads:read' }, query: { scopes: 'reports:read' } }), k, 'both held');
+    assert_refused(
+      await check({ key: k.key, headers: { 'x-keyledger-required-scopes': 'leads:read' }, query: { scopes: 'leads:write' } }),
+      403,
+      'INSUFFICIENT_SCOPE',
+      'the query one is missing',
+    );
+    assert_ok(await check({ key: k.key, headers: { 'x-keyledger-environment': 'live' }, query: { environment: 'live' } }), k, 'agreeing environments');
+    const bad = [
+      { headers: { 'x-keyledger-environment': 'live' }, query: { environment: 'test' } },
+      { headers: { 'x-keyledger-environment': 'prod' } },
+      { query: { environment: 'LIVE' } },
+      { headers: { 'x-keyledger-required-scopes': 'Not A Scope!' } },
+      { query: { scopes: 'leads' } },
+    ];
+    for (const o of bad) {
+      const r = await check({ key: k.key, ...o });
+      assert.equal(r.status, 400, what_of(r, JSON.stringify(o)));
+      assert.equal(r.json?.code, 'INVALID_FIELD', what_of(r, JSON.stringify(o)));
+    }
+    const unknown = await check({ key: k.key, query: { scope: 'leads:read' } });
+    assert.equal(unknown.status, 400, what_of(unknown, 'scope='));
+    assert.equal(unknown.json?.code, 'UNKNOWN_FIELD', what_of(unknown, 'scope='));
+  });
+});
+
 describe('401', () => {
   test('missing, malformed, unknown, revoked, expired, disabled', async () => {
     assert_refused(await check(), 401, 'MISSING_KEY', 'no Authorization');
@@ -249,6 +280,7 @@ describe('X-Forwarded-For', () => {
     assert_ok(await via('10.9.9.9, 127.0.0.1'), k, 'XFF through two trusted hops');
     assert_ok(await via('192.0.2.1, 10.9.9.9'), k, 'a spoofed left part is not the client');
     assert_ok(await via(' 10.9.9.9 '), k, 'whitespace');
+    assert_ok(await via('10.9.9.9:51234'), k, 'an entry with a port');
     assert_refused(await via('10.9.9.9, 192.0.2.1'), 403, 'FORBIDDEN_IP', 'the client is 192.0.2.1');
     assert_refused(await via('192.0.2.1'), 403, 'FORBIDDEN_IP', 'XFF 192.0.2.1');
     // No XFF: the peer itself (127.0.0.1) is the client.
@@ -268,7 +300,7 @@ describe('X-Forwarded-For', () => {
       deadline_ms: 5_000,
       what: 'the second node to see the keys',
     });
-    for (const xff of ['garbage', '10.9.9.9.9', ',,,', 'unknown', '10.9.9.9/32', 'x'.repeat(2000)]) {
+    for (const xff of ['garbage', '10.9.9.9.9', ',,,', 'unknown', '10.9.9.9/32', '[10.9.9.9', 'x'.repeat(2000)]) {
       const r = await check({ key: k.key, headers: { 'x-forwarded-for': xff } }, proxied.server);
       assert_refused(r, 403, 'FORBIDDEN_IP', `XFF ${xff.slice(0, 20)}`);
       // A key without CIDRs does not care where the client is.

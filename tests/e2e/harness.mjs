@@ -383,10 +383,14 @@ export async function start_stack({ env = {} } = {}) {
       async bootstrap_workspace(name, { prefix, args } = {}) {
         const ws = await bootstrap(db.url, data_dir, name, { prefix, args });
         const api = client(srv);
-        await wait_for(async () => (await api.verify(ws.key)).json?.valid === true, {
+        // Ready = its view applied the log's head, which includes the bootstrap. (Polling
+        // verification instead would count failed attempts against the new workspace.)
+        await wait_for(async () => (await api.get('/readyz')).status === 200, {
           deadline_ms: 5_000,
           what: `the server to see workspace ${ws.workspace_id}`,
         });
+        const v = await api.verify(ws.key);
+        assert.equal(v.json?.valid, true, `the new admin key verifies: ${v.text}`);
         return ws;
       },
       /// A second `keyledger serve` on the same database and data dir (another node), with

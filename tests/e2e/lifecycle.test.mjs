@@ -695,6 +695,17 @@ describe('POST /v1/keys/{id}/rotate', () => {
     const max = await api.rotate_key(admin, k.id, { grace_period_seconds: 2_592_000 });
     assert.equal(max.status, 201, `30 days is allowed: ${max.text}`);
   });
+
+  test('a caller cannot rotate or widen a key beyond its own keys:* scopes (403 FORBIDDEN)', async () => {
+    const writer = await create({ name: 'writer-only', environment: 'live', scopes: ['keys:write'] });
+    const reader_key = await create({ name: 'holds-keys-read', environment: 'live', scopes: ['keys:read'] });
+    assert_error(await api.rotate_key(writer.key, reader_key.id, {}), 403, 'FORBIDDEN', 'rotate a keys:read key');
+    const plain = await create({ name: 'plain-scopes', environment: 'live', scopes: ['leads:read'] });
+    assert_error(await api.patch_key(writer.key, plain.id, { scopes: ['keys:read'] }), 403, 'FORBIDDEN', 'PATCH in keys:read');
+    const ok = await api.rotate_key(writer.key, plain.id, {});
+    assert.equal(ok.status, 201, ok.text);
+    assert.deepEqual(await command_event_types(stack.db, reader_key.id), ['KeyCreated']);
+  });
 });
 
 // ---- revoke -----------------------------------------------------------------------------------
