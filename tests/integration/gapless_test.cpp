@@ -1,6 +1,7 @@
 // The global sequence under concurrency: many appenders (each its own connection, some streams
-// contended so appends conflict) and a reader that follows the log. A reader that has read up to
-// N must never later find an event at or below N, and must never see a gap.
+// contended so appends conflict; some appends span two streams) and a reader that follows the log.
+// A reader that has read up to N must never later find an event at or below N, and must never see a
+// gap.
 
 #include <gtest/gtest.h>
 
@@ -39,17 +40,36 @@ TEST(gapless_global_sequence, ConcurrentAppendersAndAFollowingReader) {
       const std::string streams[] = {"hot_a", "hot_b", "own_" + std::to_string(id)};
       std::uint64_t known_version[3] = {0, 0, 0};
       for (int i = 0; i < appends_per_writer; ++i) {
-        const int s = (i + id) % 3;
+        int s = (i + id) % 3;
         // One to three events per append, so positions advance unevenly.
         std::vector<infra::new_event> events;
         for (int n = 0; n <= (i % 3); ++n) {
           events.push_back(make_event("Tick", "{\"writer\":" + std::to_string(id) + "}"));
         }
         try {
-          const auto r =
-              store.append(streams[s], known_version[s], events, metadata, 1700000000000000 + i);
-          known_version[s] = r.stream_version;
-          events_appended += events.size();
+          if (i % 4 == 3) {
+            // Every fourth: a contended stream and its own one together (append_all).
+            const int hot = s == 2 ? 0 : s;
+            const std::vector<infra::new_event> own{make_event("Tock", "{}")};
+            const std::vector<infra::stream_append> items{
+                {streams[hot], known_version[hot], events}, {streams[2], known_version[2], own}};
+            try {
+              const auto r = store.append_all(items, metadata, 1700000000000000 + i);
+              known_version[hot] = r[0].stream_version;
+              known_version[2] = r[1].stream_version;
+              events_appended += events.size() + own.size();
+            } catch (const infra::error& e) {
+              if (e.code() == infra::errc::conflict)
+                known_version[2] = store.read_stream(streams[2]).size();
+              s = hot;  // the handler below refreshes the contended stream's version
+              throw;
+            }
+          } else {
+            const auto r =
+                store.append(streams[s], known_version[s], events, metadata, 1700000000000000 + i);
+            known_version[s] = r.stream_version;
+            events_appended += events.size();
+          }
           ++successful_appends;
         } catch (const infra::error& e) {
           if (e.code() != infra::errc::conflict) throw;
