@@ -1,4 +1,5 @@
 // Verification on the I/O thread: POST /v1/keys/verify and the gateway check GET /v1/check.
+#include <algorithm>
 #include <string>
 #include <vector>
 
