@@ -75,6 +75,10 @@ class telemetry_store {
 
   /// Deletes request-log rows older than `before_us`; returns how many.
   virtual std::size_t purge_request_log(std::int64_t before_us) = 0;
+
+  /// Deletes failure counters last seen before `before_us` (an attacker cycling source
+  /// addresses must not grow the table without bound); returns how many.
+  virtual std::size_t purge_auth_failures(std::int64_t before_us) = 0;
 };
 
 }  // namespace keyledger::infra

@@ -29,6 +29,7 @@ constexpr const char* stmt_log_first = "kl_telemetry_log_first";
 constexpr const char* stmt_log_after = "kl_telemetry_log_after";
 constexpr const char* stmt_failures = "kl_telemetry_failures";
 constexpr const char* stmt_purge_log = "kl_telemetry_purge_log";
+constexpr const char* stmt_purge_failures = "kl_telemetry_purge_failures";
 
 constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
 
@@ -86,6 +87,7 @@ std::unique_ptr<pqxx::connection> open_telemetry_connection(const std::string& c
                     " FROM auth_failures WHERE workspace_id = $1 AND last_at >= " + ts("$2") +
                     " ORDER BY last_at DESC, source_ip, code LIMIT $3");
   conn->prepare(stmt_purge_log, "DELETE FROM key_requests WHERE at < " + ts("$1"));
+  conn->prepare(stmt_purge_failures, "DELETE FROM auth_failures WHERE last_at < " + ts("$1"));
   return conn;
 }
 
@@ -259,6 +261,15 @@ std::size_t pg_telemetry_store::purge_request_log(std::int64_t before_us) {
   return impl_->conn.run("telemetry purge_request_log", [&](pqxx::connection& c) {
     pqxx::nontransaction txn(c);
     const pqxx::result r = txn.exec_prepared(stmt_purge_log, pg_detail::clamp_timestamp(before_us));
+    return static_cast<std::size_t>(r.affected_rows());
+  });
+}
+
+std::size_t pg_telemetry_store::purge_auth_failures(std::int64_t before_us) {
+  return impl_->conn.run("telemetry purge_auth_failures", [&](pqxx::connection& c) {
+    pqxx::nontransaction txn(c);
+    const pqxx::result r =
+        txn.exec_prepared(stmt_purge_failures, pg_detail::clamp_timestamp(before_us));
     return static_cast<std::size_t>(r.affected_rows());
   });
 }

@@ -47,6 +47,7 @@ class pg_telemetry_store final : public telemetry_store {
   std::vector<auth_failure_count> auth_failures(std::string_view workspace_id,
                                                 std::int64_t since_us, std::size_t limit) override;
   std::size_t purge_request_log(std::int64_t before_us) override;
+  std::size_t purge_auth_failures(std::int64_t before_us) override;
 
  private:
   struct impl;

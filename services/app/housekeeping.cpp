@@ -24,10 +24,12 @@ void housekeeping::run_once(infra::telemetry_store& telemetry,
   const auto micros = [](domain::timestamp t) { return t.time_since_epoch().count(); };
   limiter_.sweep(now);
   const auto requests = telemetry.purge_request_log(micros(now - options_.request_log_retention));
+  const auto failures = telemetry.purge_auth_failures(micros(now - options_.request_log_retention));
   const auto responses = idempotency.purge(micros(now - options_.idempotency_retention));
-  if (requests + responses > 0) {
+  if (requests + failures + responses > 0) {
     infra::log(infra::log_level::info, "housekeeping",
                {{"request_log_rows_deleted", std::to_string(requests)},
+                {"auth_failure_rows_deleted", std::to_string(failures)},
                 {"idempotent_responses_deleted", std::to_string(responses)}});
   }
 }

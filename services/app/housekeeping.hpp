@@ -15,8 +15,8 @@ namespace keyledger::services {
 
 class rate_limiter;
 
-/// Periodic clean-up that keeps memory and tables bounded: drops request-log rows past their
-/// retention, stored idempotent responses past 24 h, and rate-limit counters of ended windows.
+/// Periodic clean-up that keeps memory and tables bounded: drops request-log rows and
+/// failure counters past their retention (KEYLEDGER_REQUEST_LOG_DAYS), stored idempotent responses past 24 h, and rate-limit counters of ended windows.
 /// Runs on every node; each step is idempotent, so nodes doing it at once is harmless.
 class housekeeping {
  public:

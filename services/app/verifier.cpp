@@ -1,5 +1,7 @@
 #include "services/app/verifier.hpp"
 
+#include <optional>
+
 #include <algorithm>
 
 #include "domain/key_format.hpp"
@@ -100,10 +102,20 @@ verify_result verifier::verify(const verify_request& request) const {
 
   const auto parsed = domain::parse_key(request.key);
   if (!parsed) {
-    // Nothing in a malformed key can be trusted to name a workspace.
+    // A bad checksum or a typo still names the workspace in its prefix; the count is an
+    // attribution of attempts (like NOT_FOUND's), not a trust decision. Anything without a
+    // well-formed prefix is counted without a workspace.
     result.code = verify_code::malformed;
     if (request.record) {
-      usage_.record_failure("", request.ip ? domain::to_string(*request.ip) : std::string(),
+      const auto text = request.key;
+      const auto underscore = text.find('_');
+      std::optional<std::string> workspace;
+      if (underscore != std::string_view::npos &&
+          domain::valid_key_prefix(text.substr(0, underscore))) {
+        workspace = view_.workspace_for_prefix(text.substr(0, underscore));
+      }
+      usage_.record_failure(workspace ? *workspace : std::string_view(),
+                            request.ip ? domain::to_string(*request.ip) : std::string(),
                             to_string(result.code), micros(now));
     }
     return result;

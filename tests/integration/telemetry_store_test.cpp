@@ -266,6 +266,18 @@ TEST_F(telemetry_store_test, PurgeDeletesRequestLogRowsOlderThanTheCutoff) {
   EXPECT_EQ(store_.purge_request_log(std::numeric_limits<std::int64_t>::max()), 2u);
 }
 
+TEST_F(telemetry_store_test, PurgeDeletesFailureCountersLastSeenBeforeTheCutoff) {
+  write({}, {failure("ws_1", "203.0.113.5", "NOT_FOUND", 3, t0 - 20, t0 - 10),
+             failure("ws_1", "203.0.113.6", "NOT_FOUND", 1, t0 - 5, t0),
+             failure("", "203.0.113.7", "MALFORMED", 2, t0 + 1, t0 + 3)});
+  EXPECT_EQ(store_.purge_auth_failures(t0), 1u);
+  EXPECT_EQ(store_.purge_auth_failures(t0), 0u);
+  const auto left = store_.auth_failures("ws_1", 0, 10);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].source_ip, "203.0.113.6");
+  EXPECT_EQ(store_.purge_auth_failures(std::numeric_limits<std::int64_t>::max()), 2u);
+}
+
 TEST_F(telemetry_store_test, WorksAsKeyledgerAppAndNeedsItsGrants) {
   // The store runs as keyledger_app (SET ROLE drops the superuser's rights): without the grant
   // it is refused, so the grants of schema/002 are what it relies on.

@@ -102,6 +102,7 @@ class fake_telemetry final : public infra::telemetry_store {
     return out;
   }
   std::size_t purge_request_log(std::int64_t) override { return 0; }
+  std::size_t purge_auth_failures(std::int64_t) override { return 0; }
 
  private:
   std::mutex mutex_;
@@ -133,6 +134,9 @@ class telemetry_ref final : public infra::telemetry_store {
   }
   std::size_t purge_request_log(std::int64_t before) override {
     return inner_.purge_request_log(before);
+  }
+  std::size_t purge_auth_failures(std::int64_t before) override {
+    return inner_.purge_auth_failures(before);
   }
 
  private:

@@ -68,6 +68,7 @@ class fake_telemetry_store final : public infra::telemetry_store {
     return {};
   }
   std::size_t purge_request_log(std::int64_t) override { return 0; }
+  std::size_t purge_auth_failures(std::int64_t) override { return 0; }
 
  private:
   std::shared_ptr<telemetry_log> log_;

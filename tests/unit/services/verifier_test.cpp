@@ -54,6 +54,7 @@ class capture_store final : public infra::telemetry_store {
     return {};
   }
   std::size_t purge_request_log(std::int64_t) override { return 0; }
+  std::size_t purge_auth_failures(std::int64_t) override { return 0; }
 };
 
 const domain::timestamp t0 = domain::timestamp(std::chrono::seconds(1'800'000'000));
@@ -172,10 +173,10 @@ TEST_F(verifier_test, given_a_good_key_then_it_is_valid_and_its_use_is_recorded)
   EXPECT_TRUE(store.failures.empty());
 }
 
-TEST_F(verifier_test, given_malformed_text_then_malformed_and_an_unattributed_failure) {
+TEST_F(verifier_test, given_malformed_text_then_malformed_and_counted_by_its_prefix_if_any) {
   const auto [key, id] = add_key();
   std::string typo = key;
-  typo.back() = typo.back() == 'A' ? 'B' : 'A';  // breaks the checksum
+  typo.back() = typo.back() == 'A' ? 'B' : 'A';  // breaks the checksum; prefix still "qg"
   const std::string huge(5000, 'x');
   for (std::string_view bad : {std::string_view(""), std::string_view("hello"),
                                std::string_view(typo), std::string_view(huge)}) {
@@ -183,13 +184,20 @@ TEST_F(verifier_test, given_malformed_text_then_malformed_and_an_unattributed_fa
     EXPECT_EQ(r.code, verify_code::malformed);
     EXPECT_EQ(r.key, nullptr);
   }
-  const auto store = flushed();
+  auto store = flushed();
   EXPECT_TRUE(store.uses.empty());
-  ASSERT_EQ(store.failures.size(), 1u);
+  ASSERT_EQ(store.failures.size(), 2u);
+  std::sort(store.failures.begin(), store.failures.end(),
+            [](const auto& a, const auto& b) { return a.workspace_id < b.workspace_id; });
+  // "", "hello" and the huge text name no workspace; the typo's prefix names ws_1.
   EXPECT_EQ(store.failures[0].workspace_id, "");
-  EXPECT_EQ(store.failures[0].source_ip, "192.0.2.7");
-  EXPECT_EQ(store.failures[0].code, "MALFORMED");
-  EXPECT_EQ(store.failures[0].count, 4u);
+  EXPECT_EQ(store.failures[0].count, 3u);
+  EXPECT_EQ(store.failures[1].workspace_id, "ws_1");
+  EXPECT_EQ(store.failures[1].count, 1u);
+  for (const auto& f : store.failures) {
+    EXPECT_EQ(f.source_ip, "192.0.2.7");
+    EXPECT_EQ(f.code, "MALFORMED");
+  }
 }
 
 TEST_F(verifier_test, given_an_unknown_key_then_not_found_counted_for_the_prefix_workspace) {
