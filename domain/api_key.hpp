@@ -64,6 +64,9 @@ struct key_created {
   bool enabled = true;
   std::optional<rate_limit> limit;  ///< absent: unlimited
   std::string rotated_from;         ///< "" unless made by rotating that key
+  /// The user the key belongs to and acts for (issue 4). "" in keys created before keys had
+  /// owners (absent in their payload).
+  std::string owner_user_id;
   bool operator==(const key_created&) const = default;
 };
 
@@ -161,6 +164,7 @@ struct api_key_state {
   std::optional<rate_limit> limit;
   std::string rotated_from;
   std::string rotated_to;  ///< "" until rotated
+  std::string owner_user_id;
   std::optional<timestamp> revoked_at;
   bool expiry_recorded = false;                   ///< KeyExpired appended
   std::optional<timestamp> expiry_warned_for;     ///< expires_at of the last KeyExpiryApproaching
@@ -190,6 +194,7 @@ struct create_key {
   bool off_the_record = false;
   bool enabled = true;
   std::optional<rate_limit> limit;
+  std::string owner_user_id;  ///< must be a user id (domain::valid_user_id) or ""
   key_policy policy;
   timestamp now{};
 };
@@ -211,6 +216,7 @@ struct update_key {
 };
 
 /// Rotation: decided against the OLD key's state by decide_rotation (below), not decide().
+/// The new key keeps the old key's owner.
 struct rotate_key {
   std::string key_id;
   std::string new_key_id;
@@ -265,6 +271,8 @@ enum class rejection {
   invalid_grace_period,
   not_due,              ///< expire/warn: nothing to record (the job skips the key)
   invalid_key_policy,
+  invalid_owner,        ///< create: owner_user_id neither "" nor a user id
+  workspace_not_found,
 };
 
 std::string_view to_string(rejection r) noexcept;

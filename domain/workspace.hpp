@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -20,10 +21,23 @@ struct workspace_created {
   timestamp created_at{};
   /// Absent in events written before the lifecycle issue: decodes as key_policy{}.
   key_policy policy;
+  /// The platform's own `resource:action` scopes that keys may carry (besides keyledger's
+  /// management scopes, domain/policy.hpp). Absent in older events: empty.
+  std::vector<std::string> scope_catalog;
   bool operator==(const workspace_created&) const = default;
 };
 
-using workspace_event = std::variant<workspace_created>;
+/// Type name "WorkspaceSettingsChanged": only changed members are present.
+struct workspace_settings_changed {
+  std::string workspace_id;
+  std::optional<key_policy> policy;
+  std::optional<std::vector<std::string>> scope_catalog;
+  std::string changed_by;  ///< a user id
+  timestamp changed_at{};
+  bool operator==(const workspace_settings_changed&) const = default;
+};
+
+using workspace_event = std::variant<workspace_created, workspace_settings_changed>;
 
 std::string_view event_type(const workspace_event& e) noexcept;
 
@@ -35,6 +49,7 @@ struct workspace_state {
   std::string key_prefix;
   timestamp created_at{};
   key_policy policy;
+  std::vector<std::string> scope_catalog;
 };
 
 struct create_workspace {
@@ -42,10 +57,22 @@ struct create_workspace {
   std::string name;
   std::string key_prefix;
   key_policy policy;
+  std::vector<std::string> scope_catalog;  ///< domain::valid_catalog
   timestamp now{};
 };
 
-using workspace_command = std::variant<create_workspace>;
+/// Decides WorkspaceSettingsChanged with the members that really differ (nothing if none).
+/// Refuses an invalid policy (invalid_key_policy) or catalog (invalid_scopes), and a missing
+/// workspace (workspace_not_found).
+struct update_workspace_settings {
+  std::string workspace_id;
+  std::optional<key_policy> policy;
+  std::optional<std::vector<std::string>> scope_catalog;
+  std::string changed_by;
+  timestamp now{};
+};
+
+using workspace_command = std::variant<create_workspace, update_workspace_settings>;
 
 /// default_lifespan 1 day..max_lifespan; max_lifespan 1..3650 days.
 bool valid_key_policy(const key_policy& p) noexcept;

@@ -17,6 +17,8 @@
 
 #include "domain/api_key.hpp"
 #include "domain/net.hpp"
+#include "domain/policy.hpp"
+#include "domain/user.hpp"
 #include "domain/workspace.hpp"
 #include "infra/core/event_store.hpp"
 
@@ -28,13 +30,21 @@ namespace keyledger::services {
 struct key_entry {
   domain::api_key_state state;
   std::vector<domain::cidr> allowed_cidrs;  ///< parsed state.allowed_cidrs
+  /// state.scopes intersected with what the owner's role allows NOW (domain::effective_scopes
+  /// with the workspace's catalog); state.scopes for an ownerless (pre-owner) key. Recomputed
+  /// and republished when the owner's role, membership or the catalog changes.
+  std::vector<std::string> effective_scopes;
+  std::optional<domain::role> owner_role;  ///< nullopt for ownerless keys and removed owners
+  /// The owner is no longer a member of the workspace: the key is refused as DISABLED and the
+  /// key list says why (disabled_reason "owner_removed").
+  bool owner_removed = false;
 
   const std::string& key_id() const noexcept { return state.key_id; }
   const std::string& workspace_id() const noexcept { return state.workspace_id; }
+  /// Against effective_scopes.
   bool has_scope(std::string_view scope) const noexcept;
-  domain::key_status status_at(domain::timestamp now) const noexcept {
-    return state.status_at(now);
-  }
+  /// state.status_at, except that an active key whose owner was removed is disabled.
+  domain::key_status status_at(domain::timestamp now) const noexcept;
 };
 
 struct workspace_entry {
@@ -42,6 +52,7 @@ struct workspace_entry {
   std::string name;
   std::string key_prefix;
   domain::key_policy policy;
+  std::vector<std::string> scope_catalog;
 };
 
 /// Position in a key list ordered newest first: (created_at, key_id), both descending.
@@ -75,8 +86,10 @@ struct key_page {
 /// subscription thread), many readers; readers take a shared lock only for the probe.
 class active_key_view {
  public:
-  /// Applies one event. Precondition: events arrive in global_seq order, each once. Events of
-  /// other types are ignored; an undecodable payload of a known type is logged and skipped
+  /// Applies one event. Precondition: events arrive in global_seq order, each once. Applies key
+  /// events, WorkspaceCreated/WorkspaceSettingsChanged and the membership events
+  /// (MemberInvited/RoleChanged/Removed: the view keeps each workspace's user -> role map and
+  /// republishes the entries of the affected owner's keys). Events of other types are ignored; an undecodable payload of a known type is logged and skipped
   /// (the log is the truth; a bad row must not stop every other key from working).
   void apply(const infra::recorded_event& e);
 

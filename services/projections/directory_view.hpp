@@ -1,0 +1,62 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "domain/user.hpp"
+#include "infra/core/event_store.hpp"
+
+namespace keyledger::services {
+
+struct user_entry {
+  std::string user_id;
+  std::string email;
+  std::string display_name;
+  domain::timestamp registered_at{};
+  bool password_set = false;
+};
+
+struct member_entry {
+  user_entry user;
+  domain::role member_role = domain::role::member;
+};
+
+/// Users and workspace memberships, in memory, fed by the same subscription as the key view
+/// (user-* and workspace_members-* streams). The subscription applies an event to this view
+/// BEFORE the key view, so once active_key_view::wait_applied(seq) returns, this view has seq
+/// too. Thread-safe: one writer, many readers (shared lock).
+class directory_view {
+ public:
+  /// Applies one event (other types ignored; undecodable ones logged and skipped).
+  void apply(const infra::recorded_event& e);
+
+  std::optional<user_entry> find_user(std::string_view user_id) const;
+  /// By email, normalised with domain::normalize_email.
+  std::optional<user_entry> find_user_by_email(std::string_view email) const;
+  /// The user's role in the workspace, or nullopt if not a member (never, or removed).
+  std::optional<domain::role> role_of(std::string_view workspace_id,
+                                      std::string_view user_id) const;
+  /// The workspace's members ordered by email.
+  std::vector<member_entry> members(std::string_view workspace_id) const;
+  /// Workspaces the user belongs to, with the role in each.
+  std::vector<std::pair<std::string, domain::role>> memberships(std::string_view user_id) const;
+
+  std::uint64_t applied_seq() const noexcept { return applied_.load(std::memory_order_acquire); }
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<std::string, user_entry> users_;
+  std::unordered_map<std::string, std::string> user_by_email_;
+  std::unordered_map<std::string, domain::membership_state> members_;  // by workspace id
+  std::atomic<std::uint64_t> applied_{0};
+};
+
+}  // namespace keyledger::services
