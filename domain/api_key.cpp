@@ -13,6 +13,7 @@
 #include "domain/key_format.hpp"
 #include "domain/net.hpp"
 #include "domain/overloaded.hpp"
+#include "domain/user.hpp"
 #include "domain/workspace.hpp"
 
 namespace keyledger::domain {
@@ -220,6 +221,7 @@ decision decide_create(const api_key_state& state, const create_key& c) {
   if (!canonical_cidrs(c.allowed_cidrs)) return rejection::invalid_cidrs;
   if (!valid_postback_url(c.postback_url)) return rejection::invalid_postback_url;
   if (c.limit && !valid_rate_limit(*c.limit)) return rejection::invalid_rate_limit;
+  if (!c.owner_user_id.empty() && !valid_user_id(c.owner_user_id)) return rejection::invalid_owner;
 
   key_created e;
   e.key_id = c.key_id;
@@ -236,6 +238,7 @@ decision decide_create(const api_key_state& state, const create_key& c) {
   e.off_the_record = c.off_the_record;
   e.enabled = c.enabled;
   e.limit = c.limit;
+  e.owner_user_id = c.owner_user_id;
   return std::vector<api_key_event>{std::move(e)};
 }
 
@@ -410,6 +413,10 @@ std::string_view to_string(rejection r) noexcept {
       return "not_due";
     case rejection::invalid_key_policy:
       return "invalid_key_policy";
+    case rejection::invalid_owner:
+      return "invalid_owner";
+    case rejection::workspace_not_found:
+      return "workspace_not_found";
   }
   return "unknown";
 }
@@ -592,6 +599,7 @@ result<rotation, rejection> decide_rotation(const api_key_state& old_key, const 
   created.enabled = old_key.enabled;
   created.limit = old_key.limit;
   created.rotated_from = old_key.key_id;
+  created.owner_user_id = old_key.owner_user_id;
 
   return rotation{key_rotated{old_key.key_id, c.new_key_id, c.now, grace_until},
                   std::move(created)};
@@ -616,6 +624,7 @@ api_key_state evolve(api_key_state state, const api_key_event& event) {
                    state.enabled = e.enabled;
                    state.limit = e.limit;
                    state.rotated_from = e.rotated_from;
+                   state.owner_user_id = e.owner_user_id;
                    state.rotated_to.clear();
                    state.revoked_at.reset();
                    state.expiry_recorded = false;

@@ -8,6 +8,7 @@
 
 #include "domain/key_format.hpp"
 #include "domain/overloaded.hpp"
+#include "domain/policy.hpp"
 
 namespace keyledger::domain {
 
@@ -22,8 +23,27 @@ decision decide_create(const workspace_state& state, const create_workspace& c) 
   if (!valid_workspace_name(c.name)) return rejection::invalid_workspace_name;
   if (!valid_key_prefix(c.key_prefix)) return rejection::invalid_key_prefix;
   if (!valid_key_policy(c.policy)) return rejection::invalid_key_policy;
+  if (!valid_catalog(c.scope_catalog)) return rejection::invalid_scopes;
   return std::vector<workspace_event>{
-      workspace_created{c.workspace_id, c.name, c.key_prefix, c.now, c.policy}};
+      workspace_created{c.workspace_id, c.name, c.key_prefix, c.now, c.policy, c.scope_catalog}};
+}
+
+decision decide_settings(const workspace_state& state, const update_workspace_settings& c) {
+  if (!state.exists) return rejection::workspace_not_found;
+  workspace_settings_changed e;
+  e.workspace_id = state.workspace_id;
+  e.changed_by = c.changed_by;
+  e.changed_at = c.now;
+  if (c.policy) {
+    if (!valid_key_policy(*c.policy)) return rejection::invalid_key_policy;
+    if (*c.policy != state.policy) e.policy = c.policy;
+  }
+  if (c.scope_catalog) {
+    if (!valid_catalog(*c.scope_catalog)) return rejection::invalid_scopes;
+    if (*c.scope_catalog != state.scope_catalog) e.scope_catalog = c.scope_catalog;
+  }
+  if (!e.policy && !e.scope_catalog) return std::vector<workspace_event>{};
+  return std::vector<workspace_event>{std::move(e)};
 }
 
 }  // namespace
@@ -32,6 +52,9 @@ std::string_view event_type(const workspace_event& e) noexcept {
   return std::visit(
       overloaded{
           [](const workspace_created&) -> std::string_view { return "WorkspaceCreated"; },
+          [](const workspace_settings_changed&) -> std::string_view {
+            return "WorkspaceSettingsChanged";
+          },
       },
       e);
 }
@@ -61,6 +84,7 @@ result<std::vector<workspace_event>, rejection> decide(const workspace_state& st
   return std::visit(
       overloaded{
           [&](const create_workspace& c) { return decide_create(state, c); },
+          [&](const update_workspace_settings& c) { return decide_settings(state, c); },
       },
       command);
 }
@@ -75,6 +99,11 @@ workspace_state evolve(workspace_state state, const workspace_event& event) {
             state.key_prefix = e.key_prefix;
             state.created_at = e.created_at;
             state.policy = e.policy;
+            state.scope_catalog = e.scope_catalog;
+          },
+          [&](const workspace_settings_changed& e) {
+            if (e.policy) state.policy = *e.policy;
+            if (e.scope_catalog) state.scope_catalog = *e.scope_catalog;
           },
       },
       event);

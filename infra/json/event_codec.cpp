@@ -79,6 +79,8 @@ std::string encode(const domain::key_created& e) {
   w.field("off_the_record", e.off_the_record).field("enabled", e.enabled);
   write_rate_limit(w, "limit", e.limit);
   write_string_or_null(w, "rotated_from", e.rotated_from);
+  // Since users and roles: written only for owned keys (absent = no owner, as in older events).
+  if (!e.owner_user_id.empty()) w.field("owner_user_id", e.owner_user_id);
   w.end_object();
   return w.take();
 }
@@ -161,6 +163,30 @@ std::string encode(const domain::workspace_created& e) {
       .field("allow_no_expiry", e.policy.allow_no_expiry)
       .field("names_allow_spaces", e.policy.names_allow_spaces)
       .end_object();
+  // Since users and roles: written only when set (absent = empty catalog).
+  if (!e.scope_catalog.empty()) write_string_array(w, "scope_catalog", e.scope_catalog);
+  w.end_object();
+  return w.take();
+}
+
+void write_key_policy(json_writer& w, const domain::key_policy& p) {
+  w.key("key_policy")
+      .begin_object()
+      .field("default_lifespan_days", static_cast<std::int64_t>(p.default_lifespan.count()))
+      .field("max_lifespan_days", static_cast<std::int64_t>(p.max_lifespan.count()))
+      .field("allow_no_expiry", p.allow_no_expiry)
+      .field("names_allow_spaces", p.names_allow_spaces)
+      .end_object();
+}
+
+std::string encode(const domain::workspace_settings_changed& e) {
+  json_writer w;
+  w.begin_object().field("workspace_id", e.workspace_id);
+  // Only the members that changed.
+  if (e.policy) write_key_policy(w, *e.policy);
+  if (e.scope_catalog) write_string_array(w, "scope_catalog", *e.scope_catalog);
+  w.field("changed_by", e.changed_by);
+  write_timestamp(w, "changed_at", e.changed_at);
   w.end_object();
   return w.take();
 }
@@ -360,6 +386,7 @@ std::optional<domain::key_created> decode_key_created(const rj::Value& obj) {
   e.enabled = r.opt_bool("enabled").value_or(true);
   e.limit = r.opt_rate_limit("limit").value_or(std::nullopt);
   e.rotated_from = r.opt_string_or_null("rotated_from").value_or("");
+  e.owner_user_id = r.opt_string_or_null("owner_user_id").value_or("");
   if (!r.ok()) return std::nullopt;
   return e;
 }
@@ -449,6 +476,20 @@ std::optional<domain::workspace_created> decode_workspace_created(const rj::Valu
   e.created_at = r.timestamp("created_at");
   // Absent in workspaces created before the lifecycle issue: the default policy.
   e.policy = r.opt_key_policy("key_policy").value_or(domain::key_policy{});
+  e.scope_catalog = r.opt_string_array("scope_catalog").value_or(std::vector<std::string>{});
+  if (!r.ok()) return std::nullopt;
+  return e;
+}
+
+std::optional<domain::workspace_settings_changed> decode_workspace_settings_changed(
+    const rj::Value& obj) {
+  field_reader r(obj);
+  domain::workspace_settings_changed e;
+  e.workspace_id = r.string("workspace_id");
+  e.policy = r.opt_key_policy("key_policy");
+  e.scope_catalog = r.opt_string_array("scope_catalog");
+  e.changed_by = r.string("changed_by");
+  e.changed_at = r.timestamp("changed_at");
   if (!r.ok()) return std::nullopt;
   return e;
 }
@@ -522,10 +563,16 @@ std::optional<domain::api_key_event> decode_api_key_event(std::string_view type,
 std::optional<domain::workspace_event> decode_workspace_event(std::string_view type,
                                                               std::string_view payload) {
   try {
-    if (type != "WorkspaceCreated") return std::nullopt;
+    if (type != "WorkspaceCreated" && type != "WorkspaceSettingsChanged") return std::nullopt;
     rj::Document doc;
     if (!parse_object(payload, doc)) return std::nullopt;
-    if (auto e = decode_workspace_created(doc)) return domain::workspace_event{std::move(*e)};
+    if (type == "WorkspaceCreated") {
+      if (auto e = decode_workspace_created(doc)) return domain::workspace_event{std::move(*e)};
+      return std::nullopt;
+    }
+    if (auto e = decode_workspace_settings_changed(doc)) {
+      return domain::workspace_event{std::move(*e)};
+    }
     return std::nullopt;
   } catch (...) {
     return std::nullopt;

@@ -156,6 +156,7 @@ domain::result<created_key, domain::rejection> key_service::create(
   command.off_the_record = input.off_the_record;
   command.enabled = input.enabled;
   command.limit = input.limit;
+  command.owner_user_id = input.owner_user_id;
   command.policy = input.policy;
   command.now = now;
   const std::string key_id = command.key_id;
@@ -287,10 +288,12 @@ std::size_t key_service::record_expiry(infra::event_store& store, std::string_vi
 
 domain::result<bootstrapped_workspace, domain::rejection> key_service::bootstrap(
     infra::event_store& store, const std::string& name, const std::string& key_prefix,
-    const request_context& ctx, const domain::key_policy& policy) const {
+    const request_context& ctx, const domain::key_policy& policy,
+    const std::vector<std::string>& scope_catalog) const {
   const auto now = clock_.now();
   domain::workspace_state empty;
-  domain::create_workspace command{domain::new_id("ws", random_), name, key_prefix, policy, now};
+  domain::create_workspace command{domain::new_id("ws", random_), name, key_prefix, policy,
+                                   scope_catalog, now};
   auto decision = domain::decide(empty, command);
   if (!decision) return decision.error();
 

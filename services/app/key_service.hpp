@@ -49,6 +49,7 @@ struct create_key_input {
   bool off_the_record = false;
   bool enabled = true;
   std::optional<domain::rate_limit> limit;
+  std::string owner_user_id;  ///< the user the key acts for ("" only for legacy callers)
 };
 
 /// PATCH: nullopt members are left as they are.
@@ -143,7 +144,8 @@ class key_service {
   /// of the same name appends nothing and is rejected with workspace_already_exists.
   domain::result<bootstrapped_workspace, domain::rejection> bootstrap(
       infra::event_store& store, const std::string& name, const std::string& key_prefix,
-      const request_context& ctx, const domain::key_policy& policy = {}) const;
+      const request_context& ctx, const domain::key_policy& policy = {},
+      const std::vector<std::string>& scope_catalog = {}) const;
 
  private:
   const infra::hmac_key_hasher& hasher_;

@@ -122,7 +122,13 @@ std::optional<list_cursor> decode_cursor(std::string_view text) {
 }
 
 bool key_entry::has_scope(std::string_view scope) const noexcept {
+  // Interim: until the view computes effective_scopes (users and roles), the key's own scopes.
   return std::find(state.scopes.begin(), state.scopes.end(), scope) != state.scopes.end();
+}
+
+domain::key_status key_entry::status_at(domain::timestamp now) const noexcept {
+  const auto s = state.status_at(now);
+  return s == domain::key_status::active && owner_removed ? domain::key_status::disabled : s;
 }
 
 std::size_t active_key_view::digest_hash::operator()(const infra::sha256_digest& d) const noexcept {

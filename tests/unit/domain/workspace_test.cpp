@@ -16,7 +16,7 @@ using testing::fixed_clock;
 using testing::fixed_instant;
 
 create_workspace a_create_command(const clock& clk) {
-  return create_workspace{"ws_0123456789ABCDEFGHIJKL", "acme-prod", "qg", key_policy{}, clk.now()};
+  return create_workspace{"ws_0123456789ABCDEFGHIJKL", "acme-prod", "qg", key_policy{}, {}, clk.now()};
 }
 
 rejection rejection_of(const workspace_state& state, const workspace_command& command) {
