@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "domain/key_format.hpp"
+#include "domain/policy.hpp"
 #include "infra/core/error.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "infra/json/event_codec.hpp"
@@ -289,7 +290,8 @@ std::size_t key_service::record_expiry(infra::event_store& store, std::string_vi
 domain::result<bootstrapped_workspace, domain::rejection> key_service::bootstrap(
     infra::event_store& store, const std::string& name, const std::string& key_prefix,
     const request_context& ctx, const domain::key_policy& policy,
-    const std::vector<std::string>& scope_catalog) const {
+    const std::vector<std::string>& scope_catalog,
+    const std::function<std::string(const domain::workspace_state&)>& make_owner) const {
   const auto now = clock_.now();
   domain::workspace_state empty;
   domain::create_workspace command{domain::new_id("ws", random_), name, key_prefix, policy,
@@ -317,7 +319,12 @@ domain::result<bootstrapped_workspace, domain::rejection> key_service::bootstrap
   admin.policy.allow_no_expiry = true;
   admin.name = "admin";
   admin.env = domain::environment::live;
-  admin.scopes = {"keys:read", "keys:write"};
+  if (make_owner) {
+    admin.owner_user_id = make_owner(workspace);
+    admin.scopes.assign(domain::management_scopes.begin(), domain::management_scopes.end());
+  } else {
+    admin.scopes = {"keys:read", "keys:write"};
+  }
   admin.expiry.never_expires = true;
   auto key = create(store, admin, ctx);
   if (!key) return key.error();

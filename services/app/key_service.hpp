@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -139,13 +140,17 @@ class key_service {
                                                         std::string_view workspace_id,
                                                         const request_context& ctx) const;
 
-  /// Creates a workspace and its first admin key (scopes keys:read keys:write). The workspace
-  /// name is unique: the WorkspaceCreated event id is derived from it, so a second bootstrap
-  /// of the same name appends nothing and is rejected with workspace_already_exists.
+  /// Creates a workspace and its first admin key. The workspace name is unique: the
+  /// WorkspaceCreated event id is derived from it, so a second bootstrap of the same name
+  /// appends nothing and is rejected with workspace_already_exists. `make_owner`, if given, is
+  /// called once the workspace exists and returns the user id that owns the admin key (the
+  /// workspace's first owner); the key then gets every management scope
+  /// (domain::management_scopes). Without it the key is ownerless with keys:read keys:write.
   domain::result<bootstrapped_workspace, domain::rejection> bootstrap(
       infra::event_store& store, const std::string& name, const std::string& key_prefix,
       const request_context& ctx, const domain::key_policy& policy = {},
-      const std::vector<std::string>& scope_catalog = {}) const;
+      const std::vector<std::string>& scope_catalog = {},
+      const std::function<std::string(const domain::workspace_state&)>& make_owner = {}) const;
 
  private:
   const infra::hmac_key_hasher& hasher_;

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "domain/key_format.hpp"
+#include "domain/policy.hpp"
 #include "infra/core/error.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "tests/support/memory_event_store.hpp"
@@ -206,6 +207,22 @@ TEST_F(key_service_test, given_an_invalid_name_when_creating_then_rejected_and_n
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error(), domain::rejection::invalid_name);
   EXPECT_EQ(store_.head_seq(), head);
+}
+
+TEST_F(key_service_test, given_an_owner_then_the_admin_key_is_theirs_with_every_management_scope) {
+  std::string seen_workspace;
+  auto b = service_.bootstrap(store_, "owned", "ow", ctx_, {}, {"leads:read"},
+                              [&](const domain::workspace_state& ws) {
+                                seen_workspace = ws.workspace_id;
+                                return std::string("usr_0123456789ABCDEFGHIJKL");
+                              });
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(seen_workspace, b->workspace.workspace_id);
+  EXPECT_EQ(b->workspace.scope_catalog, (std::vector<std::string>{"leads:read"}));
+  EXPECT_EQ(b->admin_key.state.owner_user_id, "usr_0123456789ABCDEFGHIJKL");
+  EXPECT_EQ(b->admin_key.state.scopes.size(), domain::management_scopes.size());
+  EXPECT_EQ(service_.load(store_, b->admin_key.state.key_id).owner_user_id,
+            "usr_0123456789ABCDEFGHIJKL");
 }
 
 TEST_F(key_service_test, given_the_bootstrap_then_the_admin_key_never_expires) {
