@@ -305,6 +305,76 @@ TEST(api_key_create, given_a_bad_rate_limit_then_invalid_rate_limit) {
   EXPECT_TRUE(decide(api_key_state{}, c).ok());
 }
 
+// ---- owner (users and roles) --------------------------------------------------------------
+
+const std::string an_owner = "usr_0123456789ABCDEFGHIJKL";
+
+TEST(api_key_owner, given_an_owner_when_created_then_the_event_and_the_state_carry_it) {
+  // Given a command naming the user the key acts for
+  auto c = a_create_command(t0);
+  c.owner_user_id = an_owner;
+  // When decided
+  const auto events = events_of(api_key_state{}, c);
+  // Then KeyCreated carries the owner, and so does the folded state
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(std::get<key_created>(events.front()).owner_user_id, an_owner);
+  EXPECT_EQ(a_key(c).owner_user_id, an_owner);
+}
+
+TEST(api_key_owner, given_no_owner_then_the_key_is_ownerless_as_before_users_existed) {
+  const auto events = events_of(api_key_state{}, a_create_command(t0));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(std::get<key_created>(events.front()).owner_user_id, "");
+  EXPECT_EQ(a_key().owner_user_id, "");
+}
+
+TEST(api_key_owner, given_an_owner_that_is_not_a_user_id_then_invalid_owner) {
+  for (const std::string& owner :
+       {"usr_0123456789ABCDEFGHIJK"s, "usr_0123456789ABCDEFGHIJKLM"s, "USR_0123456789ABCDEFGHIJKL"s,
+        "key_0123456789ABCDEFGHIJKL"s, "ws_0123456789ABCDEFGHIJKL"s, " usr_0123456789ABCDEFGHIJKL"s,
+        "usr_0123456789ABCDEFGHIJK-"s, "usr_0123456789ABCDEFGHIJK\0"s, "bootstrap"s, "usr_"s,
+        "usr_0123456789ABCDEFGHIJ\xc3\xa9"s}) {
+    auto c = a_create_command(t0);
+    c.owner_user_id = owner;
+    EXPECT_EQ(rejection_of(api_key_state{}, c), rejection::invalid_owner) << owner;
+  }
+}
+
+TEST(api_key_owner, an_update_changes_settings_but_never_the_owner) {
+  auto c = a_create_command(t0);
+  c.owner_user_id = an_owner;
+  update_key u;
+  u.key_id = c.key_id;
+  u.name = "renamed";
+  u.scopes = std::vector<std::string>{"leads:read"};
+  u.enabled = false;
+  u.now = t0 + seconds{1};
+  const auto after = apply(a_key(c), u);
+  EXPECT_EQ(after.name, "renamed");
+  EXPECT_EQ(after.owner_user_id, an_owner);
+}
+
+TEST(api_key_owner, a_rotation_keeps_the_owner_in_the_new_key) {
+  // Given an owned key
+  auto c = a_create_command(t0);
+  c.owner_user_id = an_owner;
+  const auto old_key = a_key(c);
+  // When rotated
+  const auto r = decide_rotation(old_key, testing::a_rotate_command(t0 + days{1}));
+  ASSERT_TRUE(r.ok()) << to_string(r.error());
+  // Then the new key belongs to the same user, and the old one still does
+  EXPECT_EQ(r->new_key_event.owner_user_id, an_owner);
+  const auto pair = testing::rotate(old_key, testing::a_rotate_command(t0 + days{1}));
+  EXPECT_EQ(pair.new_key.owner_user_id, an_owner);
+  EXPECT_EQ(pair.old_key.owner_user_id, an_owner);
+}
+
+TEST(api_key_owner, an_ownerless_key_rotates_into_an_ownerless_key) {
+  const auto r = decide_rotation(a_key(), testing::a_rotate_command(t0 + days{1}));
+  ASSERT_TRUE(r.ok()) << to_string(r.error());
+  EXPECT_EQ(r->new_key_event.owner_user_id, "");
+}
+
 // ---- update --------------------------------------------------------------------------------
 
 update_key an_update(timestamp now = t0 + hours{1}) {
@@ -636,6 +706,8 @@ TEST(api_key_names, stream_id_event_types_and_rejection_names) {
       {rejection::invalid_grace_period, "invalid_grace_period"},
       {rejection::not_due, "not_due"},
       {rejection::invalid_key_policy, "invalid_key_policy"},
+      {rejection::invalid_owner, "invalid_owner"},
+      {rejection::workspace_not_found, "workspace_not_found"},
   };
   for (const auto& [r, name] : expected) EXPECT_EQ(to_string(r), name);
 }
