@@ -127,7 +127,7 @@ TEST(event_codec, small_events_have_fixed_encodings) {
 }
 
 TEST(event_codec, workspace_created_writes_the_key_policy) {
-  domain::workspace_created e{"ws_0123456789abcdefghijkl", "acme", "qg", t1, {}};
+  domain::workspace_created e{"ws_0123456789abcdefghijkl", "acme", "qg", t1, {}, {}};
   e.policy.allow_no_expiry = true;
   e.policy.names_allow_spaces = false;
   e.policy.default_lifespan = std::chrono::days{30};
@@ -192,7 +192,7 @@ TEST(event_codec, every_key_event_round_trips_byte_for_byte) {
 }
 
 TEST(event_codec, workspace_created_round_trips) {
-  domain::workspace_created e{"ws_x", "acme-corp", "qg", t1, {}};
+  domain::workspace_created e{"ws_x", "acme-corp", "qg", t1, {}, {}};
   for (const bool flag : {false, true}) {
     e.policy.allow_no_expiry = flag;
     e.policy.names_allow_spaces = !flag;
@@ -395,7 +395,7 @@ TEST(event_codec, key_created_is_strict_about_every_member_type) {
 
 TEST(event_codec, workspace_created_is_strict_about_the_policy) {
   const std::string p = encode_payload(domain::workspace_event{
-      domain::workspace_created{"ws_x", "acme", "qg", t1, domain::key_policy{}}});
+      domain::workspace_created{"ws_x", "acme", "qg", t1, domain::key_policy{}, {}}});
   const std::pair<std::string, std::string> bad[] = {
       {R"("key_policy":{)", R"("key_policy":null,"x":{)"},
       {R"("key_policy":{)", R"("key_policy":[],"x":{)"},
@@ -440,6 +440,195 @@ TEST(event_codec, member_order_does_not_matter_on_decode) {
       "KeyRevoked", R"( { "revoked_at" : "2026-11-23T19:36:02.123456Z" , "key_id" : "k" } )");
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(std::get<domain::key_revoked>(*back), (domain::key_revoked{"k", t1}));
+}
+
+// ---- users and roles: key owners, scope catalog, workspace settings ---------------------------
+
+const std::string an_owner = "usr_0123456789ABCDEFGHIJKL";
+
+TEST(event_codec, key_created_writes_the_owner_last_and_only_when_set) {
+  auto e = full_created();
+  e.owner_user_id = an_owner;
+  const std::string without_owner = encode_payload(domain::api_key_event{full_created()});
+  EXPECT_EQ(encode_payload(domain::api_key_event{e}),
+            without_owner.substr(0, without_owner.size() - 1) +
+                R"(,"owner_user_id":"usr_0123456789ABCDEFGHIJKL"})");
+  // An ownerless key is written exactly as before owners existed.
+  EXPECT_EQ(without_owner.find("owner_user_id"), std::string::npos);
+}
+
+TEST(event_codec, key_created_with_an_owner_round_trips_byte_for_byte) {
+  for (auto e : {sample_created(), full_created()}) {
+    e.owner_user_id = an_owner;
+    const std::string payload = encode_payload(domain::api_key_event{e});
+    const auto back = decode_api_key_event("KeyCreated", payload);
+    ASSERT_TRUE(back.has_value()) << payload;
+    EXPECT_EQ(std::get<domain::key_created>(*back), e);
+    EXPECT_EQ(encode_payload(*back), payload);
+  }
+}
+
+TEST(event_codec, a_key_created_without_owner_decodes_as_ownerless) {
+  // Written before users and roles (first release and lifecycle payloads alike).
+  const auto old = decode_api_key_event("KeyCreated", old_key_created_payload);
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(std::get<domain::key_created>(*old).owner_user_id, "");
+  const auto lifecycle =
+      decode_api_key_event("KeyCreated", encode_payload(domain::api_key_event{full_created()}));
+  ASSERT_TRUE(lifecycle.has_value());
+  EXPECT_EQ(std::get<domain::key_created>(*lifecycle).owner_user_id, "");
+  // null reads as no owner too, like the other "not set" members.
+  const auto null_owner = decode_api_key_event(
+      "KeyCreated", with(old_key_created_payload, R"("start")", R"("owner_user_id":null,"start")"));
+  ASSERT_TRUE(null_owner.has_value());
+  EXPECT_EQ(std::get<domain::key_created>(*null_owner).owner_user_id, "");
+}
+
+TEST(event_codec, key_created_is_strict_about_the_owner_type) {
+  auto e = sample_created();
+  e.owner_user_id = an_owner;
+  const std::string p = encode_payload(domain::api_key_event{e});
+  const std::string owner = R"("owner_user_id":"usr_0123456789ABCDEFGHIJKL")";
+  for (const std::string& to :
+       {R"("owner_user_id":7)"s, R"("owner_user_id":["usr_0123456789ABCDEFGHIJKL"])"s,
+        R"("owner_user_id":{})"s, R"("owner_user_id":false)"s,
+        owner + R"(,"owner_user_id":"usr_abcdefghijklmnopqrstuv")"}) {
+    const std::string payload = with(p, owner, to);
+    EXPECT_FALSE(decode_api_key_event("KeyCreated", payload)) << payload;
+  }
+}
+
+TEST(event_codec, workspace_created_writes_the_catalog_after_the_policy_and_only_when_set) {
+  domain::workspace_created e{"ws_0123456789abcdefghijkl", "acme", "qg", t1, {}, {}};
+  const std::string without_catalog = encode_payload(domain::workspace_event{e});
+  EXPECT_EQ(without_catalog,
+            old_workspace_created_payload.substr(0, old_workspace_created_payload.size() - 1) +
+                R"(,"key_policy":{"default_lifespan_days":90,"max_lifespan_days":365,)"
+                R"("allow_no_expiry":false,"names_allow_spaces":true}})");
+  e.scope_catalog = {"leads:read", "leads:write", "calendar:read"};
+  EXPECT_EQ(encode_payload(domain::workspace_event{e}),
+            without_catalog.substr(0, without_catalog.size() - 1) +
+                R"(,"scope_catalog":["leads:read","leads:write","calendar:read"]})");
+}
+
+TEST(event_codec, workspace_created_with_a_catalog_round_trips_and_old_ones_have_none) {
+  domain::workspace_created e{"ws_x", "acme", "qg", t1, {}, {"leads:read", "messages:write"}};
+  const std::string payload = encode_payload(domain::workspace_event{e});
+  const auto back = decode_workspace_event("WorkspaceCreated", payload);
+  ASSERT_TRUE(back.has_value()) << payload;
+  EXPECT_EQ(std::get<domain::workspace_created>(*back), e);
+  EXPECT_EQ(encode_payload(*back), payload);
+
+  const auto old = decode_workspace_event("WorkspaceCreated", old_workspace_created_payload);
+  ASSERT_TRUE(old.has_value());
+  EXPECT_TRUE(std::get<domain::workspace_created>(*old).scope_catalog.empty());
+}
+
+TEST(event_codec, workspace_created_is_strict_about_the_catalog) {
+  const std::string p = encode_payload(domain::workspace_event{
+      domain::workspace_created{"ws_x", "acme", "qg", t1, {}, {"leads:read"}}});
+  const std::string catalog = R"("scope_catalog":["leads:read"])";
+  for (const std::string& to : {R"("scope_catalog":null)"s, R"("scope_catalog":"leads:read")"s,
+                                R"("scope_catalog":[1])"s, R"("scope_catalog":[null])"s,
+                                R"("scope_catalog":{})"s, catalog + R"(,"scope_catalog":[])"}) {
+    const std::string payload = with(p, catalog, to);
+    EXPECT_FALSE(decode_workspace_event("WorkspaceCreated", payload)) << payload;
+  }
+}
+
+domain::workspace_settings_changed settings_changed() {
+  domain::workspace_settings_changed e;
+  e.workspace_id = "ws_0123456789abcdefghijkl";
+  e.changed_by = an_owner;
+  e.changed_at = t1;
+  return e;
+}
+
+TEST(event_codec, workspace_settings_changed_writes_only_changed_members_in_a_fixed_order) {
+  auto e = settings_changed();
+  e.policy = domain::key_policy{std::chrono::days{30}, std::chrono::days{180}, true, false};
+  e.scope_catalog = std::vector<std::string>{"leads:read", "calendar:read"};
+  EXPECT_EQ(encode_payload(domain::workspace_event{e}),
+            R"({"workspace_id":"ws_0123456789abcdefghijkl",)"
+            R"("key_policy":{"default_lifespan_days":30,"max_lifespan_days":180,)"
+            R"("allow_no_expiry":true,"names_allow_spaces":false},)"
+            R"("scope_catalog":["leads:read","calendar:read"],)"
+            R"("changed_by":"usr_0123456789ABCDEFGHIJKL",)"
+            R"("changed_at":"2026-11-23T19:36:02.123456Z"})");
+
+  auto catalog_only = settings_changed();
+  catalog_only.scope_catalog = std::vector<std::string>{};
+  EXPECT_EQ(encode_payload(domain::workspace_event{catalog_only}),
+            R"({"workspace_id":"ws_0123456789abcdefghijkl","scope_catalog":[],)"
+            R"("changed_by":"usr_0123456789ABCDEFGHIJKL",)"
+            R"("changed_at":"2026-11-23T19:36:02.123456Z"})");
+
+  auto policy_only = settings_changed();
+  policy_only.policy = domain::key_policy{};
+  EXPECT_EQ(encode_payload(domain::workspace_event{policy_only}),
+            R"({"workspace_id":"ws_0123456789abcdefghijkl",)"
+            R"("key_policy":{"default_lifespan_days":90,"max_lifespan_days":365,)"
+            R"("allow_no_expiry":false,"names_allow_spaces":true},)"
+            R"("changed_by":"usr_0123456789ABCDEFGHIJKL",)"
+            R"("changed_at":"2026-11-23T19:36:02.123456Z"})");
+}
+
+TEST(event_codec, workspace_settings_changed_round_trips_absent_as_unchanged) {
+  std::vector<domain::workspace_settings_changed> cases;
+  cases.push_back(settings_changed());  // nothing changed (never decided, but must encode)
+  auto e = settings_changed();
+  e.policy = domain::key_policy{std::chrono::days{1}, std::chrono::days{3650}, true, true};
+  cases.push_back(e);
+  e.scope_catalog = std::vector<std::string>{"a:b"};
+  cases.push_back(e);
+  e.policy.reset();
+  e.scope_catalog = std::vector<std::string>{};
+  cases.push_back(e);
+  for (const auto& c : cases) {
+    const domain::workspace_event event{c};
+    EXPECT_EQ(domain::event_type(event), "WorkspaceSettingsChanged");
+    const std::string payload = encode_payload(event);
+    const auto back = decode_workspace_event("WorkspaceSettingsChanged", payload);
+    ASSERT_TRUE(back.has_value()) << payload;
+    const auto& got = std::get<domain::workspace_settings_changed>(*back);
+    EXPECT_EQ(got, c) << payload;
+    EXPECT_EQ(got.policy.has_value(), c.policy.has_value());
+    EXPECT_EQ(got.scope_catalog.has_value(), c.scope_catalog.has_value());
+    EXPECT_EQ(encode_payload(*back), payload);
+  }
+}
+
+TEST(event_codec, workspace_settings_changed_is_strict_about_its_members) {
+  auto e = settings_changed();
+  e.policy = domain::key_policy{};
+  e.scope_catalog = std::vector<std::string>{"leads:read"};
+  const std::string p = encode_payload(domain::workspace_event{e});
+  ASSERT_TRUE(decode_workspace_event("WorkspaceSettingsChanged", p));
+  const std::pair<std::string, std::string> bad[] = {
+      {R"("workspace_id":"ws_0123456789abcdefghijkl",)", ""},
+      {R"("workspace_id":"ws_0123456789abcdefghijkl")", R"("workspace_id":null)"},
+      {R"(,"changed_by":"usr_0123456789ABCDEFGHIJKL")", ""},
+      {R"("changed_by":"usr_0123456789ABCDEFGHIJKL")", R"("changed_by":null)"},
+      {R"(,"changed_at":"2026-11-23T19:36:02.123456Z")", ""},
+      {R"("changed_at":"2026-11-23T19:36:02.123456Z")", R"("changed_at":"yesterday")"},
+      {R"("key_policy":{)", R"("key_policy":null,"x":{)"},
+      {R"("default_lifespan_days":90,)", ""},
+      {R"("allow_no_expiry":false)", R"("allow_no_expiry":"no")"},
+      {R"("scope_catalog":["leads:read"])", R"("scope_catalog":null)"},
+      {R"("scope_catalog":["leads:read"])", R"("scope_catalog":["leads:read",2])"},
+      {R"("scope_catalog":["leads:read"])", R"("scope_catalog":[],"scope_catalog":[])"},
+  };
+  for (const auto& [from, to] : bad) {
+    const std::string payload = with(p, from, to);
+    EXPECT_FALSE(decode_workspace_event("WorkspaceSettingsChanged", payload)) << payload;
+  }
+  // The type decides the decoder: a settings payload is not a WorkspaceCreated, nor a key event.
+  EXPECT_FALSE(decode_workspace_event("WorkspaceCreated", p));
+  EXPECT_FALSE(decode_workspace_event("workspacesettingschanged", p));
+  EXPECT_FALSE(decode_api_key_event("WorkspaceSettingsChanged", p));
+  for (const std::string& g : {""s, "null"s, "{}"s, "[]"s, p + "x"}) {
+    EXPECT_FALSE(decode_workspace_event("WorkspaceSettingsChanged", g)) << g;
+  }
 }
 
 TEST(event_codec, metadata_in_fixed_order_with_empty_members_omitted) {
