@@ -46,6 +46,25 @@ std::chrono::seconds rate_limiter::try_acquire(std::string_view key_id,
   return std::chrono::seconds(0);
 }
 
+std::chrono::seconds rate_limiter::check(std::string_view key_id, const domain::rate_limit& limit,
+                                         domain::timestamp now) const {
+  const std::uint32_t window = std::max<std::uint32_t>(limit.window_seconds, 1);
+  const std::int64_t now_us = now.time_since_epoch().count();
+  const std::int64_t window_start = floor_div(floor_div(now_us, us_per_s), window) * window;
+
+  const stripe& s = stripes_[std::hash<std::string_view>{}(key_id) % stripes];
+  std::lock_guard lock(s.mutex);
+  const auto it = s.counters.find(key_id);
+  // No counter, or one of an earlier window (or another window length): nothing counted yet.
+  const std::uint32_t count = it != s.counters.end() && it->second.window_start_s == window_start &&
+                                      it->second.window_seconds == window
+                                  ? it->second.count
+                                  : 0;
+  if (count < limit.limit) return std::chrono::seconds(0);
+  const std::int64_t remaining_us = (window_start + window) * us_per_s - now_us;
+  return std::chrono::seconds(std::max<std::int64_t>(1, (remaining_us + us_per_s - 1) / us_per_s));
+}
+
 void rate_limiter::sweep(domain::timestamp now) {
   const std::int64_t now_s = floor_div(now.time_since_epoch().count(), us_per_s);
   for (stripe& s : stripes_) {

@@ -24,6 +24,12 @@ class rate_limiter {
   std::chrono::seconds try_acquire(std::string_view key_id, const domain::rate_limit& limit,
                                    domain::timestamp now);
 
+  /// What try_acquire would answer now, without counting anything: 0 if a request would be
+  /// accepted, else the whole seconds (at least 1) until the current window ends. For limits on
+  /// failures (logins), which are checked before the attempt and counted only when it fails.
+  std::chrono::seconds check(std::string_view key_id, const domain::rate_limit& limit,
+                             domain::timestamp now) const;
+
   /// Drops counters whose window ended before `now` (called periodically; bounds memory).
   void sweep(domain::timestamp now);
 
