@@ -17,15 +17,18 @@
 #include "domain/api_key.hpp"
 #include "domain/net.hpp"
 #include "infra/core/telemetry_store.hpp"
+#include "infra/crypto/secret.hpp"
 #include "infra/http/server.hpp"
 #include "infra/json/json.hpp"
 #include "services/app/key_service.hpp"
+#include "services/app/principal.hpp"
+#include "services/app/user_service.hpp"
 #include "services/http/routes.hpp"
 #include "services/projections/active_key_view.hpp"
 
 namespace keyledger::services::http {
 
-using principal_ptr = std::shared_ptr<const key_entry>;
+using key_entry_ptr = std::shared_ptr<const key_entry>;
 
 /// One request on its way through the API: what the dispatcher established before handing it
 /// to an endpoint. `respond` already stamps Keyledger-Version and writes the access log.
@@ -38,7 +41,13 @@ struct call {
   std::vector<std::pair<std::string, std::string>> query;
   std::optional<domain::ip_address> client_ip;
   std::string client_ip_text;  ///< canonical, or "" when unknown
-  principal_ptr principal;     ///< the authenticated key (null on unauthenticated routes)
+  /// Who is acting (a key for its owner, or a person's session); nullopt on unauthenticated
+  /// routes.
+  std::optional<principal> who;
+  key_entry_ptr key;  ///< the authenticating key (null for sessions and unauthenticated routes)
+  /// The session cookie's value when a session authenticated the request (a secret: never
+  /// logged, never echoed).
+  std::shared_ptr<const infra::secret> session_id;
 
   /// The decoded value of a query parameter, if given.
   std::optional<std::string_view> query_value(std::string_view name) const;
@@ -66,10 +75,30 @@ infra::http_response json_response(unsigned status, std::string body);
 /// A name that may be echoed in an error message ('name'), or "(name not shown)".
 std::string printable_name(std::string_view name);
 
+/// What a key's owner allows it now: effective scopes and whether the owner was removed.
+struct key_standing {
+  std::vector<std::string> effective_scopes;
+  bool owner_removed = false;
+};
+
 /// The key object of docs/api.md; `last` the key's last use, if any. Leaves the object open,
 /// so that create and rotate can add "key".
-void write_key_fields(infra::json_writer& w, const domain::api_key_state& k, domain::timestamp now,
+void write_key_fields(infra::json_writer& w, const domain::api_key_state& k,
+                      const key_standing& standing, domain::timestamp now,
                       const infra::last_use* last);
+
+/// The session cookie (keyledger_session) of a request: the first value of the right form
+/// (domain::valid_session_token), or "" when there is none. A view into the request.
+std::string_view session_cookie(const infra::http_request& req);
+
+// ---- authorization (authorization.cpp) ---------------------------------------------------
+
+/// May `p` see a key owned by `owner` at all (keys.read_any, or keys.read_own on its own key)?
+/// Decided by the role alone: a key that may not be seen is 404, as if it did not exist.
+bool may_see_key(const principal& p, std::string_view owner) noexcept;
+
+/// A 403 FORBIDDEN for `p` refused `a` (message: the role, or the key's scope, says no).
+infra::http_response forbidden(const principal& p, domain::action a, std::string_view request_id);
 
 /// The handler: the route table and the endpoints. Lives as long as the request handler.
 class api {
@@ -99,6 +128,14 @@ class api {
 
   request_context context_of(const call& c) const;
 
+  /// The key's standing from the directory and the workspace's catalog (as the key view
+  /// computes it).
+  key_standing standing_of(const domain::api_key_state& k, const workspace_entry& ws) const;
+
+  /// A principal for an authenticated key: its owner, the owner's role now, its effective
+  /// scopes.
+  principal principal_of(const key_entry& key) const;
+
   /// Blocks the pool thread until this node has applied `seq`; false on timeout.
   bool await_applied(std::uint64_t seq) const;
 
@@ -118,6 +155,20 @@ class api {
   void get_self(call& c);
   void key_requests(call& c);
   void auth_failures(call& c);
+  // user_routes.cpp
+  void list_users(call& c);
+  void invite_user(call& c);
+  void get_user(call& c);
+  void update_user(call& c);
+  void remove_user(call& c);
+  void set_password(call& c);
+  // session_routes.cpp
+  void login(call& c);
+  void current_session(call& c);
+  void logout(call& c);
+  // workspace_routes.cpp
+  void get_workspace(call& c);
+  void update_workspace(call& c);
   // verify_routes.cpp
   void verify_key(call& c);
   void check(call& c);

@@ -3,10 +3,12 @@
 #include <cctype>
 #include <string>
 
+#include "domain/policy.hpp"
 #include "infra/core/error.hpp"
 #include "infra/core/log.hpp"
 #include "services/http/api.hpp"
 #include "services/http/error_table.hpp"
+#include "services/projections/directory_view.hpp"
 
 namespace keyledger::services {
 namespace http {
@@ -59,6 +61,29 @@ std::string_view presented_key(const infra::http_request& req) {
   return header;
 }
 
+std::string_view session_cookie(const infra::http_request& req) {
+  for (const auto& [name, value] : req.headers) {
+    if (!iequals(name, "cookie")) continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const auto semi = std::min(rest.find(';'), rest.size());
+      const auto pair = trim(rest.substr(0, semi));
+      rest.remove_prefix(std::min(semi + 1, rest.size()));
+      const auto eq = pair.find('=');
+      if (eq == std::string_view::npos || trim(pair.substr(0, eq)) != "keyledger_session") {
+        continue;
+      }
+      auto cookie = trim(pair.substr(eq + 1));
+      if (cookie.size() >= 2 && cookie.front() == '"' && cookie.back() == '"') {
+        cookie = cookie.substr(1, cookie.size() - 2);
+      }
+      // A value of another form names no session: nothing is looked up for it.
+      if (domain::valid_session_token(cookie)) return cookie;
+    }
+  }
+  return {};
+}
+
 infra::http_response json_response(unsigned status, std::string body) {
   infra::http_response r;
   r.status = status;
@@ -81,7 +106,8 @@ std::string printable_name(std::string_view name) {
   return quoted;
 }
 
-void write_key_fields(infra::json_writer& w, const domain::api_key_state& k, domain::timestamp now,
+void write_key_fields(infra::json_writer& w, const domain::api_key_state& k,
+                      const key_standing& standing, domain::timestamp now,
                       const infra::last_use* last) {
   w.field("id", k.key_id)
       .field("name", k.name)
@@ -90,10 +116,25 @@ void write_key_fields(infra::json_writer& w, const domain::api_key_state& k, dom
   w.key("scopes").begin_array();
   for (const auto& s : k.scopes) w.string(s);
   w.end_array();
+  w.key("effective_scopes").begin_array();
+  for (const auto& s : standing.effective_scopes) w.string(s);
+  w.end_array();
+  optional_text(w, "owner_user_id", k.owner_user_id);
+  // As the key view evaluates it: an active key whose owner was removed is disabled.
+  auto status = k.status_at(now);
+  if (status == domain::key_status::active && standing.owner_removed) {
+    status = domain::key_status::disabled;
+  }
   w.field("workspace_id", k.workspace_id)
       .field("enabled", k.enabled)
-      .field("status", domain::to_string(k.status_at(now)))
-      .field("created_at", domain::format_timestamp(k.created_at));
+      .field("status", domain::to_string(status));
+  w.key("disabled_reason");
+  if (status != domain::key_status::disabled) {
+    w.null();
+  } else {
+    w.string(standing.owner_removed ? "owner_removed" : "disabled");
+  }
+  w.field("created_at", domain::format_timestamp(k.created_at));
   optional_time(w, "expires_at", k.expires_at);
   optional_time(w, "updated_at", k.updated_at);
   optional_time(w, "revoked_at", k.revoked_at);
@@ -172,18 +213,44 @@ void api::run_read(const call& c, read_job job) const {
 }
 
 std::optional<workspace_entry> api::workspace_of(const call& c) const {
-  auto workspace = d_.view.find_workspace(c.principal->workspace_id());
+  auto workspace = d_.view.find_workspace(c.who->workspace_id);
   if (!workspace) {
     infra::log(infra::log_level::error, "workspace_missing",
-               {{"workspace_id", c.principal->workspace_id()}, {"request_id", c.req.request_id}});
+               {{"workspace_id", c.who->workspace_id}, {"request_id", c.req.request_id}});
     c.respond(error_response(500, "INTERNAL", c.req.request_id));
   }
   return workspace;
 }
 
 request_context api::context_of(const call& c) const {
-  return {c.principal ? c.principal->key_id() : std::string(), c.req.request_id, c.client_ip_text,
+  // The actor recorded with events: the key, or the person of a session.
+  std::string actor;
+  if (c.who) actor = c.who->is_key() ? c.who->key_id : c.who->user_id;
+  return {std::move(actor), c.req.request_id, c.client_ip_text,
           std::string(c.req.header("idempotency-key"))};
+}
+
+key_standing api::standing_of(const domain::api_key_state& k, const workspace_entry& ws) const {
+  key_standing out;
+  if (k.owner_user_id.empty()) {
+    // A key from before keys had owners keeps its own scopes (docs/security.md).
+    out.effective_scopes = k.scopes;
+    return out;
+  }
+  const auto role = d_.directory.role_of(k.workspace_id, k.owner_user_id);
+  out.owner_removed = !role.has_value();
+  out.effective_scopes = domain::effective_scopes(k.scopes, role, ws.scope_catalog);
+  return out;
+}
+
+principal api::principal_of(const key_entry& key) const {
+  principal p;
+  p.workspace_id = key.workspace_id();
+  p.user_id = key.state.owner_user_id;
+  if (!p.user_id.empty()) p.member_role = d_.directory.role_of(p.workspace_id, p.user_id);
+  p.key_id = key.key_id();
+  p.scopes = key.effective_scopes;
+  return p;
 }
 
 bool api::await_applied(std::uint64_t seq) const {

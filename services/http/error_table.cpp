@@ -8,7 +8,9 @@
 namespace keyledger::services {
 namespace {
 
-std::string_view title_of(unsigned status) noexcept {
+std::string_view title_of(unsigned status, std::string_view code) noexcept {
+  // A person's login is not an API key: its 401 says so.
+  if (code == "INVALID_CREDENTIALS") return "Invalid credentials";
   switch (status) {
     case 400:
       return "Bad request";
@@ -42,8 +44,12 @@ std::string_view title_of(unsigned status) noexcept {
 std::string_view default_message(unsigned status, std::string_view code) noexcept {
   switch (status) {
     case 401:
+      if (code == "INVALID_CREDENTIALS") return "The email or password is incorrect";
       return "The provided API key is invalid or expired";
     case 403:
+      if (code == "CSRF_FAILED") {
+        return "A cookie-authenticated change needs the session's X-CSRF-Token header";
+      }
       return "Your API key doesn't have access to this resource";
     case 400:
       if (code == "UNSUPPORTED_VERSION") {
@@ -88,7 +94,7 @@ infra::http_response error_response(unsigned status, std::string_view code,
                                     std::string_view message, std::string_view request_id) {
   infra::json_writer w;
   w.begin_object()
-      .field("error", title_of(status))
+      .field("error", title_of(status, code))
       .field("message", message)
       .field("code", code)
       .field("request_id", request_id)
@@ -196,11 +202,68 @@ infra::http_response error_response(domain::rejection r, std::string_view reques
       return error_response(400, "INVALID_FIELD", "invalid workspace name", request_id);
     case rejection::invalid_key_prefix:
       return error_response(400, "INVALID_FIELD", "invalid key prefix", request_id);
+    case rejection::invalid_key_policy:
+      return error_response(400, "INVALID_FIELD",
+                            "field 'key_policy': default_lifespan_days must be from 1 to "
+                            "max_lifespan_days, and max_lifespan_days from 1 to 3650",
+                            request_id);
+    case rejection::invalid_owner:
+      return error_response(400, "INVALID_FIELD", "invalid key owner", request_id);
+    case rejection::workspace_not_found:
+      return error_response(404, "NOT_FOUND", request_id);
     case rejection::invalid_key_hash:
     case rejection::invalid_key_start:
     case rejection::not_due:
-    case rejection::invalid_key_policy:
       break;
+  }
+  return error_response(500, "INTERNAL", request_id);
+}
+
+infra::http_response error_response(user_error e, std::string_view request_id,
+                                    std::chrono::seconds retry_after) {
+  switch (e) {
+    case user_error::forbidden:
+      return error_response(403, "FORBIDDEN",
+                            "Your role in this workspace does not allow this action", request_id);
+    case user_error::not_found:
+      return error_response(404, "NOT_FOUND", request_id);
+    case user_error::invalid_email:
+      return error_response(400, "INVALID_FIELD",
+                            "field 'email' must be an email address of 3-254 bytes (one '@', no "
+                            "spaces or control characters)",
+                            request_id);
+    case user_error::invalid_display_name:
+      return error_response(400, "INVALID_FIELD",
+                            "field 'display_name' must be 1-100 printable characters after "
+                            "trimming (no control or invisible characters) and must not be an "
+                            "API key",
+                            request_id);
+    case user_error::invalid_role:
+      return error_response(400, "INVALID_FIELD",
+                            "field 'role' must be \"owner\", \"admin\", \"member\" or \"auditor\"",
+                            request_id);
+    case user_error::already_member:
+      return error_response(409, "ALREADY_MEMBER", "The user is already a member of this workspace",
+                            request_id);
+    case user_error::last_owner:
+      return error_response(409, "LAST_OWNER",
+                            "The last owner of a workspace can be neither removed nor demoted",
+                            request_id);
+    case user_error::invalid_token:
+      return error_response(400, "INVALID_TOKEN",
+                            "The set-password token is invalid, used or expired", request_id);
+    case user_error::weak_password:
+      return error_response(400, "WEAK_PASSWORD",
+                            "field 'password' must be from 12 to 1024 bytes long", request_id);
+    case user_error::bad_credentials:
+      return error_response(401, "INVALID_CREDENTIALS", request_id);
+    case user_error::choose_workspace:
+      return error_response(400, "CHOOSE_WORKSPACE",
+                            "This account belongs to several workspaces: name one in field "
+                            "'workspace' (its id or name)",
+                            request_id);
+    case user_error::throttled:
+      return rate_limited_response(retry_after, request_id);
   }
   return error_response(500, "INTERNAL", request_id);
 }
@@ -210,7 +273,7 @@ infra::http_response rate_limited_response(std::chrono::seconds retry_after,
   const auto seconds = std::max<std::int64_t>(1, retry_after.count());
   infra::json_writer w;
   w.begin_object()
-      .field("error", title_of(429))
+      .field("error", title_of(429, "RATE_LIMITED"))
       .field("message", default_message(429, "RATE_LIMITED"))
       .field("retry_after", seconds)
       .field("code", "RATE_LIMITED")

@@ -6,6 +6,7 @@
 #include "domain/api_key.hpp"
 #include "infra/core/error.hpp"
 #include "infra/http/server.hpp"
+#include "services/app/user_service.hpp"
 #include "services/app/verifier.hpp"
 
 namespace keyledger::services {
@@ -34,6 +35,14 @@ infra::http_response error_response(infra::errc e, std::string_view request_id);
 
 /// A domain rejection as the client sees it (400 INVALID_FIELD naming the field, 404, 409).
 infra::http_response error_response(domain::rejection r, std::string_view request_id);
+
+/// A refused user, role or session command as the client sees it: forbidden 403 FORBIDDEN,
+/// not_found 404 NOT_FOUND, invalid_* 400 INVALID_FIELD naming the field, already_member 409
+/// ALREADY_MEMBER, last_owner 409 LAST_OWNER, invalid_token 400 INVALID_TOKEN, weak_password
+/// 400 WEAK_PASSWORD, bad_credentials 401 INVALID_CREDENTIALS, choose_workspace 400
+/// CHOOSE_WORKSPACE, throttled 429 RATE_LIMITED (with `retry_after`).
+infra::http_response error_response(user_error e, std::string_view request_id,
+                                    std::chrono::seconds retry_after = std::chrono::seconds(60));
 
 /// 429 RATE_LIMITED: {"error":"Rate limit exceeded","message":"Too many requests. Please try
 /// again later","retry_after":N,"code":"RATE_LIMITED","request_id":...} + Retry-After: N.

@@ -21,7 +21,7 @@ constexpr std::chrono::hours retention{24};
 constexpr std::chrono::seconds abandoned_after{60};
 
 struct claim_info {
-  std::string scope;  ///< the authenticated key's id
+  std::string scope;  ///< the authenticated key's id, or the session's user id
   std::string key;    ///< the Idempotency-Key header
   infra::sha256_digest fingerprint{};
 };
@@ -121,8 +121,10 @@ command_result run_guarded(const command_job& job, std::size_t worker,
 void api::run_command(const call& c, command_job job) const {
   std::optional<claim_info> claim;
   const auto idempotency_key = c.req.header("idempotency-key");
-  if (!idempotency_key.empty() && c.principal) {
-    claim = claim_info{c.principal->key_id(), std::string(idempotency_key), fingerprint_of(c)};
+  if (!idempotency_key.empty() && c.who) {
+    // Key ids and user ids never collide (key_ / usr_), so one table serves both.
+    claim = claim_info{c.who->is_key() ? c.who->key_id : c.who->user_id,
+                       std::string(idempotency_key), fingerprint_of(c)};
   }
   auto respond = c.respond;
   auto request_id = c.req.request_id;

@@ -5,9 +5,11 @@
 #include <string>
 
 #include "domain/net.hpp"
+#include "domain/policy.hpp"
 #include "infra/core/error.hpp"
 #include "services/http/api.hpp"
 #include "services/http/error_table.hpp"
+#include "services/projections/directory_view.hpp"
 
 namespace keyledger::services::http {
 namespace {
@@ -86,8 +88,49 @@ bool read_rate_limit(const call& c, const infra::json_body& body, settings& out)
   return true;
 }
 
-bool read_settings(const call& c, const infra::json_body& body, const domain::key_policy& policy,
+/// Scopes a caller may put on a key: each in the workspace's catalog or a management scope
+/// (else 400), allowed for the caller's role (else 403), and - for a key - no management scope
+/// the key does not hold itself (no escalation: a key acts with its owner's rights, never
+/// more, and never mints a key reaching further than itself). Answers itself.
+bool scopes_acceptable(const call& c, const std::vector<std::string>& scopes,
+                       const workspace_entry& ws) {
+  if (!domain::valid_scopes(scopes)) {
+    c.respond(error_response(domain::rejection::invalid_scopes, c.req.request_id));
+    return false;
+  }
+  for (const auto& s : scopes) {
+    const bool known = domain::is_management_scope(s) ||
+                       std::find(ws.scope_catalog.begin(), ws.scope_catalog.end(), s) !=
+                           ws.scope_catalog.end();
+    if (!known) {
+      // A valid scope is lowercase resource:action of at most 65 bytes: safe to echo.
+      return invalid(c, "field 'scopes': '" + s +
+                            "' is neither in the workspace's scope catalog nor a management "
+                            "scope");
+    }
+  }
+  const auto& who = *c.who;
+  const auto role = who.effective_role();
+  for (const auto& s : scopes) {
+    if (!role || !domain::role_allows_scope(*role, s, ws.scope_catalog)) {
+      c.respond(error_response(403, "FORBIDDEN",
+                               "Your role does not allow scope '" + s + "' on a key",
+                               c.req.request_id));
+      return false;
+    }
+    if (who.is_key() && domain::is_management_scope(s) && !who.has_scope(s)) {
+      c.respond(error_response(403, "FORBIDDEN",
+                               "A key cannot grant a management scope it does not hold",
+                               c.req.request_id));
+      return false;
+    }
+  }
+  return true;
+}
+
+bool read_settings(const call& c, const infra::json_body& body, const workspace_entry& ws,
                    settings& out) {
+  const auto& policy = ws.policy;
   std::optional<std::string> name;
   if (!take(c, body.get_string("name"), name) ||
       !take(c, body.get_string_array("scopes"), out.scopes) ||
@@ -108,21 +151,7 @@ bool read_settings(const call& c, const infra::json_body& body, const domain::ke
     }
     out.name = std::move(normalized);
   }
-  if (out.scopes) {
-    if (!domain::valid_scopes(*out.scopes)) {
-      c.respond(error_response(domain::rejection::invalid_scopes, c.req.request_id));
-      return false;
-    }
-    // A key may hand out management scopes only if it holds them itself: no escalation.
-    for (const auto& s : *out.scopes) {
-      if (s.starts_with("keys:") && !c.principal->has_scope(s)) {
-        c.respond(error_response(403, "FORBIDDEN",
-                                 "A key cannot grant a keys:* scope it does not hold",
-                                 c.req.request_id));
-        return false;
-      }
-    }
-  }
+  if (out.scopes && !scopes_acceptable(c, *out.scopes, ws)) return false;
   if (out.allowed_cidrs) {
     if (out.allowed_cidrs->size() > domain::max_allowed_cidrs) {
       return invalid(c, "field 'allowed_cidrs' holds more than 32 entries");
@@ -189,20 +218,22 @@ const infra::last_use* find_use(const std::vector<infra::last_use>& uses, std::s
   return nullptr;
 }
 
-http_response key_object(const domain::api_key_state& k, domain::timestamp now,
-                         const infra::last_use* last, unsigned status = 200) {
+http_response key_object(const domain::api_key_state& k, const key_standing& standing,
+                         domain::timestamp now, const infra::last_use* last,
+                         unsigned status = 200) {
   infra::json_writer w;
   w.begin_object();
-  write_key_fields(w, k, now, last);
+  write_key_fields(w, k, standing, now, last);
   w.end_object();
   return json_response(status, w.take());
 }
 
 /// The answer to create and rotate: the new key with its secret, shown this once.
-http_response created_response(const created_key& created, domain::timestamp now) {
+http_response created_response(const created_key& created, const key_standing& standing,
+                               domain::timestamp now) {
   infra::json_writer w;
   w.begin_object();
-  write_key_fields(w, created.state, now, nullptr);
+  write_key_fields(w, created.state, standing, now, nullptr);
   // The secret leaves the process here, once.
   w.field("key", created.key.reveal()).end_object();
   auto r = json_response(201, w.take());
@@ -214,6 +245,10 @@ http_response created_response(const created_key& created, domain::timestamp now
 }  // namespace
 
 void api::create_key(call& c) {
+  using domain::action;
+  if (!may(*c.who, action::keys_create, "keys:write")) {
+    return c.respond(forbidden(*c.who, action::keys_create, c.req.request_id));
+  }
   auto body =
       parse_body(c, {"name", "environment", "scopes", "expires_at", "expires_in_days",
                      "allowed_cidrs", "postback_url", "off_the_record", "enabled", "rate_limit"});
@@ -221,7 +256,7 @@ void api::create_key(call& c) {
   auto workspace = workspace_of(c);
   if (!workspace) return;
   settings s;
-  if (!read_settings(c, *body, workspace->policy, s)) return;
+  if (!read_settings(c, *body, *workspace, s)) return;
   std::optional<std::string> env_text;
   std::optional<std::int64_t> days;
   std::optional<std::string> expires_text;
@@ -279,19 +314,32 @@ void api::create_key(call& c) {
   input.off_the_record = s.off_the_record.value_or(false);
   input.enabled = s.enabled.value_or(true);
   if (s.limit) input.limit = *s.limit;
+  // The key belongs to, and acts for, the person creating it (or the creating key's owner).
+  input.owner_user_id = c.who->user_id;
 
-  run_command(c,
-              [this, input = std::move(input), ctx = context_of(c),
-               request_id = c.req.request_id](std::size_t worker) -> command_result {
-                auto created = d_.keys.create(d_.store_for(worker), input, ctx);
-                if (!created) return {error_response(created.error(), request_id)};
-                return {created_response(created.value(), d_.clock.now()), created->global_seq};
-              });
+  run_command(c, [this, input = std::move(input), workspace = std::move(*workspace),
+                  ctx = context_of(c),
+                  request_id = c.req.request_id](std::size_t worker) -> command_result {
+    auto created = d_.keys.create(d_.store_for(worker), input, ctx);
+    if (!created) return {error_response(created.error(), request_id)};
+    return {created_response(created.value(), standing_of(created->state, workspace),
+                             d_.clock.now()),
+            created->global_seq};
+  });
 }
 
 void api::list_keys(call& c) {
+  using domain::action;
   key_query q;
-  q.workspace_id = c.principal->workspace_id();
+  q.workspace_id = c.who->workspace_id;
+  // Everyone's keys (keys.read_any), or only the caller's own (keys.read_own).
+  std::string only_owner;
+  if (!may(*c.who, action::keys_read_any, "keys:read")) {
+    if (!may(*c.who, action::keys_read_own, "keys:read") || c.who->user_id.empty()) {
+      return c.respond(forbidden(*c.who, action::keys_read_any, c.req.request_id));
+    }
+    only_owner = c.who->user_id;
+  }
   if (auto name = c.query_value("name")) {
     if (name->size() > max_name_filter) {
       return void(invalid(c, "query parameter 'name' is longer than 256 bytes"));
@@ -316,9 +364,33 @@ void api::list_keys(call& c) {
     q.after = decode_cursor(*cursor);
     if (!q.after) return void(invalid(c, "query parameter 'cursor' is not a cursor of this list"));
   }
-  run_read(c, [this, q = std::move(q)](std::size_t worker) mutable {
+  run_read(c, [this, q = std::move(q), only_owner](std::size_t worker) mutable {
     q.now = d_.clock.now();
-    const auto page = d_.view.list(q);
+    key_page page;
+    if (only_owner.empty()) {
+      page = d_.view.list(q);
+    } else {
+      // Only the caller's keys: walk the workspace's list (newest first) in full pages and
+      // keep theirs, one more than the page to know whether another page follows.
+      const auto wanted = q.limit;
+      key_query scan = q;
+      scan.limit = max_page;
+      while (page.items.size() <= wanted) {
+        auto chunk = d_.view.list(scan);
+        for (auto& item : chunk.items) {
+          if (item->state.owner_user_id == only_owner && page.items.size() <= wanted) {
+            page.items.push_back(std::move(item));
+          }
+        }
+        if (!chunk.next) break;
+        scan.after = chunk.next;
+      }
+      if (page.items.size() > wanted) {
+        page.items.resize(wanted);
+        const auto& last = page.items.back()->state;
+        page.next = list_cursor{last.created_at, last.key_id};
+      }
+    }
     std::vector<std::string> ids;
     ids.reserve(page.items.size());
     for (const auto& item : page.items) ids.push_back(item->key_id());
@@ -327,7 +399,8 @@ void api::list_keys(call& c) {
     w.begin_object().key("data").begin_array();
     for (const auto& item : page.items) {
       w.begin_object();
-      write_key_fields(w, item->state, q.now, find_use(uses, item->key_id()));
+      write_key_fields(w, item->state, {item->effective_scopes, item->owner_removed}, q.now,
+                       find_use(uses, item->key_id()));
       w.end_object();
     }
     w.end_array().key("next_cursor");
@@ -345,20 +418,48 @@ void api::get_key(call& c) {
   if (!plausible_key_id(c.path_id)) {
     return c.respond(error_response(404, "NOT_FOUND", c.req.request_id));
   }
-  run_read(c, [this, id = c.path_id, workspace_id = c.principal->workspace_id(),
+  auto workspace = workspace_of(c);
+  if (!workspace) return;
+  run_read(c, [this, id = c.path_id, who = *c.who, workspace = std::move(*workspace),
                request_id = c.req.request_id](std::size_t worker) {
     auto k = d_.keys.load(d_.store_for(worker), id);
-    // Another workspace's key is indistinguishable from a missing one.
-    if (!k.exists || k.workspace_id != workspace_id) {
+    // Another workspace's key, or one the caller may not see, is indistinguishable from a
+    // missing one.
+    if (!k.exists || k.workspace_id != who.workspace_id || !may_see_key(who, k.owner_user_id)) {
       return error_response(404, "NOT_FOUND", request_id);
     }
     const std::string ids[] = {id};
     const auto uses = last_uses(worker, ids);
-    return key_object(k, d_.clock.now(), find_use(uses, id));
+    return key_object(k, standing_of(k, workspace), d_.clock.now(), find_use(uses, id));
   });
 }
 
+namespace {
+
+/// The checks every command on one key makes against its current state: visible to the caller
+/// (else 404, like a missing key) and the _any/_own action allowed (else 403). nullopt: go on.
+std::optional<http_response> refuse_key_command(const principal& who,
+                                                const domain::api_key_state& k,
+                                                domain::action any, domain::action own,
+                                                std::string_view request_id) {
+  if (!k.exists || k.workspace_id != who.workspace_id || !may_see_key(who, k.owner_user_id)) {
+    return error_response(404, "NOT_FOUND", request_id);
+  }
+  if (!may_on_key(who, any, own, k.owner_user_id, "keys:write")) {
+    return forbidden(who, any, request_id);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 void api::update_key(call& c) {
+  using domain::action;
+  // Refused outright when the role has neither the _any nor the _own action.
+  if (!may(*c.who, action::keys_update_any, "keys:write") &&
+      !may(*c.who, action::keys_update_own, "keys:write")) {
+    return c.respond(forbidden(*c.who, action::keys_update_any, c.req.request_id));
+  }
   auto body = parse_body(c, {"name", "scopes", "allowed_cidrs", "postback_url", "off_the_record",
                              "enabled", "rate_limit"});
   if (!body) return;
@@ -368,7 +469,7 @@ void api::update_key(call& c) {
   auto workspace = workspace_of(c);
   if (!workspace) return;
   settings s;
-  if (!read_settings(c, *body, workspace->policy, s)) return;
+  if (!read_settings(c, *body, *workspace, s)) return;
   update_key_input input;
   input.name = std::move(s.name);
   input.scopes = std::move(s.scopes);
@@ -377,21 +478,31 @@ void api::update_key(call& c) {
   input.off_the_record = s.off_the_record;
   input.enabled = s.enabled;
   input.limit = s.limit;
-  run_command(c,
-              [this, id = c.path_id, workspace_id = workspace->workspace_id,
-               policy = workspace->policy, input = std::move(input), ctx = context_of(c),
-               request_id = c.req.request_id](std::size_t worker) -> command_result {
-                auto changed =
-                    d_.keys.update(d_.store_for(worker), id, workspace_id, policy, input, ctx);
-                if (!changed) return {error_response(changed.error(), request_id)};
-                const std::string ids[] = {id};
-                const auto uses = last_uses(worker, ids);
-                return {key_object(changed->state, d_.clock.now(), find_use(uses, id)),
-                        changed->global_seq};
-              });
+  run_command(c, [this, id = c.path_id, who = *c.who, workspace = std::move(*workspace),
+                  input = std::move(input), ctx = context_of(c),
+                  request_id = c.req.request_id](std::size_t worker) -> command_result {
+    auto& store = d_.store_for(worker);
+    if (auto refused = refuse_key_command(who, d_.keys.load(store, id), action::keys_update_any,
+                                          action::keys_update_own, request_id)) {
+      return {std::move(*refused)};
+    }
+    auto changed =
+        d_.keys.update(store, id, workspace.workspace_id, workspace.policy, input, ctx);
+    if (!changed) return {error_response(changed.error(), request_id)};
+    const std::string ids[] = {id};
+    const auto uses = last_uses(worker, ids);
+    return {key_object(changed->state, standing_of(changed->state, workspace), d_.clock.now(),
+                       find_use(uses, id)),
+            changed->global_seq};
+  });
 }
 
 void api::rotate_key(call& c) {
+  using domain::action;
+  if (!may(*c.who, action::keys_rotate_any, "keys:write") &&
+      !may(*c.who, action::keys_rotate_own, "keys:write")) {
+    return c.respond(forbidden(*c.who, action::keys_rotate_any, c.req.request_id));
+  }
   auto body = parse_body(c, {"grace_period_seconds"}, true);
   if (!body) return;
   std::optional<std::int64_t> grace;
@@ -406,57 +517,90 @@ void api::rotate_key(call& c) {
   if (!workspace) return;
   const auto grace_period =
       grace ? std::chrono::seconds(*grace) : std::chrono::seconds(domain::default_grace_period);
-  run_command(
-      c,
-      [this, id = c.path_id, workspace = std::move(*workspace), grace_period,
-       principal = c.principal, ctx = context_of(c),
-       request_id = c.req.request_id](std::size_t worker) -> command_result {
-        auto& store = d_.store_for(worker);
-        const auto old_key = d_.keys.load(store, id);
-        if (!old_key.exists || old_key.workspace_id != workspace.workspace_id) {
-          return {error_response(404, "NOT_FOUND", request_id)};
+  run_command(c, [this, id = c.path_id, workspace = std::move(*workspace), grace_period,
+                  who = *c.who, ctx = context_of(c),
+                  request_id = c.req.request_id](std::size_t worker) -> command_result {
+    auto& store = d_.store_for(worker);
+    const auto old_key = d_.keys.load(store, id);
+    if (auto refused = refuse_key_command(who, old_key, action::keys_rotate_any,
+                                          action::keys_rotate_own, request_id)) {
+      return {std::move(*refused)};
+    }
+    // The new key inherits the old key's scopes: rotating must not hand a key the management
+    // scopes it does not hold itself.
+    if (who.is_key()) {
+      for (const auto& s : old_key.scopes) {
+        if (domain::is_management_scope(s) && !who.has_scope(s)) {
+          return {error_response(403, "FORBIDDEN",
+                                 "A key cannot rotate a key holding a management scope it does "
+                                 "not hold itself",
+                                 request_id)};
         }
-        // The new key inherits the old key's scopes: rotating must not hand the caller a key with
-        // management scopes it does not hold itself.
-        for (const auto& s : old_key.scopes) {
-          if (s.starts_with("keys:") && !principal->has_scope(s)) {
-            return {error_response(403, "FORBIDDEN",
-                                   "A key cannot rotate a key holding a keys:* scope it does not "
-                                   "hold itself",
-                                   request_id)};
-          }
-        }
-        auto rotated = d_.keys.rotate(store, id, workspace.workspace_id, workspace.key_prefix,
-                                      workspace.policy, grace_period, ctx);
-        if (!rotated) return {error_response(rotated.error(), request_id)};
-        return {created_response(rotated->new_key, d_.clock.now()), rotated->new_key.global_seq};
-      });
+      }
+    }
+    // The new secret acts for the old key's owner and goes to the caller: only an owner may
+    // obtain a key acting with an owner's rights.
+    if (old_key.owner_user_id != who.user_id && !old_key.owner_user_id.empty()) {
+      const auto owner_role = d_.directory.role_of(workspace.workspace_id, old_key.owner_user_id);
+      if (owner_role == domain::role::owner && who.effective_role() != domain::role::owner) {
+        return {error_response(403, "FORBIDDEN",
+                               "Only an owner may rotate a key that belongs to an owner",
+                               request_id)};
+      }
+    }
+    auto rotated = d_.keys.rotate(store, id, workspace.workspace_id, workspace.key_prefix,
+                                  workspace.policy, grace_period, ctx);
+    if (!rotated) return {error_response(rotated.error(), request_id)};
+    return {created_response(rotated->new_key, standing_of(rotated->new_key.state, workspace),
+                             d_.clock.now()),
+            rotated->new_key.global_seq};
+  });
 }
 
 void api::revoke_key(call& c) {
+  using domain::action;
+  if (!may(*c.who, action::keys_revoke_any, "keys:write") &&
+      !may(*c.who, action::keys_revoke_own, "keys:write")) {
+    return c.respond(forbidden(*c.who, action::keys_revoke_any, c.req.request_id));
+  }
   if (!plausible_key_id(c.path_id)) {
     return c.respond(error_response(404, "NOT_FOUND", c.req.request_id));
   }
-  run_command(
-      c,
-      [this, id = c.path_id, workspace_id = c.principal->workspace_id(), ctx = context_of(c),
-       request_id = c.req.request_id](std::size_t worker) -> command_result {
-        auto revoked = d_.keys.revoke(d_.store_for(worker), id, workspace_id, ctx);
-        if (!revoked) return {error_response(revoked.error(), request_id)};
-        http_response r;
-        r.status = 204;
-        r.content_type.clear();
-        return {std::move(r), revoked->global_seq};
-      });
+  run_command(c, [this, id = c.path_id, who = *c.who, ctx = context_of(c),
+                  request_id = c.req.request_id](std::size_t worker) -> command_result {
+    auto& store = d_.store_for(worker);
+    if (auto refused = refuse_key_command(who, d_.keys.load(store, id), action::keys_revoke_any,
+                                          action::keys_revoke_own, request_id)) {
+      return {std::move(*refused)};
+    }
+    auto revoked = d_.keys.revoke(store, id, who.workspace_id, ctx);
+    if (!revoked) return {error_response(revoked.error(), request_id)};
+    http_response r;
+    r.status = 204;
+    r.content_type.clear();
+    return {std::move(r), revoked->global_seq};
+  });
 }
 
 void api::get_self(call& c) {
-  run_read(c, [this, principal = c.principal](std::size_t worker) {
-    const std::string ids[] = {principal->key_id()};
+  run_read(c, [this, key = c.key](std::size_t worker) {
+    const std::string ids[] = {key->key_id()};
     const auto uses = last_uses(worker, ids);
-    return key_object(principal->state, d_.clock.now(), find_use(uses, principal->key_id()));
+    return key_object(key->state, {key->effective_scopes, key->owner_removed}, d_.clock.now(),
+                      find_use(uses, key->key_id()));
   });
 }
+
+namespace {
+
+/// Request logs and failed attempts: the role's audit.read, and for a key audit:read or (as
+/// before issue 4) keys:read.
+bool may_read_audit(const principal& who) noexcept {
+  return may(who, domain::action::audit_read, "audit:read") ||
+         may(who, domain::action::audit_read, "keys:read");
+}
+
+}  // namespace
 
 void api::key_requests(call& c) {
   const auto limit = page_limit(c, default_log_page);
@@ -469,12 +613,13 @@ void api::key_requests(call& c) {
   if (!plausible_key_id(c.path_id)) {
     return c.respond(error_response(404, "NOT_FOUND", c.req.request_id));
   }
-  run_read(c, [this, id = c.path_id, workspace_id = c.principal->workspace_id(), limit = *limit,
-               before, request_id = c.req.request_id](std::size_t worker) {
+  run_read(c, [this, id = c.path_id, who = *c.who, limit = *limit, before,
+               request_id = c.req.request_id](std::size_t worker) {
     const auto k = d_.keys.load(d_.store_for(worker), id);
-    if (!k.exists || k.workspace_id != workspace_id) {
+    if (!k.exists || k.workspace_id != who.workspace_id || !may_see_key(who, k.owner_user_id)) {
       return error_response(404, "NOT_FOUND", request_id);
     }
+    if (!may_read_audit(who)) return forbidden(who, domain::action::audit_read, request_id);
     std::vector<infra::request_log_entry> entries;
     // Off the record: nothing is shown, whatever was logged before the flag was set.
     if (!k.off_the_record) entries = d_.telemetry_for(worker).request_log(id, before, limit + 1);
@@ -508,6 +653,9 @@ void api::key_requests(call& c) {
 }
 
 void api::auth_failures(call& c) {
+  if (!may_read_audit(*c.who)) {
+    return c.respond(forbidden(*c.who, domain::action::audit_read, c.req.request_id));
+  }
   const auto limit = page_limit(c, default_failure_page);
   if (!limit) return;
   std::optional<domain::timestamp> since;
@@ -519,7 +667,7 @@ void api::auth_failures(call& c) {
                           "2026-11-23T19:36:02Z"));
     }
   }
-  run_read(c, [this, workspace_id = c.principal->workspace_id(), limit = *limit,
+  run_read(c, [this, workspace_id = c.who->workspace_id, limit = *limit,
                since](std::size_t worker) {
     const auto from = since.value_or(d_.clock.now() - std::chrono::hours(24));
     const auto rows = d_.telemetry_for(worker).auth_failures(workspace_id, micros(from), limit);

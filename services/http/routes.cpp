@@ -14,6 +14,7 @@
 #include "infra/core/error.hpp"
 #include "infra/core/log.hpp"
 #include "infra/json/json.hpp"
+#include "services/app/user_service.hpp"
 #include "services/app/verifier.hpp"
 #include "services/http/api.hpp"
 #include "services/http/error_table.hpp"
@@ -29,10 +30,10 @@ using infra::http_response;
 using infra::responder;
 
 enum class auth {
-  none,     ///< no credentials (verification, probes, the document)
-  any_key,  ///< any valid key (GET /v1/keys/self)
-  keys_read,
-  keys_write,
+  none,          ///< no credentials (verification, probes, the document, login)
+  key_only,      ///< an API key only (GET /v1/keys/self)
+  session_only,  ///< a session cookie only (/v1/sessions/current)
+  principal,     ///< an API key (Authorization wins) or a session cookie
 };
 
 /// One method of one path. The methods of a path are exactly those docs/openapi.json lists
@@ -40,6 +41,9 @@ enum class auth {
 struct operation {
   std::string_view method;
   auth needs;
+  /// The scope the verifier requires of a key ("" = none at authentication: the endpoint
+  /// decides, e.g. audit:read OR keys:read). The role is checked by the endpoint.
+  std::string_view scope;
   std::vector<std::string_view> query;  ///< known query parameters
   bool query_opaque;                    ///< the query is not ours: not parsed, not checked
   bool idempotent;                      ///< a command: Idempotency-Key applies
@@ -54,46 +58,71 @@ struct route {
 
 const std::vector<route>& route_table() {
   using L = infra::log_level;
+  constexpr auto P = auth::principal;
   static const std::vector<route> table = [] {
     std::vector<route> t;
+    t.push_back({"/v1/keys/verify",
+                 {{"POST", auth::none, "", {}, false, false, &api::verify_key}},
+                 L::debug});
     t.push_back(
-        {"/v1/keys/verify", {{"POST", auth::none, {}, false, false, &api::verify_key}}, L::debug});
-    t.push_back({"/v1/keys/self", {{"GET", auth::any_key, {}, false, false, &api::get_self}}});
+        {"/v1/keys/self", {{"GET", auth::key_only, "", {}, false, false, &api::get_self}}});
     t.push_back({"/v1/keys",
                  {{"GET",
-                   auth::keys_read,
+                   P,
+                   "keys:read",
                    {"name", "environment", "status", "limit", "cursor"},
                    false,
                    false,
                    &api::list_keys},
-                  {"POST", auth::keys_write, {}, false, true, &api::create_key}}});
+                  {"POST", P, "keys:write", {}, false, true, &api::create_key}}});
     t.push_back({"/v1/keys/{id}",
-                 {{"GET", auth::keys_read, {}, false, false, &api::get_key},
-                  {"PATCH", auth::keys_write, {}, false, true, &api::update_key},
-                  {"DELETE", auth::keys_write, {}, false, true, &api::revoke_key}}});
+                 {{"GET", P, "keys:read", {}, false, false, &api::get_key},
+                  {"PATCH", P, "keys:write", {}, false, true, &api::update_key},
+                  {"DELETE", P, "keys:write", {}, false, true, &api::revoke_key}}});
+    t.push_back({"/v1/keys/{id}/rotate",
+                 {{"POST", P, "keys:write", {}, false, true, &api::rotate_key}}});
+    // Request logs and failed attempts: audit:read or keys:read (the endpoint checks).
+    t.push_back({"/v1/keys/{id}/requests",
+                 {{"GET", P, "", {"limit", "cursor"}, false, false, &api::key_requests}}});
+    t.push_back({"/v1/auth-failures",
+                 {{"GET", P, "", {"since", "limit"}, false, false, &api::auth_failures}}});
+    // Users. set-password carries a secret (the token and the password): never kept for
+    // Idempotency-Key replays. It is matched before /v1/users/{id}.
+    t.push_back({"/v1/users/set-password",
+                 {{"POST", auth::none, "", {}, false, false, &api::set_password}}});
+    t.push_back({"/v1/users",
+                 {{"GET", P, "users:read", {}, false, false, &api::list_users},
+                  {"POST", P, "users:write", {}, false, true, &api::invite_user}}});
+    t.push_back({"/v1/users/{id}",
+                 {{"GET", P, "users:read", {}, false, false, &api::get_user},
+                  {"PATCH", P, "users:write", {}, false, true, &api::update_user},
+                  {"DELETE", P, "users:write", {}, false, true, &api::remove_user}}});
+    // Sessions: a password goes in, a session id comes out; neither is kept for replays.
     t.push_back(
-        {"/v1/keys/{id}/rotate", {{"POST", auth::keys_write, {}, false, true, &api::rotate_key}}});
-    t.push_back(
-        {"/v1/keys/{id}/requests",
-         {{"GET", auth::keys_read, {"limit", "cursor"}, false, false, &api::key_requests}}});
-    t.push_back(
-        {"/v1/auth-failures",
-         {{"GET", auth::keys_read, {"since", "limit"}, false, false, &api::auth_failures}}});
+        {"/v1/sessions", {{"POST", auth::none, "", {}, false, false, &api::login}}});
+    t.push_back({"/v1/sessions/current",
+                 {{"GET", auth::session_only, "", {}, false, false, &api::current_session},
+                  {"DELETE", auth::session_only, "", {}, false, false, &api::logout}}});
+    // Workspace: reading needs keys:read or workspace:admin (the endpoint checks).
+    t.push_back({"/v1/workspace",
+                 {{"GET", P, "", {}, false, false, &api::get_workspace},
+                  {"PATCH", P, "workspace:admin", {}, false, true, &api::update_workspace}}});
     // Gateways forward the original method (Traefik ForwardAuth, Envoy ext_authz), so the
     // check answers every standard method; a body, if any, is ignored.
     std::vector<operation> check_ops;
     std::vector<operation> envoy_ops;
     for (std::string_view m : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
-      check_ops.push_back({m, auth::none, {"scopes", "environment"}, false, false, &api::check});
+      check_ops.push_back(
+          {m, auth::none, "", {"scopes", "environment"}, false, false, &api::check});
       // Envoy's ext_authz HTTP service appends the original path (and query) to its
       // path_prefix: /v1/check/<original path>. That query belongs to the original request.
-      envoy_ops.push_back({m, auth::none, {}, true, false, &api::check});
+      envoy_ops.push_back({m, auth::none, "", {}, true, false, &api::check});
     }
     t.push_back({"/v1/check", std::move(check_ops), L::debug});
     t.push_back({"/v1/check/{path}", std::move(envoy_ops), L::debug});
-    t.push_back({"/healthz", {{"GET", auth::none, {}, false, false, &api::healthz}}});
-    t.push_back({"/readyz", {{"GET", auth::none, {}, false, false, &api::readyz}}});
-    t.push_back({"/openapi.json", {{"GET", auth::none, {}, false, false, &api::openapi}}});
+    t.push_back({"/healthz", {{"GET", auth::none, "", {}, false, false, &api::healthz}}});
+    t.push_back({"/readyz", {{"GET", auth::none, "", {}, false, false, &api::readyz}}});
+    t.push_back({"/openapi.json", {{"GET", auth::none, "", {}, false, false, &api::openapi}}});
     return t;
   }();
   return table;
@@ -261,6 +290,18 @@ bool idempotency_key_acceptable(std::string_view value) {
   return value.size() <= 255 && printable && !domain::parse_key(value);
 }
 
+/// The steps after authentication: the query, the Idempotency-Key header, the endpoint.
+void proceed(api& a, call& c, const operation& op, const std::string& query_text) {
+  if (!parse_query(query_text, op.query, c)) return;
+  if (op.idempotent && !idempotency_key_acceptable(c.req.header("idempotency-key"))) {
+    return c.respond(error_response(400, "INVALID_FIELD",
+                                    "header 'Idempotency-Key' must be 1-255 printable ASCII "
+                                    "characters and must not be an API key",
+                                    c.req.request_id));
+  }
+  (a.*(op.handler))(c);
+}
+
 }  // namespace
 
 api::api(api_dependencies deps) : d_(std::move(deps)) {}
@@ -305,45 +346,67 @@ void api::handle(http_request&& req, responder respond) {
     return respond(error_response(400, "UNSUPPORTED_VERSION", req.request_id));
   }
 
-  call c;
-  c.route = matched->path;
-  c.path_id = std::move(id);
-  c.respond = std::move(respond);
-  c.client_ip = client_ip_of(req, d_.trusted_proxies);
-  if (c.client_ip) c.client_ip_text = domain::to_string(*c.client_ip);
+  auto c = std::make_shared<call>();
+  c->route = matched->path;
+  c->path_id = std::move(id);
+  c->respond = std::move(respond);
+  c->client_ip = client_ip_of(req, d_.trusted_proxies);
+  if (c->client_ip) c->client_ip_text = domain::to_string(*c->client_ip);
+  c->req = std::move(req);
   const std::string query_text(op->query_opaque ? std::string_view{} : query);
-  c.req = std::move(req);
 
-  // Authenticate: the verifier checks the key with the client's address and the scope.
-  if (op->needs != auth::none) {
-    const auto presented = presented_key(c.req);
+  if (op->needs == auth::none) return proceed(*this, *c, *op, query_text);
+
+  // A key in Authorization wins over a cookie (a script's key is not a browser's session).
+  const auto presented = presented_key(c->req);
+  if (op->needs == auth::key_only || (op->needs == auth::principal && !presented.empty())) {
     if (presented.empty()) {
-      return c.respond(error_response(401, "UNAUTHORIZED", c.req.request_id));
+      return c->respond(error_response(401, "UNAUTHORIZED", c->req.request_id));
     }
-    std::array<std::string, 1> scope;
-    std::span<const std::string> required;
-    if (op->needs == auth::keys_read) scope[0] = "keys:read";
-    if (op->needs == auth::keys_write) scope[0] = "keys:write";
-    if (!scope[0].empty()) required = scope;
+    // The verifier checks the key with the client's address and the route's scope.
+    std::array<std::string, 1> scope{std::string(op->scope)};
     verify_request check;
     check.key = presented;
-    check.required_scopes = required;
-    check.ip = c.client_ip;
+    if (!op->scope.empty()) check.required_scopes = scope;
+    check.ip = c->client_ip;
     const auto result = d_.verify.verify(check);
     if (!result.valid() || !result.key) {
-      return c.respond(refusal_response(result.valid() ? verify_code::not_found : result.code,
-                                        result.retry_after, c.req.request_id, false));
+      return c->respond(refusal_response(result.valid() ? verify_code::not_found : result.code,
+                                         result.retry_after, c->req.request_id, false));
     }
-    c.principal = result.key;
+    c->key = result.key;
+    c->who = principal_of(*result.key);
+    return proceed(*this, *c, *op, query_text);
   }
-  if (!parse_query(query_text, op->query, c)) return;
-  if (op->idempotent && !idempotency_key_acceptable(c.req.header("idempotency-key"))) {
-    return c.respond(error_response(400, "INVALID_FIELD",
-                                    "header 'Idempotency-Key' must be 1-255 printable ASCII "
-                                    "characters and must not be an API key",
-                                    c.req.request_id));
-  }
-  (this->*(op->handler))(c);
+
+  // A session: looking it up touches Postgres, so the rest of this request runs on the pool.
+  const auto cookie = session_cookie(c->req);
+  if (cookie.empty()) return c->respond(error_response(401, "UNAUTHORIZED", c->req.request_id));
+  c->session_id = std::make_shared<const infra::secret>(std::string(cookie));
+  const bool queued = d_.pool.try_submit([this, c, op, query_text](std::size_t worker) {
+    const auto& request_id = c->req.request_id;
+    try {
+      auto who = d_.users.authenticate_session(d_.people_for(worker), d_.directory,
+                                               c->session_id->reveal());
+      if (!who) return c->respond(error_response(401, "UNAUTHORIZED", request_id));
+      // Double submit bound to the session: a cross-site form cannot read the token.
+      const bool write = c->req.method != "GET" && c->req.method != "HEAD";
+      if (write && !d_.users.csrf_valid(c->session_id->reveal(), c->req.header("x-csrf-token"))) {
+        return c->respond(error_response(403, "CSRF_FAILED", request_id));
+      }
+      c->who = std::move(*who);
+      proceed(*this, *c, *op, query_text);
+    } catch (const infra::error& e) {
+      infra::log(infra::log_level::error, "request_failed",
+                 {{"request_id", request_id}, {"detail", e.what()}});
+      c->respond(error_response(e.code(), request_id));
+    } catch (const std::exception& e) {
+      infra::log(infra::log_level::error, "request_failed",
+                 {{"request_id", request_id}, {"detail", e.what()}});
+      c->respond(error_response(500, "INTERNAL", request_id));
+    }
+  });
+  if (!queued) c->respond(error_response(infra::errc::overloaded, c->req.request_id));
 }
 
 void api::healthz(call& c) { c.respond(json_response(200, R"({"status":"ok"})")); }

@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "domain/net.hpp"
+#include "domain/policy.hpp"
 #include "domain/types.hpp"
 #include "infra/core/blocking_pool.hpp"
 #include "infra/core/event_store.hpp"
 #include "infra/core/idempotency_store.hpp"
+#include "infra/core/people_store.hpp"
 #include "infra/core/telemetry_store.hpp"
 #include "infra/http/server.hpp"
 
@@ -22,7 +24,10 @@ class response_sealer;
 namespace keyledger::services {
 
 class active_key_view;
+class directory_view;
 class key_service;
+class usage_recorder;
+class user_service;
 class verifier;
 
 /// What the HTTP API needs. All references must outlive the handler (and the pool's jobs).
@@ -45,6 +50,22 @@ struct api_dependencies {
   std::vector<domain::cidr> trusted_proxies;
   /// How long a command waits for its own node to apply its event before answering.
   std::chrono::milliseconds apply_wait{3000};
+
+  // ---- users, roles and sessions (issue 4) ----
+  /// Users and roles (fed by the same subscription as `view`, applied before it).
+  const directory_view& directory;
+  /// Invitations, roles, removal, passwords, sessions.
+  const user_service& users;
+  /// The people store owned by a pool worker (one connection per worker thread).
+  std::function<infra::people_store&(std::size_t worker)> people_for;
+  /// Counts failed logins (code LOGIN_FAILED) beside failed key attempts.
+  usage_recorder& usage;
+  /// The server listens on a loopback address only: the session cookie is sent without
+  /// `Secure` (plain http://127.0.0.1 in development). Otherwise it always carries `Secure`.
+  bool loopback_listener = false;
+  /// The session timeouts user_service was configured with (for expires_at and the cookie's
+  /// Max-Age).
+  domain::session_policy sessions{};
 };
 
 /// The keyledger HTTP API (docs/api.md, docs/openapi.json). Verification (POST

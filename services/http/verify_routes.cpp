@@ -90,8 +90,9 @@ void api::verify_key(call& c) {
         .field("key_id", k.key_id)
         .field("workspace_id", k.workspace_id)
         .field("environment", domain::to_string(k.env));
+    // What the key may do now: its scopes within what its owner's role allows.
     w.key("scopes").begin_array();
-    for (const auto& s : k.scopes) w.string(s);
+    for (const auto& s : result.key->effective_scopes) w.string(s);
     w.end_array().key("expires_at");
     if (k.expires_at) {
       w.string(domain::format_timestamp(*k.expires_at));
@@ -172,7 +173,7 @@ void api::check(call& c) {
   }
   const auto& k = result.key->state;
   std::string scopes;
-  for (const auto& s : k.scopes) {
+  for (const auto& s : result.key->effective_scopes) {
     if (!scopes.empty()) scopes += ' ';
     scopes += s;
   }

@@ -1,7 +1,8 @@
 // The HTTP API handler driven directly (no sockets), over the in-memory event store and fakes of
-// the telemetry and idempotency stores: routing, versioning, authentication, validation,
-// the key lifecycle, idempotent replays, client addresses behind proxies and the gateway check.
-// The real socket path is covered by tests/e2e against the running binary.
+// the telemetry, idempotency and people stores: routing, versioning, authentication, validation,
+// the key lifecycle, idempotent replays, client addresses behind proxies and the gateway check;
+// users, roles, sessions (cookies, CSRF), role-based authorization of every endpoint and
+// workspace isolation. The real socket path is covered by tests/e2e against the running binary.
 #include "services/http/routes.hpp"
 
 #include <gtest/gtest.h>
@@ -21,11 +22,14 @@
 #include "services/app/key_service.hpp"
 #include "services/app/rate_limiter.hpp"
 #include "services/app/usage_recorder.hpp"
+#include "services/app/user_service.hpp"
 #include "services/app/verifier.hpp"
 #include "services/http/error_table.hpp"
 #include "services/http/openapi_document.hpp"
 #include "services/projections/active_key_view.hpp"
+#include "services/projections/directory_view.hpp"
 #include "tests/support/memory_event_store.hpp"
+#include "tests/support/memory_people_store.hpp"
 
 namespace keyledger::services {
 namespace {
@@ -235,30 +239,83 @@ class routes_test : public ::testing::Test {
         usage_([this] { return std::make_unique<telemetry_ref>(telemetry_); }, {}),
         verifier_(view_, hasher_, limiter_, usage_, clock_),
         sealer_(infra::derive_key(std::string(32, 's'), "keyledger/idempotency/v1")),
+        users_(infra::secret(std::string(32, 't')), infra::secret(std::string(32, 'c')), random_,
+               clock_, {}),
         pool_(1, 4) {
     handler_ = handler_with({});
-    auto boot = keys_.bootstrap(store_, "acme", "kl", {"bootstrap", "req_0", "", ""});
-    EXPECT_TRUE(boot.ok());
-    admin_ = std::string(boot->admin_key.key.reveal());
-    admin_id_ = boot->admin_key.state.key_id;
-    workspace_id_ = boot->workspace.workspace_id;
-    feed();
+    const auto boot = bootstrap("acme", "kl", {"leads:read", "leads:write", "calendar:read"});
+    admin_ = boot.key;
+    admin_id_ = boot.key_id;
+    workspace_id_ = boot.workspace_id;
+    owner_id_ = boot.owner_id;
+    owner_password_ = boot.owner_password;
   }
   ~routes_test() override { pool_.stop(); }
 
-  infra::request_handler handler_with(std::vector<domain::cidr> trusted) {
-    return make_api_handler(
-        api_dependencies{view_, keys_, verifier_, pool_,
-                         [this](std::size_t) -> infra::event_store& { return store_; },
-                         [this](std::size_t) -> infra::telemetry_store& { return telemetry_; },
-                         [this](std::size_t) -> infra::idempotency_store& { return idempotency_; },
-                         sealer_, clock_, std::move(trusted), 2000ms});
+  struct booted {
+    std::string workspace_id;
+    std::string key;  ///< the owner's admin key (every management scope)
+    std::string key_id;
+    std::string owner_id;
+    std::string owner_email;
+    std::string owner_password;
+  };
+
+  /// A workspace with an owner (email owner@<name>.example) and the owner's admin key.
+  booted bootstrap(const std::string& name, const std::string& prefix,
+                   const std::vector<std::string>& catalog = {},
+                   const domain::key_policy& policy = {}) {
+    booted out;
+    out.owner_email = "owner@" + name + ".example";
+    auto boot = keys_.bootstrap(
+        store_, name, prefix, {"bootstrap", "req_0", "", ""}, policy, catalog,
+        [&](const domain::workspace_state& ws) {
+          auto owner = users_.bootstrap_owner(store_, people_, ws.workspace_id, out.owner_email,
+                                              {"bootstrap", "req_0", "", ""});
+          EXPECT_TRUE(owner.ok());
+          if (!owner.ok()) return std::string();
+          out.owner_password = std::string(owner->password.reveal());
+          out.owner_id = owner->user_id;
+          return owner->user_id;
+        });
+    EXPECT_TRUE(boot.ok());
+    if (!boot.ok()) return out;
+    out.workspace_id = boot->workspace.workspace_id;
+    out.key = std::string(boot->admin_key.key.reveal());
+    out.key_id = boot->admin_key.state.key_id;
+    feed();
+    return out;
   }
 
-  /// Applies what the store holds to the view, as the subscription would.
+  infra::request_handler handler_with(std::vector<domain::cidr> trusted, bool loopback = false) {
+    return make_api_handler(api_dependencies{
+        view_,
+        keys_,
+        verifier_,
+        pool_,
+        [this](std::size_t) -> infra::event_store& { return store_; },
+        [this](std::size_t) -> infra::telemetry_store& { return telemetry_; },
+        [this](std::size_t) -> infra::idempotency_store& { return idempotency_; },
+        sealer_,
+        clock_,
+        std::move(trusted),
+        2000ms,
+        directory_,
+        users_,
+        [this](std::size_t) -> infra::people_store& { return people_; },
+        usage_,
+        loopback,
+    });
+  }
+
+  /// Applies what the store holds to the views, as the subscription would (the directory
+  /// first).
   void feed() {
     std::lock_guard lock(feed_mutex_);
-    for (const auto& e : store_.read_all(view_.applied_seq(), 1000)) view_.apply(e);
+    for (const auto& e : store_.read_all(view_.applied_seq(), 1000)) {
+      directory_.apply(e);
+      view_.apply(e);
+    }
   }
 
   infra::http_response call_with(const infra::request_handler& handler, std::string method,
@@ -329,12 +386,17 @@ class routes_test : public ::testing::Test {
   usage_recorder usage_;
   verifier verifier_;
   infra::response_sealer sealer_;
+  directory_view directory_;
+  test_support::memory_people_store people_;
+  user_service users_;
   infra::blocking_pool pool_;
   infra::request_handler handler_;
   std::mutex feed_mutex_;
   std::string admin_;
   std::string admin_id_;
   std::string workspace_id_;
+  std::string owner_id_;
+  std::string owner_password_;
 };
 
 // ---- routing, versioning ----------------------------------------------------------------------
