@@ -11,6 +11,7 @@
 #include "infra/core/log.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "infra/json/event_codec.hpp"
+#include "infra/json/user_codec.hpp"
 
 namespace keyledger::services {
 
@@ -22,6 +23,17 @@ constexpr std::array<std::string_view, 8> key_event_types = {
 
 bool is_key_event_type(std::string_view type) noexcept {
   return std::find(key_event_types.begin(), key_event_types.end(), type) != key_event_types.end();
+}
+
+bool is_member_event_type(std::string_view type) noexcept {
+  return type == "MemberInvited" || type == "MemberRoleChanged" || type == "MemberRemoved";
+}
+
+// An event whose payload names another workspace than its stream is not applied: a role or a
+// catalog must never leak into another workspace. (Events fed without a stream id, as in some
+// tests, are taken at their word.)
+bool stream_matches(const infra::recorded_event& r, const std::string& expected_stream) {
+  return r.stream_id.empty() || r.stream_id == expected_stream;
 }
 
 void log_skipped(const infra::recorded_event& e) {
@@ -122,8 +134,8 @@ std::optional<list_cursor> decode_cursor(std::string_view text) {
 }
 
 bool key_entry::has_scope(std::string_view scope) const noexcept {
-  // Interim: until the view computes effective_scopes (users and roles), the key's own scopes.
-  return std::find(state.scopes.begin(), state.scopes.end(), scope) != state.scopes.end();
+  return std::find(effective_scopes.begin(), effective_scopes.end(), scope) !=
+         effective_scopes.end();
 }
 
 domain::key_status key_entry::status_at(domain::timestamp now) const noexcept {
@@ -147,17 +159,12 @@ void active_key_view::apply(const infra::recorded_event& e) {
   if (is_key_event_type(e.type)) {
     const auto decoded = infra::decode_api_key_event(e.type, e.payload);
     if (!decoded || !apply_key_event(*decoded)) log_skipped(e);
-  } else if (e.type == "WorkspaceCreated") {
-    if (auto decoded = infra::decode_workspace_event(e.type, e.payload)) {
-      const auto& w = std::get<domain::workspace_created>(*decoded);
-      std::unique_lock lock(mutex_);
-      workspaces_[w.workspace_id] = workspace_entry{w.workspace_id, w.name, w.key_prefix, w.policy};
-      auto [it, inserted] = workspace_by_prefix_.try_emplace(w.key_prefix, w.workspace_id);
-      // A prefix shared by two workspaces names neither: failures are then unattributed.
-      if (!inserted && it->second != w.workspace_id) it->second.clear();
-    } else {
-      log_skipped(e);
-    }
+  } else if (is_member_event_type(e.type)) {
+    const auto decoded = infra::decode_member_event(e.type, e.payload);
+    if (!decoded || !apply_member_event(e, *decoded)) log_skipped(e);
+  } else if (e.type == "WorkspaceCreated" || e.type == "WorkspaceSettingsChanged") {
+    const auto decoded = infra::decode_workspace_event(e.type, e.payload);
+    if (!decoded || !apply_workspace_event(e, *decoded)) log_skipped(e);
   }
   {
     // Publish under the wait mutex so a waiter cannot miss the notification.
@@ -179,6 +186,8 @@ bool active_key_view::apply_key_event(const domain::api_key_event& event) {
   auto next = std::make_shared<key_entry>();
   next->state = domain::evolve(current ? current->state : domain::api_key_state{}, event);
   if (!next->state.exists || next->state.key_id != key_id) return false;
+  // Scopes may have changed (KeyUpdated), and a new key needs its owner's reach.
+  resolve_owner(*next);
   next->allowed_cidrs.reserve(next->state.allowed_cidrs.size());
   for (const auto& text : next->state.allowed_cidrs) {
     // Dropping an unreadable CIDR would widen the key's reach (an empty list allows every
@@ -195,11 +204,148 @@ bool active_key_view::apply_key_event(const domain::api_key_event& event) {
 
   std::shared_ptr<const key_entry> published = std::move(next);
   const list_cursor position{published->state.created_at, key_id};
-  std::unique_lock lock(mutex_);
-  by_hash_[digest] = published;
-  by_id_[key_id] = published;
-  by_workspace_[published->state.workspace_id][position] = published;
+  {
+    std::unique_lock lock(mutex_);
+    by_hash_[digest] = published;
+    by_id_[key_id] = published;
+    by_workspace_[published->state.workspace_id][position] = published;
+  }
+  // The owner never changes after creation, so the index is written once per key.
+  if (creation && !published->state.owner_user_id.empty()) {
+    people_[published->state.workspace_id].keys_by_owner[published->state.owner_user_id].push_back(
+        key_id);
+  }
   return true;
+}
+
+bool active_key_view::apply_member_event(const infra::recorded_event& r,
+                                         const domain::member_event& event) {
+  const std::string& workspace_id =
+      std::visit([](const auto& alt) -> const std::string& { return alt.workspace_id; }, event);
+  const std::string& user_id =
+      std::visit([](const auto& alt) -> const std::string& { return alt.user_id; }, event);
+  if (!stream_matches(r, domain::members_stream_id(workspace_id))) return false;
+
+  auto& people = people_[workspace_id];
+  // The same folding as domain::evolve(membership_state): a role change states the new role,
+  // a removal ends the membership.
+  if (const auto* invited = std::get_if<domain::member_invited>(&event)) {
+    people.roles[user_id] = invited->member_role;
+  } else if (const auto* changed = std::get_if<domain::member_role_changed>(&event)) {
+    people.roles[user_id] = changed->to;
+  } else if (auto it = people.roles.find(user_id); it != people.roles.end()) {
+    people.roles.erase(it);
+  }
+  republish(keys_of(workspace_id, user_id));
+  return true;
+}
+
+bool active_key_view::apply_workspace_event(const infra::recorded_event& r,
+                                            const domain::workspace_event& event) {
+  if (const auto* w = std::get_if<domain::workspace_created>(&event)) {
+    if (!stream_matches(r, domain::workspace_stream_id(w->workspace_id))) return false;
+    {
+      std::unique_lock lock(mutex_);
+      workspaces_[w->workspace_id] =
+          workspace_entry{w->workspace_id, w->name, w->key_prefix, w->policy, w->scope_catalog};
+      auto [it, inserted] = workspace_by_prefix_.try_emplace(w->key_prefix, w->workspace_id);
+      // A prefix shared by two workspaces names neither: failures are then unattributed.
+      if (!inserted && it->second != w->workspace_id) it->second.clear();
+    }
+    // Keys seen before their workspace (another stream) were resolved against no catalog.
+    republish(keys_of(w->workspace_id, {}));
+    return true;
+  }
+
+  const auto& changed = std::get<domain::workspace_settings_changed>(event);
+  if (!stream_matches(r, domain::workspace_stream_id(changed.workspace_id))) return false;
+  {
+    std::unique_lock lock(mutex_);
+    auto it = workspaces_.find(changed.workspace_id);
+    if (it == workspaces_.end()) return false;
+    if (changed.policy) it->second.policy = *changed.policy;
+    if (changed.scope_catalog) it->second.scope_catalog = *changed.scope_catalog;
+  }
+  if (changed.scope_catalog) republish(keys_of(changed.workspace_id, {}));
+  return true;
+}
+
+void active_key_view::resolve_owner(key_entry& entry) const {
+  const auto& s = entry.state;
+  if (s.owner_user_id.empty()) {
+    // Keys from before owners existed keep exactly the reach they were created with.
+    entry.effective_scopes = s.scopes;
+    entry.owner_role.reset();
+    entry.owner_removed = false;
+    return;
+  }
+  std::optional<domain::role> role;
+  if (auto p = people_.find(s.workspace_id); p != people_.end()) {
+    if (auto m = p->second.roles.find(s.owner_user_id); m != p->second.roles.end()) {
+      role = m->second;
+    }
+  }
+  // The writer is the only one changing workspaces_, so it may read it without the lock.
+  static const std::vector<std::string> no_catalog;
+  const auto w = workspaces_.find(s.workspace_id);
+  const auto& catalog = w == workspaces_.end() ? no_catalog : w->second.scope_catalog;
+  entry.effective_scopes = domain::effective_scopes(s.scopes, role, catalog);
+  entry.owner_role = role;
+  entry.owner_removed = !role.has_value();
+}
+
+std::vector<std::shared_ptr<const key_entry>> active_key_view::keys_of(
+    std::string_view workspace_id, std::string_view owner_user_id) const {
+  std::vector<std::shared_ptr<const key_entry>> out;
+  // Writer only: the maps read here change only on this thread.
+  if (!owner_user_id.empty()) {
+    const auto p = people_.find(workspace_id);
+    if (p == people_.end()) return out;
+    const auto k = p->second.keys_by_owner.find(owner_user_id);
+    if (k == p->second.keys_by_owner.end()) return out;
+    out.reserve(k->second.size());
+    for (const auto& key_id : k->second) {
+      if (auto it = by_id_.find(key_id); it != by_id_.end()) out.push_back(it->second);
+    }
+    return out;
+  }
+  const auto ws = by_workspace_.find(workspace_id);
+  if (ws == by_workspace_.end()) return out;
+  out.reserve(ws->second.size());
+  for (const auto& [position, entry] : ws->second) {
+    // An ownerless key's reach depends on neither roles nor the catalog.
+    if (!entry->state.owner_user_id.empty()) out.push_back(entry);
+  }
+  return out;
+}
+
+void active_key_view::republish(const std::vector<std::shared_ptr<const key_entry>>& entries) {
+  struct replacement {
+    infra::sha256_digest digest;
+    std::shared_ptr<const key_entry> entry;
+  };
+  std::vector<replacement> changed;
+  // Build outside the exclusive lock; readers keep whatever snapshot they hold.
+  for (const auto& current : entries) {
+    auto next = std::make_shared<key_entry>(*current);
+    resolve_owner(*next);
+    if (next->effective_scopes == current->effective_scopes &&
+        next->owner_role == current->owner_role && next->owner_removed == current->owner_removed) {
+      continue;
+    }
+    infra::sha256_digest digest{};
+    // Published entries always have a valid hash (apply_key_event checked it).
+    if (!infra::from_hex(next->state.key_hash, digest)) continue;
+    changed.push_back({digest, std::move(next)});
+  }
+  if (changed.empty()) return;
+  std::unique_lock lock(mutex_);
+  for (auto& [digest, entry] : changed) {
+    const list_cursor position{entry->state.created_at, entry->key_id()};
+    by_hash_[digest] = entry;
+    by_id_[entry->key_id()] = entry;
+    by_workspace_[entry->state.workspace_id][position] = entry;
+  }
 }
 
 std::shared_ptr<const key_entry> active_key_view::find(const infra::sha256_digest& key_hash) const {

@@ -89,7 +89,10 @@ class active_key_view {
   /// Applies one event. Precondition: events arrive in global_seq order, each once. Applies key
   /// events, WorkspaceCreated/WorkspaceSettingsChanged and the membership events
   /// (MemberInvited/RoleChanged/Removed: the view keeps each workspace's user -> role map and
-  /// republishes the entries of the affected owner's keys). Events of other types are ignored; an undecodable payload of a known type is logged and skipped
+  /// republishes the entries of the affected owner's keys; a catalog change republishes the
+  /// workspace's owned keys). Streams are independent of each other: a key whose owner is not a
+  /// member (not yet invited, or removed) is owner_removed until a MemberInvited arrives. Events
+  /// of other types are ignored; an undecodable payload of a known type is logged and skipped
   /// (the log is the truth; a bad row must not stop every other key from working).
   void apply(const infra::recorded_event& e);
 
@@ -135,6 +138,21 @@ class active_key_view {
 
   /// False if the event cannot be applied (unknown key, duplicate creation, bad hash or CIDR).
   bool apply_key_event(const domain::api_key_event& e);
+  /// False if the event names another workspace than its stream.
+  bool apply_member_event(const infra::recorded_event& r, const domain::member_event& e);
+  /// False for settings of an unknown workspace, or a workspace other than the stream's.
+  bool apply_workspace_event(const infra::recorded_event& r, const domain::workspace_event& e);
+
+  /// Sets entry.effective_scopes, owner_role and owner_removed from entry.state, the owner's
+  /// current role and the workspace's catalog. Writer only.
+  void resolve_owner(key_entry& entry) const;
+  /// Publishes new entries for those of `entries` whose owner fields change under the current
+  /// roles and catalog (entries stay immutable: each change is a new entry). Writer only.
+  void republish(const std::vector<std::shared_ptr<const key_entry>>& entries);
+  /// Every key of the workspace, or only those owned by `owner_user_id` if not empty. Writer
+  /// only.
+  std::vector<std::shared_ptr<const key_entry>> keys_of(std::string_view workspace_id,
+                                                        std::string_view owner_user_id) const;
 
   mutable std::shared_mutex mutex_;
   std::unordered_map<infra::sha256_digest, std::shared_ptr<const key_entry>, digest_hash> by_hash_;
@@ -144,6 +162,15 @@ class active_key_view {
   string_map<std::string> workspace_by_prefix_;
   // Per workspace, newest first: (created_at, key_id) -> entry, for cursor pagination.
   string_map<std::map<list_cursor, std::shared_ptr<const key_entry>, std::greater<>>> by_workspace_;
+
+  // What owned keys depend on, per workspace: each member's role and each owner's key ids.
+  // Only the writer (apply) reads or changes it - verification never looks here, it reads the
+  // precomputed key_entry - so it needs no lock.
+  struct workspace_people {
+    string_map<domain::role> roles;                      // members only
+    string_map<std::vector<std::string>> keys_by_owner;  // owner user id -> key ids
+  };
+  string_map<workspace_people> people_;
 
   std::atomic<std::uint64_t> applied_{0};
   mutable std::mutex wait_mutex_;

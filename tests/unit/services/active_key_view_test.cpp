@@ -7,6 +7,7 @@
 
 #include "infra/crypto/crypto.hpp"
 #include "infra/json/event_codec.hpp"
+#include "infra/json/user_codec.hpp"
 
 namespace keyledger::services {
 namespace {
@@ -53,12 +54,34 @@ class view_test : public ::testing::Test {
     r.payload = std::move(payload);
     view_.apply(r);
   }
-  void workspace(std::string id, std::string prefix, domain::key_policy policy = {}) {
-    domain::workspace_created w{id, "name-" + id, std::move(prefix), t0, policy};
+  void workspace(std::string id, std::string prefix, domain::key_policy policy = {},
+                 std::vector<std::string> catalog = {}) {
+    domain::workspace_created w{id, "name-" + id, std::move(prefix),
+                                t0, policy,       std::move(catalog)};
     infra::recorded_event r;
     r.global_seq = ++seq_;
+    r.stream_id = domain::workspace_stream_id(id);
     r.type = "WorkspaceCreated";
     r.payload = infra::encode_payload(domain::workspace_event{w});
+    view_.apply(r);
+  }
+  void settings(const domain::workspace_settings_changed& e) {
+    infra::recorded_event r;
+    r.global_seq = ++seq_;
+    r.stream_id = domain::workspace_stream_id(e.workspace_id);
+    r.type = "WorkspaceSettingsChanged";
+    r.payload = infra::encode_payload(domain::workspace_event{e});
+    view_.apply(r);
+  }
+  // A membership event in its workspace's stream (or in `stream` if given).
+  void member(const domain::member_event& e, std::string stream = {}) {
+    infra::recorded_event r;
+    r.global_seq = ++seq_;
+    r.stream_id = stream.empty() ? domain::members_stream_id(std::visit(
+                                       [](const auto& alt) { return alt.workspace_id; }, e))
+                                 : std::move(stream);
+    r.type = std::string(domain::event_type(e));
+    r.payload = infra::encode_payload(e);
     view_.apply(r);
   }
   std::vector<std::string> ids(const key_page& page) {
@@ -310,6 +333,353 @@ TEST_F(view_test, given_filters_then_only_matching_keys_are_listed) {
   const auto page = view_.list(f);
   EXPECT_EQ(ids(page), (std::vector<std::string>{"key_c"}));
   EXPECT_FALSE(page.next.has_value());
+}
+
+// ---- users and roles: effective scopes follow the owner's role and the catalog --------------
+
+const std::string alice = "usr_a1ice00000000000000000";
+const std::string bob = "usr_b0b0000000000000000000";
+const std::vector<std::string> catalog = {"leads:read", "leads:write", "calendar:read"};
+
+domain::member_invited invited(const std::string& user, domain::role role,
+                               std::string workspace = "ws_1") {
+  return {std::move(workspace), user, role, "bootstrap", t0, std::nullopt};
+}
+domain::member_role_changed role_changed(const std::string& user, domain::role from,
+                                         domain::role to, std::string workspace = "ws_1") {
+  return {std::move(workspace), user, from, to, bob, t0 + 1s};
+}
+domain::member_removed removed(const std::string& user, std::string workspace = "ws_1") {
+  return {std::move(workspace), user, bob, t0 + 2s};
+}
+
+// A key owned by `owner` with catalog and management scopes.
+domain::key_created owned(std::string id, int hash, const std::string& owner,
+                          std::string workspace = "ws_1") {
+  auto e = created(std::move(id), hash, t0, std::move(workspace));
+  e.owner_user_id = owner;
+  e.scopes = {"leads:read", "leads:write", "keys:read",
+              "keys:write", "users:write", "workspace:admin"};
+  return e;
+}
+
+using scopes = std::vector<std::string>;
+
+class owner_view_test : public view_test {
+ protected:
+  void SetUp() override {
+    workspace("ws_1", "qg", {}, catalog);
+    member(invited(alice, domain::role::admin));
+  }
+};
+
+TEST_F(owner_view_test, given_an_admin_owner_then_the_key_has_all_its_scopes) {
+  apply(owned("key_a", 1, alice));
+  const auto k = view_.find(digest_of(1));
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(k->effective_scopes, k->state.scopes);
+  EXPECT_EQ(k->owner_role, domain::role::admin);
+  EXPECT_FALSE(k->owner_removed);
+  EXPECT_TRUE(k->has_scope("users:write"));
+  EXPECT_TRUE(k->has_scope("workspace:admin"));
+  EXPECT_EQ(k->status_at(t0), domain::key_status::active);
+}
+
+TEST_F(owner_view_test, a_demotion_narrows_the_effective_scopes_at_once) {
+  // Given an admin's key with management scopes
+  apply(owned("key_a", 1, alice));
+  const auto before = view_.find(digest_of(1));
+  // When the owner is demoted to member
+  member(role_changed(alice, domain::role::admin, domain::role::member));
+  // Then the very next lookup sees only what a member may have
+  const auto after = view_.find(digest_of(1));
+  ASSERT_NE(after, nullptr);
+  EXPECT_EQ(after->effective_scopes,
+            (scopes{"leads:read", "leads:write", "keys:read", "keys:write"}));
+  EXPECT_FALSE(after->has_scope("users:write"));
+  EXPECT_FALSE(after->has_scope("workspace:admin"));
+  EXPECT_TRUE(after->has_scope("keys:write"));
+  EXPECT_EQ(after->owner_role, domain::role::member);
+  EXPECT_EQ(after->status_at(t0), domain::key_status::active);
+  // The key's own scopes are untouched (they come back if the role does)
+  EXPECT_EQ(after->state.scopes, before->state.scopes);
+  // Every index serves the new entry
+  EXPECT_EQ(view_.find_by_id("key_a"), after);
+  EXPECT_EQ(view_.list(query()).items.front(), after);
+  // A reader holding the old snapshot still sees it whole
+  EXPECT_TRUE(before->has_scope("users:write"));
+  EXPECT_EQ(before->owner_role, domain::role::admin);
+
+  // An auditor keeps reads only
+  member(role_changed(alice, domain::role::member, domain::role::auditor));
+  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes, (scopes{"leads:read", "keys:read"}));
+  // Promoted back, the key has everything again
+  member(role_changed(alice, domain::role::auditor, domain::role::owner));
+  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes, before->state.scopes);
+  EXPECT_EQ(view_.find(digest_of(1))->owner_role, domain::role::owner);
+}
+
+TEST_F(owner_view_test, a_removal_disables_the_owners_keys_and_a_reinvitation_restores_them) {
+  apply(owned("key_a", 1, alice));
+  auto revoked = owned("key_r", 2, alice);
+  apply(revoked);
+  apply(domain::key_revoked{"key_r", t0 + 1s});
+
+  member(removed(alice));
+  const auto k = view_.find(digest_of(1));
+  EXPECT_TRUE(k->owner_removed);
+  EXPECT_FALSE(k->owner_role.has_value());
+  EXPECT_TRUE(k->effective_scopes.empty());
+  EXPECT_FALSE(k->has_scope("leads:read"));
+  EXPECT_EQ(k->status_at(t0 + 3s), domain::key_status::disabled);
+  EXPECT_EQ(k->state.status_at(t0 + 3s), domain::key_status::active);  // no key event needed
+  // Revoked stays revoked (status precedence), and the disabled filter finds the removed one
+  EXPECT_EQ(view_.find(digest_of(2))->status_at(t0 + 3s), domain::key_status::revoked);
+  auto q = query();
+  q.now = t0 + 3s;
+  q.status = domain::key_status::disabled;
+  EXPECT_EQ(ids(view_.list(q)), (std::vector<std::string>{"key_a"}));
+
+  // Invited again as a member: the key works again, with a member's reach
+  member(invited(alice, domain::role::member));
+  const auto back = view_.find(digest_of(1));
+  EXPECT_FALSE(back->owner_removed);
+  EXPECT_EQ(back->owner_role, domain::role::member);
+  EXPECT_EQ(back->status_at(t0 + 3s), domain::key_status::active);
+  EXPECT_EQ(back->effective_scopes,
+            (scopes{"leads:read", "leads:write", "keys:read", "keys:write"}));
+  q.status = domain::key_status::disabled;
+  EXPECT_TRUE(view_.list(q).items.empty());
+}
+
+TEST_F(owner_view_test, a_disabled_key_whose_owner_is_removed_stays_disabled_after_reinvitation) {
+  apply(owned("key_a", 1, alice));
+  apply(domain::key_disabled{"key_a", t0 + 1s});
+  member(removed(alice));
+  member(invited(alice, domain::role::admin));
+  const auto k = view_.find(digest_of(1));
+  EXPECT_FALSE(k->owner_removed);
+  EXPECT_EQ(k->status_at(t0 + 3s), domain::key_status::disabled);  // its own KeyDisabled
+}
+
+TEST_F(owner_view_test, only_the_affected_owners_keys_in_that_workspace_change) {
+  workspace("ws_2", "zz", {}, catalog);
+  member(invited(bob, domain::role::admin));
+  member(invited(alice, domain::role::owner, "ws_2"));
+  apply(owned("key_alice_1", 1, alice));
+  apply(owned("key_bob_1", 2, bob));
+  apply(owned("key_alice_2", 3, alice, "ws_2"));
+  apply(created("key_legacy", 4));
+  const auto bob_before = view_.find(digest_of(2));
+  const auto alice_ws2_before = view_.find(digest_of(3));
+  const auto legacy_before = view_.find(digest_of(4));
+
+  member(removed(alice));  // from ws_1 only
+
+  EXPECT_TRUE(view_.find(digest_of(1))->owner_removed);
+  // Nothing else was even republished
+  EXPECT_EQ(view_.find(digest_of(2)), bob_before);
+  EXPECT_EQ(view_.find(digest_of(3)), alice_ws2_before);
+  EXPECT_EQ(view_.find(digest_of(4)), legacy_before);
+  EXPECT_EQ(alice_ws2_before->owner_role, domain::role::owner);
+  EXPECT_FALSE(alice_ws2_before->owner_removed);
+}
+
+TEST_F(owner_view_test, a_narrower_catalog_narrows_owned_keys_and_leaves_ownerless_keys_alone) {
+  apply(owned("key_a", 1, alice));
+  auto legacy = created("key_legacy", 2);
+  legacy.scopes = {"leads:read", "leads:write", "anything:else"};
+  apply(legacy);
+  const auto legacy_before = view_.find(digest_of(2));
+  EXPECT_EQ(legacy_before->effective_scopes, legacy.scopes);
+  EXPECT_FALSE(legacy_before->owner_role.has_value());
+  EXPECT_FALSE(legacy_before->owner_removed);
+
+  domain::workspace_settings_changed change;
+  change.workspace_id = "ws_1";
+  change.scope_catalog = scopes{"leads:read", "proposals:read"};
+  change.changed_by = alice;
+  change.changed_at = t0 + 5s;
+  settings(change);
+
+  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes,
+            (scopes{"leads:read", "keys:read", "keys:write", "users:write", "workspace:admin"}));
+  EXPECT_FALSE(view_.find(digest_of(1))->has_scope("leads:write"));
+  EXPECT_EQ(view_.find(digest_of(2)), legacy_before);  // not republished
+  EXPECT_EQ(view_.find_workspace("ws_1")->scope_catalog, *change.scope_catalog);
+
+  // A policy-only change keeps every entry as it is
+  const auto owned_before = view_.find(digest_of(1));
+  domain::workspace_settings_changed policy_only;
+  policy_only.workspace_id = "ws_1";
+  policy_only.policy = domain::key_policy{std::chrono::days(7), std::chrono::days(30), true, false};
+  policy_only.changed_by = alice;
+  policy_only.changed_at = t0 + 6s;
+  settings(policy_only);
+  EXPECT_EQ(view_.find(digest_of(1)), owned_before);
+  EXPECT_EQ(view_.find_workspace("ws_1")->policy, *policy_only.policy);
+  EXPECT_EQ(view_.find_workspace("ws_1")->scope_catalog, *change.scope_catalog);
+
+  // Widened again, the catalog scope comes back
+  change.scope_catalog = catalog;
+  settings(change);
+  EXPECT_TRUE(view_.find(digest_of(1))->has_scope("leads:write"));
+}
+
+TEST_F(owner_view_test, ownerless_keys_ignore_membership_events) {
+  auto legacy = created("key_legacy", 1);
+  legacy.scopes = {"leads:read", "users:write"};
+  apply(legacy);
+  const auto before = view_.find(digest_of(1));
+  member(role_changed(alice, domain::role::admin, domain::role::auditor));
+  member(removed(alice));
+  EXPECT_EQ(view_.find(digest_of(1)), before);
+  EXPECT_TRUE(before->has_scope("users:write"));
+  EXPECT_EQ(before->status_at(t0), domain::key_status::active);
+}
+
+TEST_F(owner_view_test, an_update_of_the_scopes_is_resolved_against_the_current_role) {
+  member(invited(bob, domain::role::member));
+  apply(owned("key_b", 1, bob));
+  domain::key_updated u;
+  u.key_id = "key_b";
+  u.scopes = scopes{"calendar:read", "audit:read", "keys:read"};
+  u.updated_at = t0 + 1s;
+  apply(u);
+  const auto k = view_.find(digest_of(1));
+  EXPECT_EQ(k->state.scopes, *u.scopes);
+  EXPECT_EQ(k->effective_scopes, (scopes{"calendar:read", "keys:read"}));
+  EXPECT_EQ(k->owner_role, domain::role::member);
+}
+
+TEST_F(owner_view_test, a_rotated_key_keeps_its_owner_and_both_follow_a_demotion) {
+  apply(owned("key_old", 1, alice));
+  auto fresh = owned("key_new", 2, alice);
+  fresh.rotated_from = "key_old";
+  apply(domain::key_rotated{"key_old", "key_new", t0 + 10s, t0 + 10s + 24h});
+  apply(fresh);
+  member(role_changed(alice, domain::role::admin, domain::role::member));
+  for (int hash : {1, 2}) {
+    const auto k = view_.find(digest_of(hash));
+    EXPECT_EQ(k->owner_role, domain::role::member) << hash;
+    EXPECT_FALSE(k->has_scope("users:write")) << hash;
+    EXPECT_TRUE(k->has_scope("leads:read")) << hash;
+  }
+}
+
+TEST_F(view_test, a_key_seen_before_its_owners_invitation_is_disabled_until_it_arrives) {
+  // Streams are independent: the key's stream may come first in the log.
+  workspace("ws_1", "qg", {}, catalog);
+  apply(owned("key_a", 1, alice));
+  auto k = view_.find(digest_of(1));
+  EXPECT_TRUE(k->owner_removed);
+  EXPECT_TRUE(k->effective_scopes.empty());
+  EXPECT_EQ(k->status_at(t0), domain::key_status::disabled);
+
+  member(invited(alice, domain::role::member));
+  k = view_.find(digest_of(1));
+  EXPECT_FALSE(k->owner_removed);
+  EXPECT_EQ(k->owner_role, domain::role::member);
+  EXPECT_EQ(k->status_at(t0), domain::key_status::active);
+  EXPECT_EQ(k->effective_scopes, (scopes{"leads:read", "leads:write", "keys:read", "keys:write"}));
+}
+
+TEST_F(view_test, a_key_seen_before_its_workspace_gets_the_catalog_when_the_workspace_arrives) {
+  member(invited(alice, domain::role::owner));
+  apply(owned("key_a", 1, alice));
+  // No catalog known yet: only the management scopes are effective
+  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes,
+            (scopes{"keys:read", "keys:write", "users:write", "workspace:admin"}));
+  workspace("ws_1", "qg", {}, catalog);
+  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes, owned("key_a", 1, alice).scopes);
+}
+
+TEST_F(view_test, membership_changes_before_any_key_are_remembered) {
+  workspace("ws_1", "qg", {}, catalog);
+  member(invited(alice, domain::role::admin));
+  member(role_changed(alice, domain::role::admin, domain::role::auditor));
+  member(invited(bob, domain::role::member));
+  member(removed(bob));
+  apply(owned("key_a", 1, alice));
+  apply(owned("key_b", 2, bob));
+  EXPECT_EQ(view_.find(digest_of(1))->owner_role, domain::role::auditor);
+  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes, (scopes{"leads:read", "keys:read"}));
+  EXPECT_TRUE(view_.find(digest_of(2))->owner_removed);
+}
+
+TEST_F(view_test, bad_membership_and_settings_events_are_skipped_and_change_nothing) {
+  workspace("ws_1", "qg", {}, catalog);
+  member(invited(alice, domain::role::admin));
+  apply(owned("key_a", 1, alice));
+  const auto before = view_.find(digest_of(1));
+  const auto seq = view_.applied_seq();
+
+  // Undecodable payloads
+  apply_raw("MemberRemoved", "{}");
+  apply_raw("MemberRoleChanged", R"({"workspace_id":"ws_1","user_id":")" + alice +
+                                     R"(","from":"admin","to":"god","changed_by":"x",)"
+                                     R"("changed_at":"2026-11-23T19:36:02Z"})");
+  apply_raw("WorkspaceSettingsChanged", "[]");
+  // A membership event whose payload names another workspace than its stream
+  member(removed(alice), domain::members_stream_id("ws_other"));
+  // A workspace event in the wrong stream, and settings of a workspace never created
+  domain::workspace_settings_changed narrow;
+  narrow.workspace_id = "ws_1";
+  narrow.scope_catalog = scopes{};
+  narrow.changed_by = alice;
+  narrow.changed_at = t0;
+  {
+    infra::recorded_event r;
+    r.global_seq = ++seq_;
+    r.stream_id = domain::workspace_stream_id("ws_other");
+    r.type = "WorkspaceSettingsChanged";
+    r.payload = infra::encode_payload(domain::workspace_event{narrow});
+    view_.apply(r);
+  }
+  narrow.workspace_id = "ws_ghost";
+  settings(narrow);
+  // User events are not the key view's
+  apply_raw("UserRegistered", R"({"user_id":")" + alice +
+                                  R"(","email":"a@example.com","display_name":"A",)"
+                                  R"("registered_at":"2026-11-23T19:36:02Z"})");
+
+  EXPECT_EQ(view_.find(digest_of(1)), before);
+  EXPECT_EQ(view_.find_workspace("ws_1")->scope_catalog, catalog);
+  EXPECT_FALSE(view_.find_workspace("ws_ghost").has_value());
+  EXPECT_EQ(view_.applied_seq(), seq + 7);
+}
+
+TEST_F(view_test, readers_see_whole_entries_while_roles_change) {
+  workspace("ws_1", "qg", {}, catalog);
+  member(invited(alice, domain::role::owner));
+  apply(owned("key_a", 1, alice));
+  std::atomic<bool> stop{false};
+  std::atomic<int> torn{0};
+  std::thread reader([&] {
+    while (!stop.load()) {
+      const auto k = view_.find(digest_of(1));
+      // Each entry is consistent: admin/owner -> 6 scopes, member -> 4, removed -> 0.
+      const auto n = k->effective_scopes.size();
+      const bool ok = (k->owner_removed && n == 0 && !k->owner_role) ||
+                      (k->owner_role == domain::role::member && n == 4) ||
+                      (k->owner_role == domain::role::owner && n == 6);
+      if (!ok) ++torn;
+    }
+  });
+  for (int i = 0; i < 300; ++i) {
+    member(role_changed(alice, domain::role::owner, domain::role::member));
+    member(removed(alice));
+    member(invited(alice, domain::role::owner));
+  }
+  stop = true;
+  reader.join();
+  EXPECT_EQ(torn.load(), 0);
+  EXPECT_EQ(view_.find(digest_of(1))->owner_role, domain::role::owner);
+}
+
+TEST_F(view_test, workspace_created_carries_the_scope_catalog) {
+  workspace("ws_1", "qg", {}, catalog);
+  EXPECT_EQ(view_.find_workspace("ws_1")->scope_catalog, catalog);
 }
 
 TEST(list_cursor, given_text_not_made_by_encode_then_it_is_refused) {
