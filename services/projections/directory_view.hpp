@@ -35,7 +35,9 @@ struct member_entry {
 /// too. Thread-safe: one writer, many readers (shared lock).
 class directory_view {
  public:
-  /// Applies one event (other types ignored; undecodable ones logged and skipped).
+  /// Applies one event (other types ignored; undecodable ones logged and skipped, as are a
+  /// password or name change of an unknown user and an event whose payload names another
+  /// user or workspace than its stream). Precondition: global_seq order, each event once.
   void apply(const infra::recorded_event& e);
 
   std::optional<user_entry> find_user(std::string_view user_id) const;
@@ -44,9 +46,10 @@ class directory_view {
   /// The user's role in the workspace, or nullopt if not a member (never, or removed).
   std::optional<domain::role> role_of(std::string_view workspace_id,
                                       std::string_view user_id) const;
-  /// The workspace's members ordered by email.
+  /// The workspace's members ordered by email (then user id). A member whose UserRegistered
+  /// has not been applied yet (another stream) is listed with only user_id set.
   std::vector<member_entry> members(std::string_view workspace_id) const;
-  /// Workspaces the user belongs to, with the role in each.
+  /// Workspaces the user belongs to, with the role in each, ordered by workspace id.
   std::vector<std::pair<std::string, domain::role>> memberships(std::string_view user_id) const;
 
   std::uint64_t applied_seq() const noexcept { return applied_.load(std::memory_order_acquire); }
@@ -56,6 +59,12 @@ class directory_view {
   std::unordered_map<std::string, user_entry> users_;
   std::unordered_map<std::string, std::string> user_by_email_;
   std::unordered_map<std::string, domain::membership_state> members_;  // by workspace id
+  // user id -> workspace id -> role: memberships() without a scan of every workspace.
+  std::unordered_map<std::string, std::map<std::string, domain::role>> roles_by_user_;
+
+  // Apply one decoded event under the exclusive lock; false = skipped.
+  bool apply_user_event(const infra::recorded_event& r, const domain::user_event& e);
+  bool apply_member_event(const infra::recorded_event& r, const domain::member_event& e);
   std::atomic<std::uint64_t> applied_{0};
 };
 
