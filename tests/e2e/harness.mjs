@@ -206,12 +206,36 @@ export async function migrate(database_url, data_dir) {
   assert.equal(r.code, 0, `keyledger migrate failed:\n${r.stderr}`);
 }
 
-/// Creates a workspace; resolves its one JSON line { workspace_id, key, ... }. The data dir must
-/// be the server's: the admin key is hashed with the server secret kept there.
-/// `prefix` and `args` (further bootstrap options, e.g. ['--allow-no-expiry']) are optional.
-export async function bootstrap(database_url, data_dir, workspace = `e2e-${random_suffix()}`, { prefix, args: extra = [] } = {}) {
+/// The scope catalog every e2e workspace gets unless a test names another: the platform scopes
+/// the tests give their keys (keys may carry only catalog scopes and keyledger's management
+/// scopes, API4_SPEC "Keys").
+export const default_scope_catalog = ['leads:read', 'leads:write', 'reports:read', 'reports:write', 'a:b'];
+
+/// keyledger's own management scopes (docs/users-and-roles.md "Scopes").
+export const management_scopes = ['keys:read', 'keys:write', 'users:read', 'users:write', 'workspace:admin', 'audit:read'];
+
+/// A fresh owner email for a bootstrap (users are global: two workspaces bootstrapped with the
+/// default admin@localhost would share one person).
+export function unique_email(what = 'user') {
+  return `${what}-${random_suffix(12)}@e2e.example`;
+}
+
+/// Creates a workspace; resolves its one JSON line { workspace_id, key, owner_email,
+/// owner_password, ... }. The data dir must be the server's: the admin key is hashed with the
+/// server secret kept there.
+/// Options: `prefix`; `args` (further bootstrap options, e.g. ['--allow-no-expiry']);
+/// `owner_email` (default: a fresh unique address; null: leave --owner-email out, i.e. the
+/// server's default); `scope_catalog` (default default_scope_catalog; null: leave it out).
+export async function bootstrap(
+  database_url,
+  data_dir,
+  workspace = `e2e-${random_suffix()}`,
+  { prefix, args: extra = [], owner_email = unique_email('owner'), scope_catalog = default_scope_catalog } = {},
+) {
   const args = ['bootstrap', '--workspace', workspace, ...extra];
   if (prefix) args.push('--prefix', prefix);
+  if (owner_email !== null && !extra.includes('--owner-email')) args.push('--owner-email', owner_email);
+  if (scope_catalog !== null && !extra.includes('--scope-catalog')) args.push('--scope-catalog', scope_catalog.join(' '));
   const r = await run_keyledger(args, {
     DATABASE_URL: database_url,
     KEYLEDGER_DATA_DIR: data_dir,
@@ -222,7 +246,7 @@ export async function bootstrap(database_url, data_dir, workspace = `e2e-${rando
   const ws = JSON.parse(lines[0]);
   assert.equal(typeof ws.workspace_id, 'string', 'bootstrap output lacks workspace_id');
   assert.equal(typeof ws.key, 'string', 'bootstrap output lacks key');
-  return { ...ws, name: ws.name ?? workspace };
+  return { ...ws, name: ws.name ?? workspace, stderr: r.stderr };
 }
 
 /// A running `keyledger serve`.
@@ -380,8 +404,9 @@ export async function start_stack({ env = {} } = {}) {
       api: client(srv),
       /// Another workspace in the same database, made by a separate process (like another
       /// node): resolves once the running server's projection has applied it.
-      async bootstrap_workspace(name, { prefix, args } = {}) {
-        const ws = await bootstrap(db.url, data_dir, name, { prefix, args });
+      /// Options as bootstrap's (prefix, args, owner_email, scope_catalog).
+      async bootstrap_workspace(name, options = {}) {
+        const ws = await bootstrap(db.url, data_dir, name, options);
         const api = client(srv);
         // Ready = its view applied the log's head, which includes the bootstrap. (Polling
         // verification instead would count failed attempts against the new workspace.)
@@ -429,13 +454,24 @@ export async function start_stack({ env = {} } = {}) {
 
 // ---- HTTP -------------------------------------------------------------------------------------
 
+/// The session cookie's name (API4_SPEC "Principals").
+export const session_cookie = 'keyledger_session';
+
 /// A small fetch wrapper bound to a server (it follows restarts: the port is read per call).
-/// request(method, path, { key, bearer, json, body, headers }) resolves
+/// request(method, path, { key, bearer, session, csrf, json, body, headers }) resolves
 /// { status, headers, text, json } where json is the parsed body or undefined.
+/// `session` ({ id, csrf } as people.mjs's login gives it) sends the session cookie and, on
+/// anything but GET/HEAD, its CSRF token in X-CSRF-Token; `csrf` overrides that token (a string)
+/// or leaves the header out (false).
 export function client(srv) {
-  async function request(method, url_path, { key, bearer = true, json, body, headers = {}, idempotency_key } = {}) {
+  async function request(method, url_path, { key, bearer = true, session, csrf, json, body, headers = {}, idempotency_key } = {}) {
     const h = { ...headers };
     if (key !== undefined) h.authorization = bearer ? `Bearer ${key}` : key;
+    if (session !== undefined) {
+      h.cookie = `${session_cookie}=${session.id}`;
+      const token = csrf === undefined ? session.csrf : csrf;
+      if (!['GET', 'HEAD'].includes(method) && token !== false) h['x-csrf-token'] = token;
+    }
     if (idempotency_key !== undefined) h['idempotency-key'] = idempotency_key;
     let payload = body;
     if (json !== undefined) {
@@ -537,11 +573,13 @@ export function rfc3339(ms) {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-/// Every member of the key object (docs: API_SPEC "Key object"), in no particular order.
+/// Every member of the key object (docs: API_SPEC "Key object", plus API4_SPEC's owner_user_id,
+/// disabled_reason and effective_scopes), in no particular order.
 export const key_object_fields = [
   'id', 'name', 'start', 'environment', 'scopes', 'workspace_id', 'enabled', 'status',
   'created_at', 'expires_at', 'updated_at', 'revoked_at', 'allowed_cidrs', 'postback_url',
   'off_the_record', 'rate_limit', 'rotated_from', 'rotated_to', 'last_used_at', 'last_used_ip',
+  'owner_user_id', 'disabled_reason', 'effective_scopes',
 ];
 
 const nullable_time = (v) => v === null || (typeof v === 'string' && iso_timestamp.test(v));
@@ -559,6 +597,9 @@ export function assert_key_object(obj, { with_secret = false, what = '' } = {}) 
   assert.equal(typeof obj.start, 'string', ctx);
   assert.ok(['live', 'test'].includes(obj.environment), ctx);
   assert.ok(Array.isArray(obj.scopes) && obj.scopes.every((s) => typeof s === 'string'), ctx);
+  assert.ok(Array.isArray(obj.effective_scopes) && obj.effective_scopes.every((s) => obj.scopes.includes(s)), `effective_scopes within scopes ${ctx}`);
+  assert.ok(obj.owner_user_id === null || /^usr_[0-9A-Za-z]{22}$/.test(obj.owner_user_id), `owner_user_id ${ctx}`);
+  assert.ok([null, 'disabled', 'owner_removed'].includes(obj.disabled_reason), `disabled_reason ${ctx}`);
   assert.equal(typeof obj.workspace_id, 'string', ctx);
   assert.equal(typeof obj.enabled, 'boolean', ctx);
   assert.ok(['active', 'disabled', 'expired', 'revoked'].includes(obj.status), ctx);
@@ -578,7 +619,7 @@ export function assert_key_object(obj, { with_secret = false, what = '' } = {}) 
   if (with_secret) assert.equal(typeof obj.key, 'string', ctx);
 }
 
-/// The members of a VALID verification answer.
+/// The members of a VALID verification answer ("scopes" are the effective ones).
 export function valid_answer(created, workspace_id) {
   return {
     valid: true,
@@ -586,7 +627,7 @@ export function valid_answer(created, workspace_id) {
     key_id: created.id,
     workspace_id,
     environment: created.environment,
-    scopes: created.scopes,
+    scopes: created.effective_scopes ?? created.scopes,
     expires_at: created.expires_at,
     name: created.name,
   };
