@@ -374,6 +374,74 @@ class routes_test : public ::testing::Test {
     return call("GET", std::move(target), {}, std::move(extra), std::move(remote_ip));
   }
 
+  // ---- people ----
+
+  /// A person logged in through the API: their session cookie and CSRF token.
+  struct person {
+    std::string id;
+    std::string email;
+    std::string password;
+    std::string cookie;  ///< "keyledger_session=<id>"
+    std::string csrf;
+  };
+
+  /// Invites `email` with `role` (as the owner's admin key), sets the password with the token
+  /// and logs in.
+  person join(domain::role role, const std::string& email) {
+    person p;
+    p.email = email;
+    p.password = "correct horse battery " + email;
+    auto invited = call("POST", "/v1/users",
+                        R"({"email":")" + email + R"(","display_name":"P","role":")" +
+                            std::string(domain::to_string(role)) + R"("})",
+                        json_with(admin_));
+    EXPECT_EQ(invited.status, 201u) << invited.body;
+    p.id = string_field(invited.body, "id");
+    auto set = call("POST", "/v1/users/set-password",
+                    R"({"token":")" + string_field(invited.body, "invitation_token") +
+                        R"(","password":")" + p.password + R"("})",
+                    {{"Content-Type", "application/json"}});
+    EXPECT_EQ(set.status, 204u) << set.body;
+    return log_in(std::move(p));
+  }
+
+  person log_in(person p, const std::string& workspace = {}) {
+    auto r = call("POST", "/v1/sessions",
+                  R"({"email":")" + p.email + R"(","password":")" + p.password + R"(")" +
+                      (workspace.empty() ? "" : R"(,"workspace":")" + workspace + R"(")") + "}",
+                  {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 201u) << r.body;
+    const auto set_cookie = header_of(r, "Set-Cookie");
+    p.cookie = set_cookie.substr(0, set_cookie.find(';'));
+    p.csrf = string_field(r.body, "csrf_token");
+    if (p.id.empty()) p.id = string_field(r.body, "user_id");
+    return p;
+  }
+
+  person owner() { return log_in({owner_id_, "owner@acme.example", owner_password_, "", ""}); }
+
+  /// Cookie (and, for writes, the CSRF token) of `p`, with a JSON content type.
+  static headers_t as(const person& p, bool with_csrf = true) {
+    headers_t h{{"Content-Type", "application/json"}, {"Cookie", p.cookie}};
+    if (with_csrf) h.emplace_back("X-CSRF-Token", p.csrf);
+    return h;
+  }
+
+  /// Creates a key as `p` (session); fails the test unless 201.
+  made_key create_as(const person& p, const std::string& body) {
+    auto r = call("POST", "/v1/keys", body, as(p));
+    EXPECT_EQ(r.status, 201u) << r.body;
+    return {string_field(r.body, "id"), string_field(r.body, "key")};
+  }
+
+  std::vector<std::string> scopes_of(const std::string& body, const char* field) {
+    std::vector<std::string> out;
+    auto d = parse(body);
+    if (!d.IsObject() || !d.HasMember(field) || !d[field].IsArray()) return {"(none)"};
+    for (const auto& s : d[field].GetArray()) out.emplace_back(s.GetString());
+    return out;
+  }
+
   infra::openssl_random_source random_;
   manual_clock clock_;
   infra::hmac_key_hasher hasher_;
@@ -1166,6 +1234,600 @@ TEST_F(routes_test, when_the_pool_queue_is_full_then_503_overloaded_with_retry_a
   EXPECT_EQ(header_of(r, "Retry-After"), "1");
   // Verification never needs the pool.
   EXPECT_EQ(check(admin_).status, 200u);
+}
+
+// ---- roles ------------------------------------------------------------------------------------
+
+using domain::role;
+
+TEST_F(routes_test, each_role_reads_and_changes_exactly_the_keys_the_policy_allows) {
+  // Someone else's key for every row: owned by a member, so admins may rotate it too.
+  auto victim = join(role::member, "victim@acme.example");
+  struct row {
+    role r;
+    unsigned read;    ///< GET another's key (and its presence in the list)
+    unsigned change;  ///< PATCH another's key (rotate and DELETE answer alike, as 201/204)
+    unsigned create;
+    unsigned audit;  ///< the failed-attempts list
+  };
+  const row rows[] = {
+      {role::owner, 200, 200, 201, 200},
+      {role::admin, 200, 200, 201, 200},
+      {role::member, 404, 404, 201, 403},
+      {role::auditor, 200, 403, 403, 200},
+  };
+  int n = 0;
+  for (const auto& row : rows) {
+    SCOPED_TRACE(std::string(domain::to_string(row.r)));
+    const auto p = row.r == role::owner
+                       ? owner()
+                       : join(row.r, "p" + std::to_string(n++) + "@acme.example");
+    auto theirs = create_as(victim, R"({"name":"victim key","environment":"live"})");
+
+    auto got = call("GET", "/v1/keys/" + theirs.id, "", as(p, false));
+    EXPECT_EQ(got.status, row.read) << got.body;
+    auto list = call("GET", "/v1/keys?limit=100", "", as(p, false));
+    ASSERT_EQ(list.status, 200u) << list.body;
+    EXPECT_EQ(list.body.find(theirs.id) != std::string::npos, row.read == 200) << list.body;
+    const auto logged = call("GET", "/v1/keys/" + theirs.id + "/requests", "", as(p, false));
+    EXPECT_EQ(logged.status, row.read == 404 ? 404u : row.audit) << logged.body;
+    EXPECT_EQ(call("GET", "/v1/auth-failures", "", as(p, false)).status, row.audit);
+
+    EXPECT_EQ(call("PATCH", "/v1/keys/" + theirs.id, R"({"name":"renamed"})", as(p)).status,
+              row.change);
+    const auto before = store_.head_seq();
+    auto rotated = call("POST", "/v1/keys/" + theirs.id + "/rotate", "", as(p));
+    EXPECT_EQ(rotated.status, row.change == 200 ? 201u : row.change) << rotated.body;
+    if (rotated.status == 201) {
+      // The new key belongs to the old key's owner, not to whoever rotated it.
+      EXPECT_EQ(string_field(rotated.body, "owner_user_id"), victim.id);
+      theirs.id = string_field(rotated.body, "id");
+    } else {
+      EXPECT_EQ(store_.head_seq(), before) << "a refused change appends nothing";
+    }
+    EXPECT_EQ(call("DELETE", "/v1/keys/" + theirs.id, "", as(p)).status,
+              row.change == 200 ? 204u : row.change);
+
+    auto mine = call("POST", "/v1/keys", R"({"name":"mine","environment":"test"})", as(p));
+    EXPECT_EQ(mine.status, row.create) << mine.body;
+    if (mine.status != 201) continue;
+    // Their own key: everything (but the audit log, which needs audit.read).
+    const auto id = string_field(mine.body, "id");
+    EXPECT_EQ(string_field(mine.body, "owner_user_id"), p.id);
+    EXPECT_EQ(call("GET", "/v1/keys/" + id, "", as(p, false)).status, 200u);
+    EXPECT_EQ(call("PATCH", "/v1/keys/" + id, R"({"enabled":false})", as(p)).status, 200u);
+    EXPECT_EQ(call("GET", "/v1/keys/" + id + "/requests", "", as(p, false)).status, row.audit);
+    EXPECT_EQ(call("POST", "/v1/keys/" + id + "/rotate", R"({"grace_period_seconds":0})", as(p))
+                  .status,
+              201u);
+  }
+}
+
+TEST_F(routes_test, a_members_list_holds_only_their_keys_and_pages_through_them) {
+  auto member = join(role::member, "m@acme.example");
+  for (int i = 0; i < 5; ++i) {
+    clock_.advance(1s);
+    create(R"({"name":"team )" + std::to_string(i) + R"(","environment":"live"})");
+    create_as(member, R"({"name":"mine )" + std::to_string(i) + R"(","environment":"live"})");
+  }
+  std::vector<std::string> names;
+  std::string target = "/v1/keys?limit=2";
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = parse(call("GET", target, "", as(member, false)).body);
+    for (const auto& k : page["data"].GetArray()) names.emplace_back(k["name"].GetString());
+    if (page["next_cursor"].IsNull()) break;
+    target = std::string("/v1/keys?limit=2&cursor=") + page["next_cursor"].GetString();
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"mine 4", "mine 3", "mine 2", "mine 1", "mine 0"}));
+  // The same through the member's own key.
+  auto key = create_as(member, R"({"name":"cli","environment":"live","scopes":["keys:read"]})");
+  auto listed = parse(call("GET", "/v1/keys?limit=100", "", json_with(key.key)).body);
+  EXPECT_EQ(listed["data"].Size(), 6u);
+  EXPECT_EQ(call("GET", "/v1/keys/" + admin_id_, "", json_with(key.key)).status, 404u);
+}
+
+TEST_F(routes_test, key_scopes_must_be_in_the_catalog_and_within_the_creators_role) {
+  auto member = join(role::member, "m@acme.example");
+  const auto before = store_.head_seq();
+  auto unknown = call("POST", "/v1/keys",
+                      R"({"name":"x","environment":"live","scopes":["orders:read"]})", as(member));
+  EXPECT_EQ(unknown.status, 400u);
+  EXPECT_EQ(code_of(unknown), "INVALID_FIELD");
+  EXPECT_NE(unknown.body.find("orders:read"), std::string::npos) << unknown.body;
+  auto beyond = call("POST", "/v1/keys",
+                     R"({"name":"x","environment":"live","scopes":["users:read"]})", as(member));
+  EXPECT_EQ(beyond.status, 403u);
+  EXPECT_EQ(code_of(beyond), "FORBIDDEN");
+  EXPECT_EQ(store_.head_seq(), before);
+  auto fine = call("POST", "/v1/keys",
+                   R"({"name":"x","environment":"live","scopes":["leads:write","keys:write"]})",
+                   as(member));
+  ASSERT_EQ(fine.status, 201u) << fine.body;
+  EXPECT_EQ(scopes_of(fine.body, "effective_scopes"),
+            (std::vector<std::string>{"leads:write", "keys:write"}));
+  // A key never mints a management scope it does not hold, even where its owner could.
+  auto writer = create(R"({"name":"w","environment":"live","scopes":["keys:write"]})");
+  EXPECT_EQ(code_of(call("POST", "/v1/keys",
+                         R"({"name":"x","environment":"live","scopes":["users:read"]})",
+                         json_with(writer.key))),
+            "FORBIDDEN");
+  EXPECT_EQ(call("POST", "/v1/keys",
+                 R"({"name":"x","environment":"live","scopes":["workspace:admin","leads:read"]})",
+                 json_with(admin_))
+                .status,
+            201u);
+  // PATCH follows the same rules.
+  EXPECT_EQ(code_of(call("PATCH", "/v1/keys/" + string_field(fine.body, "id"),
+                         R"({"scopes":["audit:read"]})", as(member))),
+            "FORBIDDEN");
+}
+
+TEST_F(routes_test, only_an_owner_rotates_a_key_that_acts_for_an_owner) {
+  auto admin = join(role::admin, "a@acme.example");
+  const auto before = store_.head_seq();
+  auto r = call("POST", "/v1/keys/" + admin_id_ + "/rotate", "", as(admin));
+  EXPECT_EQ(r.status, 403u) << r.body;
+  EXPECT_EQ(store_.head_seq(), before);
+  // The admin still manages it otherwise.
+  EXPECT_EQ(call("PATCH", "/v1/keys/" + admin_id_, R"({"name":"owner key"})", as(admin)).status,
+            200u);
+  EXPECT_EQ(call("POST", "/v1/keys/" + admin_id_ + "/rotate", "", as(owner())).status, 201u);
+}
+
+TEST_F(routes_test, audit_reads_need_audit_read_or_keys_read_on_a_key) {
+  auto audit = create(R"({"name":"a","environment":"live","scopes":["audit:read"]})");
+  auto reader = create(R"({"name":"r","environment":"live","scopes":["keys:read"]})");
+  auto other = create(R"({"name":"o","environment":"live","scopes":["users:read"]})");
+  EXPECT_EQ(call("GET", "/v1/auth-failures", "", json_with(audit.key)).status, 200u);
+  EXPECT_EQ(call("GET", "/v1/auth-failures", "", json_with(reader.key)).status, 200u);
+  EXPECT_EQ(call("GET", "/v1/auth-failures", "", json_with(other.key)).status, 403u);
+  EXPECT_EQ(call("GET", "/v1/keys/" + other.id + "/requests", "", json_with(audit.key)).status,
+            200u);
+  EXPECT_EQ(call("GET", "/v1/keys/" + other.id + "/requests", "", json_with(other.key)).status,
+            403u);
+}
+
+// ---- sessions ---------------------------------------------------------------------------------
+
+TEST_F(routes_test, login_sets_a_strict_cookie_and_answers_the_csrf_token) {
+  testing::internal::CaptureStderr();
+  auto r = call("POST", "/v1/sessions",
+                R"({"email":"OWNER@acme.example","password":")" + owner_password_ + R"("})",
+                {{"Content-Type", "application/json"}});
+  const auto logged = testing::internal::GetCapturedStderr();
+  ASSERT_EQ(r.status, 201u) << r.body;
+  const auto cookie = header_of(r, "Set-Cookie");
+  const auto value = cookie.substr(0, cookie.find(';'));
+  ASSERT_TRUE(value.starts_with("keyledger_session="));
+  EXPECT_EQ(value.size(), std::string("keyledger_session=").size() + 43);
+  EXPECT_EQ(cookie.substr(value.size()),
+            "; Path=/; Max-Age=43200; HttpOnly; SameSite=Lax; Secure");
+  EXPECT_EQ(header_of(r, "Cache-Control"), "no-store");
+  auto d = parse(r.body);
+  EXPECT_EQ(std::string(d["user_id"].GetString()), owner_id_);
+  EXPECT_EQ(std::string(d["workspace_id"].GetString()), workspace_id_);
+  EXPECT_EQ(std::string(d["role"].GetString()), "owner");
+  EXPECT_EQ(std::string(d["csrf_token"].GetString()).size(), 43u);
+  EXPECT_EQ(std::string(d["expires_at"].GetString()),
+            domain::format_timestamp(clock_.now() + 30min));
+  // Neither the password nor the session id reaches the log or the body.
+  EXPECT_EQ(logged.find(owner_password_), std::string::npos);
+  EXPECT_EQ(logged.find(value.substr(18)), std::string::npos);
+  EXPECT_EQ(r.body.find(value.substr(18)), std::string::npos);
+
+  // On loopback the cookie goes without Secure (plain http in development).
+  auto local = call_with(handler_with({}, true), "POST", "/v1/sessions",
+                         R"({"email":"owner@acme.example","password":")" + owner_password_ +
+                             R"(","workspace":"acme"})",
+                         {{"Content-Type", "application/json"}});
+  ASSERT_EQ(local.status, 201u) << local.body;
+  EXPECT_EQ(header_of(local, "Set-Cookie").find("Secure"), std::string::npos);
+  EXPECT_NE(header_of(local, "Set-Cookie").find("; HttpOnly; SameSite=Lax"), std::string::npos);
+}
+
+TEST_F(routes_test, the_current_session_is_read_kept_alive_and_ended) {
+  auto p = owner();
+  auto current = call("GET", "/v1/sessions/current", "", {{"Cookie", "theme=dark; " + p.cookie}});
+  ASSERT_EQ(current.status, 200u) << current.body;
+  auto d = parse(current.body);
+  EXPECT_EQ(std::string(d["user_id"].GetString()), owner_id_);
+  EXPECT_EQ(std::string(d["workspace_id"].GetString()), workspace_id_);
+  EXPECT_EQ(std::string(d["role"].GetString()), "owner");
+  EXPECT_EQ(std::string(d["email"].GetString()), "owner@acme.example");
+
+  // Each use moves the idle limit; the absolute limit stays.
+  for (int i = 0; i < 3; ++i) {
+    clock_.advance(20min);
+    EXPECT_EQ(call("GET", "/v1/sessions/current", "", as(p, false)).status, 200u) << i;
+  }
+  clock_.advance(31min);
+  EXPECT_EQ(code_of(call("GET", "/v1/sessions/current", "", as(p, false))), "UNAUTHORIZED");
+
+  auto q = owner();
+  for (int i = 0; i < 36; ++i) {
+    clock_.advance(20min);
+    if (call("GET", "/v1/keys", "", as(q, false)).status != 200) break;
+  }
+  EXPECT_EQ(call("GET", "/v1/keys", "", as(q, false)).status, 401u) << "12 h at most";
+
+  auto r = owner();
+  EXPECT_EQ(code_of(call("DELETE", "/v1/sessions/current", "", as(r, false))), "CSRF_FAILED");
+  auto out = call("DELETE", "/v1/sessions/current", "", as(r));
+  EXPECT_EQ(out.status, 204u);
+  EXPECT_EQ(header_of(out, "Set-Cookie"),
+            "keyledger_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure");
+  EXPECT_EQ(call("GET", "/v1/sessions/current", "", as(r, false)).status, 401u);
+  EXPECT_EQ(call("GET", "/v1/keys", "", as(r, false)).status, 401u);
+  // The route needs a session: a key is not one.
+  EXPECT_EQ(call("GET", "/v1/sessions/current", "", {{"Authorization", admin_}}).status, 401u);
+  EXPECT_EQ(call("GET", "/v1/keys/self", "", as(owner(), false)).status, 401u);
+}
+
+TEST_F(routes_test, cookie_writes_need_the_csrf_token_and_a_key_wins_over_a_cookie) {
+  auto member = join(role::member, "m@acme.example");
+  const auto before = store_.head_seq();
+  const std::string body = R"({"name":"x","environment":"live"})";
+  auto none = call("POST", "/v1/keys", body, as(member, false));
+  EXPECT_EQ(none.status, 403u);
+  EXPECT_EQ(code_of(none), "CSRF_FAILED");
+  auto other = owner();
+  auto wrong = as(member, false);
+  wrong.emplace_back("X-CSRF-Token", other.csrf);
+  EXPECT_EQ(code_of(call("POST", "/v1/keys", body, wrong)), "CSRF_FAILED");
+  EXPECT_EQ(store_.head_seq(), before);
+  EXPECT_EQ(call("POST", "/v1/keys", body, as(member)).status, 201u);
+  // A session cookie on its own, or a forged one, is not authentication.
+  EXPECT_EQ(call("GET", "/v1/keys", "", {{"Cookie", "keyledger_session=forged"}}).status, 401u);
+  EXPECT_EQ(call("GET", "/v1/keys", "",
+                 {{"Cookie", "keyledger_session=" + domain::new_session_token(random_)}})
+                .status,
+            401u);
+  // Authorization wins: the admin key sees every key and writes without a CSRF token.
+  auto both = as(member, false);
+  both.emplace_back("Authorization", "Bearer " + admin_);
+  EXPECT_NE(call("GET", "/v1/keys/" + admin_id_, "", both).status, 404u);
+  EXPECT_EQ(call("POST", "/v1/keys", body, both).status, 201u);
+  auto bad_key = as(member);
+  bad_key.emplace_back("Authorization", "Bearer kl_live_nope");
+  EXPECT_EQ(call("GET", "/v1/keys", "", bad_key).status, 401u);
+}
+
+TEST_F(routes_test, failed_logins_look_alike_are_counted_and_throttled) {
+  const auto attempt = [&](const std::string& email, const std::string& password,
+                           const std::string& ip = "192.0.2.50") {
+    return call("POST", "/v1/sessions",
+                R"({"email":")" + email + R"(","password":")" + password + R"("})",
+                {{"Content-Type", "application/json"}}, ip);
+  };
+  auto wrong = attempt("owner@acme.example", "not the password at all");
+  auto unknown = attempt("nobody@acme.example", "not the password at all");
+  EXPECT_EQ(wrong.status, 401u);
+  EXPECT_EQ(code_of(wrong), "INVALID_CREDENTIALS");
+  EXPECT_EQ(wrong.body, unknown.body) << "no hint whether the account exists";
+  EXPECT_EQ(header_of(wrong, "Set-Cookie"), "(absent)");
+  usage_.flush(telemetry_);
+  auto failures = parse(call("GET", "/v1/auth-failures", "", json_with(admin_)).body);
+  ASSERT_EQ(failures["data"].Size(), 1u);
+  EXPECT_EQ(std::string(failures["data"][0]["code"].GetString()), "LOGIN_FAILED");
+  EXPECT_EQ(std::string(failures["data"][0]["source_ip"].GetString()), "192.0.2.50");
+  EXPECT_EQ(failures["data"][0]["count"].GetInt(), 1);
+
+  for (int i = 0; i < 9; ++i) attempt("owner@acme.example", "still wrong!!", "192.0.2.51");
+  auto throttled = attempt("owner@acme.example", owner_password_, "192.0.2.52");
+  EXPECT_EQ(throttled.status, 429u) << "the account is throttled, whatever the address";
+  EXPECT_EQ(code_of(throttled), "RATE_LIMITED");
+  EXPECT_GT(parse(throttled.body)["retry_after"].GetInt(), 0);
+  EXPECT_NE(header_of(throttled, "Retry-After"), "(absent)");
+
+  EXPECT_EQ(code_of(call("POST", "/v1/sessions", R"({"email":"a@b.example"})",
+                         {{"Content-Type", "application/json"}})),
+            "MISSING_FIELD");
+  EXPECT_EQ(code_of(call("POST", "/v1/sessions", R"({"email":"a@b.example","password":7})",
+                         {{"Content-Type", "application/json"}})),
+            "INVALID_FIELD");
+}
+
+// ---- users ------------------------------------------------------------------------------------
+
+TEST_F(routes_test, an_invitation_answers_a_one_time_token_that_sets_the_password) {
+  testing::internal::CaptureStderr();
+  auto r = call("POST", "/v1/users",
+                R"({"email":" Bob@Acme.example ","display_name":" Bob ","role":"member"})",
+                json_with(admin_));
+  ASSERT_EQ(r.status, 201u) << r.body;
+  EXPECT_EQ(header_of(r, "Cache-Control"), "no-store");
+  auto d = parse(r.body);
+  const std::string id = d["id"].GetString();
+  const std::string token = d["invitation_token"].GetString();
+  EXPECT_EQ(header_of(r, "Location"), "/v1/users/" + id);
+  EXPECT_EQ(std::string(d["email"].GetString()), "bob@acme.example");
+  EXPECT_EQ(std::string(d["display_name"].GetString()), "Bob");
+  EXPECT_EQ(std::string(d["role"].GetString()), "member");
+  EXPECT_EQ(token.size(), 43u);
+  EXPECT_EQ(std::string(d["invitation_expires_at"].GetString()),
+            domain::format_timestamp(clock_.now() + std::chrono::days(7)));
+  for (const auto& e : store_.events()) EXPECT_EQ(e.payload.find(token), std::string::npos);
+
+  auto user = parse(call("GET", "/v1/users/" + id, "", json_with(admin_)).body);
+  EXPECT_FALSE(user["password_set"].GetBool());
+  EXPECT_EQ(code_of(call("POST", "/v1/users", R"({"email":"bob@acme.example","role":"admin"})",
+                         json_with(admin_))),
+            "ALREADY_MEMBER");
+
+  const auto set = [&](const std::string& t, const std::string& password) {
+    return call("POST", "/v1/users/set-password",
+                R"({"token":")" + t + R"(","password":")" + password + R"("})",
+                {{"Content-Type", "application/json"}});
+  };
+  EXPECT_EQ(code_of(set(domain::new_session_token(random_), "long enough password")),
+            "INVALID_TOKEN");
+  EXPECT_EQ(code_of(set("short", "long enough password")), "INVALID_TOKEN");
+  EXPECT_EQ(code_of(set(token, "too short")), "WEAK_PASSWORD");
+  EXPECT_EQ(set(token, "long enough password").status, 204u);
+  EXPECT_EQ(code_of(set(token, "another long password")), "INVALID_TOKEN") << "one time only";
+  const auto logged = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(logged.find(token), std::string::npos);
+  EXPECT_EQ(logged.find("long enough password"), std::string::npos);
+
+  feed();
+  EXPECT_TRUE(parse(call("GET", "/v1/users/" + id, "", json_with(admin_)).body)["password_set"]
+                  .GetBool());
+  auto bob = log_in({id, "bob@acme.example", "long enough password", "", ""});
+  EXPECT_FALSE(bob.cookie.empty());
+
+  // Validation.
+  const std::pair<std::string, std::string> bad[] = {
+      {R"({"email":"x@acme.example","role":"boss"})", "INVALID_FIELD"},
+      {R"({"email":"not an email","role":"member"})", "INVALID_FIELD"},
+      {R"({"role":"member"})", "MISSING_FIELD"},
+      {R"({"email":"x@acme.example"})", "MISSING_FIELD"},
+      {R"({"email":"x@acme.example","role":"member","colour":1})", "UNKNOWN_FIELD"},
+  };
+  for (const auto& [body, code] : bad) {
+    EXPECT_EQ(code_of(call("POST", "/v1/users", body, json_with(admin_))), code) << body;
+  }
+}
+
+TEST_F(routes_test, who_may_invite_change_and_remove_whom) {
+  auto admin = join(role::admin, "a@acme.example");
+  auto member = join(role::member, "m@acme.example");
+  auto auditor = join(role::auditor, "u@acme.example");
+  // Reading the people: not members.
+  EXPECT_EQ(call("GET", "/v1/users", "", as(auditor, false)).status, 200u);
+  EXPECT_EQ(call("GET", "/v1/users", "", as(member, false)).status, 403u);
+  EXPECT_EQ(call("GET", "/v1/users/" + member.id, "", as(member, false)).status, 403u);
+  auto list = parse(call("GET", "/v1/users", "", as(admin, false)).body);
+  ASSERT_EQ(list["data"].Size(), 4u);
+  EXPECT_EQ(std::string(list["data"][0]["email"].GetString()), "a@acme.example");
+  EXPECT_EQ(std::string(list["data"][0]["role"].GetString()), "admin");
+  EXPECT_TRUE(list["data"][0]["password_set"].GetBool());
+
+  const std::string invite = R"({"email":"new@acme.example","role":"owner"})";
+  EXPECT_EQ(call("POST", "/v1/users", invite, as(member)).status, 403u);
+  EXPECT_EQ(call("POST", "/v1/users", invite, as(auditor)).status, 403u);
+  EXPECT_EQ(call("POST", "/v1/users", invite, as(admin)).status, 403u) << "only owners make owners";
+  EXPECT_EQ(call("PATCH", "/v1/users/" + owner_id_, R"({"role":"member"})", as(admin)).status,
+            403u);
+  EXPECT_EQ(call("DELETE", "/v1/users/" + owner_id_, "", as(admin)).status, 403u);
+  EXPECT_EQ(call("PATCH", "/v1/users/" + member.id, R"({"role":"admin"})", as(auditor)).status,
+            403u);
+
+  auto changed = call("PATCH", "/v1/users/" + member.id, R"({"role":"auditor"})", as(admin));
+  ASSERT_EQ(changed.status, 200u) << changed.body;
+  EXPECT_EQ(string_field(changed.body, "role"), "auditor");
+  EXPECT_EQ(string_field(changed.body, "email"), "m@acme.example");
+  // Their session ended with the change: they log in again with the new role.
+  EXPECT_EQ(call("GET", "/v1/sessions/current", "", as(member, false)).status, 401u);
+  EXPECT_EQ(string_field(call("GET", "/v1/sessions/current", "", as(log_in(member), false)).body,
+                         "role"),
+            "auditor");
+
+  // The last owner stays.
+  auto me = owner();
+  EXPECT_EQ(code_of(call("PATCH", "/v1/users/" + owner_id_, R"({"role":"admin"})", as(me))),
+            "LAST_OWNER");
+  EXPECT_EQ(code_of(call("DELETE", "/v1/users/" + owner_id_, "", as(me))), "LAST_OWNER");
+  EXPECT_EQ(call("PATCH", "/v1/users/" + admin.id, R"({"role":"owner"})", as(me)).status, 200u);
+  EXPECT_EQ(call("PATCH", "/v1/users/" + owner_id_, R"({"role":"admin"})", as(me)).status, 200u)
+      << "another owner remains";
+
+  EXPECT_EQ(code_of(call("PATCH", "/v1/users/" + member.id, R"({"role":"boss"})", json_with(admin_))),
+            "INVALID_FIELD");
+  EXPECT_EQ(code_of(call("PATCH", "/v1/users/" + member.id, "{}", json_with(admin_))),
+            "MISSING_FIELD");
+  for (const std::string id : {std::string("usr_0000000000000000000000"), std::string("nobody")}) {
+    EXPECT_EQ(code_of(call("GET", "/v1/users/" + id, "", json_with(admin_))), "NOT_FOUND");
+    EXPECT_EQ(code_of(call("PATCH", "/v1/users/" + id, R"({"role":"member"})", json_with(admin_))),
+              "NOT_FOUND");
+    EXPECT_EQ(code_of(call("DELETE", "/v1/users/" + id, "", json_with(admin_))), "NOT_FOUND");
+  }
+}
+
+TEST_F(routes_test, removing_a_user_disables_their_keys_and_ends_their_sessions) {
+  auto member = join(role::member, "m@acme.example");
+  auto key = create_as(member, R"({"name":"theirs","environment":"live","scopes":["leads:read"]})");
+  EXPECT_EQ(check(key.key).status, 200u);
+  auto removed = call("DELETE", "/v1/users/" + member.id, "", json_with(admin_));
+  ASSERT_EQ(removed.status, 204u) << removed.body;
+  auto refused = check(key.key);
+  EXPECT_EQ(refused.status, 401u);
+  EXPECT_EQ(code_of(refused), "DISABLED");
+  auto listed = parse(call("GET", "/v1/keys/" + key.id, "", json_with(admin_)).body);
+  EXPECT_EQ(std::string(listed["status"].GetString()), "disabled");
+  EXPECT_EQ(std::string(listed["disabled_reason"].GetString()), "owner_removed");
+  EXPECT_TRUE(listed["enabled"].GetBool());
+  EXPECT_EQ(listed["effective_scopes"].Size(), 0u);
+  auto page = call("GET", "/v1/keys?status=disabled", "", json_with(admin_));
+  EXPECT_NE(page.body.find(R"("disabled_reason":"owner_removed")"), std::string::npos);
+  EXPECT_EQ(call("GET", "/v1/keys", "", as(member, false)).status, 401u);
+  EXPECT_EQ(code_of(call("POST", "/v1/sessions",
+                         R"({"email":"m@acme.example","password":")" + member.password + R"("})",
+                         {{"Content-Type", "application/json"}})),
+            "INVALID_CREDENTIALS");
+  EXPECT_EQ(code_of(call("GET", "/v1/users/" + member.id, "", json_with(admin_))), "NOT_FOUND");
+  // A disabled key of a member still says "disabled".
+  auto off = create(R"({"name":"off","environment":"live","enabled":false})");
+  EXPECT_EQ(string_field(call("GET", "/v1/keys/" + off.id, "", json_with(admin_)).body,
+                         "disabled_reason"),
+            "disabled");
+}
+
+TEST_F(routes_test, a_demotion_narrows_the_owners_keys_at_once) {
+  auto admin = join(role::admin, "a@acme.example");
+  auto key = create_as(admin, R"({"name":"wide","environment":"live","scopes":)"
+                              R"(["leads:read","leads:write","users:read","keys:write"]})");
+  EXPECT_EQ(header_of(check(key.key), "X-Keyledger-Scopes"),
+            "leads:read leads:write users:read keys:write");
+  ASSERT_EQ(call("PATCH", "/v1/users/" + admin.id, R"({"role":"auditor"})", json_with(admin_))
+                .status,
+            200u);
+  EXPECT_EQ(header_of(check(key.key), "X-Keyledger-Scopes"), "leads:read users:read");
+  auto verified = call("POST", "/v1/keys/verify", R"({"key":")" + key.key + R"("})",
+                       {{"Content-Type", "application/json"}});
+  EXPECT_EQ(scopes_of(verified.body, "scopes"),
+            (std::vector<std::string>{"leads:read", "users:read"}));
+  auto got = call("GET", "/v1/keys/" + key.id, "", json_with(admin_));
+  EXPECT_EQ(scopes_of(got.body, "scopes"),
+            (std::vector<std::string>{"leads:read", "leads:write", "users:read", "keys:write"}));
+  EXPECT_EQ(scopes_of(got.body, "effective_scopes"),
+            (std::vector<std::string>{"leads:read", "users:read"}));
+  // The key acts for an auditor now: it may no longer write keys.
+  EXPECT_EQ(call("POST", "/v1/keys", R"({"name":"x","environment":"live"})", json_with(key.key))
+                .status,
+            403u);
+}
+
+TEST_F(routes_test, user_commands_replay_under_an_idempotency_key) {
+  auto headers = json_with(admin_);
+  headers.emplace_back("Idempotency-Key", "invite-1");
+  const std::string body = R"({"email":"once@acme.example","role":"member"})";
+  auto first = call("POST", "/v1/users", body, headers);
+  ASSERT_EQ(first.status, 201u);
+  const auto after = store_.head_seq();
+  auto again = call("POST", "/v1/users", body, headers);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(header_of(again, "Idempotent-Replayed"), "true");
+  EXPECT_EQ(store_.head_seq(), after);
+  EXPECT_EQ(idempotency_.all_responses().find(string_field(first.body, "invitation_token")),
+            std::string::npos);
+  // A person's idempotency keys are theirs (the scope is the user).
+  auto me = owner();
+  auto mine = as(me);
+  mine.emplace_back("Idempotency-Key", "invite-1");
+  EXPECT_EQ(code_of(call("POST", "/v1/users", body, mine)), "ALREADY_MEMBER");
+  auto replay = call("POST", "/v1/users", body, mine);
+  EXPECT_EQ(header_of(replay, "Idempotent-Replayed"), "true");
+  // Not tracked: sessions and set-password carry secrets.
+  auto login_headers = headers_t{{"Content-Type", "application/json"}, {"Idempotency-Key", "x"}};
+  const std::string login =
+      R"({"email":"owner@acme.example","password":")" + owner_password_ + R"("})";
+  auto a = call("POST", "/v1/sessions", login, login_headers);
+  auto b = call("POST", "/v1/sessions", login, login_headers);
+  EXPECT_EQ(a.status, 201u);
+  EXPECT_NE(header_of(a, "Set-Cookie"), header_of(b, "Set-Cookie"));
+  EXPECT_EQ(header_of(b, "Idempotent-Replayed"), "(absent)");
+}
+
+// ---- workspace --------------------------------------------------------------------------------
+
+TEST_F(routes_test, the_workspace_settings_are_read_and_changed_by_those_allowed) {
+  auto got = call("GET", "/v1/workspace", "", json_with(admin_));
+  ASSERT_EQ(got.status, 200u) << got.body;
+  EXPECT_EQ(
+      got.body,
+      R"({"id":")" + workspace_id_ +
+          R"(","name":"acme","key_prefix":"kl","key_policy":{"default_lifespan_days":90,"max_lifespan_days":365,"allow_no_expiry":false,"names_allow_spaces":true},"scope_catalog":["leads:read","leads:write","calendar:read"]})");
+  auto member = join(role::member, "m@acme.example");
+  auto auditor = join(role::auditor, "u@acme.example");
+  EXPECT_EQ(call("GET", "/v1/workspace", "", as(member, false)).status, 403u);
+  EXPECT_EQ(call("GET", "/v1/workspace", "", as(auditor, false)).status, 200u);
+  const std::string change =
+      R"({"scope_catalog":["leads:read","messages:write"],"key_policy":{"max_lifespan_days":120}})";
+  EXPECT_EQ(call("PATCH", "/v1/workspace", change, as(auditor)).status, 403u);
+  auto reader = create(R"({"name":"r","environment":"live","scopes":["keys:read","keys:write"]})");
+  EXPECT_EQ(call("GET", "/v1/workspace", "", json_with(reader.key)).status, 200u);
+  EXPECT_EQ(call("PATCH", "/v1/workspace", change, json_with(reader.key)).status, 403u);
+
+  auto changed = call("PATCH", "/v1/workspace", change, json_with(admin_));
+  ASSERT_EQ(changed.status, 200u) << changed.body;
+  auto d = parse(changed.body);
+  EXPECT_EQ(d["key_policy"]["max_lifespan_days"].GetInt(), 120);
+  EXPECT_EQ(d["key_policy"]["default_lifespan_days"].GetInt(), 90);
+  EXPECT_EQ(d["scope_catalog"].Size(), 2u);
+  EXPECT_EQ(call("GET", "/v1/workspace", "", json_with(admin_)).body, changed.body);
+  EXPECT_EQ(call("POST", "/v1/keys",
+                 R"({"name":"m","environment":"live","scopes":["messages:write"]})",
+                 json_with(admin_))
+                .status,
+            201u);
+  EXPECT_EQ(code_of(call("POST", "/v1/keys",
+                         R"({"name":"m","environment":"live","expires_in_days":121})",
+                         json_with(admin_))),
+            "INVALID_FIELD");
+
+  const auto before = store_.head_seq();
+  EXPECT_EQ(call("PATCH", "/v1/workspace", "{}", json_with(admin_)).status, 200u);
+  EXPECT_EQ(call("PATCH", "/v1/workspace", change, as(owner())).status, 200u);
+  EXPECT_EQ(store_.head_seq(), before) << "no change, nothing appended";
+  const std::pair<std::string, std::string> bad[] = {
+      {R"({"key_policy":{"default_lifespan_days":200}})", "INVALID_FIELD"},
+      {R"({"key_policy":{"max_lifespan_days":0}})", "INVALID_FIELD"},
+      {R"({"key_policy":{"max_lifespan_days":"long"}})", "INVALID_FIELD"},
+      {R"({"key_policy":{"colour":1}})", "UNKNOWN_FIELD"},
+      {R"({"key_policy":null})", "INVALID_FIELD"},
+      {R"({"scope_catalog":["keys:read"]})", "INVALID_FIELD"},
+      {R"({"scope_catalog":["Leads"]})", "INVALID_FIELD"},
+      {R"({"scope_catalog":["a:b","a:b"]})", "INVALID_FIELD"},
+      {R"({"name":"renamed"})", "UNKNOWN_FIELD"},
+  };
+  for (const auto& [body, code] : bad) {
+    EXPECT_EQ(code_of(call("PATCH", "/v1/workspace", body, json_with(admin_))), code) << body;
+  }
+  EXPECT_EQ(store_.head_seq(), before);
+}
+
+// ---- isolation --------------------------------------------------------------------------------
+
+TEST_F(routes_test, another_workspace_sees_nothing_of_this_one_on_any_id_taking_endpoint) {
+  const auto other = bootstrap("other", "ot", {"leads:read"});
+  auto other_owner = log_in({other.owner_id, other.owner_email, other.owner_password, "", ""});
+  auto member = join(role::member, "m@acme.example");
+  auto key = create_as(member, R"({"name":"ours","environment":"live"})");
+  const auto before = store_.head_seq();
+  struct probe {
+    std::string method;
+    std::string target;
+    std::string body;
+  };
+  const probe probes[] = {
+      {"GET", "/v1/keys/" + key.id, ""},
+      {"PATCH", "/v1/keys/" + key.id, R"({"name":"theirs"})"},
+      {"DELETE", "/v1/keys/" + key.id, ""},
+      {"POST", "/v1/keys/" + key.id + "/rotate", ""},
+      {"GET", "/v1/keys/" + key.id + "/requests", ""},
+      {"GET", "/v1/keys/" + admin_id_, ""},
+      {"GET", "/v1/users/" + member.id, ""},
+      {"PATCH", "/v1/users/" + member.id, R"({"role":"auditor"})"},
+      {"DELETE", "/v1/users/" + member.id, ""},
+      {"GET", "/v1/users/" + owner_id_, ""},
+      {"DELETE", "/v1/users/" + owner_id_, ""},
+  };
+  for (const auto& p : probes) {
+    for (const auto& headers : {json_with(other.key), as(other_owner)}) {
+      auto r = call(p.method, p.target, p.body, headers);
+      EXPECT_EQ(r.status, 404u) << p.method << " " << p.target << " " << r.body;
+      EXPECT_EQ(code_of(r), "NOT_FOUND") << p.method << " " << p.target;
+    }
+  }
+  EXPECT_EQ(store_.head_seq(), before);
+  // Their lists hold only their own.
+  auto users = parse(call("GET", "/v1/users", "", json_with(other.key)).body);
+  ASSERT_EQ(users["data"].Size(), 1u);
+  EXPECT_EQ(std::string(users["data"][0]["id"].GetString()), other.owner_id);
+  EXPECT_EQ(call("GET", "/v1/keys", "", json_with(other.key)).body.find(key.id),
+            std::string::npos);
+  EXPECT_EQ(string_field(call("GET", "/v1/workspace", "", as(other_owner, false)).body, "id"),
+            other.workspace_id);
 }
 
 }  // namespace
