@@ -3,10 +3,15 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "domain/key_format.hpp"
+#include "domain/net.hpp"
+#include "domain/policy.hpp"
+#include "domain/user.hpp"
 #include "domain/workspace.hpp"
 #include "infra/core/blocking_pool.hpp"
 #include "infra/core/config.hpp"
@@ -19,17 +24,20 @@
 #include "infra/pg/migrations.hpp"
 #include "infra/pg/pg_event_store.hpp"
 #include "infra/pg/pg_idempotency_store.hpp"
+#include "infra/pg/pg_people_store.hpp"
 #include "infra/pg/pg_subscription.hpp"
 #include "infra/pg/pg_telemetry_store.hpp"
 #include "services/app/expiry_job.hpp"
 #include "services/app/housekeeping.hpp"
 #include "services/app/key_service.hpp"
+#include "services/app/user_service.hpp"
 #include "services/app/rate_limiter.hpp"
 #include "services/app/usage_recorder.hpp"
 #include "services/app/verifier.hpp"
 #include "services/http/error_table.hpp"
 #include "services/http/routes.hpp"
 #include "services/projections/active_key_view.hpp"
+#include "services/projections/directory_view.hpp"
 
 namespace kl = keyledger;
 using kl::infra::log;
@@ -49,6 +57,13 @@ const std::string& require_database_url(const kl::infra::config& cfg) {
   return cfg.database_url;
 }
 
+/// The session cookie goes without `Secure` only when nothing but this machine can reach us.
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost") return true;
+  auto ip = kl::domain::parse_ip(host);
+  return ip && kl::domain::is_loopback(*ip);
+}
+
 int serve(const kl::infra::config& cfg) {
   const auto& url = require_database_url(cfg);
   kl::infra::system_clock clock;
@@ -57,13 +72,23 @@ int serve(const kl::infra::config& cfg) {
   // Each use of the server secret gets its own derived key.
   kl::infra::response_sealer sealer(
       kl::infra::derive_key(server_secret.reveal(), "keyledger/idempotency/v1"));
+  kl::services::user_service::options user_options;
+  kl::services::user_service users(
+      kl::infra::derive_key(server_secret.reveal(), "keyledger/invitation/v1"),
+      kl::infra::derive_key(server_secret.reveal(), "keyledger/csrf/v1"), random, clock,
+      user_options);
   kl::infra::hmac_key_hasher hasher(std::move(server_secret));
   auto trusted_proxies = kl::services::parse_trusted_proxies(cfg.trusted_proxies);
 
-  // Build the key view from the whole log before accepting a request, then follow it.
+  // Build the views from the whole log before accepting a request, then follow it. The
+  // directory first: once the key view has applied an event, the directory has it too.
+  kl::services::directory_view directory;
   kl::services::active_key_view view;
-  kl::infra::pg_subscription subscription(
-      url, 0, [&view](const kl::infra::recorded_event& e) { view.apply(e); });
+  kl::infra::pg_subscription subscription(url, 0,
+                                          [&view, &directory](const kl::infra::recorded_event& e) {
+                                            directory.apply(e);
+                                            view.apply(e);
+                                          });
   subscription.catch_up();
   log(log_level::info, "projection_ready",
       {{"applied_seq", std::to_string(view.applied_seq())},
@@ -75,10 +100,12 @@ int serve(const kl::infra::config& cfg) {
   std::vector<std::unique_ptr<kl::infra::pg_event_store>> stores;
   std::vector<std::unique_ptr<kl::infra::pg_telemetry_store>> telemetry;
   std::vector<std::unique_ptr<kl::infra::pg_idempotency_store>> idempotency;
+  std::vector<std::unique_ptr<kl::infra::pg_people_store>> people;
   for (std::size_t i = 0; i < cfg.db_threads; ++i) {
     stores.push_back(std::make_unique<kl::infra::pg_event_store>(url));
     telemetry.push_back(std::make_unique<kl::infra::pg_telemetry_store>(url));
     idempotency.push_back(std::make_unique<kl::infra::pg_idempotency_store>(url));
+    people.push_back(std::make_unique<kl::infra::pg_people_store>(url));
   }
   kl::services::key_service keys(hasher, random, clock);
 
@@ -100,9 +127,11 @@ int serve(const kl::infra::config& cfg) {
 
   kl::services::housekeeping::options housekeeping_options;
   housekeeping_options.request_log_retention = std::chrono::days(cfg.request_log_days);
+  housekeeping_options.sessions = user_options.sessions;
   kl::services::housekeeping chores(
       [url] { return std::make_unique<kl::infra::pg_telemetry_store>(url); },
-      [url] { return std::make_unique<kl::infra::pg_idempotency_store>(url); }, limiter, clock,
+      [url] { return std::make_unique<kl::infra::pg_idempotency_store>(url); },
+      [url] { return std::make_unique<kl::infra::pg_people_store>(url); }, limiter, clock,
       housekeeping_options);
   chores.start();
 
@@ -129,6 +158,14 @@ int serve(const kl::infra::config& cfg) {
           .sealer = sealer,
           .clock = clock,
           .trusted_proxies = std::move(trusted_proxies),
+          .directory = directory,
+          .users = users,
+          .people_for = [&people](std::size_t worker) -> kl::infra::people_store& {
+            return *people[worker];
+          },
+          .usage = usage,
+          .loopback_listener = is_loopback_host(cfg.listen_host),
+          .sessions = user_options.sessions,
       }),
       kl::services::make_error_renderer());
   server.listen();
@@ -151,31 +188,67 @@ int migrate(const kl::infra::config& cfg) {
   return exit_ok;
 }
 
-int bootstrap(const kl::infra::config& cfg, const std::string& workspace,
-              const std::string& prefix, const kl::domain::key_policy& policy) {
-  if (!kl::domain::valid_workspace_name(workspace)) {
+struct bootstrap_options {
+  std::string workspace;
+  std::string prefix{kl::domain::default_key_prefix};
+  kl::domain::key_policy policy;
+  std::vector<std::string> scope_catalog;
+  std::string owner_email{"admin@localhost"};
+};
+
+int bootstrap(const kl::infra::config& cfg, const bootstrap_options& o) {
+  if (!kl::domain::valid_workspace_name(o.workspace)) {
     std::cerr << "keyledger: invalid workspace name (1-63 characters of a-z 0-9 -)\n";
     return exit_error;
   }
-  if (!kl::domain::valid_key_prefix(prefix)) {
+  if (!kl::domain::valid_key_prefix(o.prefix)) {
     std::cerr << "keyledger: invalid prefix (a lowercase letter then 1-9 of a-z 0-9)\n";
     return exit_error;
   }
-  if (!kl::domain::valid_key_policy(policy)) {
+  if (!kl::domain::valid_key_policy(o.policy)) {
     std::cerr << "keyledger: invalid key lifespans (1 <= default <= maximum <= 3650 days)\n";
     return exit_error;
   }
+  if (!kl::domain::valid_catalog(o.scope_catalog)) {
+    std::cerr << "keyledger: invalid scope catalog (resource:action scopes, no management "
+                 "scopes, no duplicates, at most 64)\n";
+    return exit_error;
+  }
+  const auto email = kl::domain::normalize_email(o.owner_email);
+  if (!kl::domain::valid_email(email)) {
+    std::cerr << "keyledger: invalid owner email\n";
+    return exit_error;
+  }
+  const auto& url = require_database_url(cfg);
   kl::infra::system_clock clock;
   kl::infra::openssl_random_source random;
-  kl::infra::hmac_key_hasher hasher(kl::infra::load_or_create_server_secret(cfg));
-  kl::infra::pg_event_store store(require_database_url(cfg));
+  auto server_secret = kl::infra::load_or_create_server_secret(cfg);
+  kl::services::user_service users(
+      kl::infra::derive_key(server_secret.reveal(), "keyledger/invitation/v1"),
+      kl::infra::derive_key(server_secret.reveal(), "keyledger/csrf/v1"), random, clock, {});
+  kl::infra::hmac_key_hasher hasher(std::move(server_secret));
+  kl::infra::pg_event_store store(url);
+  kl::infra::pg_people_store people(url);
   kl::services::key_service keys(hasher, random, clock);
+  const kl::services::request_context ctx{"bootstrap", kl::domain::new_id("req", random), "", ""};
 
-  auto result = keys.bootstrap(store, workspace, prefix,
-                               {"bootstrap", kl::domain::new_id("req", random), "", ""}, policy);
+  // The owner is made once the workspace exists; the admin key is theirs.
+  std::optional<kl::services::bootstrapped_owner> owner;
+  auto result = keys.bootstrap(
+      store, o.workspace, o.prefix, ctx, o.policy, o.scope_catalog,
+      [&](const kl::domain::workspace_state& w) -> std::string {
+        auto made = users.bootstrap_owner(store, people, w.workspace_id, email, ctx);
+        if (!made) {
+          throw kl::infra::error(kl::infra::errc::internal,
+                                 std::string("creating the owner failed: ") +
+                                     std::string(kl::services::to_string(made.error())));
+        }
+        owner.emplace(std::move(made.value()));
+        return owner->user_id;
+      });
   if (!result) {
     if (result.error() == kl::domain::rejection::workspace_already_exists) {
-      std::cerr << "keyledger: workspace '" << workspace << "' already exists\n";
+      std::cerr << "keyledger: workspace '" << o.workspace << "' already exists\n";
       return exit_exists;
     }
     std::cerr << "keyledger: bootstrap refused: " << kl::domain::to_string(result.error()) << "\n";
@@ -188,13 +261,18 @@ int bootstrap(const kl::infra::config& cfg, const std::string& workspace,
       .field("workspace_id", w.workspace_id)
       .field("name", w.name)
       .field("prefix", w.key_prefix)
+      .field("owner_user_id", owner->user_id)
+      .field("owner_email", email)
+      .field("owner_password", owner->password.reveal())
       .field("key_id", admin.state.key_id)
       .field("key", admin.key.reveal())
       .end_object();
-  // The admin key goes to stdout only, once; never to the log.
+  // The admin key and the owner's password go to stdout only, once; never to the log.
   std::cout << out.str() << std::endl;
   log(log_level::info, "workspace_bootstrapped",
-      {{"workspace_id", w.workspace_id}, {"key_id", admin.state.key_id}});
+      {{"workspace_id", w.workspace_id},
+       {"owner_user_id", owner->user_id},
+       {"key_id", admin.state.key_id}});
   return exit_ok;
 }
 
@@ -232,17 +310,25 @@ int main(int argc, char** argv) {
       app.add_subcommand("migrate", "Apply the schema migrations that are not applied yet");
   auto* bootstrap_cmd = app.add_subcommand(
       "bootstrap",
-      "Create a workspace and its admin key (keys:read keys:write); prints one JSON line with "
-      "workspace_id and key. Exit 3 if the workspace exists.");
-  std::string workspace;
-  std::string prefix(kl::domain::default_key_prefix);
-  bootstrap_cmd->add_option("--workspace", workspace, "Workspace name ([a-z0-9-], 1-63)")
+      "Create a workspace, its owner (with a one-time password) and the owner's admin key (every "
+      "management scope); prints one JSON line with workspace_id, owner_email, owner_password, "
+      "key_id and key. Exit 3 if the workspace exists.");
+  bootstrap_options boot;
+  bootstrap_cmd->add_option("--workspace", boot.workspace, "Workspace name ([a-z0-9-], 1-63)")
       ->required();
-  bootstrap_cmd->add_option("--prefix", prefix, "Key prefix ([a-z][a-z0-9]{1,9})")
+  bootstrap_cmd->add_option("--prefix", boot.prefix, "Key prefix ([a-z][a-z0-9]{1,9})")
       ->capture_default_str();
-  kl::domain::key_policy policy;
-  int default_days = static_cast<int>(policy.default_lifespan.count());
-  int max_days = static_cast<int>(policy.max_lifespan.count());
+  bootstrap_cmd
+      ->add_option("--owner-email", boot.owner_email,
+                   "Email of the workspace's first owner (gets a one-time password)")
+      ->capture_default_str();
+  std::string catalog_text;
+  bootstrap_cmd->add_option(
+      "--scope-catalog", catalog_text,
+      "The platform's own scopes keys may carry, space-separated resource:action "
+      "(e.g. \"leads:read leads:write\")");
+  int default_days = static_cast<int>(boot.policy.default_lifespan.count());
+  int max_days = static_cast<int>(boot.policy.max_lifespan.count());
   bool forbid_spaces = false;
   bootstrap_cmd
       ->add_option("--default-key-lifespan-days", default_days,
@@ -251,7 +337,7 @@ int main(int argc, char** argv) {
   bootstrap_cmd
       ->add_option("--max-key-lifespan-days", max_days, "Longest lifespan a key may be given")
       ->capture_default_str();
-  bootstrap_cmd->add_flag("--allow-no-expiry", policy.allow_no_expiry,
+  bootstrap_cmd->add_flag("--allow-no-expiry", boot.policy.allow_no_expiry,
                           "Allow keys that never expire (\"expires_at\": null)");
   bootstrap_cmd->add_flag("--forbid-spaces-in-key-names", forbid_spaces,
                           "Refuse key names that contain spaces");
@@ -265,10 +351,12 @@ int main(int argc, char** argv) {
     if (*serve_cmd) return serve(cfg);
     if (*migrate_cmd) return migrate(cfg);
     if (*bootstrap_cmd) {
-      policy.default_lifespan = std::chrono::days(default_days);
-      policy.max_lifespan = std::chrono::days(max_days);
-      policy.names_allow_spaces = !forbid_spaces;
-      return bootstrap(cfg, workspace, prefix, policy);
+      boot.policy.default_lifespan = std::chrono::days(default_days);
+      boot.policy.max_lifespan = std::chrono::days(max_days);
+      boot.policy.names_allow_spaces = !forbid_spaces;
+      std::istringstream words(catalog_text);
+      for (std::string scope; words >> scope;) boot.scope_catalog.push_back(scope);
+      return bootstrap(cfg, boot);
     }
     if (*verify_cmd) return verify_log(cfg);
   } catch (const kl::infra::error& e) {

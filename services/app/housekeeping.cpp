@@ -9,9 +9,11 @@ namespace keyledger::services {
 housekeeping::housekeeping(
     std::function<std::unique_ptr<infra::telemetry_store>()> telemetry_factory,
     std::function<std::unique_ptr<infra::idempotency_store>()> idempotency_factory,
-    rate_limiter& limiter, const domain::clock& clock, options opts)
+    std::function<std::unique_ptr<infra::people_store>()> people_factory, rate_limiter& limiter,
+    const domain::clock& clock, options opts)
     : telemetry_factory_(std::move(telemetry_factory)),
       idempotency_factory_(std::move(idempotency_factory)),
+      people_factory_(std::move(people_factory)),
       limiter_(limiter),
       clock_(clock),
       options_(opts) {}
@@ -19,18 +21,22 @@ housekeeping::housekeeping(
 housekeeping::~housekeeping() { stop(); }
 
 void housekeeping::run_once(infra::telemetry_store& telemetry,
-                            infra::idempotency_store& idempotency) {
+                            infra::idempotency_store& idempotency, infra::people_store& people) {
   const auto now = clock_.now();
   const auto micros = [](domain::timestamp t) { return t.time_since_epoch().count(); };
   limiter_.sweep(now);
   const auto requests = telemetry.purge_request_log(micros(now - options_.request_log_retention));
   const auto failures = telemetry.purge_auth_failures(micros(now - options_.request_log_retention));
   const auto responses = idempotency.purge(micros(now - options_.idempotency_retention));
-  if (requests + failures + responses > 0) {
+  const auto people_rows =
+      people.purge(micros(now - options_.sessions.idle_timeout),
+                   micros(now - options_.sessions.absolute_timeout), micros(now));
+  if (requests + failures + responses + people_rows > 0) {
     infra::log(infra::log_level::info, "housekeeping",
                {{"request_log_rows_deleted", std::to_string(requests)},
                 {"auth_failure_rows_deleted", std::to_string(failures)},
-                {"idempotent_responses_deleted", std::to_string(responses)}});
+                {"idempotent_responses_deleted", std::to_string(responses)},
+                {"session_and_invitation_rows_deleted", std::to_string(people_rows)}});
   }
 }
 
@@ -40,13 +46,15 @@ void housekeeping::start() {
   thread_ = std::thread([this] {
     std::unique_ptr<infra::telemetry_store> telemetry;
     std::unique_ptr<infra::idempotency_store> idempotency;
+    std::unique_ptr<infra::people_store> people;
     std::unique_lock lock(mutex_);
     while (!stopping_) {
       lock.unlock();
       try {
         if (!telemetry) telemetry = telemetry_factory_();
         if (!idempotency) idempotency = idempotency_factory_();
-        run_once(*telemetry, *idempotency);
+        if (!people) people = people_factory_();
+        run_once(*telemetry, *idempotency, *people);
       } catch (const std::exception& e) {
         // The next pass retries; stores reconnect by themselves.
         infra::log(infra::log_level::warn, "housekeeping_failed", {{"detail", e.what()}});
