@@ -9,9 +9,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <latch>
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -239,6 +241,38 @@ TEST_F(user_service_test, AnEmailIsOneUserAcrossWorkspaces) {
   EXPECT_EQ(directory_.find_user(alice)->display_name, "Someone");  // the first name stays
   // Each workspace's token stays; the fresh id tried first left nothing behind.
   EXPECT_EQ(people_.invitation_count(), 2u);
+}
+
+TEST_F(user_service_test, RacingInvitesOfOneEmailMakeOneUser) {
+  // Two workspaces invite the same new address at the same moment, twenty times over: the
+  // derived event id lets one UserRegistered through, and the loser invites the winner's user.
+  const auto ws2 = other_workspace();
+  infra::openssl_random_source random;  // thread-safe, unlike the fixture's
+  const user_service service(infra::secret(token_key_bytes), infra::secret(csrf_key_bytes), random,
+                             clock_, test_options());
+  const auto owner1 = person(owner_id_);
+  const auto owner2 = person(other_owner_id_, ws2);
+  for (int round = 0; round < 20; ++round) {
+    const std::string email = "racer" + std::to_string(round) + "@example.com";
+    std::optional<domain::result<invitation, user_error>> a, b;
+    std::latch start(2);
+    std::thread ta([&] {
+      start.arrive_and_wait();
+      a.emplace(service.invite(store_, people_, owner1, email, "R", role::member, ctx_));
+    });
+    std::thread tb([&] {
+      start.arrive_and_wait();
+      b.emplace(service.invite(store_, people_, owner2, email, "R", role::auditor, ctx_));
+    });
+    ta.join();
+    tb.join();
+    ASSERT_TRUE(a->ok() && b->ok()) << round;
+    EXPECT_EQ(a->value().user_id, b->value().user_id) << round;
+    EXPECT_EQ(role_in(a->value().user_id), role::member) << round;
+    EXPECT_EQ(role_in(a->value().user_id, ws2), role::auditor) << round;
+  }
+  EXPECT_EQ(events_of_type("UserRegistered"), 2u + 20u);
+  EXPECT_EQ(people_.invitation_count(), 40u);  // one token per workspace, no orphans
 }
 
 TEST_F(user_service_test, InvitingAMemberAgainIsAlreadyMember) {
