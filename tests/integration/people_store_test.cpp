@@ -208,7 +208,7 @@ TEST_F(people_store_test, InputThatCannotNameARowFindsNothing) {
   store_.add_invitation({hash_of(2), "usr_1", "ws_1", t0 + minute});
   const std::string upper = "A" + hash_of(1).substr(1);
   for (const std::string& bad : {std::string(), std::string("abc"), upper, hash_of(1) + "0",
-                                std::string(64, 'g'), std::string("\xff")}) {
+                                 std::string(64, 'g'), std::string("\xff")}) {
     EXPECT_EQ(store_.find_session(bad), std::nullopt);
     EXPECT_EQ(store_.consume_invitation(bad, t0), std::nullopt);
     store_.touch_session(bad, t0 + minute);
