@@ -66,6 +66,12 @@ const routes = {
   '/openapi.json': ['get'],
   '/healthz': ['get'],
   '/readyz': ['get'],
+  '/v1/users': ['get', 'post'],
+  '/v1/users/{}': ['get', 'patch', 'delete'],
+  '/v1/users/set-password': ['post'],
+  '/v1/sessions': ['post'],
+  '/v1/sessions/current': ['get', 'delete'],
+  '/v1/workspace': ['get', 'patch'],
 };
 
 test('openapi.json is OpenAPI 3.1 and documents every route', () => {
@@ -82,7 +88,8 @@ test('openapi.json is OpenAPI 3.1 and documents every route', () => {
       assert.ok(Object.keys(op.responses ?? {}).length > 0, `${m} ${p} has responses`);
     }
   }
-  for (const [p, m] of [['/v1/keys/verify', 'post'], ['/healthz', 'get'], ['/readyz', 'get'], ['/openapi.json', 'get']]) {
+  for (const [p, m] of [['/v1/keys/verify', 'post'], ['/healthz', 'get'], ['/readyz', 'get'], ['/openapi.json', 'get'],
+    ['/v1/users/set-password', 'post'], ['/v1/sessions', 'post']]) {
     assert.deepEqual(documented[p][m].security, [], `${m} ${p} is unauthenticated`);
   }
 });
@@ -129,6 +136,34 @@ test('the key object, create fields and secrets are documented', () => {
   }
   const verify_fields = properties_of(api, json_schema(api, p['/v1/keys/verify'].post.requestBody));
   for (const f of ['key', 'required_scopes', 'ip', 'environment']) assert.ok(verify_fields.has(f), `verify documents ${f}`);
+});
+
+test('users, sessions and workspace settings are documented (API4_SPEC)', () => {
+  const { api, text } = load_openapi();
+  const p = Object.fromEntries(Object.entries(api.paths).map(([k, v]) => [shape(k), v]));
+  const has_all = (what, set, fields) => {
+    for (const f of fields) assert.ok(set.has(f), `${what} documents ${f}`);
+  };
+  const user_fields = ['id', 'email', 'display_name', 'role', 'password_set'];
+  has_all('GET /v1/users/{id}', properties_of(api, json_schema(api, p['/v1/users/{}'].get.responses['200'])), user_fields);
+  has_all('POST /v1/users body', properties_of(api, json_schema(api, p['/v1/users'].post.requestBody)), ['email', 'display_name', 'role']);
+  has_all('POST /v1/users answer', properties_of(api, json_schema(api, p['/v1/users'].post.responses['201'])),
+    ['id', 'email', 'display_name', 'role', 'invitation_token', 'invitation_expires_at']);
+  has_all('PATCH /v1/users/{id} body', properties_of(api, json_schema(api, p['/v1/users/{}'].patch.requestBody)), ['role']);
+  has_all('set-password body', properties_of(api, json_schema(api, p['/v1/users/set-password'].post.requestBody)), ['token', 'password']);
+  has_all('POST /v1/sessions body', properties_of(api, json_schema(api, p['/v1/sessions'].post.requestBody)), ['email', 'password', 'workspace']);
+  has_all('POST /v1/sessions answer', properties_of(api, json_schema(api, p['/v1/sessions'].post.responses['201'])),
+    ['user_id', 'workspace_id', 'role', 'csrf_token', 'expires_at']);
+  has_all('GET /v1/sessions/current', properties_of(api, json_schema(api, p['/v1/sessions/current'].get.responses['200'])),
+    ['user_id', 'workspace_id', 'role', 'email', 'expires_at']);
+  has_all('GET /v1/workspace', properties_of(api, json_schema(api, p['/v1/workspace'].get.responses['200'])),
+    ['id', 'name', 'key_prefix', 'key_policy', 'scope_catalog']);
+  has_all('PATCH /v1/workspace body', properties_of(api, json_schema(api, p['/v1/workspace'].patch.requestBody)), ['key_policy', 'scope_catalog']);
+  for (const c of ['CSRF_FAILED', 'INVALID_CREDENTIALS', 'CHOOSE_WORKSPACE', 'ALREADY_MEMBER', 'LAST_OWNER',
+    'INVALID_TOKEN', 'WEAK_PASSWORD', 'LOGIN_FAILED']) {
+    assert.match(text, new RegExp(`\\b${c}\\b`), `${c} is documented`);
+  }
+  for (const h of ['X-CSRF-Token', 'keyledger_session']) assert.ok(text.includes(h), `${h} is documented`);
 });
 
 test('every error and verification code is documented', () => {

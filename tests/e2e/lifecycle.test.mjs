@@ -126,6 +126,9 @@ describe('create', () => {
         rotated_to: null,
         last_used_at: null,
         last_used_ip: null,
+        owner_user_id: stack.workspace.owner_user_id,
+        disabled_reason: 'disabled',
+        effective_scopes: ['leads:read', 'leads:write'],
       },
     );
     assert_near(ms(k.created_at), t0, 5_000, 'created_at');
@@ -443,15 +446,15 @@ describe('PATCH /v1/keys/{id}', () => {
     const k = await create({ name: 'patch-me', environment: 'live', scopes: ['leads:read'] });
     const steps = [
       [{ name: '  patched name ' }, { name: 'patched name' }, ['KeyUpdated']],
-      [{ scopes: ['leads:read', 'reports:read'] }, { scopes: ['leads:read', 'reports:read'] }, ['KeyUpdated']],
+      [{ scopes: ['leads:read', 'reports:read'] }, { scopes: ['leads:read', 'reports:read'], effective_scopes: ['leads:read', 'reports:read'] }, ['KeyUpdated']],
       [{ allowed_cidrs: ['10.0.0.0/8', '::1'] }, { allowed_cidrs: ['10.0.0.0/8', '::1/128'] }, ['KeyUpdated']],
       [{ postback_url: 'https://example.com/p' }, { postback_url: 'https://example.com/p' }, ['KeyUpdated']],
       [{ postback_url: null }, { postback_url: null }, ['KeyUpdated']],
       [{ off_the_record: true }, { off_the_record: true }, ['KeyUpdated']],
       [{ rate_limit: { limit: 5, window_seconds: 10 } }, { rate_limit: { limit: 5, window_seconds: 10 } }, ['KeyUpdated']],
       [{ rate_limit: null }, { rate_limit: null }, ['KeyUpdated']],
-      [{ enabled: false }, { enabled: false, status: 'disabled' }, ['KeyDisabled']],
-      [{ enabled: true }, { enabled: true, status: 'active' }, ['KeyEnabled']],
+      [{ enabled: false }, { enabled: false, status: 'disabled', disabled_reason: 'disabled' }, ['KeyDisabled']],
+      [{ enabled: true }, { enabled: true, status: 'active', disabled_reason: null }, ['KeyEnabled']],
       [{ allowed_cidrs: [] }, { allowed_cidrs: [] }, ['KeyUpdated']],
     ];
     let expected = without_secret(k);

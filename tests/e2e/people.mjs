@@ -54,13 +54,19 @@ export async function login(api, srv, { email, password, workspace, from } = {})
   if (from === undefined) {
     res = await api.post('/v1/sessions', { json: body });
   } else {
-    res = await http_request(srv.port, {
+    const raw = await http_request(srv.port, {
       method: 'POST',
       path: '/v1/sessions',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
       local_address: from,
     });
+    // The same shape as the fetch client's answers (a Headers object).
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(raw.headers)) {
+      for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+    }
+    res = { ...raw, headers };
   }
   if (res.status === 201) {
     const cookie = session_set_cookie(res);

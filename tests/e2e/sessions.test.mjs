@@ -258,7 +258,7 @@ describe('failed logins', () => {
     const r = await login(api, stack.server, { email: target.email, password: target.password, from: '127.0.0.45' });
     assert_error(r, 429, 'RATE_LIMITED', 'the 11th attempt');
     assert.ok(Number.isInteger(r.json.retry_after) && r.json.retry_after > 0 && r.json.retry_after <= 15 * 60, r.text);
-    assert.equal(r.headers['retry-after'], String(r.json.retry_after));
+    assert.equal(r.headers.get('retry-after'), String(r.json.retry_after));
     assert.equal(set_cookie_headers(r).length, 0);
     // Another account from that address is not throttled; the account's live session still is fine.
     const fine = await login(api, stack.server, { ...owner_credentials(), from: '127.0.0.45' });
@@ -274,7 +274,7 @@ describe('failed logins', () => {
     }
     const r = await login(api, stack.server, { ...owner_credentials(), from });
     assert_error(r, 429, 'RATE_LIMITED', 'the right password from a throttled IP');
-    assert.equal(r.headers['retry-after'], String(r.json.retry_after));
+    assert.equal(r.headers.get('retry-after'), String(r.json.retry_after));
     // The same account from another address logs in.
     const elsewhere = await login(api, stack.server, { ...owner_credentials(), from: '127.0.0.52' });
     assert.equal(elsewhere.status, 201, elsewhere.text);

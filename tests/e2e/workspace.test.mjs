@@ -143,7 +143,9 @@ describe('the catalog restricts key scopes', () => {
       [1],
     ]) {
       const r = await patch_workspace({ scope_catalog });
-      assert_error(r, 400, 'INVALID_FIELD', JSON.stringify(scope_catalog).slice(0, 60));
+      // 65 entries may meet the JSON parser's array cap first (INVALID_JSON): refused either way.
+      const codes = scope_catalog === many ? ['INVALID_FIELD', 'INVALID_JSON'] : ['INVALID_FIELD'];
+      assert_error(r, 400, codes, JSON.stringify(scope_catalog).slice(0, 60));
     }
     assert.equal(await command_event_count(stack.db), events);
     assert.deepEqual((await api.get('/v1/workspace', as_owner())).json, before_ws);
