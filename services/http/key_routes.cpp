@@ -538,15 +538,18 @@ void api::rotate_key(call& c) {
         }
       }
     }
-    // The new secret acts for the old key's owner and goes to the caller: only an owner may
-    // obtain a key acting with an owner's rights.
-    if (old_key.owner_user_id != who.user_id && !old_key.owner_user_id.empty()) {
-      const auto owner_role = d_.directory.role_of(workspace.workspace_id, old_key.owner_user_id);
-      if (owner_role == domain::role::owner && who.effective_role() != domain::role::owner) {
-        return {error_response(403, "FORBIDDEN",
-                               "Only an owner may rotate a key that belongs to an owner",
-                               request_id)};
-      }
+    // The new secret acts for the old key's owner and goes to the caller. What an owner may
+    // do beyond an admin is all behind users:write (owners, and making owners): a key of an
+    // owner holding it is rotated by owners only.
+    if (old_key.owner_user_id != who.user_id && !old_key.owner_user_id.empty() &&
+        who.effective_role() != domain::role::owner &&
+        std::find(old_key.scopes.begin(), old_key.scopes.end(), "users:write") !=
+            old_key.scopes.end() &&
+        d_.directory.role_of(workspace.workspace_id, old_key.owner_user_id) ==
+            domain::role::owner) {
+      return {error_response(403, "FORBIDDEN",
+                             "Only an owner may rotate an owner's key that holds users:write",
+                             request_id)};
     }
     auto rotated = d_.keys.rotate(store, id, workspace.workspace_id, workspace.key_prefix,
                                   workspace.policy, grace_period, ctx);
@@ -593,11 +596,9 @@ void api::get_self(call& c) {
 
 namespace {
 
-/// Request logs and failed attempts: the role's audit.read, and for a key audit:read or (as
-/// before issue 4) keys:read.
+/// Request logs and failed attempts: the role's audit.read, and for a key audit:read.
 bool may_read_audit(const principal& who) noexcept {
-  return may(who, domain::action::audit_read, "audit:read") ||
-         may(who, domain::action::audit_read, "keys:read");
+  return may(who, domain::action::audit_read, "audit:read");
 }
 
 }  // namespace

@@ -81,11 +81,12 @@ const std::vector<route>& route_table() {
                   {"DELETE", P, "keys:write", {}, false, true, &api::revoke_key}}});
     t.push_back({"/v1/keys/{id}/rotate",
                  {{"POST", P, "keys:write", {}, false, true, &api::rotate_key}}});
-    // Request logs and failed attempts: audit:read or keys:read (the endpoint checks).
+    // Request logs and failed attempts: audit:read. The endpoint checks it (after the key's
+    // visibility: someone else's key is 404 to a member, not 403).
     t.push_back({"/v1/keys/{id}/requests",
                  {{"GET", P, "", {"limit", "cursor"}, false, false, &api::key_requests}}});
     t.push_back({"/v1/auth-failures",
-                 {{"GET", P, "", {"since", "limit"}, false, false, &api::auth_failures}}});
+                 {{"GET", P, "audit:read", {"since", "limit"}, false, false, &api::auth_failures}}});
     // Users. set-password carries a secret (the token and the password): never kept for
     // Idempotency-Key replays. It is matched before /v1/users/{id}.
     t.push_back({"/v1/users/set-password",
