@@ -114,8 +114,8 @@ void api::invite_user(call& c) {
   if (!body) return;
   auto email = required_string(c, *body, "email");
   if (!email) return;
-  auto display_name = body->get_string("display_name");
-  if (!display_name) return void(invalid(c, display_name.error().message));
+  auto name = required_string(c, *body, "display_name");
+  if (!name) return;
   const auto role = role_field(c, *body);
   if (!role) return;
   const auto actor_role = c.who->effective_role();
@@ -127,10 +127,7 @@ void api::invite_user(call& c) {
   if (!domain::valid_email(normalized)) {
     return c.respond(error_response(user_error::invalid_email, c.req.request_id));
   }
-  // Without a display name, a new user is called by the local part of their email.
-  std::string name = display_name.value() ? std::move(*display_name.value())
-                                          : normalized.substr(0, normalized.rfind('@'));
-  run_command(c, [this, who = *c.who, email = normalized, name = std::move(name), role = *role,
+  run_command(c, [this, who = *c.who, email = normalized, name = std::move(*name), role = *role,
                   ctx = context_of(c),
                   request_id = c.req.request_id](std::size_t worker) -> command_result {
     // An existing person keeps their name: the answer shows the one they have.

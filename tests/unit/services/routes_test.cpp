@@ -1552,7 +1552,8 @@ TEST_F(routes_test, an_invitation_answers_a_one_time_token_that_sets_the_passwor
 
   auto user = parse(call("GET", "/v1/users/" + id, "", json_with(admin_)).body);
   EXPECT_FALSE(user["password_set"].GetBool());
-  EXPECT_EQ(code_of(call("POST", "/v1/users", R"({"email":"bob@acme.example","role":"admin"})",
+  EXPECT_EQ(code_of(call("POST", "/v1/users",
+                         R"({"email":"bob@acme.example","display_name":"B","role":"admin"})",
                          json_with(admin_))),
             "ALREADY_MEMBER");
 
@@ -1579,11 +1580,14 @@ TEST_F(routes_test, an_invitation_answers_a_one_time_token_that_sets_the_passwor
 
   // Validation.
   const std::pair<std::string, std::string> bad[] = {
-      {R"({"email":"x@acme.example","role":"boss"})", "INVALID_FIELD"},
-      {R"({"email":"not an email","role":"member"})", "INVALID_FIELD"},
-      {R"({"role":"member"})", "MISSING_FIELD"},
-      {R"({"email":"x@acme.example"})", "MISSING_FIELD"},
-      {R"({"email":"x@acme.example","role":"member","colour":1})", "UNKNOWN_FIELD"},
+      {R"({"email":"x@acme.example","display_name":"X","role":"boss"})", "INVALID_FIELD"},
+      {R"({"email":"not an email","display_name":"X","role":"member"})", "INVALID_FIELD"},
+      {R"({"email":"x@acme.example","display_name":"","role":"member"})", "INVALID_FIELD"},
+      {R"({"display_name":"X","role":"member"})", "MISSING_FIELD"},
+      {R"({"email":"x@acme.example","role":"member"})", "MISSING_FIELD"},
+      {R"({"email":"x@acme.example","display_name":"X"})", "MISSING_FIELD"},
+      {R"({"email":"x@acme.example","display_name":"X","role":"member","colour":1})",
+       "UNKNOWN_FIELD"},
   };
   for (const auto& [body, code] : bad) {
     EXPECT_EQ(code_of(call("POST", "/v1/users", body, json_with(admin_))), code) << body;
@@ -1604,7 +1608,7 @@ TEST_F(routes_test, who_may_invite_change_and_remove_whom) {
   EXPECT_EQ(std::string(list["data"][0]["role"].GetString()), "admin");
   EXPECT_TRUE(list["data"][0]["password_set"].GetBool());
 
-  const std::string invite = R"({"email":"new@acme.example","role":"owner"})";
+  const std::string invite = R"({"email":"new@acme.example","display_name":"N","role":"owner"})";
   EXPECT_EQ(call("POST", "/v1/users", invite, as(member)).status, 403u);
   EXPECT_EQ(call("POST", "/v1/users", invite, as(auditor)).status, 403u);
   EXPECT_EQ(call("POST", "/v1/users", invite, as(admin)).status, 403u) << "only owners make owners";
@@ -1702,7 +1706,7 @@ TEST_F(routes_test, a_demotion_narrows_the_owners_keys_at_once) {
 TEST_F(routes_test, user_commands_replay_under_an_idempotency_key) {
   auto headers = json_with(admin_);
   headers.emplace_back("Idempotency-Key", "invite-1");
-  const std::string body = R"({"email":"once@acme.example","role":"member"})";
+  const std::string body = R"({"email":"once@acme.example","display_name":"O","role":"member"})";
   auto first = call("POST", "/v1/users", body, headers);
   ASSERT_EQ(first.status, 201u);
   const auto after = store_.head_seq();
