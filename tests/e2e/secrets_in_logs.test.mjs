@@ -1,11 +1,14 @@
 // No secret reaches a log line or an event: after creating, verifying, revoking and failing
-// authentication with keys, the server's stderr (at debug level) and the event log contain
-// none of the keys, their bodies, their keyed hashes, nor the server secret.
+// authentication with keys, bootstrapping owners, inviting, setting passwords and logging in,
+// the server's stderr (at debug level) and the event log contain none of the keys, their
+// bodies, their keyed hashes, the owners' passwords, invitation tokens, session ids, CSRF
+// tokens, nor the server secret.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { key_body, make_key, run_keyledger, start_stack } from './harness.mjs';
+import { key_body, make_key, run_keyledger, start_stack, unique_email } from './harness.mjs';
+import { login_ok, login_owner, strong_password } from './people.mjs';
 
 let stack;
 
@@ -37,6 +40,24 @@ test('keys, hashes and the server secret never reach the log or the events', asy
   secrets.push(...forms_of(second.key));
   assert.ok(!b.stderr.includes(second.key), 'bootstrap logged its admin key');
   assert.ok(!b.stderr.includes(key_body(second.key)), 'bootstrap logged the key body');
+  assert.ok(!b.stderr.includes(second.owner_password), 'bootstrap logged the owner password');
+
+  // People: owners' passwords, a session and its CSRF token, an invitation's token and the
+  // password set with it, a failed login with a password-like guess.
+  const people_secrets = [stack.workspace.owner_password, second.owner_password];
+  const owner = await login_owner(api, stack.server, stack.workspace);
+  people_secrets.push(owner.id, owner.csrf);
+  const inv = await api.post('/v1/users', { session: owner, json: { email: unique_email('secret'), display_name: 'Secret', role: 'member' } });
+  assert.equal(inv.status, 201, inv.text);
+  const password = strong_password();
+  people_secrets.push(inv.json.invitation_token, password);
+  assert.equal((await api.post('/v1/users/set-password', { json: { token: inv.json.invitation_token, password } })).status, 204);
+  const member = await login_ok(api, stack.server, { email: inv.json.email, password });
+  people_secrets.push(member.id, member.csrf);
+  const guess = strong_password();
+  people_secrets.push(guess);
+  assert.equal((await api.post('/v1/sessions', { json: { email: inv.json.email, password: guess } })).status, 401);
+  assert.equal((await api.del('/v1/sessions/current', { session: member })).status, 204);
 
   // Create, verify, use.
   const live = await api.create_key(admin_key, { name: 'live-one', environment: 'live', scopes: ['keys:read'] });
@@ -137,6 +158,9 @@ test('keys, hashes and the server secret never reach the log or the events', asy
     assert.ok(!log.includes(h), 'a key hash is in the server log');
   }
   assert.ok(!log.includes(secret_file), 'the server secret is in the server log');
+  for (const s of people_secrets) {
+    assert.ok(!log.includes(s), `a password, token or session id is in the server log: ${s.slice(0, 4)}...`);
+  }
   assert.ok(!log.toLowerCase().includes('bearer '), 'an Authorization header is in the server log');
 
   // The event log holds hashes and visible starts, never a key.
@@ -146,14 +170,18 @@ test('keys, hashes and the server secret never reach the log or the events', asy
     assert.ok(!stored.includes(s), `a key (or its body) is in the events table: ${s.slice(0, 12)}...`);
   }
   assert.ok(!stored.includes(secret_file), 'the server secret is in the events table');
+  for (const s of people_secrets) {
+    assert.ok(!stored.includes(s), `a password, token or session id is in the events table: ${s.slice(0, 4)}...`);
+  }
 
   // Nor do the tables beside the log: usage telemetry and stored (sealed) idempotent answers.
-  for (const table of ['key_last_use', 'key_requests', 'auth_failures', 'idempotency_keys']) {
+  for (const table of ['key_last_use', 'key_requests', 'auth_failures', 'idempotency_keys', 'user_credentials', 'invitations', 'sessions']) {
     const rows = await stack.db.query(`SELECT * FROM ${table}`);
     const text = rows.rows
       .map((r) => Object.values(r).map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : String(v))).join('\n'))
       .join('\n');
     for (const s of secrets) assert.ok(!text.includes(s), `a key (or its body) is in ${table}: ${s.slice(0, 12)}...`);
+    for (const s of people_secrets) assert.ok(!text.includes(s), `a password, token or session id is in ${table}: ${s.slice(0, 4)}...`);
     assert.ok(!text.includes(secret_file), `the server secret is in ${table}`);
   }
   const sealed = await stack.db.query('SELECT count(*)::int AS n FROM idempotency_keys WHERE complete');
