@@ -292,6 +292,33 @@ describe('invitations', () => {
     assert.equal(await command_event_count(stack.db), events);
   });
 
+  test('a removed user can be invited again; someone with a password gets no token', async () => {
+    const email = unique_email('again');
+    const first = await invite({ email, display_name: 'Again', role: 'member' });
+    assert.equal(first.status, 201, first.text);
+    secrets.push(first.json.invitation_token);
+    assert.equal((await api.del(`/v1/users/${first.json.id}`, { session: owner })).status, 204);
+    assert_error(await set_password(first.json.invitation_token, strong_password()), 400, 'INVALID_TOKEN', 'the removed user\'s token');
+    const second = await invite({ email, display_name: 'Again', role: 'auditor' });
+    assert.equal(second.status, 201, second.text);
+    assert.equal(second.json.id, first.json.id, 'the same person');
+    assert.equal(typeof second.json.invitation_token, 'string', 'no password yet: a fresh token');
+    secrets.push(second.json.invitation_token);
+    const password = strong_password();
+    secrets.push(password);
+    assert.equal((await set_password(second.json.invitation_token, password)).status, 204);
+
+    // Removed and invited again once they have a password: no token, their password works.
+    assert.equal((await api.del(`/v1/users/${first.json.id}`, { session: owner })).status, 204);
+    const third = await invite({ email, display_name: 'Again', role: 'member' });
+    assert.equal(third.status, 201, third.text);
+    assert.equal(third.json.invitation_token, null, third.text);
+    assert.equal(third.json.invitation_expires_at, null, third.text);
+    const s = await login_ok(api, stack.server, { email, password });
+    assert.equal(s.role, 'member');
+    secrets.push(s.id, s.csrf);
+  });
+
   test('GET /v1/users/{id}: unknown and malformed ids are 404', async () => {
     for (const id of ['usr_0000000000000000000000', 'usr_x', 'key_0000000000000000000000', stack.workspace.key_id]) {
       assert_error(await api.get(`/v1/users/${id}`, { session: owner }), 404, 'NOT_FOUND', id);
