@@ -14,15 +14,14 @@ bool may_see_key(const principal& p, std::string_view owner) noexcept {
          owner == p.user_id;
 }
 
-infra::http_response forbidden(const principal& p, domain::action a,
-                               std::string_view request_id) {
+infra::http_response forbidden(const principal& p, domain::action a, std::string_view request_id) {
   const auto role = p.effective_role();
   if (p.is_key() && role && domain::allowed(*role, a)) {
     // The owner may, the key's scopes do not reach: the documented key answer.
     return error_response(403, "FORBIDDEN", request_id);
   }
-  return error_response(403, "FORBIDDEN",
-                        "Your role in this workspace does not allow this action", request_id);
+  return error_response(403, "FORBIDDEN", "Your role in this workspace does not allow this action",
+                        request_id);
 }
 
 }  // namespace keyledger::services::http

@@ -99,9 +99,9 @@ bool scopes_acceptable(const call& c, const std::vector<std::string>& scopes,
     return false;
   }
   for (const auto& s : scopes) {
-    const bool known = domain::is_management_scope(s) ||
-                       std::find(ws.scope_catalog.begin(), ws.scope_catalog.end(), s) !=
-                           ws.scope_catalog.end();
+    const bool known =
+        domain::is_management_scope(s) ||
+        std::find(ws.scope_catalog.begin(), ws.scope_catalog.end(), s) != ws.scope_catalog.end();
     if (!known) {
       // A valid scope is lowercase resource:action of at most 65 bytes: safe to echo.
       return invalid(c, "field 'scopes': '" + s +
@@ -317,15 +317,16 @@ void api::create_key(call& c) {
   // The key belongs to, and acts for, the person creating it (or the creating key's owner).
   input.owner_user_id = c.who->user_id;
 
-  run_command(c, [this, input = std::move(input), workspace = std::move(*workspace),
-                  ctx = context_of(c),
-                  request_id = c.req.request_id](std::size_t worker) -> command_result {
-    auto created = d_.keys.create(d_.store_for(worker), input, ctx);
-    if (!created) return {error_response(created.error(), request_id)};
-    return {created_response(created.value(), standing_of(created->state, workspace),
-                             d_.clock.now()),
-            created->global_seq};
-  });
+  run_command(
+      c,
+      [this, input = std::move(input), workspace = std::move(*workspace), ctx = context_of(c),
+       request_id = c.req.request_id](std::size_t worker) -> command_result {
+        auto created = d_.keys.create(d_.store_for(worker), input, ctx);
+        if (!created) return {error_response(created.error(), request_id)};
+        return {created_response(created.value(), standing_of(created->state, workspace),
+                                 d_.clock.now()),
+                created->global_seq};
+      });
 }
 
 void api::list_keys(call& c) {
@@ -439,9 +440,8 @@ namespace {
 /// The checks every command on one key makes against its current state: visible to the caller
 /// (else 404, like a missing key) and the _any/_own action allowed (else 403). nullopt: go on.
 std::optional<http_response> refuse_key_command(const principal& who,
-                                                const domain::api_key_state& k,
-                                                domain::action any, domain::action own,
-                                                std::string_view request_id) {
+                                                const domain::api_key_state& k, domain::action any,
+                                                domain::action own, std::string_view request_id) {
   if (!k.exists || k.workspace_id != who.workspace_id || !may_see_key(who, k.owner_user_id)) {
     return error_response(404, "NOT_FOUND", request_id);
   }
@@ -478,23 +478,25 @@ void api::update_key(call& c) {
   input.off_the_record = s.off_the_record;
   input.enabled = s.enabled;
   input.limit = s.limit;
-  run_command(c, [this, id = c.path_id, who = *c.who, workspace = std::move(*workspace),
-                  input = std::move(input), ctx = context_of(c),
-                  request_id = c.req.request_id](std::size_t worker) -> command_result {
-    auto& store = d_.store_for(worker);
-    if (auto refused = refuse_key_command(who, d_.keys.load(store, id), action::keys_update_any,
-                                          action::keys_update_own, request_id)) {
-      return {std::move(*refused)};
-    }
-    auto changed =
-        d_.keys.update(store, id, workspace.workspace_id, workspace.policy, input, ctx);
-    if (!changed) return {error_response(changed.error(), request_id)};
-    const std::string ids[] = {id};
-    const auto uses = last_uses(worker, ids);
-    return {key_object(changed->state, standing_of(changed->state, workspace), d_.clock.now(),
-                       find_use(uses, id)),
-            changed->global_seq};
-  });
+  run_command(
+      c,
+      [this, id = c.path_id, who = *c.who, workspace = std::move(*workspace),
+       input = std::move(input), ctx = context_of(c),
+       request_id = c.req.request_id](std::size_t worker) -> command_result {
+        auto& store = d_.store_for(worker);
+        if (auto refused = refuse_key_command(who, d_.keys.load(store, id), action::keys_update_any,
+                                              action::keys_update_own, request_id)) {
+          return {std::move(*refused)};
+        }
+        auto changed =
+            d_.keys.update(store, id, workspace.workspace_id, workspace.policy, input, ctx);
+        if (!changed) return {error_response(changed.error(), request_id)};
+        const std::string ids[] = {id};
+        const auto uses = last_uses(worker, ids);
+        return {key_object(changed->state, standing_of(changed->state, workspace), d_.clock.now(),
+                           find_use(uses, id)),
+                changed->global_seq};
+      });
 }
 
 void api::rotate_key(call& c) {
@@ -517,47 +519,48 @@ void api::rotate_key(call& c) {
   if (!workspace) return;
   const auto grace_period =
       grace ? std::chrono::seconds(*grace) : std::chrono::seconds(domain::default_grace_period);
-  run_command(c, [this, id = c.path_id, workspace = std::move(*workspace), grace_period,
-                  who = *c.who, ctx = context_of(c),
-                  request_id = c.req.request_id](std::size_t worker) -> command_result {
-    auto& store = d_.store_for(worker);
-    const auto old_key = d_.keys.load(store, id);
-    if (auto refused = refuse_key_command(who, old_key, action::keys_rotate_any,
-                                          action::keys_rotate_own, request_id)) {
-      return {std::move(*refused)};
-    }
-    // The new key inherits the old key's scopes: rotating must not hand a key the management
-    // scopes it does not hold itself.
-    if (who.is_key()) {
-      for (const auto& s : old_key.scopes) {
-        if (domain::is_management_scope(s) && !who.has_scope(s)) {
+  run_command(
+      c,
+      [this, id = c.path_id, workspace = std::move(*workspace), grace_period, who = *c.who,
+       ctx = context_of(c), request_id = c.req.request_id](std::size_t worker) -> command_result {
+        auto& store = d_.store_for(worker);
+        const auto old_key = d_.keys.load(store, id);
+        if (auto refused = refuse_key_command(who, old_key, action::keys_rotate_any,
+                                              action::keys_rotate_own, request_id)) {
+          return {std::move(*refused)};
+        }
+        // The new key inherits the old key's scopes: rotating must not hand a key the management
+        // scopes it does not hold itself.
+        if (who.is_key()) {
+          for (const auto& s : old_key.scopes) {
+            if (domain::is_management_scope(s) && !who.has_scope(s)) {
+              return {error_response(403, "FORBIDDEN",
+                                     "A key cannot rotate a key holding a management scope it does "
+                                     "not hold itself",
+                                     request_id)};
+            }
+          }
+        }
+        // The new secret acts for the old key's owner and goes to the caller. What an owner may
+        // do beyond an admin is all behind users:write (owners, and making owners): a key of an
+        // owner holding it is rotated by owners only.
+        if (old_key.owner_user_id != who.user_id && !old_key.owner_user_id.empty() &&
+            who.effective_role() != domain::role::owner &&
+            std::find(old_key.scopes.begin(), old_key.scopes.end(), "users:write") !=
+                old_key.scopes.end() &&
+            d_.directory.role_of(workspace.workspace_id, old_key.owner_user_id) ==
+                domain::role::owner) {
           return {error_response(403, "FORBIDDEN",
-                                 "A key cannot rotate a key holding a management scope it does "
-                                 "not hold itself",
+                                 "Only an owner may rotate an owner's key that holds users:write",
                                  request_id)};
         }
-      }
-    }
-    // The new secret acts for the old key's owner and goes to the caller. What an owner may
-    // do beyond an admin is all behind users:write (owners, and making owners): a key of an
-    // owner holding it is rotated by owners only.
-    if (old_key.owner_user_id != who.user_id && !old_key.owner_user_id.empty() &&
-        who.effective_role() != domain::role::owner &&
-        std::find(old_key.scopes.begin(), old_key.scopes.end(), "users:write") !=
-            old_key.scopes.end() &&
-        d_.directory.role_of(workspace.workspace_id, old_key.owner_user_id) ==
-            domain::role::owner) {
-      return {error_response(403, "FORBIDDEN",
-                             "Only an owner may rotate an owner's key that holds users:write",
-                             request_id)};
-    }
-    auto rotated = d_.keys.rotate(store, id, workspace.workspace_id, workspace.key_prefix,
-                                  workspace.policy, grace_period, ctx);
-    if (!rotated) return {error_response(rotated.error(), request_id)};
-    return {created_response(rotated->new_key, standing_of(rotated->new_key.state, workspace),
-                             d_.clock.now()),
-            rotated->new_key.global_seq};
-  });
+        auto rotated = d_.keys.rotate(store, id, workspace.workspace_id, workspace.key_prefix,
+                                      workspace.policy, grace_period, ctx);
+        if (!rotated) return {error_response(rotated.error(), request_id)};
+        return {created_response(rotated->new_key, standing_of(rotated->new_key.state, workspace),
+                                 d_.clock.now()),
+                rotated->new_key.global_seq};
+      });
 }
 
 void api::revoke_key(call& c) {
@@ -569,20 +572,22 @@ void api::revoke_key(call& c) {
   if (!plausible_key_id(c.path_id)) {
     return c.respond(error_response(404, "NOT_FOUND", c.req.request_id));
   }
-  run_command(c, [this, id = c.path_id, who = *c.who, ctx = context_of(c),
-                  request_id = c.req.request_id](std::size_t worker) -> command_result {
-    auto& store = d_.store_for(worker);
-    if (auto refused = refuse_key_command(who, d_.keys.load(store, id), action::keys_revoke_any,
-                                          action::keys_revoke_own, request_id)) {
-      return {std::move(*refused)};
-    }
-    auto revoked = d_.keys.revoke(store, id, who.workspace_id, ctx);
-    if (!revoked) return {error_response(revoked.error(), request_id)};
-    http_response r;
-    r.status = 204;
-    r.content_type.clear();
-    return {std::move(r), revoked->global_seq};
-  });
+  run_command(
+      c,
+      [this, id = c.path_id, who = *c.who, ctx = context_of(c),
+       request_id = c.req.request_id](std::size_t worker) -> command_result {
+        auto& store = d_.store_for(worker);
+        if (auto refused = refuse_key_command(who, d_.keys.load(store, id), action::keys_revoke_any,
+                                              action::keys_revoke_own, request_id)) {
+          return {std::move(*refused)};
+        }
+        auto revoked = d_.keys.revoke(store, id, who.workspace_id, ctx);
+        if (!revoked) return {error_response(revoked.error(), request_id)};
+        http_response r;
+        r.status = 204;
+        r.content_type.clear();
+        return {std::move(r), revoked->global_seq};
+      });
 }
 
 void api::get_self(call& c) {
@@ -668,27 +673,27 @@ void api::auth_failures(call& c) {
                           "2026-11-23T19:36:02Z"));
     }
   }
-  run_read(c, [this, workspace_id = c.who->workspace_id, limit = *limit,
-               since](std::size_t worker) {
-    const auto from = since.value_or(d_.clock.now() - std::chrono::hours(24));
-    const auto rows = d_.telemetry_for(worker).auth_failures(workspace_id, micros(from), limit);
-    const auto at = [](std::int64_t us) {
-      return domain::format_timestamp(domain::timestamp(std::chrono::microseconds(us)));
-    };
-    infra::json_writer w;
-    w.begin_object().key("data").begin_array();
-    for (const auto& r : rows) {
-      w.begin_object()
-          .field("source_ip", r.source_ip)
-          .field("code", r.code)
-          .field("count", r.count)
-          .field("first_at", at(r.first_at_us))
-          .field("last_at", at(r.last_at_us))
-          .end_object();
-    }
-    w.end_array().end_object();
-    return json_response(200, w.take());
-  });
+  run_read(
+      c, [this, workspace_id = c.who->workspace_id, limit = *limit, since](std::size_t worker) {
+        const auto from = since.value_or(d_.clock.now() - std::chrono::hours(24));
+        const auto rows = d_.telemetry_for(worker).auth_failures(workspace_id, micros(from), limit);
+        const auto at = [](std::int64_t us) {
+          return domain::format_timestamp(domain::timestamp(std::chrono::microseconds(us)));
+        };
+        infra::json_writer w;
+        w.begin_object().key("data").begin_array();
+        for (const auto& r : rows) {
+          w.begin_object()
+              .field("source_ip", r.source_ip)
+              .field("code", r.code)
+              .field("count", r.count)
+              .field("first_at", at(r.first_at_us))
+              .field("last_at", at(r.last_at_us))
+              .end_object();
+        }
+        w.end_array().end_object();
+        return json_response(200, w.take());
+      });
 }
 
 }  // namespace keyledger::services::http

@@ -64,8 +64,7 @@ const std::vector<route>& route_table() {
     t.push_back({"/v1/keys/verify",
                  {{"POST", auth::none, "", {}, false, false, &api::verify_key}},
                  L::debug});
-    t.push_back(
-        {"/v1/keys/self", {{"GET", auth::key_only, "", {}, false, false, &api::get_self}}});
+    t.push_back({"/v1/keys/self", {{"GET", auth::key_only, "", {}, false, false, &api::get_self}}});
     t.push_back({"/v1/keys",
                  {{"GET",
                    P,
@@ -79,14 +78,15 @@ const std::vector<route>& route_table() {
                  {{"GET", P, "keys:read", {}, false, false, &api::get_key},
                   {"PATCH", P, "keys:write", {}, false, true, &api::update_key},
                   {"DELETE", P, "keys:write", {}, false, true, &api::revoke_key}}});
-    t.push_back({"/v1/keys/{id}/rotate",
-                 {{"POST", P, "keys:write", {}, false, true, &api::rotate_key}}});
+    t.push_back(
+        {"/v1/keys/{id}/rotate", {{"POST", P, "keys:write", {}, false, true, &api::rotate_key}}});
     // Request logs and failed attempts: audit:read. The endpoint checks it (after the key's
     // visibility: someone else's key is 404 to a member, not 403).
     t.push_back({"/v1/keys/{id}/requests",
                  {{"GET", P, "", {"limit", "cursor"}, false, false, &api::key_requests}}});
-    t.push_back({"/v1/auth-failures",
-                 {{"GET", P, "audit:read", {"since", "limit"}, false, false, &api::auth_failures}}});
+    t.push_back(
+        {"/v1/auth-failures",
+         {{"GET", P, "audit:read", {"since", "limit"}, false, false, &api::auth_failures}}});
     // Users. set-password carries a secret (the token and the password): never kept for
     // Idempotency-Key replays. It is matched before /v1/users/{id}.
     t.push_back({"/v1/users/set-password",
@@ -99,8 +99,7 @@ const std::vector<route>& route_table() {
                   {"PATCH", P, "users:write", {}, false, true, &api::update_user},
                   {"DELETE", P, "users:write", {}, false, true, &api::remove_user}}});
     // Sessions: a password goes in, a session id comes out; neither is kept for replays.
-    t.push_back(
-        {"/v1/sessions", {{"POST", auth::none, "", {}, false, false, &api::login}}});
+    t.push_back({"/v1/sessions", {{"POST", auth::none, "", {}, false, false, &api::login}}});
     t.push_back({"/v1/sessions/current",
                  {{"GET", auth::session_only, "", {}, false, false, &api::current_session},
                   {"DELETE", auth::session_only, "", {}, false, false, &api::logout}}});

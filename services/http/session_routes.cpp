@@ -25,8 +25,8 @@ domain::timestamp from_micros(std::int64_t us) {
 /// scripts (HttpOnly), not on cross-site subrequests or posts (SameSite=Lax), and only over
 /// TLS unless the server listens on loopback (Secure).
 std::string cookie_attributes(bool loopback, std::int64_t max_age_seconds) {
-  std::string out = "; Path=/; Max-Age=" + std::to_string(max_age_seconds) +
-                    "; HttpOnly; SameSite=Lax";
+  std::string out =
+      "; Path=/; Max-Age=" + std::to_string(max_age_seconds) + "; HttpOnly; SameSite=Lax";
   if (!loopback) out += "; Secure";
   return out;
 }
@@ -39,9 +39,9 @@ void api::login(call& c) {
   auto email = body->get_string("email");
   auto password = body->get_string("password");
   auto workspace = body->get_string("workspace");
-  for (const auto* error : {email ? nullptr : &email.error(),
-                            password ? nullptr : &password.error(),
-                            workspace ? nullptr : &workspace.error()}) {
+  for (const auto* error :
+       {email ? nullptr : &email.error(), password ? nullptr : &password.error(),
+        workspace ? nullptr : &workspace.error()}) {
     if (error) {
       return c.respond(error_response(400, "INVALID_FIELD", error->message, c.req.request_id));
     }
@@ -71,8 +71,8 @@ void api::login(call& c) {
       }
     }
     std::chrono::seconds retry_after{0};
-    auto session = d_.users.login(d_.people_for(worker), d_.directory, email, *secret,
-                                  workspace_id, ip, &retry_after);
+    auto session = d_.users.login(d_.people_for(worker), d_.directory, email, *secret, workspace_id,
+                                  ip, &retry_after);
     if (!session) {
       if (session.error() == user_error::bad_credentials) {
         // Counted beside failed key attempts, for the workspace(s) the account belongs to (an
@@ -107,10 +107,10 @@ void api::login(call& c) {
                              created + d_.sessions.absolute_timeout - d_.clock.now())
                              .count();
     // The session id leaves the process here, once (the access log never shows headers).
-    r.headers.emplace_back("Set-Cookie", std::string(cookie_name) + "=" +
-                                             std::string(session->session_id.reveal()) +
-                                             cookie_attributes(d_.loopback_listener,
-                                                               std::max<std::int64_t>(max_age, 0)));
+    r.headers.emplace_back(
+        "Set-Cookie",
+        std::string(cookie_name) + "=" + std::string(session->session_id.reveal()) +
+            cookie_attributes(d_.loopback_listener, std::max<std::int64_t>(max_age, 0)));
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
   });
@@ -123,9 +123,8 @@ void api::current_session(call& c) {
     if (!record || !user || !who.member_role) {
       return error_response(401, "UNAUTHORIZED", request_id);
     }
-    const auto expires_at =
-        domain::session_expires_at(from_micros(record->created_at_us),
-                                   from_micros(record->last_seen_at_us), d_.sessions);
+    const auto expires_at = domain::session_expires_at(
+        from_micros(record->created_at_us), from_micros(record->last_seen_at_us), d_.sessions);
     infra::json_writer w;
     w.begin_object()
         .field("user_id", who.user_id)
@@ -146,8 +145,8 @@ void api::logout(call& c) {
     http_response r;
     r.status = 204;
     r.content_type.clear();
-    r.headers.emplace_back("Set-Cookie",
-                           std::string(cookie_name) + "=" + cookie_attributes(d_.loopback_listener, 0));
+    r.headers.emplace_back(
+        "Set-Cookie", std::string(cookie_name) + "=" + cookie_attributes(d_.loopback_listener, 0));
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
   });

@@ -127,34 +127,35 @@ void api::invite_user(call& c) {
   if (!domain::valid_email(normalized)) {
     return c.respond(error_response(user_error::invalid_email, c.req.request_id));
   }
-  run_command(c, [this, who = *c.who, email = normalized, name = std::move(*name), role = *role,
-                  ctx = context_of(c),
-                  request_id = c.req.request_id](std::size_t worker) -> command_result {
-    // An existing person keeps their name: the answer shows the one they have.
-    const auto existing = d_.directory.find_user_by_email(email);
-    auto invited = d_.users.invite(d_.store_for(worker), d_.people_for(worker), who, email, name,
-                                   role, ctx);
-    if (!invited) return {error_response(invited.error(), request_id)};
-    infra::json_writer w;
-    w.begin_object()
-        .field("id", invited->user_id)
-        .field("email", email)
-        .field("display_name",
-               existing ? existing->display_name : domain::normalize_display_name(name))
-        .field("role", domain::to_string(invited->member_role));
-    if (invited->token.empty()) {
-      w.key("invitation_token").null().key("invitation_expires_at").null();
-    } else {
-      // The one-time token leaves the process here, once.
-      w.field("invitation_token", invited->token.reveal())
-          .field("invitation_expires_at", domain::format_timestamp(invited->expires_at));
-    }
-    w.end_object();
-    auto r = json_response(201, w.take());
-    r.headers.emplace_back("Location", "/v1/users/" + invited->user_id);
-    r.headers.emplace_back("Cache-Control", "no-store");
-    return {std::move(r), invited->global_seq};
-  });
+  run_command(
+      c,
+      [this, who = *c.who, email = normalized, name = std::move(*name), role = *role,
+       ctx = context_of(c), request_id = c.req.request_id](std::size_t worker) -> command_result {
+        // An existing person keeps their name: the answer shows the one they have.
+        const auto existing = d_.directory.find_user_by_email(email);
+        auto invited = d_.users.invite(d_.store_for(worker), d_.people_for(worker), who, email,
+                                       name, role, ctx);
+        if (!invited) return {error_response(invited.error(), request_id)};
+        infra::json_writer w;
+        w.begin_object()
+            .field("id", invited->user_id)
+            .field("email", email)
+            .field("display_name",
+                   existing ? existing->display_name : domain::normalize_display_name(name))
+            .field("role", domain::to_string(invited->member_role));
+        if (invited->token.empty()) {
+          w.key("invitation_token").null().key("invitation_expires_at").null();
+        } else {
+          // The one-time token leaves the process here, once.
+          w.field("invitation_token", invited->token.reveal())
+              .field("invitation_expires_at", domain::format_timestamp(invited->expires_at));
+        }
+        w.end_object();
+        auto r = json_response(201, w.take());
+        r.headers.emplace_back("Location", "/v1/users/" + invited->user_id);
+        r.headers.emplace_back("Cache-Control", "no-store");
+        return {std::move(r), invited->global_seq};
+      });
 }
 
 void api::update_user(call& c) {
@@ -168,15 +169,16 @@ void api::update_user(call& c) {
   if (!domain::valid_user_id(c.path_id) || !d_.directory.role_of(c.who->workspace_id, c.path_id)) {
     return c.respond(error_response(404, "NOT_FOUND", c.req.request_id));
   }
-  run_command(c, [this, who = *c.who, id = c.path_id, role = *role, ctx = context_of(c),
-                  request_id = c.req.request_id](std::size_t worker) -> command_result {
-    auto changed =
-        d_.users.change_role(d_.store_for(worker), d_.people_for(worker), who, id, role, ctx);
-    if (!changed) return {error_response(changed.error(), request_id)};
-    const auto user = d_.directory.find_user(id);
-    if (!user) return {error_response(404, "NOT_FOUND", request_id)};
-    return {user_object(*user, role), changed.value()};
-  });
+  run_command(c,
+              [this, who = *c.who, id = c.path_id, role = *role, ctx = context_of(c),
+               request_id = c.req.request_id](std::size_t worker) -> command_result {
+                auto changed = d_.users.change_role(d_.store_for(worker), d_.people_for(worker),
+                                                    who, id, role, ctx);
+                if (!changed) return {error_response(changed.error(), request_id)};
+                const auto user = d_.directory.find_user(id);
+                if (!user) return {error_response(404, "NOT_FOUND", request_id)};
+                return {user_object(*user, role), changed.value()};
+              });
 }
 
 void api::remove_user(call& c) {
@@ -186,12 +188,14 @@ void api::remove_user(call& c) {
   if (!domain::valid_user_id(c.path_id) || !d_.directory.role_of(c.who->workspace_id, c.path_id)) {
     return c.respond(error_response(404, "NOT_FOUND", c.req.request_id));
   }
-  run_command(c, [this, who = *c.who, id = c.path_id, ctx = context_of(c),
-                  request_id = c.req.request_id](std::size_t worker) -> command_result {
-    auto removed = d_.users.remove(d_.store_for(worker), d_.people_for(worker), who, id, ctx);
-    if (!removed) return {error_response(removed.error(), request_id)};
-    return {no_content(), removed.value()};
-  });
+  run_command(c,
+              [this, who = *c.who, id = c.path_id, ctx = context_of(c),
+               request_id = c.req.request_id](std::size_t worker) -> command_result {
+                auto removed =
+                    d_.users.remove(d_.store_for(worker), d_.people_for(worker), who, id, ctx);
+                if (!removed) return {error_response(removed.error(), request_id)};
+                return {no_content(), removed.value()};
+              });
 }
 
 void api::set_password(call& c) {

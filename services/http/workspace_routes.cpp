@@ -34,8 +34,7 @@ http_response workspace_object(const workspace_fields& ws) {
       .field("key_prefix", ws.key_prefix)
       .key("key_policy")
       .begin_object()
-      .field("default_lifespan_days",
-             static_cast<std::int64_t>(ws.policy.default_lifespan.count()))
+      .field("default_lifespan_days", static_cast<std::int64_t>(ws.policy.default_lifespan.count()))
       .field("max_lifespan_days", static_cast<std::int64_t>(ws.policy.max_lifespan.count()))
       .field("allow_no_expiry", ws.policy.allow_no_expiry)
       .field("names_allow_spaces", ws.policy.names_allow_spaces)
@@ -53,8 +52,8 @@ bool invalid(const call& c, std::string_view message) {
 
 /// Reads the members given in `p` (the "key_policy" object) onto `policy`; answers 400 itself.
 bool read_policy(const call& c, const infra::json_body& p, domain::key_policy& policy) {
-  if (auto unknown = p.first_unknown_field(
-          {"default_lifespan_days", "max_lifespan_days", "allow_no_expiry", "names_allow_spaces"})) {
+  if (auto unknown = p.first_unknown_field({"default_lifespan_days", "max_lifespan_days",
+                                            "allow_no_expiry", "names_allow_spaces"})) {
     const auto shown = printable_name(*unknown);
     c.respond(error_response(
         400, "UNKNOWN_FIELD",
@@ -112,8 +111,8 @@ void api::get_workspace(call& c) {
   }
   auto ws = workspace_of(c);
   if (!ws) return;
-  c.respond(workspace_object({ws->workspace_id, ws->name, ws->key_prefix, ws->policy,
-                              ws->scope_catalog}));
+  c.respond(workspace_object(
+      {ws->workspace_id, ws->name, ws->key_prefix, ws->policy, ws->scope_catalog}));
 }
 
 void api::update_workspace(call& c) {
@@ -146,34 +145,35 @@ void api::update_workspace(call& c) {
     command.scope_catalog = std::move(*catalog.value());
   }
   command.changed_by = c.who->user_id.empty() ? c.who->key_id : c.who->user_id;
-  run_command(c, [this, command = std::move(command), ctx = context_of(c),
-                  request_id = c.req.request_id](std::size_t worker) mutable -> command_result {
-    auto& store = d_.store_for(worker);
-    auto state = load_workspace(store, command.workspace_id);
-    command.now = d_.clock.now();
-    auto decision = domain::decide(state, domain::workspace_command{command});
-    if (!decision) return {error_response(decision.error(), request_id)};
-    std::uint64_t seq = 0;
-    if (!decision->empty()) {
-      static infra::openssl_random_source random;
-      std::vector<infra::new_event> events;
-      const auto expected = state.version;
-      for (const auto& e : decision.value()) {
-        events.push_back({domain::new_uuid(random), std::string(domain::event_type(e)),
-                          infra::encode_payload(e)});
-        state = domain::evolve(std::move(state), e);
-      }
-      // Not retried on a conflict: a concurrent change wins and this one answers 409.
-      const auto position = store.append(
-          domain::workspace_stream_id(command.workspace_id), expected, events,
-          {ctx.actor, ctx.request_id, ctx.source_ip, ctx.idempotency_key},
-          command.now.time_since_epoch().count());
-      seq = position.last_seq;
-    }
-    return {workspace_object({state.workspace_id, state.name, state.key_prefix, state.policy,
-                              state.scope_catalog}),
-            seq};
-  });
+  run_command(c,
+              [this, command = std::move(command), ctx = context_of(c),
+               request_id = c.req.request_id](std::size_t worker) mutable -> command_result {
+                auto& store = d_.store_for(worker);
+                auto state = load_workspace(store, command.workspace_id);
+                command.now = d_.clock.now();
+                auto decision = domain::decide(state, domain::workspace_command{command});
+                if (!decision) return {error_response(decision.error(), request_id)};
+                std::uint64_t seq = 0;
+                if (!decision->empty()) {
+                  static infra::openssl_random_source random;
+                  std::vector<infra::new_event> events;
+                  const auto expected = state.version;
+                  for (const auto& e : decision.value()) {
+                    events.push_back({domain::new_uuid(random), std::string(domain::event_type(e)),
+                                      infra::encode_payload(e)});
+                    state = domain::evolve(std::move(state), e);
+                  }
+                  // Not retried on a conflict: a concurrent change wins and this one answers 409.
+                  const auto position = store.append(
+                      domain::workspace_stream_id(command.workspace_id), expected, events,
+                      {ctx.actor, ctx.request_id, ctx.source_ip, ctx.idempotency_key},
+                      command.now.time_since_epoch().count());
+                  seq = position.last_seq;
+                }
+                return {workspace_object({state.workspace_id, state.name, state.key_prefix,
+                                          state.policy, state.scope_catalog}),
+                        seq};
+              });
 }
 
 }  // namespace keyledger::services::http

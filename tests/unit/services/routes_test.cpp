@@ -267,17 +267,17 @@ class routes_test : public ::testing::Test {
                    const domain::key_policy& policy = {}) {
     booted out;
     out.owner_email = "owner@" + name + ".example";
-    auto boot = keys_.bootstrap(
-        store_, name, prefix, {"bootstrap", "req_0", "", ""}, policy, catalog,
-        [&](const domain::workspace_state& ws) {
-          auto owner = users_.bootstrap_owner(store_, people_, ws.workspace_id, out.owner_email,
-                                              {"bootstrap", "req_0", "", ""});
-          EXPECT_TRUE(owner.ok());
-          if (!owner.ok()) return std::string();
-          out.owner_password = std::string(owner->password.reveal());
-          out.owner_id = owner->user_id;
-          return owner->user_id;
-        });
+    auto boot = keys_.bootstrap(store_, name, prefix, {"bootstrap", "req_0", "", ""}, policy,
+                                catalog, [&](const domain::workspace_state& ws) {
+                                  auto owner = users_.bootstrap_owner(
+                                      store_, people_, ws.workspace_id, out.owner_email,
+                                      {"bootstrap", "req_0", "", ""});
+                                  EXPECT_TRUE(owner.ok());
+                                  if (!owner.ok()) return std::string();
+                                  out.owner_password = std::string(owner->password.reveal());
+                                  out.owner_id = owner->user_id;
+                                  return owner->user_id;
+                                });
     EXPECT_TRUE(boot.ok());
     if (!boot.ok()) return out;
     out.workspace_id = boot->workspace.workspace_id;
@@ -1259,9 +1259,8 @@ TEST_F(routes_test, each_role_reads_and_changes_exactly_the_keys_the_policy_allo
   int n = 0;
   for (const auto& row : rows) {
     SCOPED_TRACE(std::string(domain::to_string(row.r)));
-    const auto p = row.r == role::owner
-                       ? owner()
-                       : join(row.r, "p" + std::to_string(n++) + "@acme.example");
+    const auto p =
+        row.r == role::owner ? owner() : join(row.r, "p" + std::to_string(n++) + "@acme.example");
     auto theirs = create_as(victim, R"({"name":"victim key","environment":"live"})");
 
     auto got = call("GET", "/v1/keys/" + theirs.id, "", as(p, false));
@@ -1297,9 +1296,9 @@ TEST_F(routes_test, each_role_reads_and_changes_exactly_the_keys_the_policy_allo
     EXPECT_EQ(call("GET", "/v1/keys/" + id, "", as(p, false)).status, 200u);
     EXPECT_EQ(call("PATCH", "/v1/keys/" + id, R"({"enabled":false})", as(p)).status, 200u);
     EXPECT_EQ(call("GET", "/v1/keys/" + id + "/requests", "", as(p, false)).status, row.audit);
-    EXPECT_EQ(call("POST", "/v1/keys/" + id + "/rotate", R"({"grace_period_seconds":0})", as(p))
-                  .status,
-              201u);
+    EXPECT_EQ(
+        call("POST", "/v1/keys/" + id + "/rotate", R"({"grace_period_seconds":0})", as(p)).status,
+        201u);
   }
 }
 
@@ -1402,8 +1401,7 @@ TEST_F(routes_test, login_sets_a_strict_cookie_and_answers_the_csrf_token) {
   const auto value = cookie.substr(0, cookie.find(';'));
   ASSERT_TRUE(value.starts_with("keyledger_session="));
   EXPECT_EQ(value.size(), std::string("keyledger_session=").size() + 43);
-  EXPECT_EQ(cookie.substr(value.size()),
-            "; Path=/; Max-Age=43200; HttpOnly; SameSite=Lax; Secure");
+  EXPECT_EQ(cookie.substr(value.size()), "; Path=/; Max-Age=43200; HttpOnly; SameSite=Lax; Secure");
   EXPECT_EQ(header_of(r, "Cache-Control"), "no-store");
   auto d = parse(r.body);
   EXPECT_EQ(std::string(d["user_id"].GetString()), owner_id_);
@@ -1573,8 +1571,8 @@ TEST_F(routes_test, an_invitation_answers_a_one_time_token_that_sets_the_passwor
   EXPECT_EQ(logged.find("long enough password"), std::string::npos);
 
   feed();
-  EXPECT_TRUE(parse(call("GET", "/v1/users/" + id, "", json_with(admin_)).body)["password_set"]
-                  .GetBool());
+  EXPECT_TRUE(
+      parse(call("GET", "/v1/users/" + id, "", json_with(admin_)).body)["password_set"].GetBool());
   auto bob = log_in({id, "bob@acme.example", "long enough password", "", ""});
   EXPECT_FALSE(bob.cookie.empty());
 
@@ -1624,9 +1622,9 @@ TEST_F(routes_test, who_may_invite_change_and_remove_whom) {
   EXPECT_EQ(string_field(changed.body, "email"), "m@acme.example");
   // Their session ended with the change: they log in again with the new role.
   EXPECT_EQ(call("GET", "/v1/sessions/current", "", as(member, false)).status, 401u);
-  EXPECT_EQ(string_field(call("GET", "/v1/sessions/current", "", as(log_in(member), false)).body,
-                         "role"),
-            "auditor");
+  EXPECT_EQ(
+      string_field(call("GET", "/v1/sessions/current", "", as(log_in(member), false)).body, "role"),
+      "auditor");
 
   // The last owner stays.
   auto me = owner();
@@ -1637,8 +1635,9 @@ TEST_F(routes_test, who_may_invite_change_and_remove_whom) {
   EXPECT_EQ(call("PATCH", "/v1/users/" + owner_id_, R"({"role":"admin"})", as(me)).status, 200u)
       << "another owner remains";
 
-  EXPECT_EQ(code_of(call("PATCH", "/v1/users/" + member.id, R"({"role":"boss"})", json_with(admin_))),
-            "INVALID_FIELD");
+  EXPECT_EQ(
+      code_of(call("PATCH", "/v1/users/" + member.id, R"({"role":"boss"})", json_with(admin_))),
+      "INVALID_FIELD");
   EXPECT_EQ(code_of(call("PATCH", "/v1/users/" + member.id, "{}", json_with(admin_))),
             "MISSING_FIELD");
   for (const std::string id : {std::string("usr_0000000000000000000000"), std::string("nobody")}) {
@@ -1684,9 +1683,9 @@ TEST_F(routes_test, a_demotion_narrows_the_owners_keys_at_once) {
                               R"(["leads:read","leads:write","users:read","keys:write"]})");
   EXPECT_EQ(header_of(check(key.key), "X-Keyledger-Scopes"),
             "leads:read leads:write users:read keys:write");
-  ASSERT_EQ(call("PATCH", "/v1/users/" + admin.id, R"({"role":"auditor"})", json_with(admin_))
-                .status,
-            200u);
+  ASSERT_EQ(
+      call("PATCH", "/v1/users/" + admin.id, R"({"role":"auditor"})", json_with(admin_)).status,
+      200u);
   EXPECT_EQ(header_of(check(key.key), "X-Keyledger-Scopes"), "leads:read users:read");
   auto verified = call("POST", "/v1/keys/verify", R"({"key":")" + key.key + R"("})",
                        {{"Content-Type", "application/json"}});
@@ -1698,9 +1697,9 @@ TEST_F(routes_test, a_demotion_narrows_the_owners_keys_at_once) {
   EXPECT_EQ(scopes_of(got.body, "effective_scopes"),
             (std::vector<std::string>{"leads:read", "users:read"}));
   // The key acts for an auditor now: it may no longer write keys.
-  EXPECT_EQ(call("POST", "/v1/keys", R"({"name":"x","environment":"live"})", json_with(key.key))
-                .status,
-            403u);
+  EXPECT_EQ(
+      call("POST", "/v1/keys", R"({"name":"x","environment":"live"})", json_with(key.key)).status,
+      403u);
 }
 
 TEST_F(routes_test, user_commands_replay_under_an_idempotency_key) {
@@ -1761,15 +1760,15 @@ TEST_F(routes_test, the_workspace_settings_are_read_and_changed_by_those_allowed
   EXPECT_EQ(d["key_policy"]["default_lifespan_days"].GetInt(), 90);
   EXPECT_EQ(d["scope_catalog"].Size(), 2u);
   EXPECT_EQ(call("GET", "/v1/workspace", "", json_with(admin_)).body, changed.body);
-  EXPECT_EQ(call("POST", "/v1/keys",
-                 R"({"name":"m","environment":"live","scopes":["messages:write"]})",
-                 json_with(admin_))
-                .status,
-            201u);
-  EXPECT_EQ(code_of(call("POST", "/v1/keys",
-                         R"({"name":"m","environment":"live","expires_in_days":121})",
-                         json_with(admin_))),
-            "INVALID_FIELD");
+  EXPECT_EQ(
+      call("POST", "/v1/keys", R"({"name":"m","environment":"live","scopes":["messages:write"]})",
+           json_with(admin_))
+          .status,
+      201u);
+  EXPECT_EQ(
+      code_of(call("POST", "/v1/keys", R"({"name":"m","environment":"live","expires_in_days":121})",
+                   json_with(admin_))),
+      "INVALID_FIELD");
 
   const auto before = store_.head_seq();
   EXPECT_EQ(call("PATCH", "/v1/workspace", "{}", json_with(admin_)).status, 200u);
@@ -1830,8 +1829,7 @@ TEST_F(routes_test, another_workspace_sees_nothing_of_this_one_on_any_id_taking_
   auto users = parse(call("GET", "/v1/users", "", json_with(other.key)).body);
   ASSERT_EQ(users["data"].Size(), 1u);
   EXPECT_EQ(std::string(users["data"][0]["id"].GetString()), other.owner_id);
-  EXPECT_EQ(call("GET", "/v1/keys", "", json_with(other.key)).body.find(key.id),
-            std::string::npos);
+  EXPECT_EQ(call("GET", "/v1/keys", "", json_with(other.key)).body.find(key.id), std::string::npos);
   EXPECT_EQ(string_field(call("GET", "/v1/workspace", "", as(other_owner, false)).body, "id"),
             other.workspace_id);
 }
