@@ -34,6 +34,7 @@
 #include "services/app/rate_limiter.hpp"
 #include "services/app/usage_recorder.hpp"
 #include "services/app/verifier.hpp"
+#include "services/cli/keys_cli.hpp"
 #include "services/http/error_table.hpp"
 #include "services/http/routes.hpp"
 #include "services/projections/active_key_view.hpp"
@@ -344,7 +345,14 @@ int main(int argc, char** argv) {
   auto* verify_cmd = app.add_subcommand(
       "verify-log", "Check that the event log is gapless and its hash chain intact");
 
-  CLI11_PARSE(app, argc, argv);
+  kl::services::keys_command keys_client(app);  // `keyledger keys ...`: a client of a server
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return kl::services::usage_exit_code(app, e);
+  }
+  // The client commands need no server configuration (no DATABASE_URL, no secret).
+  if (keys_client.chosen()) return keys_client.run();
 
   try {
     const auto cfg = kl::infra::load_config_from_env();
