@@ -90,6 +90,11 @@ void api::login(call& c) {
     }
     const auto& record = session->record;
     const auto role = d_.directory.role_of(record.workspace_id, record.user_id);
+    if (!role) {
+      // Removed between the password check and now: the session would not authenticate.
+      d_.users.logout(d_.people_for(worker), session->session_id.reveal());
+      return error_response(user_error::bad_credentials, request_id);
+    }
     const auto created = from_micros(record.created_at_us);
     const auto expires_at =
         domain::session_expires_at(created, from_micros(record.last_seen_at_us), d_.sessions);
@@ -97,7 +102,7 @@ void api::login(call& c) {
     w.begin_object()
         .field("user_id", record.user_id)
         .field("workspace_id", record.workspace_id)
-        .field("role", role ? domain::to_string(*role) : std::string_view("member"))
+        .field("role", domain::to_string(*role))
         .field("csrf_token", session->csrf_token)
         .field("expires_at", domain::format_timestamp(expires_at))
         .end_object();
