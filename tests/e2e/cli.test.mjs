@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { free_port, key_pattern, make_key, poll, run_keyledger, start_stack } from './harness.mjs';
+import { add_user, create_owned_key } from './people.mjs';
 
 let stack;
 let api;
@@ -326,6 +327,30 @@ describe('list', () => {
     const r = await keys(['list'], { KEYLEDGER_API_KEY: unknown });
     assert.equal(r.code, 1, show(r));
     assert.match(r.stderr, /401 UNAUTHORIZED: The provided API key is invalid or expired/);
+  });
+});
+
+describe('owners and roles', () => {
+  test("a member's key lists only the member's keys; removing the owner shows why its keys are disabled", async () => {
+    const admin = { key: stack.admin_key };
+    const member = await add_user(api, stack.server, admin, { role: 'member' });
+    const own = await create_owned_key(api, { session: member.session }, { name: 'cli-member-own', scopes: ['keys:read', 'keys:write'] });
+    const other = await api_key_named('cli-not-the-members');
+
+    const mine = await keys(['list', '--limit', '100'], { KEYLEDGER_API_KEY: own.key });
+    assert.equal(mine.code, 0, show(mine));
+    assert.deepEqual(parse_table(mine.stdout).map((x) => x.ID), [own.id]);
+    const theirs = await keys(['revoke', other.id], { KEYLEDGER_API_KEY: own.key });
+    assert.equal(theirs.code, 1, show(theirs));
+    assert.match(theirs.stderr, /404 NOT_FOUND/, 'another owner\'s key is not there for a member');
+
+    const removed = await api.del(`/v1/users/${member.id}`, admin);
+    assert.equal(removed.status, 204, removed.text);
+    const rows = parse_table((await keys(['list', '--name', 'cli-member-own'])).stdout);
+    assert.deepEqual(rows.map((x) => [x.ID, x.STATUS]), [[own.id, 'disabled (owner removed)']]);
+    const gone = await keys(['list'], { KEYLEDGER_API_KEY: own.key });
+    assert.equal(gone.code, 1, show(gone));
+    assert.match(gone.stderr, /401 UNAUTHORIZED/);
   });
 });
 
