@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,20 @@ struct json_limits {
   std::size_t max_string = 4096;  ///< bytes in any one string
   std::size_t max_array = 64;     ///< elements in any one array
   std::size_t max_members = 64;   ///< members in any one object
+  /// Bytes of JSON text, whitespace included. No cap by default: the HTTP server caps a
+  /// request's body before it is parsed.
+  std::size_t max_bytes = std::numeric_limits<std::size_t>::max();
+};
+
+/// Limits for a keyledger server's answer as a client reads it (the CLI): the HTTP client's
+/// body cap (4 MiB), and room beyond the largest answers (a list page of 100 keys, each with
+/// up to 32 scopes and CIDRs) without being unbounded. Request bodies keep json_limits{}.
+inline constexpr json_limits response_json_limits{
+    .max_depth = 16,
+    .max_string = 64 * 1024,
+    .max_array = 1000,
+    .max_members = 256,
+    .max_bytes = 4 * 1024 * 1024,
 };
 
 /// A parse or shape error. `message` is safe to show a client: it names a field, never echoes
@@ -27,11 +42,14 @@ struct json_error {
   std::string message;
 };
 
-/// An untrusted JSON request body: exactly one JSON object, valid UTF-8, no embedded NUL, no
-/// trailing bytes, within json_limits. RapidJSON (iterative, validating) behind a pimpl so its
-/// headers stay in infra/json. Movable, not copyable.
+/// An untrusted JSON object: a request body, or a server's answer read by a client. Exactly one
+/// JSON object, valid UTF-8, no embedded NUL, no duplicate member names, no trailing bytes,
+/// within json_limits. RapidJSON (iterative, validating) behind a pimpl so its headers stay in
+/// infra/json: this is the one parser entry for untrusted JSON. Movable, not copyable.
 class json_body {
  public:
+  /// Parses `text` within `limits` (json_limits{} for a request body, response_json_limits for
+  /// a server's answer). Error messages are worded for a request body.
   static domain::result<json_body, json_error> parse(std::string_view text,
                                                      const json_limits& limits = {});
   ~json_body();
@@ -49,6 +67,14 @@ class json_body {
   /// nullopt when absent; error when present and not an object. The object is copied into a
   /// json_body of its own, so the getters and first_unknown_field work on its members.
   domain::result<std::optional<json_body>, json_error> get_object(std::string_view field) const;
+  /// nullopt when absent; error when present and not an array, or when any element is not an
+  /// object. Each element is copied into a json_body of its own, in order.
+  domain::result<std::optional<std::vector<json_body>>, json_error> get_object_array(
+      std::string_view field) const;
+
+  /// The object as compact JSON text (members in their order, numbers as they were parsed):
+  /// valid JSON by construction, for embedding with json_writer::value.
+  std::string to_json() const;
 
   /// The first member whose name is not in `known`, if any (for "unknown field" errors).
   std::optional<std::string> first_unknown_field(
@@ -74,6 +100,8 @@ class json_writer {
   json_writer& number(std::uint64_t v);
   json_writer& boolean(bool v);
   json_writer& null();
+  /// Writes an already-validated JSON object (json_body::to_json) as the next value.
+  json_writer& value(const json_body& v);
   /// Shorthands for key(k).value(v).
   json_writer& field(std::string_view k, std::string_view v) { return key(k).string(v); }
   json_writer& field(std::string_view k, const char* v) { return key(k).string(v); }
@@ -90,6 +118,5 @@ class json_writer {
   std::vector<bool> first_;  // per open container: no member written yet
   bool after_key_ = false;
 };
-
 
 }  // namespace keyledger::infra

@@ -2,6 +2,8 @@
 #include <rapidjson/error/error.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <cstring>
@@ -201,6 +203,7 @@ json_body& json_body::operator=(json_body&&) noexcept = default;
 
 domain::result<json_body, json_error> json_body::parse(std::string_view text,
                                                        const json_limits& limits) {
+  if (text.size() > limits.max_bytes) return json_error{"JSON text too long"};
   // RapidJSON's memory stream reports NUL as end of input, so an embedded NUL could hide
   // whatever follows it; NUL is never valid in JSON text anyway.
   if (std::memchr(text.data(), '\0', text.size()) != nullptr) {
@@ -294,6 +297,31 @@ domain::result<std::optional<json_body>, json_error> json_body::get_object(
   auto p = std::make_unique<impl>();
   p->doc.CopyFrom(*v, p->doc.GetAllocator());
   return std::optional<json_body>{json_body(std::move(p))};
+}
+
+domain::result<std::optional<std::vector<json_body>>, json_error> json_body::get_object_array(
+    std::string_view field) const {
+  const rj::Value* v = impl_ ? impl_->find(field) : nullptr;
+  if (v == nullptr) return std::optional<std::vector<json_body>>{};
+  if (!v->IsArray()) return json_error{field_error(field, "must be an array of objects")};
+  std::vector<json_body> out;
+  out.reserve(v->Size());
+  for (const auto& e : v->GetArray()) {
+    if (!e.IsObject()) return json_error{field_error(field, "must be an array of objects")};
+    auto p = std::make_unique<impl>();
+    p->doc.CopyFrom(e, p->doc.GetAllocator());
+    out.push_back(json_body(std::move(p)));
+  }
+  return std::optional<std::vector<json_body>>{std::move(out)};
+}
+
+std::string json_body::to_json() const {
+  if (!impl_) return "{}";
+  rj::StringBuffer buffer;
+  rj::Writer<rj::StringBuffer> writer(buffer);
+  // Cannot fail: the document holds one object of parsed values (no NaN or infinity).
+  impl_->doc.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 std::optional<std::string> json_body::first_unknown_field(

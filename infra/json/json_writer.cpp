@@ -97,4 +97,10 @@ json_writer& json_writer::null() {
   return *this;
 }
 
+json_writer& json_writer::value(const json_body& v) {
+  separate();
+  out_.append(v.to_json());
+  return *this;
+}
+
 }  // namespace keyledger::infra
