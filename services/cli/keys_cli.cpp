@@ -14,22 +14,12 @@
 #include <utility>
 #include <vector>
 
-// A server's answer is read with RapidJSON directly: infra::json_body is built for request
-// bodies (it has no accessor for an array of objects, and its limits are a request's), and the
-// list answer is exactly that. The same flags as json_body (iterative, validating UTF-8), and
-// the HTTP client caps the body's size.
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include "infra/http/client.hpp"
 #include "infra/json/json.hpp"
 
 namespace keyledger::services {
 
 namespace {
-
-namespace rj = rapidjson;
 
 constexpr std::string_view default_url = "http://127.0.0.1:8080";
 constexpr std::string_view api_version = "2026-11-23";
@@ -117,30 +107,25 @@ std::string short_time(std::string_view t) {
 
 // ---- JSON answers ---------------------------------------------------------------------------
 
-std::optional<rj::Document> parse_json(const std::string& body) {
-  rj::Document doc;
-  doc.Parse<rj::kParseIterativeFlag | rj::kParseValidateEncodingFlag>(body.data(), body.size());
-  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
-  return doc;
+/// A server's answer goes through the same parser entry as a request body, with an answer's
+/// limits; nullopt when it is not one JSON object within them.
+std::optional<infra::json_body> parse_json(const std::string& body) {
+  auto doc = infra::json_body::parse(body, infra::response_json_limits);
+  if (!doc) return std::nullopt;
+  return std::move(doc).value();
 }
 
 /// A string member, or nullopt when it is absent, null or not a string.
-std::optional<std::string> string_of(const rj::Value& object, const char* name) {
-  if (!object.IsObject()) return std::nullopt;
-  const auto it = object.FindMember(name);
-  if (it == object.MemberEnd() || !it->value.IsString()) return std::nullopt;
-  return std::string(it->value.GetString(), it->value.GetStringLength());
+std::optional<std::string> string_of(const infra::json_body& object, std::string_view name) {
+  auto v = object.get_string(name);
+  return v ? std::move(v).value() : std::nullopt;
 }
 
-std::vector<std::string> strings_of(const rj::Value& object, const char* name) {
-  std::vector<std::string> out;
-  if (!object.IsObject()) return out;
-  const auto it = object.FindMember(name);
-  if (it == object.MemberEnd() || !it->value.IsArray()) return out;
-  for (const auto& v : it->value.GetArray()) {
-    if (v.IsString()) out.emplace_back(v.GetString(), v.GetStringLength());
-  }
-  return out;
+/// An array of strings, or none when it is absent or not an array of strings.
+std::vector<std::string> strings_of(const infra::json_body& object, std::string_view name) {
+  auto v = object.get_string_array(name);
+  if (!v || !v.value()) return {};
+  return std::move(*std::move(v).value());
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
@@ -154,7 +139,7 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 
 /// The key's status, with the reason a disabled key is disabled when it is not just the
 /// enabled flag ("disabled (owner removed)").
-std::string status_text(const rj::Value& key) {
+std::string status_text(const infra::json_body& key) {
   auto status = string_of(key, "status").value_or("?");
   const auto reason = string_of(key, "disabled_reason");
   if (status == "disabled" && reason && *reason != "disabled") {
@@ -186,7 +171,7 @@ void print_table(std::ostream& out, const std::vector<std::vector<std::string>>&
   }
 }
 
-std::vector<std::string> key_row(const rj::Value& key) {
+std::vector<std::string> key_row(const infra::json_body& key) {
   const auto expires = string_of(key, "expires_at");
   const auto last_used = string_of(key, "last_used_at");
   return {
@@ -214,8 +199,8 @@ std::string describe_failure(const infra::client_response& r) {
   if (!code) return line + " (not a keyledger API error; is KEYLEDGER_URL the keyledger server?)";
   line += " " + printable(*code);
   if (auto message = string_of(*doc, "message")) line += ": " + printable(*message);
-  if (doc->HasMember("retry_after") && (*doc)["retry_after"].IsInt64()) {
-    line += " (retry after " + std::to_string((*doc)["retry_after"].GetInt64()) + " s)";
+  if (const auto retry_after = doc->get_int("retry_after"); retry_after && *retry_after.value()) {
+    line += " (retry after " + std::to_string(*retry_after.value()) + " s)";
   }
   if (auto request_id = string_of(*doc, "request_id")) {
     line += " [request " + printable(*request_id) + "]";
@@ -259,7 +244,7 @@ class api_session {
   std::string api_key_;
 };
 
-std::optional<rj::Document> parse_success(const infra::client_response& r, std::ostream& err) {
+std::optional<infra::json_body> parse_success(const infra::client_response& r, std::ostream& err) {
   auto doc = parse_json(r.body);
   if (!doc) {
     err << "keyledger: the server's answer (" << r.status << ") is not a JSON object\n";
@@ -461,7 +446,8 @@ int keys_command::state::run_list(api_session& api, std::ostream& out, std::ostr
     add("limit", "100");
   }
 
-  std::vector<rj::Document> pages;
+  // Every page's keys, in order.
+  std::vector<infra::json_body> listed;
   std::optional<std::string> cursor =
       o.cursor.empty() ? std::nullopt : std::optional<std::string>(o.cursor);
   std::set<std::string> cursors_seen;
@@ -476,21 +462,18 @@ int keys_command::state::run_list(api_session& api, std::ostream& out, std::ostr
     if (!r) return cli_exit_error;
     auto doc = parse_success(*r, err);
     if (!doc) return cli_exit_error;
-    if (!doc->HasMember("data") || !(*doc)["data"].IsArray()) {
+    auto data = doc->get_object_array("data");
+    if (!data || !data.value()) {
       err << "keyledger: the server's list answer has no \"data\" array\n";
       return cli_exit_error;
     }
     cursor = string_of(*doc, "next_cursor");
-    if (!o.all) {
-      if (o.json) {
-        print_raw(out, r->body, api.api_key());
-      } else {
-        pages.push_back(std::move(*doc));
-      }
+    if (!o.all && o.json) {
+      print_raw(out, r->body, api.api_key());
       break;
     }
-    pages.push_back(std::move(*doc));
-    if (!cursor) break;
+    for (auto& key : *data.value()) listed.push_back(std::move(key));
+    if (!o.all || !cursor) break;
     if (!cursors_seen.insert(*cursor).second) {
       err << "keyledger: the server repeated a list cursor; stopping\n";
       return cli_exit_error;
@@ -500,26 +483,16 @@ int keys_command::state::run_list(api_session& api, std::ostream& out, std::ostr
 
   if (o.json) {
     // Every page's keys as one answer of the same shape, ending the list.
-    rj::StringBuffer buffer;
-    rj::Writer<rj::StringBuffer> writer(buffer);
-    writer.StartObject();
-    writer.Key("data");
-    writer.StartArray();
-    for (const auto& page : pages) {
-      for (const auto& key : page["data"].GetArray()) key.Accept(writer);
-    }
-    writer.EndArray();
-    writer.Key("next_cursor");
-    writer.Null();
-    writer.EndObject();
-    print_raw(out, buffer.GetString(), api.api_key());
+    infra::json_writer combined;
+    combined.begin_object().key("data").begin_array();
+    for (const auto& key : listed) combined.value(key);
+    combined.end_array().key("next_cursor").null().end_object();
+    print_raw(out, combined.str(), api.api_key());
     return cli_exit_ok;
   }
 
   std::vector<std::vector<std::string>> rows{table_header};
-  for (const auto& page : pages) {
-    for (const auto& key : page["data"].GetArray()) rows.push_back(key_row(key));
-  }
+  for (const auto& key : listed) rows.push_back(key_row(key));
   if (rows.size() == 1) {
     out << "No keys.\n";
   } else {
