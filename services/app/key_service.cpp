@@ -234,6 +234,40 @@ domain::result<rotated_key, domain::rejection> key_service::rotate(
                      std::move(old_state)};
 }
 
+domain::workspace_state key_service::load_workspace(infra::event_store& store,
+                                                    std::string_view workspace_id) const {
+  domain::workspace_state state;
+  for (const auto& recorded : store.read_stream(domain::workspace_stream_id(workspace_id))) {
+    auto event = infra::decode_workspace_event(recorded.type, recorded.payload);
+    if (!event) {
+      throw infra::error(infra::errc::storage,
+                         "undecodable event at global_seq " + std::to_string(recorded.global_seq));
+    }
+    state = domain::evolve(std::move(state), *event);
+  }
+  return state;
+}
+
+domain::result<changed_workspace, domain::rejection> key_service::update_workspace(
+    infra::event_store& store, domain::update_workspace_settings command,
+    const request_context& ctx) const {
+  command.now = clock_.now();
+  auto state = load_workspace(store, command.workspace_id);
+  auto decision = domain::decide(state, domain::workspace_command{command});
+  if (!decision) return decision.error();
+  if (decision->empty()) return changed_workspace{std::move(state), 0};
+  const auto expected = state.version;
+  std::vector<infra::new_event> events;
+  for (const auto& e : decision.value()) {
+    events.push_back({domain::new_uuid(random_), std::string(domain::event_type(e)),
+                      infra::encode_payload(e)});
+    state = domain::evolve(std::move(state), e);
+  }
+  auto position = store.append(domain::workspace_stream_id(command.workspace_id), expected,
+                               events, metadata_of(ctx), micros(command.now));
+  return changed_workspace{std::move(state), position.last_seq};
+}
+
 domain::api_key_state key_service::load(infra::event_store& store, std::string_view key_id) const {
   return load_key(store, key_id);
 }

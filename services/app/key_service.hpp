@@ -77,6 +77,12 @@ struct changed_key {
   std::uint64_t global_seq = 0;
 };
 
+/// A workspace after a settings command; global_seq 0 when nothing changed.
+struct changed_workspace {
+  domain::workspace_state workspace;
+  std::uint64_t global_seq = 0;
+};
+
 /// A rotation: the new key (secret inside) and the old key's new state.
 struct rotated_key {
   created_key new_key;
@@ -129,6 +135,17 @@ class key_service {
   /// derived from (key, kind, expires_at), so racing nodes append it once. Returns the number
   /// of events appended (0 if nothing was due, or another node was first).
   std::size_t record_expiry(infra::event_store& store, std::string_view key_id) const;
+
+  /// Workspace settings (key policy, scope catalog): WorkspaceSettingsChanged with only what
+  /// differs, nothing if nothing does. `command.now` is set here. Not retried on a conflict
+  /// (errc::conflict).
+  domain::result<changed_workspace, domain::rejection> update_workspace(
+      infra::event_store& store, domain::update_workspace_settings command,
+      const request_context& ctx) const;
+
+  /// The workspace's current state; exists == false if there is none.
+  domain::workspace_state load_workspace(infra::event_store& store,
+                                         std::string_view workspace_id) const;
 
   /// The key's current state; exists == false if there is no such key.
   domain::api_key_state load(infra::event_store& store, std::string_view key_id) const;

@@ -1,12 +1,8 @@
 // The caller's workspace: its settings (key policy, scope catalog), read and changed.
 #include <string>
-#include <variant>
 
 #include "domain/policy.hpp"
 #include "domain/workspace.hpp"
-#include "infra/core/error.hpp"
-#include "infra/crypto/crypto.hpp"
-#include "infra/json/event_codec.hpp"
 #include "services/http/api.hpp"
 #include "services/http/error_table.hpp"
 
@@ -88,19 +84,6 @@ bool read_policy(const call& c, const infra::json_body& p, domain::key_policy& p
   return true;
 }
 
-domain::workspace_state load_workspace(infra::event_store& store, std::string_view workspace_id) {
-  domain::workspace_state state;
-  for (const auto& recorded : store.read_stream(domain::workspace_stream_id(workspace_id))) {
-    auto event = infra::decode_workspace_event(recorded.type, recorded.payload);
-    if (!event) {
-      throw infra::error(infra::errc::storage,
-                         "undecodable event at global_seq " + std::to_string(recorded.global_seq));
-    }
-    state = domain::evolve(std::move(state), *event);
-  }
-  return state;
-}
-
 }  // namespace
 
 void api::get_workspace(call& c) {
@@ -148,31 +131,12 @@ void api::update_workspace(call& c) {
   run_command(c,
               [this, command = std::move(command), ctx = context_of(c),
                request_id = c.req.request_id](std::size_t worker) mutable -> command_result {
-                auto& store = d_.store_for(worker);
-                auto state = load_workspace(store, command.workspace_id);
-                command.now = d_.clock.now();
-                auto decision = domain::decide(state, domain::workspace_command{command});
-                if (!decision) return {error_response(decision.error(), request_id)};
-                std::uint64_t seq = 0;
-                if (!decision->empty()) {
-                  static infra::openssl_random_source random;
-                  std::vector<infra::new_event> events;
-                  const auto expected = state.version;
-                  for (const auto& e : decision.value()) {
-                    events.push_back({domain::new_uuid(random), std::string(domain::event_type(e)),
-                                      infra::encode_payload(e)});
-                    state = domain::evolve(std::move(state), e);
-                  }
-                  // Not retried on a conflict: a concurrent change wins and this one answers 409.
-                  const auto position = store.append(
-                      domain::workspace_stream_id(command.workspace_id), expected, events,
-                      {ctx.actor, ctx.request_id, ctx.source_ip, ctx.idempotency_key},
-                      command.now.time_since_epoch().count());
-                  seq = position.last_seq;
-                }
-                return {workspace_object({state.workspace_id, state.name, state.key_prefix,
-                                          state.policy, state.scope_catalog}),
-                        seq};
+                auto changed = d_.keys.update_workspace(d_.store_for(worker), command, ctx);
+                if (!changed) return {error_response(changed.error(), request_id)};
+                const auto& w = changed->workspace;
+                return {workspace_object(
+                            {w.workspace_id, w.name, w.key_prefix, w.policy, w.scope_catalog}),
+                        changed->global_seq};
               });
 }
 

@@ -225,6 +225,34 @@ TEST_F(key_service_test, given_an_owner_then_the_admin_key_is_theirs_with_every_
             "usr_0123456789ABCDEFGHIJKL");
 }
 
+TEST_F(key_service_test, given_settings_then_only_changes_are_appended_and_conflicts_refused) {
+  auto ws = bootstrap("acme");
+  domain::update_workspace_settings same;
+  same.workspace_id = ws.workspace.workspace_id;
+  same.policy = ws.workspace.policy;
+  const auto head = store_.head_seq();
+  auto unchanged = service_.update_workspace(store_, same, ctx_);
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_EQ(unchanged->global_seq, 0u);
+  EXPECT_EQ(store_.head_seq(), head);
+
+  domain::update_workspace_settings narrower = same;
+  narrower.scope_catalog = std::vector<std::string>{"leads:read"};
+  auto changed = service_.update_workspace(store_, narrower, ctx_);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_GT(changed->global_seq, 0u);
+  EXPECT_EQ(changed->workspace.scope_catalog, (std::vector<std::string>{"leads:read"}));
+  EXPECT_EQ(service_.load_workspace(store_, ws.workspace.workspace_id).scope_catalog,
+            (std::vector<std::string>{"leads:read"}));
+  EXPECT_EQ(events_of_type("WorkspaceSettingsChanged"), 1u);
+
+  domain::update_workspace_settings missing;
+  missing.workspace_id = "ws_0000000000000000000000";
+  missing.scope_catalog = std::vector<std::string>{};
+  EXPECT_EQ(service_.update_workspace(store_, missing, ctx_).error(),
+            domain::rejection::workspace_not_found);
+}
+
 TEST_F(key_service_test, given_the_bootstrap_then_the_admin_key_never_expires) {
   auto ws = bootstrap("acme");
   EXPECT_FALSE(ws.admin_key.state.expires_at.has_value());
