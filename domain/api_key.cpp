@@ -13,6 +13,7 @@
 #include "domain/key_format.hpp"
 #include "domain/net.hpp"
 #include "domain/overloaded.hpp"
+#include "domain/text.hpp"
 #include "domain/user.hpp"
 #include "domain/workspace.hpp"
 
@@ -67,57 +68,6 @@ bool valid_key_start(std::string_view start) noexcept {
 }
 
 // ---- UTF-8 and character classes for key names -----------------------------------------
-
-// Decodes one code point at `pos` (strict RFC 3629: no overlong forms, no surrogates, nothing
-// above U+10FFFF). Advances `pos`; nullopt on any malformed sequence.
-std::optional<char32_t> decode_utf8(std::string_view s, std::size_t& pos) noexcept {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char b0 = byte(pos);
-  if (b0 < 0x80) {
-    ++pos;
-    return b0;
-  }
-  std::size_t length = 0;
-  char32_t cp = 0;
-  char32_t min = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    length = 2;
-    cp = b0 & 0x1F;
-    min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    length = 3;
-    cp = b0 & 0x0F;
-    min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    length = 4;
-    cp = b0 & 0x07;
-    min = 0x10000;
-  } else {
-    return std::nullopt;  // a continuation byte or 0xF8-0xFF as a lead byte
-  }
-  if (pos + length > s.size()) return std::nullopt;
-  for (std::size_t i = 1; i < length; ++i) {
-    const unsigned char b = byte(pos + i);
-    if ((b & 0xC0) != 0x80) return std::nullopt;
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
-  pos += length;
-  return cp;
-}
-
-bool is_control(char32_t cp) noexcept { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
-
-// Invisible format characters that make two names look alike or reorder text on screen.
-bool is_invisible_format(char32_t cp) noexcept {
-  return (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202E) ||
-         (cp >= 0x2060 && cp <= 0x2064) || cp == 0xFEFF;
-}
-
-// Permanently unassigned code points: never printable.
-bool is_noncharacter(char32_t cp) noexcept {
-  return (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE;
-}
 
 // Unicode space separators (general category Zs). They all count as "spaces" for the
 // workspace rule: a no-break space must not slip past a workspace that forbids spaces.
@@ -421,13 +371,7 @@ std::string_view to_string(rejection r) noexcept {
   return "unknown";
 }
 
-std::string normalize_key_name(std::string_view name) {
-  constexpr std::string_view whitespace = " \t\n\v\f\r";
-  const std::size_t first = name.find_first_not_of(whitespace);
-  if (first == std::string_view::npos) return {};
-  const std::size_t last = name.find_last_not_of(whitespace);
-  return std::string(name.substr(first, last - first + 1));
-}
+std::string normalize_key_name(std::string_view name) { return std::string(trim_ascii(name)); }
 
 bool valid_key_name(std::string_view name, bool allow_spaces) noexcept {
   // 64 code points take at most 256 bytes; a longer input is refused before decoding.
