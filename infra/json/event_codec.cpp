@@ -4,12 +4,12 @@
 
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "infra/json/detail/payload_reader.hpp"
 #include "infra/json/json.hpp"
 
 // Payload formats and the compatibility rules are in docs/events.md. The encoders write members
@@ -21,28 +21,14 @@ namespace keyledger::infra {
 namespace {
 
 namespace rj = rapidjson;
+using detail::field_reader;
+using detail::parse_payload_object;
+using detail::write_string_array;
+using detail::write_string_or_null;
+using detail::write_timestamp;
+using detail::write_timestamp_or_null;
 
 // ---- encoding -----------------------------------------------------------------------------
-
-void write_string_array(json_writer& w, std::string_view name,
-                        const std::vector<std::string>& values) {
-  w.key(name).begin_array();
-  for (const auto& v : values) w.string(v);
-  w.end_array();
-}
-
-void write_timestamp(json_writer& w, std::string_view name, domain::timestamp t) {
-  w.field(name, domain::format_timestamp(t));
-}
-
-// "" (none) is written as null: an auditor reading the log sees "no URL", not an empty one.
-void write_string_or_null(json_writer& w, std::string_view name, const std::string& value) {
-  if (value.empty()) {
-    w.key(name).null();
-  } else {
-    w.field(name, value);
-  }
-}
 
 void write_rate_limit(json_writer& w, std::string_view name,
                       const std::optional<domain::rate_limit>& limit) {
@@ -68,12 +54,7 @@ std::string encode(const domain::key_created& e) {
   w.field("key_hash", e.key_hash).field("start", e.start);
   write_timestamp(w, "created_at", e.created_at);
   // Members added by the lifecycle issue: always written, so a payload says everything.
-  w.key("expires_at");
-  if (e.expires_at) {
-    w.string(domain::format_timestamp(*e.expires_at));
-  } else {
-    w.null();
-  }
+  write_timestamp_or_null(w, "expires_at", e.expires_at);
   write_string_array(w, "allowed_cidrs", e.allowed_cidrs);
   write_string_or_null(w, "postback_url", e.postback_url);
   w.field("off_the_record", e.off_the_record).field("enabled", e.enabled);
@@ -195,176 +176,54 @@ std::string encode(const domain::workspace_settings_changed& e) {
 // Strict about the fields an event type defines (right type, each at most once, required ones
 // present); members it does not define are ignored, so a reader keeps working when a newer
 // writer adds optional fields. Members added after the first release have documented defaults
-// when absent.
+// when absent. The generic getters are detail::field_reader's; the domain ones follow.
 
-// Parses a stored payload into `doc`; false unless it is exactly one JSON object.
-bool parse_object(std::string_view payload, rj::Document& doc) {
-  // The memory stream reports NUL as end of input; never valid in JSON text anyway.
-  if (std::memchr(payload.data(), '\0', payload.size()) != nullptr) return false;
-  doc.Parse<rj::kParseIterativeFlag | rj::kParseValidateEncodingFlag>(payload.data(),
-                                                                      payload.size());
-  return !doc.HasParseError() && doc.IsObject();
+domain::environment read_environment(field_reader& r, std::string_view name) {
+  const std::string text = r.string(name);
+  if (!r.ok()) return {};
+  const auto env = domain::parse_environment(text);
+  if (!env) return r.fail<domain::environment>();
+  return *env;
 }
 
-// Reads the members of one event type. Any failure (missing, wrong type, repeated, bad value)
-// marks the whole payload as not decodable. Getters named opt_* accept an absent member and
-// return nullopt for it; "_or_null" variants also read null as absent.
-class field_reader {
- public:
-  explicit field_reader(const rj::Value& obj) : obj_(obj) {}
+/// Absent: nullopt. null: a set optional holding nullopt ("no limit"). An object: the limit.
+std::optional<std::optional<domain::rate_limit>> read_opt_rate_limit(field_reader& r,
+                                                                     std::string_view name) {
+  using nullable_limit = std::optional<domain::rate_limit>;
+  const rj::Value* v = r.member(name);
+  if (v == nullptr) return std::nullopt;
+  if (v->IsNull()) return std::optional<nullable_limit>{std::in_place, std::nullopt};
+  if (!v->IsObject()) return r.fail<std::optional<nullable_limit>>();
+  field_reader inner(*v);
+  domain::rate_limit limit;
+  limit.limit = inner.uint32("limit");
+  limit.window_seconds = inner.uint32("window_seconds");
+  if (!inner.ok()) return r.fail<std::optional<nullable_limit>>();
+  return nullable_limit{limit};
+}
 
-  bool ok() const noexcept { return ok_; }
+bool fits_days(std::int64_t n) noexcept {
+  return n >= std::numeric_limits<int>::min() && n <= std::numeric_limits<int>::max();
+}
 
-  /// True if the member is present (with any value, null included).
-  bool has(std::string_view name) { return find(name) != nullptr; }
-
-  std::string string(std::string_view name) { return required(opt_string(name)); }
-
-  std::optional<std::string> opt_string(std::string_view name) {
-    const rj::Value* v = find(name);
-    if (v == nullptr) return std::nullopt;
-    if (!v->IsString()) return fail<std::optional<std::string>>();
-    return std::string(v->GetString(), v->GetStringLength());
+/// Absent: nullopt; an object with all four members: the policy; anything else fails.
+std::optional<domain::key_policy> read_opt_key_policy(field_reader& r, std::string_view name) {
+  const rj::Value* v = r.member(name);
+  if (v == nullptr) return std::nullopt;
+  if (!v->IsObject()) return r.fail<std::optional<domain::key_policy>>();
+  field_reader inner(*v);
+  const std::int64_t default_days = inner.integer("default_lifespan_days");
+  const std::int64_t max_days = inner.integer("max_lifespan_days");
+  domain::key_policy policy;
+  policy.allow_no_expiry = inner.boolean("allow_no_expiry");
+  policy.names_allow_spaces = inner.boolean("names_allow_spaces");
+  if (!inner.ok() || !fits_days(default_days) || !fits_days(max_days)) {
+    return r.fail<std::optional<domain::key_policy>>();
   }
-
-  /// Absent or null: nullopt; a string: its value.
-  std::optional<std::string> opt_string_or_null(std::string_view name) {
-    if (is_null(name)) return std::nullopt;
-    return opt_string(name);
-  }
-
-  std::vector<std::string> string_array(std::string_view name) {
-    return required(opt_string_array(name));
-  }
-
-  std::optional<std::vector<std::string>> opt_string_array(std::string_view name) {
-    const rj::Value* v = find(name);
-    if (v == nullptr) return std::nullopt;
-    if (!v->IsArray()) return fail<std::optional<std::vector<std::string>>>();
-    std::vector<std::string> out;
-    out.reserve(v->Size());
-    for (const auto& e : v->GetArray()) {
-      if (!e.IsString()) return fail<std::optional<std::vector<std::string>>>();
-      out.emplace_back(e.GetString(), e.GetStringLength());
-    }
-    return out;
-  }
-
-  std::optional<bool> opt_bool(std::string_view name) {
-    const rj::Value* v = find(name);
-    if (v == nullptr) return std::nullopt;
-    if (!v->IsBool()) return fail<std::optional<bool>>();
-    return v->GetBool();
-  }
-
-  bool boolean(std::string_view name) { return required(opt_bool(name)); }
-
-  std::int64_t integer(std::string_view name) {
-    const rj::Value* v = find(name);
-    if (v == nullptr || !v->IsInt64()) return fail<std::int64_t>();
-    return v->GetInt64();
-  }
-
-  std::uint32_t uint32(std::string_view name) {
-    const rj::Value* v = find(name);
-    if (v == nullptr || !v->IsUint()) return fail<std::uint32_t>();
-    return v->GetUint();
-  }
-
-  domain::timestamp timestamp(std::string_view name) {
-    return required(opt_timestamp_or_null(name, false));
-  }
-
-  /// Absent: nullopt; null: nullopt if `allow_null`, else a failure; else an RFC 3339 string.
-  std::optional<domain::timestamp> opt_timestamp_or_null(std::string_view name,
-                                                         bool allow_null = true) {
-    if (allow_null && is_null(name)) return std::nullopt;
-    const auto text = opt_string(name);
-    if (!text) return std::nullopt;
-    const auto t = domain::parse_timestamp(*text);
-    if (!t) return fail<std::optional<domain::timestamp>>();
-    return t;
-  }
-
-  domain::environment environment(std::string_view name) {
-    const std::string text = string(name);
-    if (!ok_) return {};
-    const auto env = domain::parse_environment(text);
-    if (!env) return fail<domain::environment>();
-    return *env;
-  }
-
-  /// Absent: nullopt. null: a set optional holding nullopt ("no limit"). An object: the limit.
-  std::optional<std::optional<domain::rate_limit>> opt_rate_limit(std::string_view name) {
-    using nullable_limit = std::optional<domain::rate_limit>;
-    if (is_null(name)) return std::optional<nullable_limit>{std::in_place, std::nullopt};
-    const rj::Value* v = find(name);
-    if (v == nullptr) return std::nullopt;
-    if (!v->IsObject()) return fail<std::optional<std::optional<domain::rate_limit>>>();
-    field_reader inner(*v);
-    domain::rate_limit limit;
-    limit.limit = inner.uint32("limit");
-    limit.window_seconds = inner.uint32("window_seconds");
-    if (!inner.ok()) return fail<std::optional<std::optional<domain::rate_limit>>>();
-    return std::optional<domain::rate_limit>{limit};
-  }
-
-  /// Absent: nullopt; an object with all four members: the policy; anything else fails.
-  std::optional<domain::key_policy> opt_key_policy(std::string_view name) {
-    const rj::Value* v = find(name);
-    if (v == nullptr) return std::nullopt;
-    if (!v->IsObject()) return fail<std::optional<domain::key_policy>>();
-    field_reader inner(*v);
-    const std::int64_t default_days = inner.integer("default_lifespan_days");
-    const std::int64_t max_days = inner.integer("max_lifespan_days");
-    domain::key_policy policy;
-    policy.allow_no_expiry = inner.boolean("allow_no_expiry");
-    policy.names_allow_spaces = inner.boolean("names_allow_spaces");
-    if (!inner.ok() || !fits_days(default_days) || !fits_days(max_days)) {
-      return fail<std::optional<domain::key_policy>>();
-    }
-    policy.default_lifespan = std::chrono::days{static_cast<int>(default_days)};
-    policy.max_lifespan = std::chrono::days{static_cast<int>(max_days)};
-    return policy;
-  }
-
- private:
-  static bool fits_days(std::int64_t n) noexcept {
-    return n >= std::numeric_limits<int>::min() && n <= std::numeric_limits<int>::max();
-  }
-
-  template <class T>
-  T fail() {
-    ok_ = false;
-    return T{};
-  }
-
-  template <class T>
-  T required(std::optional<T> value) {
-    if (!value) return fail<T>();
-    return std::move(*value);
-  }
-
-  bool is_null(std::string_view name) {
-    const rj::Value* v = find(name);
-    return v != nullptr && v->IsNull();
-  }
-
-  // The member named `name`, or null if absent. A member present more than once is ambiguous:
-  // the payload fails (and null is returned).
-  const rj::Value* find(std::string_view name) {
-    const rj::Value* found = nullptr;
-    for (const auto& m : obj_.GetObject()) {
-      if (std::string_view(m.name.GetString(), m.name.GetStringLength()) != name) continue;
-      if (found != nullptr) return fail<const rj::Value*>();
-      found = &m.value;
-    }
-    return found;
-  }
-
-  const rj::Value& obj_;
-  bool ok_ = true;
-};
+  policy.default_lifespan = std::chrono::days{static_cast<int>(default_days)};
+  policy.max_lifespan = std::chrono::days{static_cast<int>(max_days)};
+  return policy;
+}
 
 std::optional<domain::key_created> decode_key_created(const rj::Value& obj) {
   field_reader r(obj);
@@ -372,7 +231,7 @@ std::optional<domain::key_created> decode_key_created(const rj::Value& obj) {
   e.key_id = r.string("key_id");
   e.workspace_id = r.string("workspace_id");
   e.name = r.string("name");
-  e.env = r.environment("environment");
+  e.env = read_environment(r, "environment");
   e.scopes = r.string_array("scopes");
   e.key_hash = r.string("key_hash");
   e.start = r.string("start");
@@ -384,7 +243,7 @@ std::optional<domain::key_created> decode_key_created(const rj::Value& obj) {
   e.postback_url = r.opt_string_or_null("postback_url").value_or("");
   e.off_the_record = r.opt_bool("off_the_record").value_or(false);
   e.enabled = r.opt_bool("enabled").value_or(true);
-  e.limit = r.opt_rate_limit("limit").value_or(std::nullopt);
+  e.limit = read_opt_rate_limit(r, "limit").value_or(std::nullopt);
   e.rotated_from = r.opt_string_or_null("rotated_from").value_or("");
   e.owner_user_id = r.opt_string_or_null("owner_user_id").value_or("");
   if (!r.ok()) return std::nullopt;
@@ -405,7 +264,7 @@ std::optional<domain::key_updated> decode_key_updated(const rj::Value& obj) {
     e.postback_url = std::string{};
   }
   e.off_the_record = r.opt_bool("off_the_record");
-  e.limit = r.opt_rate_limit("limit");
+  e.limit = read_opt_rate_limit(r, "limit");
   e.updated_at = r.timestamp("updated_at");
   if (!r.ok()) return std::nullopt;
   return e;
@@ -475,7 +334,7 @@ std::optional<domain::workspace_created> decode_workspace_created(const rj::Valu
   e.key_prefix = r.string("key_prefix");
   e.created_at = r.timestamp("created_at");
   // Absent in workspaces created before the lifecycle issue: the default policy.
-  e.policy = r.opt_key_policy("key_policy").value_or(domain::key_policy{});
+  e.policy = read_opt_key_policy(r, "key_policy").value_or(domain::key_policy{});
   e.scope_catalog = r.opt_string_array("scope_catalog").value_or(std::vector<std::string>{});
   if (!r.ok()) return std::nullopt;
   return e;
@@ -486,7 +345,7 @@ std::optional<domain::workspace_settings_changed> decode_workspace_settings_chan
   field_reader r(obj);
   domain::workspace_settings_changed e;
   e.workspace_id = r.string("workspace_id");
-  e.policy = r.opt_key_policy("key_policy");
+  e.policy = read_opt_key_policy(r, "key_policy");
   e.scope_catalog = r.opt_string_array("scope_catalog");
   e.changed_by = r.string("changed_by");
   e.changed_at = r.timestamp("changed_at");
@@ -552,7 +411,7 @@ std::optional<domain::api_key_event> decode_api_key_event(std::string_view type,
   }
   try {
     rj::Document doc;
-    if (!parse_object(payload, doc)) return std::nullopt;
+    if (!parse_payload_object(payload, doc)) return std::nullopt;
     return decode(doc);
   } catch (...) {
     // Only allocation can throw here; "does not decode" is the documented answer.
@@ -565,7 +424,7 @@ std::optional<domain::workspace_event> decode_workspace_event(std::string_view t
   try {
     if (type != "WorkspaceCreated" && type != "WorkspaceSettingsChanged") return std::nullopt;
     rj::Document doc;
-    if (!parse_object(payload, doc)) return std::nullopt;
+    if (!parse_payload_object(payload, doc)) return std::nullopt;
     if (type == "WorkspaceCreated") {
       if (auto e = decode_workspace_created(doc)) return domain::workspace_event{std::move(*e)};
       return std::nullopt;

@@ -1,0 +1,141 @@
+#include "infra/json/detail/payload_reader.hpp"
+
+#include <cstring>
+
+namespace keyledger::infra::detail {
+
+namespace rj = rapidjson;
+
+// ---- encoding -----------------------------------------------------------------------------
+
+void write_timestamp(json_writer& w, std::string_view name, domain::timestamp t) {
+  w.field(name, domain::format_timestamp(t));
+}
+
+void write_timestamp_or_null(json_writer& w, std::string_view name,
+                             const std::optional<domain::timestamp>& t) {
+  w.key(name);
+  if (t) {
+    w.string(domain::format_timestamp(*t));
+  } else {
+    w.null();
+  }
+}
+
+void write_string_array(json_writer& w, std::string_view name,
+                        const std::vector<std::string>& values) {
+  w.key(name).begin_array();
+  for (const auto& v : values) w.string(v);
+  w.end_array();
+}
+
+// "" (none) is written as null: an auditor reading the log sees "no URL", not an empty one.
+void write_string_or_null(json_writer& w, std::string_view name, const std::string& value) {
+  if (value.empty()) {
+    w.key(name).null();
+  } else {
+    w.field(name, value);
+  }
+}
+
+// ---- decoding -----------------------------------------------------------------------------
+
+bool parse_payload_object(std::string_view payload, rj::Document& doc) {
+  // Empty is refused before memchr/Parse see a possibly null data(). The memory stream reports
+  // NUL as end of input; never valid in JSON text anyway.
+  if (payload.empty() || std::memchr(payload.data(), '\0', payload.size()) != nullptr) {
+    return false;
+  }
+  // Without kParseStopWhenDoneFlag anything but whitespace after the object is an error.
+  doc.Parse<rj::kParseIterativeFlag | rj::kParseValidateEncodingFlag>(payload.data(),
+                                                                      payload.size());
+  return !doc.HasParseError() && doc.IsObject();
+}
+
+const rj::Value* field_reader::member(std::string_view name) {
+  const rj::Value* found = nullptr;
+  for (const auto& m : obj_.GetObject()) {
+    if (std::string_view(m.name.GetString(), m.name.GetStringLength()) != name) continue;
+    if (found != nullptr) return fail<const rj::Value*>();
+    found = &m.value;
+  }
+  return found;
+}
+
+bool field_reader::is_null(std::string_view name) {
+  const rj::Value* v = member(name);
+  return v != nullptr && v->IsNull();
+}
+
+std::string field_reader::string(std::string_view name) { return required(opt_string(name)); }
+
+std::optional<std::string> field_reader::opt_string(std::string_view name) {
+  const rj::Value* v = member(name);
+  if (v == nullptr) return std::nullopt;
+  if (!v->IsString()) return fail<std::optional<std::string>>();
+  return std::string(v->GetString(), v->GetStringLength());
+}
+
+std::optional<std::string> field_reader::opt_string_or_null(std::string_view name) {
+  if (is_null(name)) return std::nullopt;
+  return opt_string(name);
+}
+
+std::vector<std::string> field_reader::string_array(std::string_view name) {
+  return required(opt_string_array(name));
+}
+
+std::optional<std::vector<std::string>> field_reader::opt_string_array(std::string_view name) {
+  const rj::Value* v = member(name);
+  if (v == nullptr) return std::nullopt;
+  if (!v->IsArray()) return fail<std::optional<std::vector<std::string>>>();
+  std::vector<std::string> out;
+  out.reserve(v->Size());
+  for (const auto& e : v->GetArray()) {
+    if (!e.IsString()) return fail<std::optional<std::vector<std::string>>>();
+    out.emplace_back(e.GetString(), e.GetStringLength());
+  }
+  return out;
+}
+
+bool field_reader::boolean(std::string_view name) { return required(opt_bool(name)); }
+
+std::optional<bool> field_reader::opt_bool(std::string_view name) {
+  const rj::Value* v = member(name);
+  if (v == nullptr) return std::nullopt;
+  if (!v->IsBool()) return fail<std::optional<bool>>();
+  return v->GetBool();
+}
+
+std::int64_t field_reader::integer(std::string_view name) {
+  const rj::Value* v = member(name);
+  if (v == nullptr || !v->IsInt64()) return fail<std::int64_t>();
+  return v->GetInt64();
+}
+
+std::uint32_t field_reader::uint32(std::string_view name) {
+  const rj::Value* v = member(name);
+  if (v == nullptr || !v->IsUint()) return fail<std::uint32_t>();
+  return v->GetUint();
+}
+
+domain::timestamp field_reader::timestamp(std::string_view name) {
+  return required(opt_timestamp_or_null(name, false));
+}
+
+std::optional<domain::timestamp> field_reader::opt_timestamp_or_null(std::string_view name,
+                                                                     bool allow_null) {
+  if (allow_null && is_null(name)) return std::nullopt;
+  const auto text = opt_string(name);
+  if (!text) return std::nullopt;
+  const auto t = domain::parse_timestamp(*text);
+  if (!t) return fail<std::optional<domain::timestamp>>();
+  return t;
+}
+
+std::optional<domain::timestamp> field_reader::nullable_timestamp(std::string_view name) {
+  if (!has(name)) return fail<std::optional<domain::timestamp>>();
+  return opt_timestamp_or_null(name);
+}
+
+}  // namespace keyledger::infra::detail

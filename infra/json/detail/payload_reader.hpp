@@ -1,0 +1,121 @@
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "domain/types.hpp"
+#include "infra/json/json.hpp"
+
+// Private to infra/json: the pieces every event-payload codec (event_codec.cpp, user_codec.cpp)
+// shares. Includes RapidJSON, so only infra/json .cpp files may include it.
+
+namespace keyledger::infra::detail {
+
+// ---- encoding -----------------------------------------------------------------------------
+
+/// Writes `name` with `t` as an RFC 3339 string (domain::format_timestamp).
+void write_timestamp(json_writer& w, std::string_view name, domain::timestamp t);
+
+/// Writes `name` with `t` as an RFC 3339 string, or null when `t` is empty.
+void write_timestamp_or_null(json_writer& w, std::string_view name,
+                             const std::optional<domain::timestamp>& t);
+
+/// Writes `name` with an array of `values` (an empty array when there are none).
+void write_string_array(json_writer& w, std::string_view name,
+                        const std::vector<std::string>& values);
+
+/// Writes `name` with `value`, or null when `value` is "" (the domain's "none").
+void write_string_or_null(json_writer& w, std::string_view name, const std::string& value);
+
+// ---- decoding -----------------------------------------------------------------------------
+
+/// Parses a stored payload into `doc`; true only if it is exactly one JSON object: not empty,
+/// no NUL byte, valid UTF-8, nothing but whitespace after it (iterative parser, so deep nesting
+/// cannot overflow the stack). May throw std::bad_alloc.
+bool parse_payload_object(std::string_view payload, rapidjson::Document& doc);
+
+/// Reads the members of one event payload object, strictly: any failure (a member missing,
+/// present more than once, of the wrong JSON type, or with a value that does not parse) marks
+/// the whole payload as not decodable, and ok() turns false for good. Getters return a value
+/// either way (a default one after a failure), so a decoder reads every member and checks ok()
+/// once at the end. Getters named opt_* accept an absent member and return nullopt for it;
+/// "_or_null" variants also read null as absent. Members nobody asks for are ignored.
+///
+/// A codec adds its domain readers (an enum spelled as a string, a nested object) as free
+/// functions over member() and fail(). Holds a reference to `obj`, which must outlive it. Not
+/// thread-safe.
+class field_reader {
+ public:
+  /// `obj` must be an object (parse_payload_object() checked it, or IsObject()).
+  explicit field_reader(const rapidjson::Value& obj) : obj_(obj) {}
+
+  /// False once any member failed to read.
+  bool ok() const noexcept { return ok_; }
+
+  /// The member named `name`, or nullptr if absent. A member present more than once is
+  /// ambiguous: the reader fails and nullptr is returned.
+  const rapidjson::Value* member(std::string_view name);
+
+  /// Marks the payload as not decodable.
+  void fail() noexcept { ok_ = false; }
+
+  /// fail(), then a default `T`: lets a getter end with `return fail<T>();`.
+  template <class T>
+  T fail() {
+    fail();
+    return T{};
+  }
+
+  /// True if the member is present (with any value, null included).
+  bool has(std::string_view name) { return member(name) != nullptr; }
+
+  /// A required string.
+  std::string string(std::string_view name);
+  /// Absent: nullopt; a string: its value.
+  std::optional<std::string> opt_string(std::string_view name);
+  /// Absent or null: nullopt; a string: its value.
+  std::optional<std::string> opt_string_or_null(std::string_view name);
+
+  /// A required array of strings.
+  std::vector<std::string> string_array(std::string_view name);
+  /// Absent: nullopt; an array of strings: its values.
+  std::optional<std::vector<std::string>> opt_string_array(std::string_view name);
+
+  /// A required true or false.
+  bool boolean(std::string_view name);
+  /// Absent: nullopt; true or false: its value.
+  std::optional<bool> opt_bool(std::string_view name);
+
+  /// A required integer that fits std::int64_t.
+  std::int64_t integer(std::string_view name);
+  /// A required non-negative integer that fits std::uint32_t.
+  std::uint32_t uint32(std::string_view name);
+
+  /// A required RFC 3339 string (domain::parse_timestamp).
+  domain::timestamp timestamp(std::string_view name);
+  /// Absent: nullopt; null: nullopt if `allow_null`, else a failure; else an RFC 3339 string.
+  std::optional<domain::timestamp> opt_timestamp_or_null(std::string_view name,
+                                                         bool allow_null = true);
+  /// Required to be present: null (nullopt) or an RFC 3339 string.
+  std::optional<domain::timestamp> nullable_timestamp(std::string_view name);
+
+ private:
+  template <class T>
+  T required(std::optional<T> value) {
+    if (!value) return fail<T>();
+    return std::move(*value);
+  }
+
+  bool is_null(std::string_view name);
+
+  const rapidjson::Value& obj_;
+  bool ok_ = true;
+};
+
+}  // namespace keyledger::infra::detail
