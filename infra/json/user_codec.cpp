@@ -2,7 +2,6 @@
 
 #include <rapidjson/document.h>
 
-#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +9,7 @@
 #include <variant>
 
 #include "domain/overloaded.hpp"
+#include "infra/json/detail/payload_reader.hpp"
 #include "infra/json/json.hpp"
 
 // Members are written in the order of the tables in docs/users-and-roles.md; every member a
@@ -21,12 +21,12 @@ namespace keyledger::infra {
 namespace {
 
 namespace rj = rapidjson;
+using detail::field_reader;
+using detail::parse_payload_object;
+using detail::write_timestamp;
+using detail::write_timestamp_or_null;
 
 // ---- encoding -----------------------------------------------------------------------------
-
-void write_timestamp(json_writer& w, std::string_view name, domain::timestamp t) {
-  w.field(name, domain::format_timestamp(t));
-}
 
 std::string encode(const domain::user_registered& e) {
   json_writer w;
@@ -63,12 +63,7 @@ std::string encode(const domain::member_invited& e) {
       .field("role", domain::to_string(e.member_role))
       .field("invited_by", e.invited_by);
   write_timestamp(w, "invited_at", e.invited_at);
-  w.key("invite_expires_at");
-  if (e.invite_expires_at) {
-    w.string(domain::format_timestamp(*e.invite_expires_at));
-  } else {
-    w.null();
-  }
+  write_timestamp_or_null(w, "invite_expires_at", e.invite_expires_at);
   w.end_object();
   return w.take();
 }
@@ -99,77 +94,16 @@ std::string encode(const domain::member_removed& e) {
 
 // ---- decoding -----------------------------------------------------------------------------
 
-// Parses a stored payload into `doc`; false unless it is exactly one JSON object.
-bool parse_object(std::string_view payload, rj::Document& doc) {
-  // The memory stream reports NUL as end of input; never valid in JSON text anyway.
-  if (payload.empty() || std::memchr(payload.data(), '\0', payload.size()) != nullptr) {
-    return false;
-  }
-  // Without kParseStopWhenDoneFlag anything but whitespace after the object is an error.
-  doc.Parse<rj::kParseIterativeFlag | rj::kParseValidateEncodingFlag>(payload.data(),
-                                                                      payload.size());
-  return !doc.HasParseError() && doc.IsObject();
+// Strict, as detail::field_reader reads: a member the type defines that is missing, repeated,
+// of the wrong type or with a value that does not parse makes the payload not decodable.
+
+domain::role read_role(field_reader& r, std::string_view name) {
+  const std::string text = r.string(name);
+  if (!r.ok()) return {};
+  const auto role = domain::parse_role(text);
+  if (!role) return r.fail<domain::role>();
+  return *role;
 }
-
-// Reads the members of one event type. Any failure (missing, repeated, wrong type, bad value)
-// marks the whole payload as not decodable.
-class field_reader {
- public:
-  explicit field_reader(const rj::Value& obj) : obj_(obj) {}
-
-  bool ok() const noexcept { return ok_; }
-
-  std::string string(std::string_view name) {
-    const rj::Value* v = find(name);
-    if (v == nullptr || !v->IsString()) return fail<std::string>();
-    return std::string(v->GetString(), v->GetStringLength());
-  }
-
-  domain::timestamp timestamp(std::string_view name) {
-    const std::string text = string(name);
-    if (!ok_) return {};
-    const auto t = domain::parse_timestamp(text);
-    if (!t) return fail<domain::timestamp>();
-    return *t;
-  }
-
-  /// Present, and either null (nullopt) or a timestamp.
-  std::optional<domain::timestamp> nullable_timestamp(std::string_view name) {
-    const rj::Value* v = find(name);
-    if (v == nullptr) return fail<std::optional<domain::timestamp>>();
-    if (v->IsNull()) return std::nullopt;
-    return timestamp(name);
-  }
-
-  domain::role role(std::string_view name) {
-    const std::string text = string(name);
-    if (!ok_) return {};
-    const auto r = domain::parse_role(text);
-    if (!r) return fail<domain::role>();
-    return *r;
-  }
-
- private:
-  template <class T>
-  T fail() {
-    ok_ = false;
-    return T{};
-  }
-
-  // The member named `name`; null if absent or present more than once (ambiguous).
-  const rj::Value* find(std::string_view name) {
-    const rj::Value* found = nullptr;
-    for (const auto& m : obj_.GetObject()) {
-      if (std::string_view(m.name.GetString(), m.name.GetStringLength()) != name) continue;
-      if (found != nullptr) return nullptr;
-      found = &m.value;
-    }
-    return found;
-  }
-
-  const rj::Value& obj_;
-  bool ok_ = true;
-};
 
 std::optional<domain::user_event> decode_user_registered(const rj::Value& obj) {
   field_reader r(obj);
@@ -206,7 +140,7 @@ std::optional<domain::member_event> decode_member_invited(const rj::Value& obj) 
   domain::member_invited e;
   e.workspace_id = r.string("workspace_id");
   e.user_id = r.string("user_id");
-  e.member_role = r.role("role");
+  e.member_role = read_role(r, "role");
   e.invited_by = r.string("invited_by");
   e.invited_at = r.timestamp("invited_at");
   e.invite_expires_at = r.nullable_timestamp("invite_expires_at");
@@ -219,8 +153,8 @@ std::optional<domain::member_event> decode_member_role_changed(const rj::Value& 
   domain::member_role_changed e;
   e.workspace_id = r.string("workspace_id");
   e.user_id = r.string("user_id");
-  e.from = r.role("from");
-  e.to = r.role("to");
+  e.from = read_role(r, "from");
+  e.to = read_role(r, "to");
   e.changed_by = r.string("changed_by");
   e.changed_at = r.timestamp("changed_at");
   if (!r.ok()) return std::nullopt;
@@ -247,7 +181,7 @@ std::optional<Event> parse_and_decode(std::string_view payload, decoder<Event> d
   if (decode == nullptr) return std::nullopt;
   try {
     rj::Document doc;
-    if (!parse_object(payload, doc)) return std::nullopt;
+    if (!parse_payload_object(payload, doc)) return std::nullopt;
     return decode(doc);
   } catch (...) {
     // Only allocation can throw here; "does not decode" is the documented answer.
