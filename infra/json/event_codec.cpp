@@ -43,6 +43,16 @@ void write_rate_limit(json_writer& w, std::string_view name,
       .end_object();
 }
 
+void write_key_policy(json_writer& w, const domain::key_policy& p) {
+  w.key("key_policy")
+      .begin_object()
+      .field("default_lifespan_days", static_cast<std::int64_t>(p.default_lifespan.count()))
+      .field("max_lifespan_days", static_cast<std::int64_t>(p.max_lifespan.count()))
+      .field("allow_no_expiry", p.allow_no_expiry)
+      .field("names_allow_spaces", p.names_allow_spaces)
+      .end_object();
+}
+
 std::string encode(const domain::key_created& e) {
   json_writer w;
   w.begin_object()
@@ -137,27 +147,11 @@ std::string encode(const domain::workspace_created& e) {
       .field("name", e.name)
       .field("key_prefix", e.key_prefix);
   write_timestamp(w, "created_at", e.created_at);
-  w.key("key_policy")
-      .begin_object()
-      .field("default_lifespan_days", static_cast<std::int64_t>(e.policy.default_lifespan.count()))
-      .field("max_lifespan_days", static_cast<std::int64_t>(e.policy.max_lifespan.count()))
-      .field("allow_no_expiry", e.policy.allow_no_expiry)
-      .field("names_allow_spaces", e.policy.names_allow_spaces)
-      .end_object();
+  write_key_policy(w, e.policy);
   // Since users and roles: written only when set (absent = empty catalog).
   if (!e.scope_catalog.empty()) write_string_array(w, "scope_catalog", e.scope_catalog);
   w.end_object();
   return w.take();
-}
-
-void write_key_policy(json_writer& w, const domain::key_policy& p) {
-  w.key("key_policy")
-      .begin_object()
-      .field("default_lifespan_days", static_cast<std::int64_t>(p.default_lifespan.count()))
-      .field("max_lifespan_days", static_cast<std::int64_t>(p.max_lifespan.count()))
-      .field("allow_no_expiry", p.allow_no_expiry)
-      .field("names_allow_spaces", p.names_allow_spaces)
-      .end_object();
 }
 
 std::string encode(const domain::workspace_settings_changed& e) {
