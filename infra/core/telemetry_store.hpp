@@ -9,15 +9,18 @@
 
 namespace keyledger::infra {
 
-/// One verification of a known key, as buffered by services::usage_recorder. Never a secret:
-/// the key is named by its id.
+/// Verifications of a known key, as buffered by services::usage_recorder: `count` uses of the
+/// same key from the same IP with the same outcome and request-log flag within one second
+/// (at_us / 1'000'000) are folded into one, with at_us the latest of them. Never a secret: the
+/// key is named by its id.
 struct key_use {
   std::string key_id;
   std::string workspace_id;
-  std::int64_t at_us = 0;  ///< microseconds since the Unix epoch, UTC
-  std::string ip;          ///< canonical text ("" when unknown)
-  std::string code;        ///< "VALID", "REVOKED", "FORBIDDEN_IP", ...
+  std::int64_t at_us = 0;   ///< microseconds since the Unix epoch, UTC; the latest folded use
+  std::string ip;           ///< canonical text ("" when unknown)
+  std::string code;         ///< "VALID", "REVOKED", "FORBIDDEN_IP", ...
   bool log_request = true;  ///< false for off-the-record keys: only last-used is updated
+  std::uint32_t count = 1;  ///< uses folded into this one (0 is never stored)
 };
 
 /// Failed authentication attempts aggregated per (workspace, source IP, code) in one flush
@@ -37,12 +40,15 @@ struct last_use {
   std::string ip;
 };
 
-/// One row of a key's request log.
+/// One row of a key's request log: `count` requests from one IP with one outcome within one
+/// second, at_us the latest of them. A second's requests may span several rows (one per write
+/// that held some of them), so a reader adds the counts up per (second, ip, code).
 struct request_log_entry {
   std::int64_t id = 0;  ///< store-assigned, increasing; the cursor with at_us
   std::int64_t at_us = 0;
   std::string ip;
   std::string code;
+  std::uint64_t count = 1;  ///< >= 1
   bool valid() const noexcept { return code == "VALID"; }
 };
 
@@ -54,8 +60,9 @@ class telemetry_store {
   virtual ~telemetry_store() = default;
 
   /// In one transaction: last-used per key moves forward only (a late batch never moves it
-  /// back); a request-log row for each use with log_request; failure counts added to their
-  /// (workspace, ip, code) rows (first_at = min, last_at = max). Throws infra::error.
+  /// back); a request-log row for each use with log_request, carrying its count; failure counts
+  /// added to their (workspace, ip, code) rows (first_at = min, last_at = max). Uses with count 0
+  /// are skipped. Throws infra::error.
   virtual void write(std::span<const key_use> uses,
                      std::span<const auth_failure_count> failures) = 0;
 

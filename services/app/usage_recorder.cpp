@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <exception>
+#include <functional>
+#include <limits>
+#include <string_view>
 #include <utility>
 
 #include "infra/core/error.hpp"
@@ -20,6 +23,35 @@ std::string current_detail() {
   } catch (...) {
     return "unknown exception";
   }
+}
+
+// The second a use falls in (rounded down, also before the epoch).
+std::int64_t second_of(std::int64_t at_us) noexcept {
+  constexpr std::int64_t us_per_s = 1'000'000;
+  return at_us / us_per_s - (at_us % us_per_s < 0 ? 1 : 0);
+}
+
+std::size_t mix(std::size_t seed, std::size_t h) noexcept {
+  return seed ^ (h + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
+}
+
+// Computed before the lock is taken: the strings are hashed outside the critical section.
+std::size_t bucket_hash(const infra::key_use& use, std::int64_t second) noexcept {
+  const std::hash<std::string_view> text;
+  std::size_t h = text(use.key_id);
+  h = mix(h, text(use.ip));
+  h = mix(h, text(use.code));
+  h = mix(h, std::hash<std::int64_t>{}(second));
+  return mix(h, use.log_request ? 1 : 0);
+}
+
+// The workspace is compared too, although a key id names one: a folded use must differ from
+// the ones it absorbed in nothing but its instant.
+bool same_bucket(const infra::key_use& held, const infra::key_use& use,
+                 std::int64_t second) noexcept {
+  return held.log_request == use.log_request && second_of(held.at_us) == second &&
+         held.key_id == use.key_id && held.ip == use.ip && held.code == use.code &&
+         held.workspace_id == use.workspace_id;
 }
 
 }  // namespace
@@ -53,22 +85,79 @@ void usage_recorder::merge_failure(failure_map& into, const infra::auth_failure_
   row.last_at_us = std::max(row.last_at_us, f.last_at_us);
 }
 
+std::uint64_t usage_recorder::count_uses(const std::vector<infra::key_use>& uses) noexcept {
+  std::uint64_t n = 0;
+  for (const auto& u : uses) n += u.count;
+  return n;
+}
+
+infra::key_use* usage_recorder::find_bucket_locked(const infra::key_use& use, std::int64_t second,
+                                                   std::size_t hash) noexcept {
+  if (use_index_.empty()) return nullptr;
+  const std::size_t mask = use_index_.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    const use_slot& slot = use_index_[i];
+    if (slot.index == 0) return nullptr;
+    if (slot.hash != hash) continue;
+    infra::key_use& held = buffer_.uses[slot.index - 1];
+    // A full count is passed over: the use then starts a bucket of its own further on.
+    if (same_bucket(held, use, second) &&
+        held.count <= std::numeric_limits<std::uint32_t>::max() - use.count) {
+      return &held;
+    }
+  }
+}
+
+void usage_recorder::reserve_bucket_locked() {
+  const std::size_t needed = (buffer_.uses.size() + 1) * 2;
+  if (needed <= use_index_.size()) return;
+  std::vector<use_slot> grown(std::max<std::size_t>(16, use_index_.size() * 2));
+  const std::size_t mask = grown.size() - 1;
+  for (const use_slot& slot : use_index_) {
+    if (slot.index == 0) continue;
+    std::size_t i = slot.hash & mask;
+    while (grown[i].index != 0) i = (i + 1) & mask;
+    grown[i] = slot;
+  }
+  use_index_ = std::move(grown);
+}
+
+void usage_recorder::index_last_bucket_locked(std::size_t hash) noexcept {
+  const std::size_t mask = use_index_.size() - 1;
+  std::size_t i = hash & mask;
+  while (use_index_[i].index != 0) i = (i + 1) & mask;
+  use_index_[i] = use_slot{hash, buffer_.uses.size()};
+}
+
 void usage_recorder::record_use(infra::key_use use) noexcept {
+  const std::uint32_t uses = use.count;
+  if (uses == 0) return;
+  const std::int64_t second = second_of(use.at_us);
+  const std::size_t hash = bucket_hash(use, second);
   bool wake = false;
   try {
     std::lock_guard lock(mutex_);
-    if (held_locked() >= options_.max_buffered) {
-      ++dropped_;
+    if (infra::key_use* held = find_bucket_locked(use, second, hash)) {
+      // The common case under load: no new memory, so it counts even when the buffer is full.
+      held->count += uses;
+      held->at_us = std::max(held->at_us, use.at_us);
       return;
     }
+    if (held_locked() >= options_.max_buffered) {
+      dropped_ += uses;
+      return;
+    }
+    // The index grows first: if the vector then cannot, the index is merely roomier.
+    reserve_bucket_locked();
     buffer_.uses.push_back(std::move(use));
+    index_last_bucket_locked(hash);
     wake = crossed_threshold_locked();
     if (wake) flush_requested_ = true;
   } catch (...) {
     // Out of memory: the record is lost, like any other that does not fit.
     try {
       std::lock_guard lock(mutex_);
-      ++dropped_;
+      dropped_ += uses;
     } catch (...) {
     }
   }
@@ -112,9 +201,11 @@ void usage_recorder::flush(infra::telemetry_store& store) {
   std::lock_guard flush_lock(flush_mutex_);
   batch fresh;
   batch old;
+  std::vector<use_slot> index;  // freed here, outside the lock
   {
     std::lock_guard lock(mutex_);
     fresh = std::exchange(buffer_, batch{});
+    index = std::exchange(use_index_, {});
     old = std::exchange(retry_, batch{});
     in_flight_ = fresh.size() + old.size();
   }
@@ -122,6 +213,7 @@ void usage_recorder::flush(infra::telemetry_store& store) {
 
   // One write for both: the batch kept from a failed try goes first (older), then the new one.
   // Failure rows are merged, so a (workspace, ip, code) appears once per write.
+  const std::uint64_t old_count = count_uses(old.uses);
   std::vector<infra::key_use> uses;
   uses.reserve(old.uses.size() + fresh.uses.size());
   uses.insert(uses.end(), std::make_move_iterator(old.uses.begin()),
@@ -134,12 +226,13 @@ void usage_recorder::flush(infra::telemetry_store& store) {
   std::vector<infra::auth_failure_count> failures;
   failures.reserve(merged.size());
   for (auto& [k, row] : merged) failures.push_back(std::move(row));
+  const std::uint64_t use_count = count_uses(uses);
 
   try {
     store.write(uses, failures);
   } catch (...) {
     // Keep the new part for one more try; what had already failed once is given up.
-    const std::size_t given_up = old.size();
+    const std::uint64_t given_up = old_count + old.failures.size();
     fresh.uses.assign(std::make_move_iterator(uses.begin() + std::ptrdiff_t(old_uses)),
                       std::make_move_iterator(uses.end()));
     {
@@ -150,14 +243,14 @@ void usage_recorder::flush(infra::telemetry_store& store) {
     }
     // Counts and the error only: telemetry names keys by id and never holds key material.
     infra::log(infra::log_level::warn, "usage_flush_failed",
-               {{"uses", std::to_string(uses.size())},
+               {{"uses", std::to_string(use_count)},
                 {"failure_rows", std::to_string(failures.size())},
                 {"dropped", std::to_string(given_up)},
                 {"detail", current_detail()}});
     throw;
   }
   std::lock_guard lock(mutex_);
-  written_ += uses.size();
+  written_ += use_count;
   in_flight_ = 0;
 }
 
@@ -179,8 +272,10 @@ void usage_recorder::flush_logged(std::unique_ptr<infra::telemetry_store>& store
 
 void usage_recorder::drop_all() noexcept {
   std::lock_guard lock(mutex_);
-  dropped_ += buffer_.size() + retry_.size();
+  dropped_ += count_uses(buffer_.uses) + buffer_.failures.size() + count_uses(retry_.uses) +
+              retry_.failures.size();
   buffer_ = batch{};
+  use_index_.clear();
   retry_ = batch{};
 }
 

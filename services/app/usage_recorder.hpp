@@ -18,16 +18,20 @@
 namespace keyledger::services {
 
 /// Buffers verification telemetry in memory and writes it in batches, so the verification hot
-/// path never waits on Postgres: record_* only append to a bounded buffer under a short lock.
+/// path never waits on Postgres: record_* only fold into or append to a bounded buffer under a
+/// short lock. Uses are aggregated per bucket (key, IP, code, second, request-log flag) and
+/// failures per (workspace, IP, code), so a busy key costs one buffered entry and one
+/// request-log row per second and outcome, not one per verification (docs/performance.md).
 /// A background thread flushes every `interval` (and stop() flushes what is left). When the
-/// buffer is full, further records are dropped and counted (dropped()): telemetry must never
-/// slow verification down or grow without bound while the database is away. A failed write is
+/// buffer is full, records that would need a new entry are dropped and counted (dropped());
+/// records that fold into an existing one are still counted in it: telemetry must never slow
+/// verification down or grow without bound while the database is away. A failed write is
 /// retried once with the next flush, then dropped and counted.
 class usage_recorder {
  public:
   struct options {
     std::chrono::milliseconds interval{1000};
-    std::size_t max_buffered = 100'000;  ///< uses + distinct failure rows
+    std::size_t max_buffered = 100'000;  ///< distinct use buckets + distinct failure rows
   };
 
   /// `store_factory` is called on the flush thread to open its own store (one connection).
@@ -37,7 +41,9 @@ class usage_recorder {
   usage_recorder(const usage_recorder&) = delete;
   usage_recorder& operator=(const usage_recorder&) = delete;
 
-  /// A verification of a known key (any outcome).
+  /// A verification of a known key (any outcome), or use.count of them: folded into the
+  /// buffered use of the same bucket (count added, at_us the latest) when there is one.
+  /// Thread-safe; one short lock, and no allocation when it folds.
   void record_use(infra::key_use use) noexcept;
   /// A failed attempt: aggregated in memory per (workspace, ip, code) until the flush.
   void record_failure(std::string_view workspace_id, std::string_view ip, std::string_view code,
@@ -50,8 +56,10 @@ class usage_recorder {
   /// stop(). Throws infra::error if the write fails (the batch is kept for the next try).
   void flush(infra::telemetry_store& store);
 
+  /// Uses (the sum of their counts) and failure rows lost: buffer full, or a write that failed
+  /// twice.
   std::uint64_t dropped() const noexcept;
-  std::uint64_t written() const noexcept;  ///< uses written so far
+  std::uint64_t written() const noexcept;  ///< uses written so far (the sum of their counts)
 
  private:
   // Failure rows keyed by (workspace, ip, code); std::less<> lets a repeated failure be found
@@ -63,7 +71,22 @@ class usage_recorder {
     failure_map failures;
     std::size_t size() const noexcept { return uses.size() + failures.size(); }
   };
+  /// One slot of the index of buffer_.uses by bucket (open addressing, linear probing).
+  struct use_slot {
+    std::size_t hash = 0;
+    std::size_t index = 0;  ///< into buffer_.uses, plus one; 0 when the slot is empty
+  };
   static void merge_failure(failure_map& into, const infra::auth_failure_count& f);
+  /// The sum of the counts of `uses`.
+  static std::uint64_t count_uses(const std::vector<infra::key_use>& uses) noexcept;
+  /// The buffered use `use` (of bucket hash `hash`, second `second`) folds into, or null.
+  /// Under mutex_.
+  infra::key_use* find_bucket_locked(const infra::key_use& use, std::int64_t second,
+                                     std::size_t hash) noexcept;
+  /// Makes room in the index for one more bucket (may allocate). Under mutex_.
+  void reserve_bucket_locked();
+  /// Indexes buffer_.uses.back() under `hash`; reserve_bucket_locked() came first. Under mutex_.
+  void index_last_bucket_locked(std::size_t hash) noexcept;
   /// Records held in memory (buffered, kept for a retry, or being written). Under mutex_.
   std::size_t held_locked() const noexcept;
   /// Asks the thread to flush early once the buffer is half full. Under mutex_.
@@ -82,6 +105,9 @@ class usage_recorder {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   batch buffer_;
+  // buffer_.uses by bucket: a power-of-two number of slots, at most half of them used. Taken
+  // along with buffer_ by flush(), so it never points into another batch.
+  std::vector<use_slot> use_index_;
   batch retry_;  // failed once: written with the next flush, or dropped if that fails too
   std::size_t in_flight_ = 0;
   std::uint64_t dropped_ = 0;

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "infra/core/error.hpp"
@@ -27,10 +29,13 @@ struct telemetry_log {
   int fail_next = 0;  // writes still to refuse
   int opened = 0;
 
+  /// Uses written: the sum of the counts.
   std::size_t uses_written() {
     std::lock_guard lock(mutex);
     std::size_t n = 0;
-    for (const auto& w : use_writes) n += w.size();
+    for (const auto& w : use_writes) {
+      for (const auto& u : w) n += u.count;
+    }
     return n;
   }
   /// Waits (with a deadline, no sleeping) until `done` holds.
@@ -85,10 +90,12 @@ std::function<std::unique_ptr<infra::telemetry_store>()> factory_for(
   };
 }
 
+constexpr std::int64_t sec = 1'000'000;  // microseconds
+
 infra::key_use use_of(std::string key_id, std::int64_t at_us, std::string code = "VALID",
-                      bool log_request = true) {
+                      bool log_request = true, std::string ip = "192.0.2.7") {
   return infra::key_use{std::move(key_id), "ws_1",          at_us,
-                        "192.0.2.7",       std::move(code), log_request};
+                        std::move(ip),     std::move(code), log_request};
 }
 
 usage_recorder::options manual(std::size_t max_buffered = 1000) {
@@ -142,10 +149,11 @@ TEST(usage_recorder, given_a_full_buffer_then_further_records_are_dropped_and_co
   fake_telemetry_store store(log);
   usage_recorder recorder(nullptr, manual(3));
 
-  recorder.record_use(use_of("key_a", 1));
-  recorder.record_use(use_of("key_a", 2));
+  // One second apart: three buckets.
+  recorder.record_use(use_of("key_a", 1 * sec));
+  recorder.record_use(use_of("key_a", 2 * sec));
   recorder.record_failure("ws_1", "198.51.100.1", "NOT_FOUND", 3);
-  recorder.record_use(use_of("key_a", 4));                          // dropped
+  recorder.record_use(use_of("key_a", 4 * sec));                    // new bucket: dropped
   recorder.record_failure("ws_1", "198.51.100.2", "NOT_FOUND", 5);  // new row: dropped
   recorder.record_failure("ws_1", "198.51.100.1", "NOT_FOUND", 6);  // existing row: counted
   EXPECT_EQ(recorder.dropped(), 2u);
@@ -156,7 +164,7 @@ TEST(usage_recorder, given_a_full_buffer_then_further_records_are_dropped_and_co
   EXPECT_EQ(log->failure_writes[0][0].count, 2u);
 
   // Room again after the flush.
-  recorder.record_use(use_of("key_a", 7));
+  recorder.record_use(use_of("key_a", 7 * sec));
   EXPECT_EQ(recorder.dropped(), 2u);
 }
 
@@ -194,14 +202,15 @@ TEST(usage_recorder, given_a_batch_that_fails_twice_then_it_is_dropped_and_count
   fake_telemetry_store store(log);
   usage_recorder recorder(nullptr, manual());
   recorder.record_use(use_of("key_a", 1));
+  recorder.record_use(use_of("key_a", 5));  // folded: one entry, two uses
   recorder.record_failure("ws_1", "198.51.100.1", "NOT_FOUND", 2);
 
   log->fail_next = 2;
   EXPECT_THROW(recorder.flush(store), infra::error);
   recorder.record_use(use_of("key_b", 3));
   EXPECT_THROW(recorder.flush(store), infra::error);
-  // key_a's use and the failure row had their retry: given up. key_b's gets one more try.
-  EXPECT_EQ(recorder.dropped(), 2u);
+  // key_a's two uses and the failure row had their retry: given up. key_b's gets one more try.
+  EXPECT_EQ(recorder.dropped(), 3u);
 
   recorder.flush(store);
   ASSERT_EQ(log->use_writes.size(), 1u);
@@ -227,8 +236,8 @@ TEST(usage_recorder, given_a_half_full_buffer_then_the_thread_flushes_before_its
   auto log = std::make_shared<telemetry_log>();
   usage_recorder recorder(factory_for(log), manual(4));
   recorder.start();
-  recorder.record_use(use_of("key_a", 1));
-  recorder.record_use(use_of("key_a", 2));
+  recorder.record_use(use_of("key_a", 1 * sec));
+  recorder.record_use(use_of("key_a", 2 * sec));  // another second: the second bucket
 
   EXPECT_TRUE(log->wait_for([&] { return !log->use_writes.empty(); }));
   recorder.stop();
@@ -294,6 +303,198 @@ TEST(usage_recorder, given_a_recorder_never_started_when_stopped_then_it_still_f
   recorder.record_use(use_of("key_a", 1));
   recorder.stop();
   EXPECT_EQ(log->uses_written(), 1u);
+}
+
+TEST(usage_recorder, given_uses_of_one_bucket_within_a_second_then_they_are_written_as_one) {
+  auto log = std::make_shared<telemetry_log>();
+  fake_telemetry_store store(log);
+  usage_recorder recorder(nullptr, manual());
+
+  // Five uses within second 7, out of order: one entry, the latest instant, count 5.
+  for (const std::int64_t at :
+       {7 * sec + 300, 7 * sec, 7 * sec + 999'999, 7 * sec + 5, 7 * sec + 42}) {
+    recorder.record_use(use_of("key_a", at));
+  }
+  recorder.flush(store);
+
+  ASSERT_EQ(log->use_writes.size(), 1u);
+  ASSERT_EQ(log->use_writes[0].size(), 1u);
+  const auto& u = log->use_writes[0][0];
+  EXPECT_EQ(u.key_id, "key_a");
+  EXPECT_EQ(u.workspace_id, "ws_1");
+  EXPECT_EQ(u.ip, "192.0.2.7");
+  EXPECT_EQ(u.code, "VALID");
+  EXPECT_TRUE(u.log_request);
+  EXPECT_EQ(u.at_us, 7 * sec + 999'999);
+  EXPECT_EQ(u.count, 5u);
+  EXPECT_EQ(recorder.written(), 5u);  // uses, not entries
+  EXPECT_EQ(recorder.dropped(), 0u);
+}
+
+TEST(usage_recorder, given_uses_differing_in_any_part_of_the_bucket_then_they_stay_apart) {
+  auto log = std::make_shared<telemetry_log>();
+  fake_telemetry_store store(log);
+  usage_recorder recorder(nullptr, manual());
+
+  const std::vector<infra::key_use> distinct{
+      use_of("key_a", 3 * sec),
+      use_of("key_a", 3 * sec - 1),  // the second before
+      use_of("key_a", 4 * sec),      // the second after
+      use_of("key_a", 3 * sec, "VALID", true, "192.0.2.8"),
+      use_of("key_a", 3 * sec, "VALID", true, ""),
+      use_of("key_a", 3 * sec, "REVOKED"),
+      use_of("key_a", 3 * sec, "VALID", false),  // off the record: kept apart from the logged
+      use_of("key_b", 3 * sec),
+      use_of("key_a", -1),  // before the epoch: second -1, not second 0
+      use_of("key_a", 0),
+  };
+  // Twice each, the second round a little later in the same second: every use finds its own.
+  for (const auto& u : distinct) recorder.record_use(u);
+  for (auto u : distinct) {
+    if (u.at_us % sec != sec - 1 && u.at_us != -1) u.at_us += 10;
+    recorder.record_use(u);
+  }
+  recorder.flush(store);
+
+  ASSERT_EQ(log->use_writes.size(), 1u);
+  const auto& written = log->use_writes[0];
+  ASSERT_EQ(written.size(), distinct.size());
+  for (std::size_t i = 0; i < distinct.size(); ++i) {
+    const auto& want = distinct[i];
+    const auto& got = written[i];  // in order of first use
+    EXPECT_EQ(got.key_id, want.key_id) << i;
+    EXPECT_EQ(got.ip, want.ip) << i;
+    EXPECT_EQ(got.code, want.code) << i;
+    EXPECT_EQ(got.log_request, want.log_request) << i;
+    EXPECT_EQ(got.count, 2u) << i;
+    EXPECT_EQ(got.at_us / sec, want.at_us / sec) << i;
+  }
+  EXPECT_EQ(recorder.written(), 2 * distinct.size());
+}
+
+TEST(usage_recorder, given_a_full_buffer_then_the_bound_counts_buckets_and_uses_still_fold) {
+  auto log = std::make_shared<telemetry_log>();
+  fake_telemetry_store store(log);
+  usage_recorder recorder(nullptr, manual(2));
+
+  for (int i = 0; i < 3; ++i) recorder.record_use(use_of("key_a", sec + i));
+  recorder.record_use(use_of("key_b", sec));
+  EXPECT_EQ(recorder.dropped(), 0u);  // four uses, two buckets: room for both
+
+  recorder.record_use(use_of("key_c", sec));  // a third bucket: dropped
+  infra::key_use three = use_of("key_d", sec);
+  three.count = 3;
+  recorder.record_use(three);  // dropped: three uses
+  EXPECT_EQ(recorder.dropped(), 4u);
+  recorder.record_use(use_of("key_a", sec + 9));  // folds: needs no room
+  EXPECT_EQ(recorder.dropped(), 4u);
+
+  recorder.flush(store);
+  ASSERT_EQ(log->use_writes[0].size(), 2u);
+  EXPECT_EQ(log->use_writes[0][0].key_id, "key_a");
+  EXPECT_EQ(log->use_writes[0][0].count, 4u);
+  EXPECT_EQ(log->use_writes[0][0].at_us, sec + 9);
+  EXPECT_EQ(log->use_writes[0][1].key_id, "key_b");
+  EXPECT_EQ(log->use_writes[0][1].count, 1u);
+  EXPECT_EQ(recorder.written(), 5u);
+}
+
+TEST(usage_recorder, given_a_flushed_bucket_then_later_uses_start_a_new_entry) {
+  auto log = std::make_shared<telemetry_log>();
+  fake_telemetry_store store(log);
+  usage_recorder recorder(nullptr, manual());
+
+  recorder.record_use(use_of("key_a", sec + 1));
+  recorder.flush(store);
+  recorder.record_use(use_of("key_a", sec + 2));
+  recorder.record_use(use_of("key_a", sec + 3));
+  // A failed write keeps its batch apart: uses after it are not folded into the kept entry.
+  log->fail_next = 1;
+  EXPECT_THROW(recorder.flush(store), infra::error);
+  recorder.record_use(use_of("key_a", sec + 4));
+  recorder.flush(store);
+
+  ASSERT_EQ(log->use_writes.size(), 2u);
+  ASSERT_EQ(log->use_writes[0].size(), 1u);
+  EXPECT_EQ(log->use_writes[0][0].count, 1u);
+  ASSERT_EQ(log->use_writes[1].size(), 2u);
+  EXPECT_EQ(log->use_writes[1][0].count, 2u);  // the kept entry first
+  EXPECT_EQ(log->use_writes[1][0].at_us, sec + 3);
+  EXPECT_EQ(log->use_writes[1][1].count, 1u);
+  EXPECT_EQ(log->use_writes[1][1].at_us, sec + 4);
+  EXPECT_EQ(recorder.written(), 4u);
+  EXPECT_EQ(recorder.dropped(), 0u);
+}
+
+TEST(usage_recorder, given_many_buckets_then_each_use_folds_into_its_own) {
+  auto log = std::make_shared<telemetry_log>();
+  fake_telemetry_store store(log);
+  usage_recorder recorder(nullptr, manual(10'000));
+
+  // Enough buckets for the index to grow several times between the rounds.
+  constexpr int buckets = 3000;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < buckets; ++i) {
+      recorder.record_use(use_of("key_" + std::to_string(i % 7), 5 * sec + round, "VALID", true,
+                                 "10.0." + std::to_string(i / 256) + "." + std::to_string(i)));
+    }
+  }
+  recorder.flush(store);
+
+  ASSERT_EQ(log->use_writes[0].size(), std::size_t(buckets));
+  for (int i = 0; i < buckets; ++i) {
+    const auto& u = log->use_writes[0][std::size_t(i)];
+    EXPECT_EQ(u.key_id, "key_" + std::to_string(i % 7));
+    EXPECT_EQ(u.ip, "10.0." + std::to_string(i / 256) + "." + std::to_string(i));
+    ASSERT_EQ(u.count, 3u) << i;
+    EXPECT_EQ(u.at_us, 5 * sec + 2);
+  }
+  EXPECT_EQ(recorder.written(), 3u * buckets);
+}
+
+TEST(usage_recorder, given_a_full_count_then_further_uses_start_another_entry) {
+  auto log = std::make_shared<telemetry_log>();
+  fake_telemetry_store store(log);
+  usage_recorder recorder(nullptr, manual());
+
+  infra::key_use almost = use_of("key_a", sec);
+  almost.count = std::numeric_limits<std::uint32_t>::max() - 1;
+  recorder.record_use(almost);
+  recorder.record_use(use_of("key_a", sec + 1));  // reaches the maximum
+  recorder.record_use(use_of("key_a", sec + 2));  // would wrap: a new entry
+  recorder.record_use(use_of("key_a", sec + 3));  // folds into the new one
+  recorder.flush(store);
+
+  ASSERT_EQ(log->use_writes[0].size(), 2u);
+  EXPECT_EQ(log->use_writes[0][0].count, std::numeric_limits<std::uint32_t>::max());
+  EXPECT_EQ(log->use_writes[0][1].count, 2u);
+  EXPECT_EQ(recorder.written(), std::uint64_t{std::numeric_limits<std::uint32_t>::max()} + 2);
+}
+
+TEST(usage_recorder, given_concurrent_uses_of_one_bucket_then_none_is_lost) {
+  auto log = std::make_shared<telemetry_log>();
+  fake_telemetry_store store(log);
+  usage_recorder recorder(nullptr, manual());
+
+  constexpr int threads = 4;
+  constexpr int per_thread = 5000;
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&recorder, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        recorder.record_use(
+            use_of("key_a", 9 * sec + i, "VALID", true, t % 2 == 0 ? "192.0.2.1" : "192.0.2.2"));
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  recorder.flush(store);
+
+  ASSERT_EQ(log->use_writes[0].size(), 2u);  // one per IP
+  for (const auto& u : log->use_writes[0]) {
+    EXPECT_EQ(u.count, std::uint64_t{threads / 2 * per_thread}) << u.ip;
+  }
+  EXPECT_EQ(recorder.written(), std::uint64_t{threads * per_thread});
 }
 
 }  // namespace
