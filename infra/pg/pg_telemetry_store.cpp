@@ -32,6 +32,8 @@ constexpr const char* stmt_purge_log = "kl_telemetry_purge_log";
 constexpr const char* stmt_purge_failures = "kl_telemetry_purge_failures";
 
 constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
+// key_requests.count is an integer (schema/004).
+constexpr std::uint32_t int32_max = std::numeric_limits<std::int32_t>::max();
 
 std::string ts(std::string_view expr) { return pg_detail::timestamptz_from_us_sql(expr); }
 std::string us(std::string_view column) { return pg_detail::us_from_timestamptz_sql(column); }
@@ -39,7 +41,8 @@ std::string us(std::string_view column) { return pg_detail::us_from_timestamptz_
 // One statement for the whole batch, so it is one transaction without BEGIN/COMMIT round trips.
 // Data-modifying CTEs always run to completion, whether or not the outer statement reads them.
 // Each part inserts in a fixed order (key, then (workspace, ip, code)), so two writers lock
-// shared rows in the same order and never deadlock each other.
+// shared rows in the same order and never deadlock each other. The request-log counts came
+// later (schema/004): they are the last parameter, $15, so that the others kept their numbers.
 std::string write_sql() {
   return R"sql(
 WITH last_use AS (
@@ -51,11 +54,11 @@ WITH last_use AS (
   ON CONFLICT (key_id) DO UPDATE SET at = EXCLUDED.at, ip = EXCLUDED.ip
    WHERE k.at < EXCLUDED.at
 ), requests AS (
-  INSERT INTO key_requests (key_id, workspace_id, at, ip, code)
+  INSERT INTO key_requests (key_id, workspace_id, at, ip, code, count)
   SELECT r.key_id, r.workspace_id, )sql" +
-         ts("r.at_us") + R"sql(, r.ip, r.code
-    FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[])
-         WITH ORDINALITY AS r(key_id, workspace_id, at_us, ip, code, n)
+         ts("r.at_us") + R"sql(, r.ip, r.code, r.count
+    FROM unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $15::integer[])
+         WITH ORDINALITY AS r(key_id, workspace_id, at_us, ip, code, count, n)
    ORDER BY r.n
 )
 INSERT INTO auth_failures AS f (workspace_id, source_ip, code, count, first_at, last_at)
@@ -76,7 +79,7 @@ std::unique_ptr<pqxx::connection> open_telemetry_connection(const std::string& c
   conn->prepare(stmt_write, write_sql());
   conn->prepare(stmt_last_uses, "SELECT key_id, " + us("at") +
                                     ", ip FROM key_last_use WHERE key_id = ANY($1::text[])");
-  const std::string log_columns = "SELECT id, " + us("at") + ", ip, code FROM key_requests ";
+  const std::string log_columns = "SELECT id, " + us("at") + ", ip, code, count FROM key_requests ";
   conn->prepare(stmt_log_first,
                 log_columns + "WHERE key_id = $1 ORDER BY at DESC, id DESC LIMIT $2");
   // The row comparison follows the index (key_id, at DESC, id DESC) from the cursor on.
@@ -119,10 +122,10 @@ void pg_telemetry_store::write(std::span<const key_use> uses,
                                std::span<const auth_failure_count> failures) {
   // Last use per key: the latest of the batch (an upsert may touch a row once per statement).
   std::map<std::string_view, const key_use*> latest;
-  array_literal rq_key, rq_workspace, rq_at, rq_ip, rq_code;
+  array_literal rq_key, rq_workspace, rq_at, rq_ip, rq_code, rq_count;
   std::size_t requests = 0;
   for (const key_use& u : uses) {
-    if (!storable_name(u.key_id) || !storable(u.workspace_id) || !storable(u.ip) ||
+    if (u.count == 0 || !storable_name(u.key_id) || !storable(u.workspace_id) || !storable(u.ip) ||
         !storable_name(u.code) || !pg_detail::is_storable_timestamp(u.at_us)) {
       continue;
     }
@@ -134,6 +137,7 @@ void pg_telemetry_store::write(std::span<const key_use> uses,
     rq_at.add(u.at_us);
     rq_ip.add(u.ip);
     rq_code.add(u.code);
+    rq_count.add(static_cast<std::int64_t>(std::min(u.count, int32_max)));
     ++requests;
   }
   array_literal lu_key, lu_at, lu_ip;
@@ -183,7 +187,7 @@ void pg_telemetry_store::write(std::span<const key_use> uses,
         txn.exec_prepared(stmt_write, lu_key.str(), lu_at.str(), lu_ip.str(), rq_key.str(),
                           rq_workspace.str(), rq_at.str(), rq_ip.str(), rq_code.str(),
                           af_workspace.str(), af_ip.str(), af_code.str(), af_count.str(),
-                          af_first.str(), af_last.str());
+                          af_first.str(), af_last.str(), rq_count.str());
       },
       pg_detail::on_broken::fail);
 }
@@ -230,7 +234,7 @@ std::vector<request_log_entry> pg_telemetry_store::request_log(
     for (const auto& row : r) {
       out.push_back(request_log_entry{parse_integer<std::int64_t>(row[0]),
                                       parse_integer<std::int64_t>(row[1]), field_text(row[2]),
-                                      field_text(row[3])});
+                                      field_text(row[3]), parse_integer<std::uint64_t>(row[4])});
     }
     return out;
   });

@@ -13,11 +13,11 @@
 
 namespace keyledger::infra {
 
-/// Usage telemetry in PostgreSQL (schema/002: key_last_use, key_requests, auth_failures). Owns
-/// one connection (libpqxx 6.4), opened lazily with `SET ROLE keyledger_app` when the login role
-/// is a member, statements prepared once per connection. Not thread-safe: one instance per
-/// thread. Errors are infra::error: unavailable (no connection, connection lost), storage
-/// (anything else); messages never quote row values.
+/// Usage telemetry in PostgreSQL (schema/002: key_last_use, key_requests, auth_failures; 004:
+/// key_requests.count). Owns one connection (libpqxx 6.4), opened lazily with `SET ROLE
+/// keyledger_app` when the login role is a member, statements prepared once per connection. Not
+/// thread-safe: one instance per thread. Errors are infra::error: unavailable (no connection,
+/// connection lost), storage (anything else); messages never quote row values.
 ///
 /// write() is one statement, hence one transaction: the last-used upsert (forward only), the
 /// request-log INSERT and the failure-counter upsert either all happen or none does. Rows are
@@ -27,7 +27,8 @@ namespace keyledger::infra {
 ///
 /// Input that cannot be stored is skipped, never fatal to the batch: a text field that is not
 /// valid UTF-8, holds NUL or is longer than max_text_bytes, an empty key id or code, an instant
-/// outside timestamptz's range, a failure row with count 0. Counts saturate at INT64_MAX.
+/// outside timestamptz's range, a use or a failure row with count 0. Failure counts saturate at
+/// INT64_MAX, a request-log row's count at INT32_MAX (an integer column).
 class pg_telemetry_store final : public telemetry_store {
  public:
   /// Longest key id, workspace id, IP or code stored.

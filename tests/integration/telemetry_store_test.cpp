@@ -1,6 +1,7 @@
 // pg_telemetry_store against a real PostgreSQL: last use only moves forward, the request log
-// pages newest first by (at, id), failure counters add up, purge by age, input that cannot be
-// stored is skipped, and the store works with keyledger_app's privileges and no more.
+// pages newest first by (at, id) and keeps each row's count, failure counters add up, purge by
+// age, input that cannot be stored is skipped, and the store works with keyledger_app's
+// privileges and no more.
 
 #include <gtest/gtest.h>
 
@@ -30,6 +31,13 @@ constexpr std::int64_t t0 = 1'790'000'000'000'000;  // 2026-09-21, microseconds
 key_use use(std::string key_id, std::int64_t at_us, std::string ip = "192.0.2.1",
             std::string code = "VALID", bool log_request = true) {
   return key_use{std::move(key_id), "ws_1", at_us, std::move(ip), std::move(code), log_request};
+}
+
+key_use uses_of(std::string key_id, std::int64_t at_us, std::uint32_t count,
+                std::string ip = "192.0.2.1", std::string code = "VALID", bool log_request = true) {
+  key_use u = use(std::move(key_id), at_us, std::move(ip), std::move(code), log_request);
+  u.count = count;
+  return u;
 }
 
 auth_failure_count failure(std::string workspace, std::string ip, std::string code,
@@ -152,6 +160,57 @@ TEST_F(telemetry_store_test, RequestLogPagesNewestFirstWithACursor) {
   const auto same_instant = store_.request_log("key_1", std::nullopt, 3);
   EXPECT_EQ(same_instant[0].at_us, same_instant[1].at_us);
   EXPECT_GT(same_instant[0].id, same_instant[1].id);
+}
+
+TEST_F(telemetry_store_test, RequestLogRowsKeepTheirCounts) {
+  // Folded uses as the recorder writes them: two buckets of one second in one write, a later
+  // write with the same second again (a bucket split over two flushes is two rows).
+  write({uses_of("key_1", t0 + 900, 41, "192.0.2.1"),
+         uses_of("key_1", t0 + 950, 3, "192.0.2.1", "FORBIDDEN_IP"),
+         uses_of("key_2", t0 + 10, 7, "192.0.2.1", "VALID", false)});
+  write({uses_of("key_1", t0 + 999'999, 2, "192.0.2.1")});
+
+  const auto log = store_.request_log("key_1", std::nullopt, 10);
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[0].at_us, t0 + 999'999);
+  EXPECT_EQ(log[0].count, 2u);
+  EXPECT_EQ(log[1].at_us, t0 + 950);
+  EXPECT_EQ(log[1].code, "FORBIDDEN_IP");
+  EXPECT_EQ(log[1].count, 3u);
+  EXPECT_EQ(log[2].at_us, t0 + 900);
+  EXPECT_EQ(log[2].ip, "192.0.2.1");
+  EXPECT_EQ(log[2].count, 41u);
+  // Pages carry the counts too.
+  const auto rest = store_.request_log("key_1", std::pair{log[1].at_us, log[1].id}, 10);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].count, 41u);
+
+  // Last use is the latest instant of each key, counts aside; off the record: no row at all.
+  EXPECT_EQ(last_use_of("key_1")->at_us, t0 + 999'999);
+  EXPECT_EQ(last_use_of("key_2")->at_us, t0 + 10);
+  EXPECT_TRUE(store_.request_log("key_2", std::nullopt, 10).empty());
+  EXPECT_EQ(count_rows("key_requests"), 3u);
+  EXPECT_EQ(admin_query(db_.conninfo(), "SELECT sum(count) FROM key_requests")[0][0].as<int>(), 46);
+}
+
+TEST_F(telemetry_store_test, RequestLogCountsSaturateAndZeroIsNotAUse) {
+  write({uses_of("key_1", t0, std::numeric_limits<std::uint32_t>::max()), uses_of("key_2", t0, 0)});
+  const auto log = store_.request_log("key_1", std::nullopt, 10);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].count, static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max()));
+  EXPECT_FALSE(last_use_of("key_2"));  // no use at all: no row, no last use
+  EXPECT_EQ(count_rows("key_requests"), 1u);
+  // The table refuses a count that is not positive, and a row written without one counts one.
+  EXPECT_THROW(admin_query(db_.conninfo(),
+                           "INSERT INTO key_requests (key_id, workspace_id, at, ip, code, count) "
+                           "VALUES ('k', 'w', now(), '', 'VALID', 0)"),
+               pqxx::sql_error);
+  admin_query(db_.conninfo(),
+              "INSERT INTO key_requests (key_id, workspace_id, at, ip, code) "
+              "VALUES ('key_3', 'w', now(), '', 'VALID')");
+  const auto old_style = store_.request_log("key_3", std::nullopt, 10);
+  ASSERT_EQ(old_style.size(), 1u);
+  EXPECT_EQ(old_style[0].count, 1u);
 }
 
 TEST_F(telemetry_store_test, RequestLogCursorsFromAClientNeverFail) {
