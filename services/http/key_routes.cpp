@@ -645,7 +645,8 @@ void api::key_requests(call& c) {
       } else {
         w.string(e.ip);
       }
-      w.field("valid", e.valid()).field("code", e.code).end_object();
+      // One row per (second, IP, code) and write: count says how many requests it stands for.
+      w.field("valid", e.valid()).field("code", e.code).field("count", e.count).end_object();
     }
     w.end_array().key("next_cursor");
     if (next) {

@@ -58,7 +58,7 @@ class fake_telemetry final : public infra::telemetry_store {
     for (const auto& u : uses) {
       auto& last = last_[u.key_id];
       if (u.at_us >= last.at_us) last = {u.key_id, u.at_us, u.ip};
-      if (u.log_request) log_.push_back({u.key_id, {++next_id_, u.at_us, u.ip, u.code}});
+      if (u.log_request) log_.push_back({u.key_id, {++next_id_, u.at_us, u.ip, u.code, u.count}});
     }
     for (const auto& f : failures) {
       auto& row = failures_[{f.workspace_id, f.source_ip, f.code}];
@@ -901,23 +901,38 @@ TEST_F(routes_test, last_use_and_the_request_log_come_from_telemetry) {
   auto quiet = create(R"({"name":"quiet","environment":"live","off_the_record":true})");
   for (int i = 0; i < 3; ++i) {
     clock_.advance(1s);
-    EXPECT_EQ(check(k.key, {}, "/v1/check", "198.51.100.4").status, 200u);
+    // i + 1 requests within this second from one address: one entry counting them.
+    for (int n = 0; n <= i; ++n) {
+      EXPECT_EQ(check(k.key, {}, "/v1/check", "198.51.100.4").status, 200u);
+    }
     EXPECT_EQ(check(quiet.key).status, 200u);
   }
+  // The same second from another address: an entry of its own.
+  EXPECT_EQ(check(k.key, {}, "/v1/check", "2001:db8::4").status, 200u);
   usage_.flush(telemetry_);
   auto page =
       parse(call("GET", "/v1/keys/" + k.id + "/requests?limit=2", "", json_with(admin_)).body);
   ASSERT_EQ(page["data"].Size(), 2u);
-  EXPECT_EQ(std::string(page["data"][0]["at"].GetString()), domain::format_timestamp(clock_.now()));
-  EXPECT_EQ(std::string(page["data"][0]["ip"].GetString()), "198.51.100.4");
-  EXPECT_TRUE(page["data"][0]["valid"].GetBool());
-  EXPECT_EQ(std::string(page["data"][0]["code"].GetString()), "VALID");
+  std::map<std::string, std::uint64_t> newest;  // ip -> count, for the latest second
+  for (const auto& e : page["data"].GetArray()) {
+    EXPECT_EQ(std::string(e["at"].GetString()), domain::format_timestamp(clock_.now()));
+    EXPECT_TRUE(e["valid"].GetBool());
+    EXPECT_EQ(std::string(e["code"].GetString()), "VALID");
+    newest[e["ip"].GetString()] = e["count"].GetUint64();
+  }
+  EXPECT_EQ(newest,
+            (std::map<std::string, std::uint64_t>{{"198.51.100.4", 3}, {"2001:db8::4", 1}}));
   ASSERT_TRUE(page["next_cursor"].IsString());
   auto rest =
       parse(call("GET", "/v1/keys/" + k.id + "/requests?cursor=" + page["next_cursor"].GetString(),
                  "", json_with(admin_))
                 .body);
-  EXPECT_EQ(rest["data"].Size(), 1u);
+  ASSERT_EQ(rest["data"].Size(), 2u);  // newest first: 2 requests in the second before, then 1
+  EXPECT_EQ(rest["data"][0]["count"].GetUint64(), 2u);
+  EXPECT_EQ(std::string(rest["data"][0]["at"].GetString()),
+            domain::format_timestamp(clock_.now() - 1s));
+  EXPECT_EQ(rest["data"][1]["count"].GetUint64(), 1u);
+  EXPECT_EQ(std::string(rest["data"][1]["ip"].GetString()), "198.51.100.4");
   EXPECT_TRUE(rest["next_cursor"].IsNull());
 
   auto silent =
