@@ -70,6 +70,11 @@ function check_from(local_address, key, headers = {}) {
   });
 }
 
+/// The requests a page of the request log stands for (each entry counts some); 0 for no page.
+function sum_counts(entries) {
+  return (entries ?? []).reduce((n, e) => n + e.count, 0);
+}
+
 function assert_near(actual_ms, expected_ms, tolerance_ms, what) {
   assert.ok(
     Math.abs(actual_ms - expected_ms) <= tolerance_ms,
@@ -842,17 +847,19 @@ describe('usage', () => {
     assert.equal((await check_from('127.0.0.1', k.key)).status, 200);
     assert.equal((await check_from('127.0.0.1', k.key, { 'x-keyledger-required-scopes': 'leads:write' })).status, 403);
     assert.equal((await check_from('127.0.0.2', k.key)).status, 200);
-    const r = await poll(() => api.requests_of(admin, k.id), (x) => x.json?.data?.length >= 3, {
+    const r = await poll(() => api.requests_of(admin, k.id), (x) => sum_counts(x.json?.data) >= 3, {
       deadline_ms: 5_000,
       interval_ms: 50,
-      what: 'three request log entries',
+      what: 'three requests in the log',
     });
     assert.equal(r.status, 200, r.text);
+    // Three requests differing in IP or code: three entries of one request each.
     assert.equal(r.json.data.length, 3, r.text);
     assert.equal(r.json.next_cursor, null);
     for (const e of r.json.data) {
-      assert.deepEqual(Object.keys(e).sort(), ['at', 'code', 'ip', 'valid'], JSON.stringify(e));
+      assert.deepEqual(Object.keys(e).sort(), ['at', 'code', 'count', 'ip', 'valid'], JSON.stringify(e));
       assert.match(e.at, iso_timestamp);
+      assert.equal(e.count, 1, JSON.stringify(e));
     }
     assert.deepEqual(
       r.json.data.map(({ ip, valid, code }) => ({ ip, valid, code })),
@@ -879,6 +886,48 @@ describe('usage', () => {
     assert_error(await api.requests_of(admin, 'key_0000000000000000000000'), 404, 'NOT_FOUND', 'unknown key');
     const other = await stack.bootstrap_workspace();
     assert_error(await api.requests_of(other.key, k.id), 404, 'NOT_FOUND', "another workspace's key");
+  });
+
+  test('the request log counts requests per second, IP and code', async () => {
+    const k = await create({ name: 'busy', environment: 'live', scopes: ['leads:read'] });
+    const deny = { 'x-keyledger-required-scopes': 'leads:write' };
+    // A burst, concurrent: most of it falls in one second and one flush.
+    const sent = await Promise.all([
+      ...Array.from({ length: 20 }, () => check_from('127.0.0.3', k.key)),
+      ...Array.from({ length: 5 }, () => check_from('127.0.0.4', k.key)),
+      ...Array.from({ length: 3 }, () => check_from('127.0.0.3', k.key, deny)),
+    ]);
+    assert.deepEqual(
+      sent.map((x) => x.status),
+      [...Array(25).fill(200), ...Array(3).fill(403)],
+    );
+    const r = await poll(() => api.requests_of(admin, k.id, { limit: 100 }), (x) => sum_counts(x.json?.data) >= 28, {
+      deadline_ms: 5_000,
+      interval_ms: 50,
+      what: '28 requests in the log',
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.next_cursor, null);
+    const data = r.json.data;
+    // Every request counted once, under its own IP and code.
+    const per = {};
+    for (const e of data) {
+      assert.ok(Number.isInteger(e.count) && e.count >= 1, JSON.stringify(e));
+      assert.equal(e.valid, e.code === 'VALID', JSON.stringify(e));
+      per[`${e.ip} ${e.code}`] = (per[`${e.ip} ${e.code}`] ?? 0) + e.count;
+    }
+    assert.deepEqual(per, { '127.0.0.3 VALID': 20, '127.0.0.4 VALID': 5, '127.0.0.3 INSUFFICIENT_SCOPE': 3 });
+    // Folded: fewer entries than requests (the 20 alike would need 20 different seconds or
+    // flushes, 100 ms apart here, to stay apart).
+    assert.ok(data.length < 28, `${data.length} entries for 28 requests: ${r.text}`);
+    assert.ok(data.length >= 3, r.text);
+    const at = data.map((e) => ms(e.at));
+    for (let i = 1; i < at.length; i++) assert.ok(at[i - 1] >= at[i], `newest first: ${r.text}`);
+    // Pages cut between entries, never through one: the counts add up the same.
+    const p1 = await api.requests_of(admin, k.id, { limit: 1 });
+    assert.deepEqual(p1.json.data, data.slice(0, 1));
+    const p2 = await api.requests_of(admin, k.id, { limit: 100, cursor: p1.json.next_cursor });
+    assert.equal(sum_counts(p1.json.data) + sum_counts(p2.json.data), 28);
   });
 
   test('nothing is logged for an off-the-record key', async () => {
