@@ -36,7 +36,7 @@ std::size_t mix(std::size_t seed, std::size_t h) noexcept {
 }
 
 // Computed before the lock is taken: the strings are hashed outside the critical section.
-std::size_t bucket_hash(const infra::key_use& use, std::int64_t second) noexcept {
+std::size_t bucket_hash(const usage_recorder::use_ref& use, std::int64_t second) noexcept {
   const std::hash<std::string_view> text;
   std::size_t h = text(use.key_id);
   h = mix(h, text(use.ip));
@@ -47,7 +47,7 @@ std::size_t bucket_hash(const infra::key_use& use, std::int64_t second) noexcept
 
 // The workspace is compared too, although a key id names one: a folded use must differ from
 // the ones it absorbed in nothing but its instant.
-bool same_bucket(const infra::key_use& held, const infra::key_use& use,
+bool same_bucket(const infra::key_use& held, const usage_recorder::use_ref& use,
                  std::int64_t second) noexcept {
   return held.log_request == use.log_request && second_of(held.at_us) == second &&
          held.key_id == use.key_id && held.ip == use.ip && held.code == use.code &&
@@ -91,7 +91,7 @@ std::uint64_t usage_recorder::count_uses(const std::vector<infra::key_use>& uses
   return n;
 }
 
-infra::key_use* usage_recorder::find_bucket_locked(const infra::key_use& use, std::int64_t second,
+infra::key_use* usage_recorder::find_bucket_locked(const use_ref& use, std::int64_t second,
                                                    std::size_t hash) noexcept {
   if (use_index_.empty()) return nullptr;
   const std::size_t mask = use_index_.size() - 1;
@@ -129,7 +129,12 @@ void usage_recorder::index_last_bucket_locked(std::size_t hash) noexcept {
   use_index_[i] = use_slot{hash, buffer_.uses.size()};
 }
 
-void usage_recorder::record_use(infra::key_use use) noexcept {
+void usage_recorder::record_use(const infra::key_use& use) noexcept {
+  record_use(use_ref{use.key_id, use.workspace_id, use.ip, use.code, use.at_us, use.log_request,
+                     use.count});
+}
+
+void usage_recorder::record_use(const use_ref& use) noexcept {
   const std::uint32_t uses = use.count;
   if (uses == 0) return;
   const std::int64_t second = second_of(use.at_us);
@@ -149,7 +154,15 @@ void usage_recorder::record_use(infra::key_use use) noexcept {
     }
     // The index grows first: if the vector then cannot, the index is merely roomier.
     reserve_bucket_locked();
-    buffer_.uses.push_back(std::move(use));
+    infra::key_use fresh;
+    fresh.key_id = use.key_id;
+    fresh.workspace_id = use.workspace_id;
+    fresh.at_us = use.at_us;
+    fresh.ip = use.ip;
+    fresh.code = use.code;
+    fresh.log_request = use.log_request;
+    fresh.count = use.count;
+    buffer_.uses.push_back(std::move(fresh));
     index_last_bucket_locked(hash);
     wake = crossed_threshold_locked();
     if (wake) flush_requested_ = true;

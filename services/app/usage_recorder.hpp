@@ -41,10 +41,26 @@ class usage_recorder {
   usage_recorder(const usage_recorder&) = delete;
   usage_recorder& operator=(const usage_recorder&) = delete;
 
+  /// A use as the verifier has it: views into the key entry and the request, so that folding
+  /// into an existing bucket (the common case under load) copies and allocates nothing. The
+  /// views need to live only for the call.
+  struct use_ref {
+    std::string_view key_id;
+    std::string_view workspace_id;
+    std::string_view ip;
+    std::string_view code;
+    std::int64_t at_us = 0;
+    bool log_request = true;
+    std::uint32_t count = 1;
+  };
+
   /// A verification of a known key (any outcome), or use.count of them: folded into the
   /// buffered use of the same bucket (count added, at_us the latest) when there is one.
-  /// Thread-safe; one short lock, and no allocation when it folds.
-  void record_use(infra::key_use use) noexcept;
+  /// Thread-safe; one short lock, and no allocation when it folds (strings are copied only
+  /// for a new bucket).
+  void record_use(const use_ref& use) noexcept;
+  /// The same for an owned record (tests, callers that have one).
+  void record_use(const infra::key_use& use) noexcept;
   /// A failed attempt: aggregated in memory per (workspace, ip, code) until the flush.
   void record_failure(std::string_view workspace_id, std::string_view ip, std::string_view code,
                       std::int64_t at_us) noexcept;
@@ -81,7 +97,7 @@ class usage_recorder {
   static std::uint64_t count_uses(const std::vector<infra::key_use>& uses) noexcept;
   /// The buffered use `use` (of bucket hash `hash`, second `second`) folds into, or null.
   /// Under mutex_.
-  infra::key_use* find_bucket_locked(const infra::key_use& use, std::int64_t second,
+  infra::key_use* find_bucket_locked(const use_ref& use, std::int64_t second,
                                      std::size_t hash) noexcept;
   /// Makes room in the index for one more bucket (may allocate). Under mutex_.
   void reserve_bucket_locked();

@@ -142,17 +142,15 @@ verify_result verifier::verify(const verify_request& request) const {
   }
 
   if (request.record) {
-    infra::key_use use;
-    use.key_id = key.key_id();
-    use.workspace_id = key.workspace_id();
-    use.at_us = micros(now);
-    if (request.ip) use.ip = domain::to_string(*request.ip);
-    use.code = std::string(to_string(result.code));
-    use.log_request = !key.state.off_the_record;
+    // Views only: the recorder copies strings just when the use opens a new bucket.
+    const std::string ip = request.ip ? domain::to_string(*request.ip) : std::string();
+    const usage_recorder::use_ref use{key.key_id(),      key.workspace_id(),
+                                      ip,                to_string(result.code),
+                                      micros(now),       !key.state.off_the_record};
     if (result.code != verify_code::valid) {
-      usage_.record_failure(key.workspace_id(), use.ip, use.code, use.at_us);
+      usage_.record_failure(use.workspace_id, use.ip, use.code, use.at_us);
     }
-    usage_.record_use(std::move(use));
+    usage_.record_use(use);
   }
   return result;
 }

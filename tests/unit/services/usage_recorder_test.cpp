@@ -220,6 +220,32 @@ TEST(usage_recorder, given_a_batch_that_fails_twice_then_it_is_dropped_and_count
   EXPECT_EQ(recorder.written(), 1u);
 }
 
+TEST(usage_recorder, given_uses_by_reference_then_the_strings_are_owned_once_per_bucket) {
+  auto log = std::make_shared<telemetry_log>();
+  fake_telemetry_store store(log);
+  usage_recorder recorder(nullptr, manual());
+  for (int i = 0; i < 3; ++i) {
+    // The viewed strings die after each call: the buffered entry must own copies.
+    std::string key_id = "key_by_ref";
+    std::string workspace = "ws_by_ref";
+    std::string ip = "203.0.113." + std::to_string(i < 2 ? 1 : 2);
+    recorder.record_use(usage_recorder::use_ref{key_id, workspace, ip, "VALID", 10 + i, true});
+  }
+  recorder.flush(store);
+  ASSERT_EQ(log->use_writes.size(), 1u);
+  auto uses = log->use_writes[0];
+  ASSERT_EQ(uses.size(), 2u);
+  std::sort(uses.begin(), uses.end(), [](const auto& a, const auto& b) { return a.ip < b.ip; });
+  EXPECT_EQ(uses[0].key_id, "key_by_ref");
+  EXPECT_EQ(uses[0].workspace_id, "ws_by_ref");
+  EXPECT_EQ(uses[0].ip, "203.0.113.1");
+  EXPECT_EQ(uses[0].count, 2u);
+  EXPECT_EQ(uses[0].at_us, 11);
+  EXPECT_EQ(uses[1].ip, "203.0.113.2");
+  EXPECT_EQ(uses[1].count, 1u);
+  EXPECT_EQ(recorder.written(), 3u);
+}
+
 TEST(usage_recorder, given_a_started_recorder_then_it_flushes_in_the_background) {
   auto log = std::make_shared<telemetry_log>();
   usage_recorder recorder(factory_for(log), {std::chrono::milliseconds(5), 1000});
