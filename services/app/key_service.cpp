@@ -10,38 +10,16 @@
 #include "infra/core/error.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "infra/json/event_codec.hpp"
+#include "services/app/event_sourcing.hpp"
 
 namespace keyledger::services {
 namespace {
 
 std::int64_t micros(domain::timestamp t) { return t.time_since_epoch().count(); }
 
-infra::event_metadata metadata_of(const request_context& ctx) {
-  return {ctx.actor, ctx.request_id, ctx.source_ip, ctx.idempotency_key};
-}
-
-/// An event id that is a function of `name`: the store keeps one event per id, so two writers
-/// deriving the same id (a repeated bootstrap, two nodes recording one expiry) append it once.
-infra::uuid derived_event_id(std::string_view name) {
-  const auto digest = infra::sha256(name);
-  infra::uuid id{};
-  std::copy_n(digest.begin(), id.size(), id.begin());
-  id[6] = static_cast<std::uint8_t>((id[6] & 0x0F) | 0x80);  // RFC 9562 version 8
-  id[8] = static_cast<std::uint8_t>((id[8] & 0x3F) | 0x80);  // RFC 9562 variant
-  return id;
-}
-
 domain::api_key_state load_key(infra::event_store& store, std::string_view key_id) {
-  domain::api_key_state state;
-  for (const auto& recorded : store.read_stream(domain::key_stream_id(key_id))) {
-    auto event = infra::decode_api_key_event(recorded.type, recorded.payload);
-    if (!event) {
-      throw infra::error(infra::errc::storage,
-                         "undecodable event at global_seq " + std::to_string(recorded.global_seq));
-    }
-    state = domain::evolve(std::move(state), *event);
-  }
-  return state;
+  return fold_stream<domain::api_key_state>(store, domain::key_stream_id(key_id),
+                                            infra::decode_api_key_event);
 }
 
 infra::new_event to_new_event(const domain::api_key_event& e, infra::uuid id) {
@@ -57,13 +35,10 @@ struct appended {
 /// decided against a state that changed meanwhile is refused (errc::conflict), so of two
 /// concurrent commands on one key exactly one wins. position.last_seq is 0 when the decision
 /// was to append nothing.
-domain::result<appended, domain::rejection> execute(infra::event_store& store,
-                                                     std::string_view key_id,
-                                                     std::string_view workspace_id,
-                                                     const domain::api_key_command& command,
-                                                     const request_context& ctx,
-                                                     domain::random_source& random,
-                                                     domain::timestamp now) {
+domain::result<appended, domain::rejection> execute(
+    infra::event_store& store, std::string_view key_id, std::string_view workspace_id,
+    const domain::api_key_command& command, const request_context& ctx,
+    domain::random_source& random, domain::timestamp now) {
   auto state = load_key(store, key_id);
   // A key of another workspace is, to this caller, a key that does not exist.
   if (state.exists && state.workspace_id != workspace_id) return domain::rejection::key_not_found;
@@ -236,16 +211,8 @@ domain::result<rotated_key, domain::rejection> key_service::rotate(
 
 domain::workspace_state key_service::load_workspace(infra::event_store& store,
                                                     std::string_view workspace_id) const {
-  domain::workspace_state state;
-  for (const auto& recorded : store.read_stream(domain::workspace_stream_id(workspace_id))) {
-    auto event = infra::decode_workspace_event(recorded.type, recorded.payload);
-    if (!event) {
-      throw infra::error(infra::errc::storage,
-                         "undecodable event at global_seq " + std::to_string(recorded.global_seq));
-    }
-    state = domain::evolve(std::move(state), *event);
-  }
-  return state;
+  return fold_stream<domain::workspace_state>(store, domain::workspace_stream_id(workspace_id),
+                                              infra::decode_workspace_event);
 }
 
 domain::result<changed_workspace, domain::rejection> key_service::update_workspace(
@@ -259,12 +226,12 @@ domain::result<changed_workspace, domain::rejection> key_service::update_workspa
   const auto expected = state.version;
   std::vector<infra::new_event> events;
   for (const auto& e : decision.value()) {
-    events.push_back({domain::new_uuid(random_), std::string(domain::event_type(e)),
-                      infra::encode_payload(e)});
+    events.push_back(
+        {domain::new_uuid(random_), std::string(domain::event_type(e)), infra::encode_payload(e)});
     state = domain::evolve(std::move(state), e);
   }
-  auto position = store.append(domain::workspace_stream_id(command.workspace_id), expected,
-                               events, metadata_of(ctx), micros(command.now));
+  auto position = store.append(domain::workspace_stream_id(command.workspace_id), expected, events,
+                               metadata_of(ctx), micros(command.now));
   return changed_workspace{std::move(state), position.last_seq};
 }
 
@@ -296,8 +263,8 @@ std::size_t key_service::record_expiry(infra::event_store& store, std::string_vi
 
   // At most one of the two is due: a warning only before expires_at, the expiry from it on.
   for (const auto& [command, kind] :
-       {std::pair<domain::api_key_command, std::string_view>{
-            domain::expire_key{state.key_id, now}, "expired"},
+       {std::pair<domain::api_key_command, std::string_view>{domain::expire_key{state.key_id, now},
+                                                             "expired"},
         std::pair<domain::api_key_command, std::string_view>{
             domain::warn_key_expiry{state.key_id, now}, "expiry-approaching"}}) {
     auto decision = domain::decide(state, command);
@@ -328,8 +295,8 @@ domain::result<bootstrapped_workspace, domain::rejection> key_service::bootstrap
     const std::function<std::string(const domain::workspace_state&)>& make_owner) const {
   const auto now = clock_.now();
   domain::workspace_state empty;
-  domain::create_workspace command{domain::new_id("ws", random_), name, key_prefix, policy,
-                                   scope_catalog, now};
+  domain::create_workspace command{
+      domain::new_id("ws", random_), name, key_prefix, policy, scope_catalog, now};
   auto decision = domain::decide(empty, command);
   if (!decision) return decision.error();
 

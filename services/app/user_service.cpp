@@ -11,6 +11,7 @@
 #include "infra/crypto/crypto.hpp"
 #include "infra/crypto/password.hpp"
 #include "infra/json/user_codec.hpp"
+#include "services/app/event_sourcing.hpp"
 #include "services/projections/directory_view.hpp"
 
 namespace keyledger::services {
@@ -26,49 +27,18 @@ constexpr std::size_t max_login_counters = 50'000;
 
 std::int64_t micros(domain::timestamp t) { return t.time_since_epoch().count(); }
 
-infra::event_metadata metadata_of(const request_context& ctx) {
-  return {ctx.actor, ctx.request_id, ctx.source_ip, ctx.idempotency_key};
-}
-
-/// An event id that is a function of `name` (as key_service derives workspace names): the store
-/// keeps one event per id, so two registrations of one email append one UserRegistered however
-/// they race, and the loser learns the winner's user from the stored event.
-infra::uuid derived_event_id(std::string_view name) {
-  const auto digest = infra::sha256(name);
-  infra::uuid id{};
-  std::copy_n(digest.begin(), id.size(), id.begin());
-  id[6] = static_cast<std::uint8_t>((id[6] & 0x0F) | 0x80);  // RFC 9562 version 8
-  id[8] = static_cast<std::uint8_t>((id[8] & 0x3F) | 0x80);  // RFC 9562 variant
-  return id;
-}
-
 infra::uuid registration_event_id(std::string_view normalized_email) {
   return derived_event_id("keyledger/user-email/" + std::string(normalized_email));
 }
 
-[[noreturn]] void undecodable(std::uint64_t global_seq) {
-  throw infra::error(infra::errc::storage,
-                     "undecodable event at global_seq " + std::to_string(global_seq));
-}
-
 domain::user_state load_user(infra::event_store& store, std::string_view user_id) {
-  domain::user_state state;
-  for (const auto& recorded : store.read_stream(domain::user_stream_id(user_id))) {
-    auto event = infra::decode_user_event(recorded.type, recorded.payload);
-    if (!event) undecodable(recorded.global_seq);
-    state = domain::evolve(std::move(state), *event);
-  }
-  return state;
+  return fold_stream<domain::user_state>(store, domain::user_stream_id(user_id),
+                                         infra::decode_user_event);
 }
 
 domain::membership_state load_members(infra::event_store& store, std::string_view workspace_id) {
-  domain::membership_state state;
-  for (const auto& recorded : store.read_stream(domain::members_stream_id(workspace_id))) {
-    auto event = infra::decode_member_event(recorded.type, recorded.payload);
-    if (!event) undecodable(recorded.global_seq);
-    state = domain::evolve(std::move(state), *event);
-  }
-  return state;
+  return fold_stream<domain::membership_state>(store, domain::members_stream_id(workspace_id),
+                                               infra::decode_member_event);
 }
 
 /// The user registered by the event at `global_seq` (a UserRegistered found by its derived id).
