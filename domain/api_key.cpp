@@ -16,6 +16,7 @@
 #include "domain/text.hpp"
 #include "domain/user.hpp"
 #include "domain/workspace.hpp"
+#include "domain/encoding.hpp"
 
 namespace keyledger::domain {
 
@@ -35,14 +36,6 @@ bool is_hex(char c) noexcept {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 char to_lower(char c) noexcept { return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (to_lower(a[i]) != to_lower(b[i])) return false;
-  }
-  return true;
-}
 
 // One half of a scope: [a-z][a-z0-9_-]{0,31}.
 bool valid_scope_part(std::string_view part) noexcept {
@@ -441,8 +434,8 @@ bool valid_postback_url(std::string_view url) noexcept {
   const std::size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return false;
   const std::string_view scheme = url.substr(0, scheme_end);
-  const bool https = iequals(scheme, "https");
-  if (!https && !iequals(scheme, "http")) return false;
+  const bool https = iequals_ascii(scheme, "https");
+  if (!https && !iequals_ascii(scheme, "http")) return false;
 
   const std::size_t authority_start = scheme_end + 3;
   const std::size_t authority_end = url.find_first_of("/?", authority_start);
@@ -481,7 +474,7 @@ bool valid_postback_url(std::string_view url) noexcept {
   if (https) return true;
   // Plain http only to this machine: nothing on the network can read or alter the postback.
   if (literal) return is_loopback(*literal);
-  return iequals(host, "localhost");
+  return iequals_ascii(host, "localhost");
 }
 
 std::string key_stream_id(std::string_view key_id) {

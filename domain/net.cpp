@@ -1,4 +1,5 @@
 #include "domain/net.hpp"
+#include "domain/encoding.hpp"
 
 #include <array>
 #include <cstddef>
@@ -17,13 +18,6 @@ constexpr std::size_t max_ip_text_length = 45;
 constexpr int v4_mapped_offset = 96;  // IPv4 /n is stored as /(96+n)
 
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // A decimal number without sign or leading zeros ("0" itself is fine), at most `max`.
 std::optional<unsigned> parse_decimal(std::string_view text, unsigned max) noexcept {

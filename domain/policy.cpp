@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "domain/api_key.hpp"
+#include "domain/encoding.hpp"
 
 namespace keyledger::domain {
 
@@ -52,36 +53,6 @@ bool in_catalog(std::string_view scope, const std::vector<std::string>& catalog)
 bool ends_with_read(std::string_view scope) noexcept {
   constexpr std::string_view suffix = ":read";
   return scope.size() > suffix.size() && scope.substr(scope.size() - suffix.size()) == suffix;
-}
-
-// ---- base64url --------------------------------------------------------------------------
-
-constexpr std::string_view base64url_alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int base64url_value(char c) noexcept {
-  const std::size_t pos = base64url_alphabet.find(c);
-  return pos == std::string_view::npos ? -1 : static_cast<int>(pos);
-}
-
-std::string base64url(const std::array<std::uint8_t, session_token_bytes>& bytes) {
-  std::string out;
-  out.reserve(session_token_length);
-  std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const std::uint32_t v = (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) |
-                            std::uint32_t{bytes[i + 2]};
-    out.push_back(base64url_alphabet[(v >> 18) & 63]);
-    out.push_back(base64url_alphabet[(v >> 12) & 63]);
-    out.push_back(base64url_alphabet[(v >> 6) & 63]);
-    out.push_back(base64url_alphabet[v & 63]);
-  }
-  // 32 = 3 * 10 + 2: two bytes left, three characters, no padding.
-  const std::uint32_t v = (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8);
-  out.push_back(base64url_alphabet[(v >> 18) & 63]);
-  out.push_back(base64url_alphabet[(v >> 12) & 63]);
-  out.push_back(base64url_alphabet[(v >> 6) & 63]);
-  return out;
 }
 
 }  // namespace
@@ -194,7 +165,7 @@ std::vector<std::string> effective_scopes(const std::vector<std::string>& key_sc
 std::string new_session_token(random_source& random) {
   std::array<std::uint8_t, session_token_bytes> bytes{};
   random.fill(bytes);
-  return base64url(bytes);
+  return base64url_encode(std::span<const std::uint8_t>(bytes));
 }
 
 bool valid_session_token(std::string_view token) noexcept {

@@ -30,4 +30,7 @@ bool is_ascii_space(char c) noexcept;
 /// `s` without ASCII whitespace at either end.
 std::string_view trim_ascii(std::string_view s) noexcept;
 
+/// `s` without spaces and tabs at either end (HTTP's optional whitespace, RFC 9110 5.6.3).
+std::string_view trim_ows(std::string_view s) noexcept;
+
 }  // namespace keyledger::domain

@@ -35,8 +35,8 @@
 #include "services/app/usage_recorder.hpp"
 #include "services/app/verifier.hpp"
 #include "services/cli/keys_cli.hpp"
-#include "services/http/error_table.hpp"
-#include "services/http/routes.hpp"
+#include "services/http/errors/errors.hpp"
+#include "services/http/api_handler.hpp"
 #include "services/projections/active_key_view.hpp"
 #include "services/projections/directory_view.hpp"
 

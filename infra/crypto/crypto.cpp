@@ -26,6 +26,7 @@
 
 #include "infra/core/error.hpp"
 #include "infra/core/log.hpp"
+#include "domain/encoding.hpp"
 
 namespace keyledger::infra {
 
@@ -55,13 +56,6 @@ using mac_ctx_ptr = std::unique_ptr<EVP_MAC_CTX, mac_ctx_deleter>;
 // ---- hex ------------------------------------------------------------------------------------
 
 constexpr char hex_digits[] = "0123456789abcdef";
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // ---- files ----------------------------------------------------------------------------------
 
@@ -294,8 +288,8 @@ std::string to_hex(std::span<const std::uint8_t> bytes) {
 bool from_hex(std::string_view hex, std::span<std::uint8_t> out) noexcept {
   if (hex.size() != out.size() * 2) return false;
   for (std::size_t i = 0; i < out.size(); ++i) {
-    const int hi = hex_value(hex[2 * i]);
-    const int lo = hex_value(hex[2 * i + 1]);
+    const int hi = domain::hex_value(hex[2 * i]);
+    const int lo = domain::hex_value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return false;
     out[i] = static_cast<std::uint8_t>((hi << 4) | lo);
   }

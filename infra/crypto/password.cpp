@@ -16,6 +16,7 @@
 
 #include "infra/core/error.hpp"
 #include "infra/crypto/crypto.hpp"
+#include "domain/encoding.hpp"
 
 namespace keyledger::infra {
 
@@ -101,33 +102,6 @@ bool within(const argon2id_params& p, const argon2id_params& max) noexcept {
 }
 
 // ---- encodings --------------------------------------------------------------------------
-
-std::string base64url(const unsigned char* data, std::size_t size) {
-  static constexpr std::string_view alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  out.reserve((size * 4 + 2) / 3);
-  std::size_t i = 0;
-  for (; i + 3 <= size; i += 3) {
-    const std::uint32_t v = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8) |
-                            std::uint32_t{data[i + 2]};
-    out.push_back(alphabet[(v >> 18) & 63]);
-    out.push_back(alphabet[(v >> 12) & 63]);
-    out.push_back(alphabet[(v >> 6) & 63]);
-    out.push_back(alphabet[v & 63]);
-  }
-  if (size - i == 1) {
-    const std::uint32_t v = std::uint32_t{data[i]} << 16;
-    out.push_back(alphabet[(v >> 18) & 63]);
-    out.push_back(alphabet[(v >> 12) & 63]);
-  } else if (size - i == 2) {
-    const std::uint32_t v = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8);
-    out.push_back(alphabet[(v >> 18) & 63]);
-    out.push_back(alphabet[(v >> 12) & 63]);
-    out.push_back(alphabet[(v >> 6) & 63]);
-  }
-  return out;
-}
 
 // The fixed hash verify_password_dummy checks against: made once per process with our own
 // parameters, so a dummy check costs what a real one does.
@@ -248,7 +222,7 @@ std::string csrf_token(const secret& key, std::string_view session_id) {
       mac_length != mac.size()) {
     throw error(errc::internal, "OpenSSL: HMAC-SHA256 failed");
   }
-  std::string token = base64url(mac.data(), mac.size());
+  std::string token = domain::base64url_encode(std::span<const std::uint8_t>(mac.data(), mac.size()));
   OPENSSL_cleanse(mac.data(), mac.size());
   return token;
 }

@@ -20,6 +20,7 @@
 #include "domain/types.hpp"
 #include "infra/core/error.hpp"
 #include "infra/core/log.hpp"
+#include "domain/encoding.hpp"
 
 namespace keyledger::infra {
 
@@ -63,15 +64,6 @@ class request_id_random final : public domain::random_source {
 std::string new_request_id() {
   thread_local request_id_random random;
   return domain::new_id("req", random);
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 /// Header names and values from the application go on the wire verbatim: refuse anything that
@@ -200,7 +192,7 @@ void run_io(asio::io_context& ioc) {
 
 std::string_view http_request::header(std::string_view name) const noexcept {
   for (const auto& [key, value] : headers) {
-    if (iequals(key, name)) return value;
+    if (domain::iequals_ascii(key, name)) return value;
   }
   return {};
 }
@@ -407,7 +399,7 @@ asio::awaitable<void> http_server::impl::session(std::shared_ptr<connection> con
       }
       // curl and others wait for "100 Continue" before sending a body larger than 1 KiB.
       if (!read_ec && !parser.is_done() &&
-          iequals(parser.get()[http::field::expect], "100-continue")) {
+          domain::iequals_ascii(parser.get()[http::field::expect], "100-continue")) {
         http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
         auto [ec, n] = co_await http::async_write(stream, go_on, use_tuple);
         read_ec = ec;

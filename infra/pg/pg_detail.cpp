@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "infra/core/error.hpp"
+#include "domain/encoding.hpp"
 
 namespace keyledger::infra::pg_detail {
 
@@ -50,13 +51,6 @@ std::string first_line(const char* text) {
   std::string_view s(text);
   s = s.substr(0, s.find('\n'));
   return std::string(s);
-}
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -168,8 +162,8 @@ bool decode_hex(std::string_view hex, std::string& out) {
   out.clear();
   out.reserve(hex.size() / 2);
   for (std::size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = hex_value(hex[i]);
-    const int lo = hex_value(hex[i + 1]);
+    const int hi = domain::hex_value(hex[i]);
+    const int lo = domain::hex_value(hex[i + 1]);
     if (hi < 0 || lo < 0) return false;
     out += static_cast<char>(hi << 4 | lo);
   }

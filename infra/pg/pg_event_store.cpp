@@ -19,6 +19,7 @@
 #include "infra/crypto/crypto.hpp"
 #include "infra/json/event_codec.hpp"
 #include "infra/pg/pg_detail.hpp"
+#include "domain/encoding.hpp"
 
 namespace keyledger::infra {
 
@@ -95,21 +96,14 @@ std::string format_uuid(const uuid& id) {
   return out;
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // PostgreSQL's uuid output: 8-4-4-4-12 lowercase hex.
 uuid parse_uuid(std::string_view text) {
   uuid id{};
   std::size_t n = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '-') continue;
-    const int hi = hex_value(text[i]);
-    const int lo = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
+    const int hi = domain::hex_value(text[i]);
+    const int lo = i + 1 < text.size() ? domain::hex_value(text[i + 1]) : -1;
     if (hi < 0 || lo < 0 || n >= id.size())
       throw error(errc::storage, "malformed uuid from database");
     id[n++] = static_cast<std::uint8_t>(hi << 4 | lo);

@@ -16,6 +16,7 @@
 
 #include "infra/http/client.hpp"
 #include "infra/json/json.hpp"
+#include "domain/text.hpp"
 
 namespace keyledger::services {
 
@@ -64,13 +65,6 @@ std::string redact(std::string text, std::string_view secret) {
     text.replace(pos, secret.size(), "[redacted]");
   }
   return text;
-}
-
-std::string_view trim(std::string_view s) {
-  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return s;
 }
 
 /// RFC 3986 percent-encoding of everything but the unreserved characters.
@@ -400,7 +394,7 @@ int keys_command::run(const cli_environment& env, std::ostream& out, std::ostrea
     err << "keyledger: KEYLEDGER_URL: " << endpoint.error() << "\n";
     return cli_exit_usage;
   }
-  const std::string key(trim(env.api_key));
+  const std::string key(domain::trim_ascii(env.api_key));
   if (key.empty()) {
     err << "keyledger: KEYLEDGER_API_KEY is not set: export the API key to act with (a key "
            "with keys:read to list, keys:write to change keys; `keyledger bootstrap` prints a "

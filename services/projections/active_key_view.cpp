@@ -12,6 +12,7 @@
 #include "infra/crypto/crypto.hpp"
 #include "infra/json/event_codec.hpp"
 #include "infra/json/user_codec.hpp"
+#include "domain/encoding.hpp"
 
 namespace keyledger::services {
 
@@ -57,50 +58,7 @@ bool contains_ignoring_case(std::string_view haystack, std::string_view needle) 
 
 // ---- cursor text: base64url (no padding) of "<created_at microseconds>.<key_id>" ----------
 
-constexpr std::string_view base64url_alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr std::size_t max_cursor_text = 256;
-
-std::string base64url_encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() * 4 + 2) / 3);
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const std::uint32_t v = std::uint32_t(std::uint8_t(in[i])) << 16 |
-                            std::uint32_t(std::uint8_t(in[i + 1])) << 8 | std::uint8_t(in[i + 2]);
-    out += base64url_alphabet[(v >> 18) & 63];
-    out += base64url_alphabet[(v >> 12) & 63];
-    out += base64url_alphabet[(v >> 6) & 63];
-    out += base64url_alphabet[v & 63];
-  }
-  if (const std::size_t rest = in.size() - i; rest > 0) {
-    std::uint32_t v = std::uint32_t(std::uint8_t(in[i])) << 16;
-    if (rest == 2) v |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
-    out += base64url_alphabet[(v >> 18) & 63];
-    out += base64url_alphabet[(v >> 12) & 63];
-    if (rest == 2) out += base64url_alphabet[(v >> 6) & 63];
-  }
-  return out;
-}
-
-std::optional<std::string> base64url_decode(std::string_view in) {
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const auto pos = base64url_alphabet.find(c);
-    if (pos == std::string_view::npos) return std::nullopt;
-    acc = (acc << 6) | std::uint32_t(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += char((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
 
 bool plausible_cursor_key_id(std::string_view id) noexcept {
   if (id.empty() || id.size() > 64) return false;
@@ -112,12 +70,12 @@ bool plausible_cursor_key_id(std::string_view id) noexcept {
 }  // namespace
 
 std::string encode_cursor(const list_cursor& c) {
-  return base64url_encode(std::to_string(c.created_at.time_since_epoch().count()) + "." + c.key_id);
+  return domain::base64url_encode(std::to_string(c.created_at.time_since_epoch().count()) + "." + c.key_id);
 }
 
 std::optional<list_cursor> decode_cursor(std::string_view text) {
   if (text.empty() || text.size() > max_cursor_text) return std::nullopt;
-  const auto raw = base64url_decode(text);
+  const auto raw = domain::base64url_decode(text);
   if (!raw) return std::nullopt;
   const auto dot = raw->find('.');
   if (dot == std::string::npos || dot == 0) return std::nullopt;

@@ -8,8 +8,12 @@
 #include <vector>
 
 #include "domain/types.hpp"
+#include "tests/support/manual_clock.hpp"
 
 namespace keyledger::domain::testing {
+
+/// Stands still at the instant it is given (the one test clock).
+using fixed_clock = test_support::manual_clock;
 
 /// A deterministic random_source (splitmix64): the same seed gives the same bytes.
 class seeded_random final : public random_source {
@@ -60,16 +64,6 @@ class scripted_random final : public random_source {
   std::mutex mutex_;
   std::vector<std::uint8_t> bytes_;
   std::size_t next_ = 0;
-};
-
-/// A clock that always answers the same instant.
-class fixed_clock final : public clock {
- public:
-  explicit fixed_clock(timestamp t) : now_(t) {}
-  timestamp now() const override { return now_; }
-
- private:
-  timestamp now_;
 };
 
 /// 2026-11-23T19:36:02.123456Z, the instant most tests run "at".

@@ -1,0 +1,81 @@
+#include "domain/encoding.hpp"
+
+namespace keyledger::domain {
+namespace {
+
+constexpr std::string_view base64url_alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+template <class Byte>
+std::string encode(const Byte* data, std::size_t size) {
+  const auto at = [data](std::size_t i) { return std::uint32_t{static_cast<std::uint8_t>(data[i])}; };
+  std::string out;
+  out.reserve((size * 4 + 2) / 3);
+  std::size_t i = 0;
+  for (; i + 3 <= size; i += 3) {
+    const std::uint32_t v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
+    out.push_back(base64url_alphabet[(v >> 18) & 63]);
+    out.push_back(base64url_alphabet[(v >> 12) & 63]);
+    out.push_back(base64url_alphabet[(v >> 6) & 63]);
+    out.push_back(base64url_alphabet[v & 63]);
+  }
+  if (const std::size_t rest = size - i; rest > 0) {
+    std::uint32_t v = at(i) << 16;
+    if (rest == 2) v |= at(i + 1) << 8;
+    out.push_back(base64url_alphabet[(v >> 18) & 63]);
+    out.push_back(base64url_alphabet[(v >> 12) & 63]);
+    if (rest == 2) out.push_back(base64url_alphabet[(v >> 6) & 63]);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  }
+  return true;
+}
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int base64url_value(char c) noexcept {
+  const std::size_t pos = base64url_alphabet.find(c);
+  return pos == std::string_view::npos ? -1 : static_cast<int>(pos);
+}
+
+std::string base64url_encode(std::span<const std::uint8_t> bytes) {
+  return encode(bytes.data(), bytes.size());
+}
+
+std::string base64url_encode(std::string_view bytes) { return encode(bytes.data(), bytes.size()); }
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (const char c : text) {
+    const int v = base64url_value(c);
+    if (v < 0) return std::nullopt;
+    acc = ((acc << 6) | static_cast<std::uint32_t>(v)) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  // What is left over must be zero bits: one spelling per byte string.
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return out;
+}
+
+}  // namespace keyledger::domain

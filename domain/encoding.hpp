@@ -1,0 +1,38 @@
+#pragma once
+
+// Byte and ASCII encodings used on every floor (one copy each): hex digits, base64url
+// (RFC 4648 section 5, no padding) and ASCII case folding. Standard library only.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace keyledger::domain {
+
+/// 'A'-'Z' to 'a'-'z'; every other byte unchanged.
+constexpr char ascii_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// Equal ignoring ASCII case (header names, media types, schemes).
+bool iequals_ascii(std::string_view a, std::string_view b) noexcept;
+
+/// The value of a hex digit (either case), or -1.
+int hex_value(char c) noexcept;
+
+/// The value of a base64url character, or -1.
+int base64url_value(char c) noexcept;
+
+/// base64url without padding.
+std::string base64url_encode(std::span<const std::uint8_t> bytes);
+std::string base64url_encode(std::string_view bytes);
+
+/// Decodes base64url without padding. Strict: nullopt for any character outside the alphabet,
+/// an impossible length, or unused trailing bits that are not zero (so that every byte string
+/// has exactly one spelling).
+std::optional<std::string> base64url_decode(std::string_view text);
+
+}  // namespace keyledger::domain

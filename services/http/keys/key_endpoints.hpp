@@ -1,0 +1,85 @@
+#pragma once
+
+// Internal to services/http/keys: the key endpoints and what their files share.
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "domain/api_key.hpp"
+#include "infra/json/json.hpp"
+#include "services/app/key_service.hpp"
+#include "services/http/keys/key_routes.hpp"
+#include "services/projections/active_key_view.hpp"
+
+namespace keyledger::services::http {
+
+/// What a key's owner allows it now: effective scopes and whether the owner was removed.
+struct key_standing {
+  std::vector<std::string> effective_scopes;
+  bool owner_removed = false;
+};
+
+/// The settings that create and PATCH share, validated (domain rules, clear messages).
+struct key_settings_input {
+  std::optional<std::string> name;
+  std::optional<std::vector<std::string>> scopes;
+  std::optional<std::vector<std::string>> allowed_cidrs;
+  std::optional<std::string> postback_url;  ///< "" = none
+  std::optional<bool> off_the_record;
+  std::optional<bool> enabled;
+  std::optional<std::optional<domain::rate_limit>> limit;
+};
+
+/// Reads and checks the shared settings of a create or PATCH body; answers 4xx itself.
+bool read_settings(const call& c, const infra::json_body& body, const workspace_entry& ws,
+                   key_settings_input& out);
+
+/// The `limit` query parameter, from 1 to 100 (`fallback` when absent); answers 400 itself.
+std::optional<std::size_t> page_limit(const call& c, std::size_t fallback);
+
+/// The key object of docs/api.md; `last` the key's last use, if any. Leaves the object open,
+/// so that create and rotate can add "key".
+void write_key_fields(infra::json_writer& w, const domain::api_key_state& k,
+                      const key_standing& standing, domain::timestamp now,
+                      const infra::last_use* last);
+
+infra::http_response key_object(const domain::api_key_state& k, const key_standing& standing,
+                                domain::timestamp now, const infra::last_use* last,
+                                unsigned status = 200);
+
+/// The answer to create and rotate: the new key with its secret, shown this once.
+infra::http_response created_response(const created_key& created, const key_standing& standing,
+                                      domain::timestamp now);
+
+const infra::last_use* find_use(const std::vector<infra::last_use>& uses, std::string_view id);
+
+class key_endpoints {
+ public:
+  explicit key_endpoints(key_routes_dependencies deps) : d_(std::move(deps)), run_(d_.run) {}
+
+  void create_key(call& c);
+  void list_keys(call& c);
+  void get_key(call& c);
+  void update_key(call& c);
+  void rotate_key(call& c);
+  void revoke_key(call& c);
+  void get_self(call& c);
+  // key_logs.cpp
+  void key_requests(call& c);
+  void auth_failures(call& c);
+
+ private:
+  /// The key's standing from the directory and the workspace's catalog (as the key view
+  /// computes it).
+  key_standing standing_of(const domain::api_key_state& k, const workspace_entry& ws) const;
+  /// Last uses of these keys (telemetry).
+  std::vector<infra::last_use> last_uses(std::size_t worker,
+                                         std::span<const std::string> ids) const;
+
+  key_routes_dependencies d_;
+  const runner& run_;
+};
+
+}  // namespace keyledger::services::http

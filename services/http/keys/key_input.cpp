@@ -1,0 +1,148 @@
+// Reading the settings of a key from a create or PATCH body, and the paging parameters.
+#include <algorithm>
+#include <charconv>
+#include <string>
+
+#include "domain/net.hpp"
+#include "domain/policy.hpp"
+#include "services/http/errors/errors.hpp"
+#include "services/http/keys/key_endpoints.hpp"
+#include "services/http/router/form.hpp"
+#include "services/http/support/body.hpp"
+#include "services/http/support/context.hpp"
+#include "services/http/support/respond.hpp"
+#include "services/projections/directory_view.hpp"
+
+namespace keyledger::services::http {
+namespace {
+
+using domain::problem;
+
+constexpr std::size_t max_page = 100;
+
+bool read_rate_limit(const call& c, const infra::json_body& body, key_settings_input& out) {
+  if (body.is_null("rate_limit")) {
+    out.limit = std::optional<domain::rate_limit>{};
+    return true;
+  }
+  auto object = body.get_object("rate_limit");
+  if (!object) return invalid(c, "rate_limit", "field 'rate_limit' must be an object or null");
+  if (!object.value()) return true;
+  const auto& rl = *object.value();
+  if (auto unknown = rl.first_unknown_field({"limit", "window_seconds"})) {
+    answer(c, unknown_member("rate_limit", *unknown));
+    return false;
+  }
+  auto limit = rl.get_int("limit");
+  auto window = rl.get_int("window_seconds");
+  if (limit && !limit.value()) return missing(c, "rate_limit.limit");
+  if (window && !window.value()) return missing(c, "rate_limit.window_seconds");
+  if (!limit || *limit.value() < 1 || *limit.value() > 1'000'000) {
+    return invalid(c, "rate_limit.limit", "field 'rate_limit.limit' must be an integer from 1 to 1000000");
+  }
+  if (!window || *window.value() < 1 || *window.value() > 86'400) {
+    return invalid(c, "rate_limit.window_seconds", "field 'rate_limit.window_seconds' must be an integer from 1 to 86400");
+  }
+  out.limit = std::optional<domain::rate_limit>{domain::rate_limit{
+      static_cast<std::uint32_t>(*limit.value()), static_cast<std::uint32_t>(*window.value())}};
+  return true;
+}
+
+/// Scopes a caller may put on a key: each in the workspace's catalog or a management scope
+/// (else 400), allowed for the caller's role (else 403), and - for a key - no management scope
+/// the key does not hold itself (no escalation: a key acts with its owner's rights, never
+/// more, and never mints a key reaching further than itself). Answers itself.
+bool scopes_acceptable(const call& c, const std::vector<std::string>& scopes,
+                       const workspace_entry& ws) {
+  if (!domain::valid_scopes(scopes)) {
+    answer(c, problem_of(domain::rejection::invalid_scopes));
+    return false;
+  }
+  for (const auto& s : scopes) {
+    const bool known =
+        domain::is_management_scope(s) ||
+        std::find(ws.scope_catalog.begin(), ws.scope_catalog.end(), s) != ws.scope_catalog.end();
+    if (!known) {
+      // A valid scope is lowercase resource:action of at most 65 bytes: safe to echo.
+      return invalid(c, "scopes", "field 'scopes': '" + s +
+                            "' is neither in the workspace's scope catalog nor a management "
+                            "scope");
+    }
+  }
+  const auto& who = *c.who;
+  const auto role = who.effective_role();
+  for (const auto& s : scopes) {
+    if (!role || !domain::role_allows_scope(*role, s, ws.scope_catalog)) {
+      c.respond(json_error(forbidden("Your role does not allow scope '" + s + "' on a key"), c.req.request_id));
+      return false;
+    }
+    if (who.is_key() && domain::is_management_scope(s) && !who.has_scope(s)) {
+      c.respond(json_error(forbidden("A key cannot grant a management scope it does not hold"), c.req.request_id));
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool read_settings(const call& c, const infra::json_body& body, const workspace_entry& ws,
+                   key_settings_input& out) {
+  const auto& policy = ws.policy;
+  std::optional<std::string> name;
+  if (!take(c, body.get_string("name"), name) ||
+      !take(c, body.get_string_array("scopes"), out.scopes) ||
+      !take(c, body.get_string_array("allowed_cidrs"), out.allowed_cidrs) ||
+      !take(c, body.get_bool("off_the_record"), out.off_the_record) ||
+      !take(c, body.get_bool("enabled"), out.enabled)) {
+    return false;
+  }
+  if (name) {
+    auto normalized = domain::normalize_key_name(*name);
+    if (!domain::valid_key_name(normalized, policy.names_allow_spaces)) {
+      return invalid(c, "name", policy.names_allow_spaces
+                            ? "field 'name' must be 1-64 printable characters after trimming "
+                              "(no control or invisible characters) and must not be an API key"
+                            : "field 'name' must be 1-64 printable characters after trimming, "
+                              "without spaces (this workspace's rule), and must not be an API "
+                              "key");
+    }
+    out.name = std::move(normalized);
+  }
+  if (out.scopes && !scopes_acceptable(c, *out.scopes, ws)) return false;
+  if (out.allowed_cidrs) {
+    if (out.allowed_cidrs->size() > domain::max_allowed_cidrs) {
+      return invalid(c, "allowed_cidrs", "field 'allowed_cidrs' holds more than 32 entries");
+    }
+    for (std::size_t i = 0; i < out.allowed_cidrs->size(); ++i) {
+      if (!domain::parse_cidr((*out.allowed_cidrs)[i])) {
+        return invalid(c, "allowed_cidrs", "field 'allowed_cidrs': entry " + std::to_string(i + 1) +
+                              " is not an IPv4/IPv6 address or CIDR with its host bits zero");
+      }
+    }
+  }
+  if (body.is_null("postback_url")) {
+    out.postback_url = std::string();
+  } else {
+    if (!take(c, body.get_string("postback_url"), out.postback_url)) return false;
+    if (out.postback_url && !domain::valid_postback_url(*out.postback_url)) {
+      answer(c, problem_of(domain::rejection::invalid_postback_url));
+      return false;
+    }
+  }
+  return read_rate_limit(c, body, out);
+}
+
+std::optional<std::size_t> page_limit(const call& c, std::size_t fallback) {
+  const auto text = c.query_value("limit");
+  if (!text) return fallback;
+  std::size_t value = 0;
+  const auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || p != text->data() + text->size() || value < 1 || value > max_page) {
+    invalid(c, "limit", "query parameter 'limit' must be an integer from 1 to 100");
+    return std::nullopt;
+  }
+  return value;
+}
+
+}  // namespace keyledger::services::http

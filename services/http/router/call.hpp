@@ -1,0 +1,48 @@
+#pragma once
+
+// One request on its way through the router. Free of Beast (requests and responses are
+// infra::http_request / http_response).
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "domain/net.hpp"
+#include "infra/crypto/secret.hpp"
+#include "infra/http/server.hpp"
+#include "services/app/principal.hpp"
+
+namespace keyledger::services {
+struct key_entry;
+}
+
+namespace keyledger::services::http {
+
+/// What the router established before handing a request to an endpoint. `respond` already
+/// stamps Keyledger-Version and writes the access log.
+struct call {
+  infra::http_request req;
+  infra::responder respond;
+  std::string_view route;  ///< the matched template, e.g. "/v1/keys/{id}"
+  std::string path_id;     ///< the {id} segment, or ""
+  /// Decoded query parameters in order (names unique: duplicates are refused).
+  std::vector<std::pair<std::string, std::string>> query;
+  std::optional<domain::ip_address> client_ip;
+  std::string client_ip_text;  ///< canonical, or "" when unknown
+  /// Who is acting (a key for its owner, or a person's session); nullopt on unauthenticated
+  /// routes. Set by an authenticator.
+  std::optional<principal> who;
+  /// The authenticating key (null for sessions and unauthenticated routes).
+  std::shared_ptr<const key_entry> key;
+  /// The session cookie's value when a session authenticated the request (a secret: never
+  /// logged, never echoed).
+  std::shared_ptr<const infra::secret> session_id;
+
+  /// The decoded value of a query parameter, if given.
+  std::optional<std::string_view> query_value(std::string_view name) const;
+};
+
+}  // namespace keyledger::services::http

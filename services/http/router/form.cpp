@@ -1,0 +1,88 @@
+#include "services/http/router/form.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "domain/encoding.hpp"
+
+namespace keyledger::services::http {
+
+std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      const int hi = domain::hex_value(s[i + 1]);
+      const int lo = domain::hex_value(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+domain::result<form_fields, domain::problem> parse_form(std::string_view text,
+                                                        std::span<const std::string_view> known,
+                                                        form_source source,
+                                                        std::size_t max_fields) {
+  using domain::problem;
+  const bool query = source == form_source::query;
+  const std::string noun = query ? "query parameter " : "form field ";
+  form_fields out;
+  while (!text.empty()) {
+    const auto end = std::min(text.find('&'), text.size());
+    const auto part = text.substr(0, end);
+    text.remove_prefix(std::min(end + 1, text.size()));
+    if (part.empty()) continue;
+    const auto eq = part.find('=');
+    auto name = percent_decode(part.substr(0, eq));
+    auto value = eq == std::string_view::npos ? std::optional<std::string>("")
+                                              : percent_decode(part.substr(eq + 1));
+    if (!name || !value) {
+      return problem::invalid("", query ? "the query string is not correctly percent-encoded"
+                                        : "the form body is not correctly percent-encoded");
+    }
+    if (std::find(known.begin(), known.end(), *name) == known.end()) {
+      return problem{domain::problem_kind::invalid, "UNKNOWN_FIELD", "",
+                     "unknown " + noun + printable_name(*name)};
+    }
+    for (const auto& [seen, unused] : out) {
+      if (seen == *name) {
+        return problem::invalid(*name, noun + printable_name(*name) + " is given more than once");
+      }
+    }
+    const bool control = std::any_of(value->begin(), value->end(),
+                                     [](unsigned char ch) { return ch < 0x20 || ch == 0x7F; });
+    if (control) {
+      return problem::invalid(*name, noun + printable_name(*name) + " contains control characters");
+    }
+    if (out.size() >= max_fields) {
+      return problem::invalid("", query ? "too many query parameters" : "too many form fields");
+    }
+    out.emplace_back(std::move(*name), std::move(*value));
+  }
+  return out;
+}
+
+std::string printable_name(std::string_view name) {
+  // Echoed only when it cannot be a secret (keys are longer) or markup.
+  const bool safe = !name.empty() && name.size() <= 32 &&
+                    std::all_of(name.begin(), name.end(), [](unsigned char ch) {
+                      return std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.';
+                    });
+  if (!safe) return "(name not shown)";
+  std::string quoted;
+  quoted.reserve(name.size() + 2);
+  quoted.push_back('\'');
+  quoted.append(name);
+  quoted.push_back('\'');
+  return quoted;
+}
+
+}  // namespace keyledger::services::http

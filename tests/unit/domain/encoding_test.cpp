@@ -1,0 +1,54 @@
+#include "domain/encoding.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace keyledger::domain {
+namespace {
+
+TEST(encoding, base64url_matches_rfc4648_test_vectors_without_padding) {
+  // RFC 4648 section 10, in the URL-safe alphabet and without '='.
+  EXPECT_EQ(base64url_encode(std::string_view("")), "");
+  EXPECT_EQ(base64url_encode(std::string_view("f")), "Zg");
+  EXPECT_EQ(base64url_encode(std::string_view("fo")), "Zm8");
+  EXPECT_EQ(base64url_encode(std::string_view("foo")), "Zm9v");
+  EXPECT_EQ(base64url_encode(std::string_view("foob")), "Zm9vYg");
+  EXPECT_EQ(base64url_encode(std::string_view("fooba")), "Zm9vYmE");
+  EXPECT_EQ(base64url_encode(std::string_view("foobar")), "Zm9vYmFy");
+  // The two characters that differ from base64: '-' and '_'.
+  EXPECT_EQ(base64url_encode(std::string_view("\xfb\xff", 2)), "-_8");
+}
+
+TEST(encoding, base64url_round_trips_every_byte) {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
+  for (std::size_t n = 0; n <= all.size(); n += 17) {
+    const auto text = base64url_encode(std::string_view(all).substr(0, n));
+    EXPECT_EQ(base64url_decode(text), all.substr(0, n));
+  }
+}
+
+TEST(encoding, base64url_decode_refuses_what_encode_never_writes) {
+  EXPECT_EQ(base64url_decode("Zm9v="), std::nullopt);  // padding
+  EXPECT_EQ(base64url_decode("Zm+v"), std::nullopt);   // base64, not base64url
+  EXPECT_EQ(base64url_decode("Zm9vY"), std::nullopt);  // impossible length
+  EXPECT_EQ(base64url_decode("Zh"), std::nullopt);     // "f" is Zg: stray low bits
+  EXPECT_EQ(base64url_decode("Zm9"), std::nullopt);    // "fo" is Zm8
+  EXPECT_EQ(base64url_decode("Zg"), std::string("f"));
+}
+
+TEST(encoding, hex_and_case_helpers) {
+  EXPECT_EQ(hex_value('0'), 0);
+  EXPECT_EQ(hex_value('a'), 10);
+  EXPECT_EQ(hex_value('F'), 15);
+  EXPECT_EQ(hex_value('g'), -1);
+  EXPECT_EQ(base64url_value('_'), 63);
+  EXPECT_EQ(base64url_value('='), -1);
+  EXPECT_TRUE(iequals_ascii("Content-Type", "content-type"));
+  EXPECT_FALSE(iequals_ascii("Content-Type", "content-typ"));
+  EXPECT_FALSE(iequals_ascii("\xC3\x89", "\xC3\xA9"));  // ASCII only
+}
+
+}  // namespace
+}  // namespace keyledger::domain
