@@ -10,13 +10,13 @@
 #include <variant>
 #include <vector>
 
+#include "domain/encoding.hpp"
 #include "domain/key_format.hpp"
 #include "domain/net.hpp"
 #include "domain/overloaded.hpp"
 #include "domain/text.hpp"
 #include "domain/user.hpp"
 #include "domain/workspace.hpp"
-#include "domain/encoding.hpp"
 
 namespace keyledger::domain {
 

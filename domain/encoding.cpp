@@ -8,7 +8,9 @@ constexpr std::string_view base64url_alphabet =
 
 template <class Byte>
 std::string encode(const Byte* data, std::size_t size) {
-  const auto at = [data](std::size_t i) { return std::uint32_t{static_cast<std::uint8_t>(data[i])}; };
+  const auto at = [data](std::size_t i) {
+    return std::uint32_t{static_cast<std::uint8_t>(data[i])};
+  };
   std::string out;
   out.reserve((size * 4 + 2) / 3);
   std::size_t i = 0;

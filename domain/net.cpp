@@ -1,5 +1,4 @@
 #include "domain/net.hpp"
-#include "domain/encoding.hpp"
 
 #include <array>
 #include <cstddef>
@@ -8,6 +7,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "domain/encoding.hpp"
 
 namespace keyledger::domain {
 

@@ -24,9 +24,9 @@
 #include <string>
 #include <utility>
 
+#include "domain/encoding.hpp"
 #include "infra/core/error.hpp"
 #include "infra/core/log.hpp"
-#include "domain/encoding.hpp"
 
 namespace keyledger::infra {
 

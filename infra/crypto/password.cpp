@@ -14,9 +14,9 @@
 #include <string_view>
 #include <utility>
 
+#include "domain/encoding.hpp"
 #include "infra/core/error.hpp"
 #include "infra/crypto/crypto.hpp"
-#include "domain/encoding.hpp"
 
 namespace keyledger::infra {
 
@@ -222,7 +222,8 @@ std::string csrf_token(const secret& key, std::string_view session_id) {
       mac_length != mac.size()) {
     throw error(errc::internal, "OpenSSL: HMAC-SHA256 failed");
   }
-  std::string token = domain::base64url_encode(std::span<const std::uint8_t>(mac.data(), mac.size()));
+  std::string token =
+      domain::base64url_encode(std::span<const std::uint8_t>(mac.data(), mac.size()));
   OPENSSL_cleanse(mac.data(), mac.size());
   return token;
 }

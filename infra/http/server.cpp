@@ -17,10 +17,10 @@
 #include <thread>
 #include <unordered_set>
 
+#include "domain/encoding.hpp"
 #include "domain/types.hpp"
 #include "infra/core/error.hpp"
 #include "infra/core/log.hpp"
-#include "domain/encoding.hpp"
 
 namespace keyledger::infra {
 

@@ -23,10 +23,6 @@ namespace {
 namespace rj = rapidjson;
 using detail::field_reader;
 using detail::parse_payload_object;
-using detail::write_string_array;
-using detail::write_string_or_null;
-using detail::write_timestamp;
-using detail::write_timestamp_or_null;
 
 // ---- encoding -----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "domain/result.hpp"
+#include "domain/types.hpp"
 #include "infra/core/json_escape.hpp"  // append_json_string
 
 namespace keyledger::infra {
@@ -118,5 +119,21 @@ class json_writer {
   std::vector<bool> first_;  // per open container: no member written yet
   bool after_key_ = false;
 };
+
+// ---- common fields ------------------------------------------------------------------------
+
+/// Writes `name` with `t` as an RFC 3339 string (domain::format_timestamp).
+void write_timestamp(json_writer& w, std::string_view name, domain::timestamp t);
+
+/// Writes `name` with `t` as an RFC 3339 string, or null when `t` is empty.
+void write_timestamp_or_null(json_writer& w, std::string_view name,
+                             const std::optional<domain::timestamp>& t);
+
+/// Writes `name` with an array of `values` (an empty array when there are none).
+void write_string_array(json_writer& w, std::string_view name,
+                        const std::vector<std::string>& values);
+
+/// Writes `name` with `value`, or null when `value` is "" (the domain's "none").
+void write_string_or_null(json_writer& w, std::string_view name, const std::string& value);
 
 }  // namespace keyledger::infra

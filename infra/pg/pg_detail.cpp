@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "infra/core/error.hpp"
 #include "domain/encoding.hpp"
+#include "infra/core/error.hpp"
 
 namespace keyledger::infra::pg_detail {
 

@@ -15,11 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "domain/encoding.hpp"
 #include "infra/core/error.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "infra/json/event_codec.hpp"
 #include "infra/pg/pg_detail.hpp"
-#include "domain/encoding.hpp"
 
 namespace keyledger::infra {
 

@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "domain/text.hpp"
 #include "infra/http/client.hpp"
 #include "infra/json/json.hpp"
-#include "domain/text.hpp"
 
 namespace keyledger::services {
 

@@ -31,9 +31,9 @@ struct api_state {
     http::add_verify_routes(t, deps.verify);
     http::add_key_routes(t, {deps.view, deps.keys, deps.directory, deps.store_for,
                              deps.telemetry_for, deps.clock, run});
-    http::add_people_routes(t, {deps.view, deps.directory, deps.users, deps.store_for,
-                                deps.people_for, deps.usage, deps.clock, deps.loopback_listener,
-                                deps.sessions, run});
+    http::add_people_routes(
+        t, {deps.view, deps.directory, deps.users, deps.store_for, deps.people_for, deps.usage,
+            deps.clock, deps.loopback_listener, deps.sessions, run});
     http::add_workspace_routes(t, {deps.view, deps.keys, deps.store_for, run});
     http::add_system_routes(t, {deps.view, deps.store_for, run});
 

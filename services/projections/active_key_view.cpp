@@ -8,11 +8,11 @@
 #include <utility>
 #include <variant>
 
+#include "domain/encoding.hpp"
 #include "infra/core/log.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "infra/json/event_codec.hpp"
 #include "infra/json/user_codec.hpp"
-#include "domain/encoding.hpp"
 
 namespace keyledger::services {
 
@@ -70,7 +70,8 @@ bool plausible_cursor_key_id(std::string_view id) noexcept {
 }  // namespace
 
 std::string encode_cursor(const list_cursor& c) {
-  return domain::base64url_encode(std::to_string(c.created_at.time_since_epoch().count()) + "." + c.key_id);
+  return domain::base64url_encode(std::to_string(c.created_at.time_since_epoch().count()) + "." +
+                                  c.key_id);
 }
 
 std::optional<list_cursor> decode_cursor(std::string_view text) {

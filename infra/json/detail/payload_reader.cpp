@@ -8,36 +8,6 @@ namespace rj = rapidjson;
 
 // ---- encoding -----------------------------------------------------------------------------
 
-void write_timestamp(json_writer& w, std::string_view name, domain::timestamp t) {
-  w.field(name, domain::format_timestamp(t));
-}
-
-void write_timestamp_or_null(json_writer& w, std::string_view name,
-                             const std::optional<domain::timestamp>& t) {
-  w.key(name);
-  if (t) {
-    w.string(domain::format_timestamp(*t));
-  } else {
-    w.null();
-  }
-}
-
-void write_string_array(json_writer& w, std::string_view name,
-                        const std::vector<std::string>& values) {
-  w.key(name).begin_array();
-  for (const auto& v : values) w.string(v);
-  w.end_array();
-}
-
-// "" (none) is written as null: an auditor reading the log sees "no URL", not an empty one.
-void write_string_or_null(json_writer& w, std::string_view name, const std::string& value) {
-  if (value.empty()) {
-    w.key(name).null();
-  } else {
-    w.field(name, value);
-  }
-}
-
 // ---- decoding -----------------------------------------------------------------------------
 
 bool parse_payload_object(std::string_view payload, rj::Document& doc) {

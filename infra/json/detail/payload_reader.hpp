@@ -17,22 +17,6 @@
 
 namespace keyledger::infra::detail {
 
-// ---- encoding -----------------------------------------------------------------------------
-
-/// Writes `name` with `t` as an RFC 3339 string (domain::format_timestamp).
-void write_timestamp(json_writer& w, std::string_view name, domain::timestamp t);
-
-/// Writes `name` with `t` as an RFC 3339 string, or null when `t` is empty.
-void write_timestamp_or_null(json_writer& w, std::string_view name,
-                             const std::optional<domain::timestamp>& t);
-
-/// Writes `name` with an array of `values` (an empty array when there are none).
-void write_string_array(json_writer& w, std::string_view name,
-                        const std::vector<std::string>& values);
-
-/// Writes `name` with `value`, or null when `value` is "" (the domain's "none").
-void write_string_or_null(json_writer& w, std::string_view name, const std::string& value);
-
 // ---- decoding -----------------------------------------------------------------------------
 
 /// Parses a stored payload into `doc`; true only if it is exactly one JSON object: not empty,

@@ -68,8 +68,8 @@ class session_authenticator final : public authenticator {
     c->session_id = std::make_shared<const infra::secret>(std::string(session_cookie(c->req)));
     // Looking the session up touches Postgres: the rest of this request runs on the pool.
     run_.blocking(*c, [this, c, next = std::move(next)](std::size_t worker) {
-      auto who = users_.authenticate_session(people_for_(worker), directory_,
-                                             c->session_id->reveal());
+      auto who =
+          users_.authenticate_session(people_for_(worker), directory_, c->session_id->reveal());
       if (!who) return answer(*c, problem::of(problem_kind::unauthenticated, "UNAUTHORIZED"));
       const bool write = c->req.method != "GET" && c->req.method != "HEAD";
       if (write && !users_.csrf_valid(c->session_id->reveal(), c->req.header("x-csrf-token"))) {

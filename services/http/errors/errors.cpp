@@ -105,9 +105,8 @@ std::int64_t retry_seconds(const problem& p) noexcept {
 /// OAuth error codes are lowercase ASCII with '_' (RFC 6749 appendix A.7 allows more; ours
 /// are all of this form).
 bool oauth_code(std::string_view code) noexcept {
-  return !code.empty() && std::all_of(code.begin(), code.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || c == '_';
-  });
+  return !code.empty() && std::all_of(code.begin(), code.end(),
+                                      [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
 }
 
 std::string_view oauth_code_of(kind k) noexcept {
@@ -199,9 +198,7 @@ kind kind_of_status(unsigned status) noexcept {
 
 infra::http_response json_error(const problem& p, std::string_view request_id) {
   infra::json_writer w;
-  w.begin_object()
-      .field("error", title_of(p.kind, p.code))
-      .field("message", text_of(p));
+  w.begin_object().field("error", title_of(p.kind, p.code)).field("message", text_of(p));
   if (p.kind == kind::rate_limited) w.field("retry_after", retry_seconds(p));
   w.field("code", p.code).field("request_id", request_id).end_object();
   infra::http_response r;
@@ -329,9 +326,8 @@ problem problem_of(domain::rejection r) {
                               "field 'rate_limit' must be {\"limit\": 1-1000000, "
                               "\"window_seconds\": 1-86400} or null");
     case rejection::invalid_grace_period:
-      return problem::invalid(
-          "grace_period_seconds",
-          "field 'grace_period_seconds' must be an integer from 0 to 2592000");
+      return problem::invalid("grace_period_seconds",
+                              "field 'grace_period_seconds' must be an integer from 0 to 2592000");
     case rejection::invalid_workspace_name:
       return problem::invalid("name", "invalid workspace name");
     case rejection::invalid_key_prefix:

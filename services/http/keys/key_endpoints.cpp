@@ -1,11 +1,12 @@
 // Key management: create, list, read, edit, rotate, revoke, whoami; and the keys route table.
+#include "services/http/keys/key_endpoints.hpp"
+
 #include <algorithm>
 #include <string>
 
 #include "domain/net.hpp"
 #include "domain/policy.hpp"
 #include "services/http/errors/errors.hpp"
-#include "services/http/keys/key_endpoints.hpp"
 #include "services/http/router/form.hpp"
 #include "services/http/support/body.hpp"
 #include "services/http/support/context.hpp"
@@ -49,12 +50,14 @@ void key_endpoints::create_key(call& c) {
   if (!s.name) return void(missing(c, "name"));
   if (!env_text) return void(missing(c, "environment"));
   const auto env = domain::parse_environment(*env_text);
-  if (!env) return void(invalid(c, "environment", "field 'environment' must be \"live\" or \"test\""));
+  if (!env)
+    return void(invalid(c, "environment", "field 'environment' must be \"live\" or \"test\""));
 
   const auto& policy = workspace->policy;
   create_key_input input;
   if ((never || expires_text) && days) {
-    return void(invalid(c, "expires_at", "fields 'expires_at' and 'expires_in_days' exclude each other"));
+    return void(
+        invalid(c, "expires_at", "fields 'expires_at' and 'expires_in_days' exclude each other"));
   }
   const auto now = d_.clock.now();
   const auto max_days = std::to_string(policy.max_lifespan.count());
@@ -74,12 +77,14 @@ void key_endpoints::create_key(call& c) {
     }
     if (*at <= now || *at > now + policy.max_lifespan) {
       return void(invalid(
-          c, "expires_at", "field 'expires_at' must lie in the future, at most " + max_days + " days from now"));
+          c, "expires_at",
+          "field 'expires_at' must lie in the future, at most " + max_days + " days from now"));
     }
     input.expiry.expires_at = *at;
   } else if (days) {
     if (*days < 1 || *days > policy.max_lifespan.count()) {
-      return void(invalid(c, "expires_in_days", "field 'expires_in_days' must be an integer from 1 to " + max_days));
+      return void(invalid(c, "expires_in_days",
+                          "field 'expires_in_days' must be an integer from 1 to " + max_days));
     }
     input.expiry.expires_in_days = *days;
   }
@@ -129,13 +134,14 @@ void key_endpoints::list_keys(call& c) {
   }
   if (auto env = c.query_value("environment")) {
     q.env = domain::parse_environment(*env);
-    if (!q.env) return void(invalid(c, "environment", "query parameter 'environment' must be live or test"));
+    if (!q.env)
+      return void(invalid(c, "environment", "query parameter 'environment' must be live or test"));
   }
   if (auto status = c.query_value("status")) {
     q.status = domain::parse_key_status(*status);
     if (!q.status) {
-      return void(
-          invalid(c, "status", "query parameter 'status' must be active, revoked, expired or disabled"));
+      return void(invalid(c, "status",
+                          "query parameter 'status' must be active, revoked, expired or disabled"));
     }
   }
   const auto limit = page_limit(c, default_key_page);
@@ -143,7 +149,8 @@ void key_endpoints::list_keys(call& c) {
   q.limit = *limit;
   if (auto cursor = c.query_value("cursor")) {
     q.after = decode_cursor(*cursor);
-    if (!q.after) return void(invalid(c, "cursor", "query parameter 'cursor' is not a cursor of this list"));
+    if (!q.after)
+      return void(invalid(c, "cursor", "query parameter 'cursor' is not a cursor of this list"));
   }
   run_.read(c, [this, q = std::move(q), only_owner](std::size_t worker) mutable {
     q.now = d_.clock.now();
@@ -202,7 +209,7 @@ void key_endpoints::get_key(call& c) {
   auto workspace = workspace_of(c, d_.view);
   if (!workspace) return;
   run_.read(c, [this, id = c.path_id, who = *c.who, workspace = std::move(*workspace),
-               request_id = c.req.request_id](std::size_t worker) {
+                request_id = c.req.request_id](std::size_t worker) {
     auto k = d_.keys.load(d_.store_for(worker), id);
     // Another workspace's key, or one the caller may not see, is indistinguishable from a
     // missing one.
@@ -314,8 +321,10 @@ void key_endpoints::rotate_key(call& c) {
         if (who.is_key()) {
           for (const auto& s : old_key.scopes) {
             if (domain::is_management_scope(s) && !who.has_scope(s)) {
-              return {json_error(forbidden("A key cannot rotate a key holding a management scope it does "
-                                     "not hold itself"), request_id)};
+              return {json_error(
+                  forbidden("A key cannot rotate a key holding a management scope it does "
+                            "not hold itself"),
+                  request_id)};
             }
           }
         }
@@ -328,7 +337,9 @@ void key_endpoints::rotate_key(call& c) {
                 old_key.scopes.end() &&
             d_.directory.role_of(workspace.workspace_id, old_key.owner_user_id) ==
                 domain::role::owner) {
-          return {json_error(forbidden("Only an owner may rotate an owner's key that holds users:write"), request_id)};
+          return {json_error(
+              forbidden("Only an owner may rotate an owner's key that holds users:write"),
+              request_id)};
         }
         auto rotated = d_.keys.rotate(store, id, workspace.workspace_id, workspace.key_prefix,
                                       workspace.policy, grace_period, ctx);
@@ -375,7 +386,8 @@ void key_endpoints::get_self(call& c) {
   });
 }
 
-key_standing key_endpoints::standing_of(const domain::api_key_state& k, const workspace_entry& ws) const {
+key_standing key_endpoints::standing_of(const domain::api_key_state& k,
+                                        const workspace_entry& ws) const {
   key_standing out;
   if (k.owner_user_id.empty()) {
     // A key from before keys had owners keeps its own scopes (docs/security.md).
@@ -389,7 +401,7 @@ key_standing key_endpoints::standing_of(const domain::api_key_state& k, const wo
 }
 
 std::vector<infra::last_use> key_endpoints::last_uses(std::size_t worker,
-                                            std::span<const std::string> ids) const {
+                                                      std::span<const std::string> ids) const {
   if (ids.empty()) return {};
   return d_.telemetry_for(worker).last_uses(ids);
 }
@@ -401,8 +413,13 @@ void add_key_routes(route_table& t, key_routes_dependencies deps) {
   const std::vector<credential> P{credential::api_key, credential::session};
   t.add({"/v1/keys/self", {{"GET", key_only, "", {}, false, false, bind(e, &E::get_self)}}});
   t.add({"/v1/keys",
-         {{"GET", P, "keys:read", {"name", "environment", "status", "limit", "cursor"}, false,
-           false, bind(e, &E::list_keys)},
+         {{"GET",
+           P,
+           "keys:read",
+           {"name", "environment", "status", "limit", "cursor"},
+           false,
+           false,
+           bind(e, &E::list_keys)},
           {"POST", P, "keys:write", {}, false, true, bind(e, &E::create_key)}}});
   t.add({"/v1/keys/{id}",
          {{"GET", P, "keys:read", {}, false, false, bind(e, &E::get_key)},

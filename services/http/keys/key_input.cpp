@@ -38,10 +38,12 @@ bool read_rate_limit(const call& c, const infra::json_body& body, key_settings_i
   if (limit && !limit.value()) return missing(c, "rate_limit.limit");
   if (window && !window.value()) return missing(c, "rate_limit.window_seconds");
   if (!limit || *limit.value() < 1 || *limit.value() > 1'000'000) {
-    return invalid(c, "rate_limit.limit", "field 'rate_limit.limit' must be an integer from 1 to 1000000");
+    return invalid(c, "rate_limit.limit",
+                   "field 'rate_limit.limit' must be an integer from 1 to 1000000");
   }
   if (!window || *window.value() < 1 || *window.value() > 86'400) {
-    return invalid(c, "rate_limit.window_seconds", "field 'rate_limit.window_seconds' must be an integer from 1 to 86400");
+    return invalid(c, "rate_limit.window_seconds",
+                   "field 'rate_limit.window_seconds' must be an integer from 1 to 86400");
   }
   out.limit = std::optional<domain::rate_limit>{domain::rate_limit{
       static_cast<std::uint32_t>(*limit.value()), static_cast<std::uint32_t>(*window.value())}};
@@ -64,20 +66,23 @@ bool scopes_acceptable(const call& c, const std::vector<std::string>& scopes,
         std::find(ws.scope_catalog.begin(), ws.scope_catalog.end(), s) != ws.scope_catalog.end();
     if (!known) {
       // A valid scope is lowercase resource:action of at most 65 bytes: safe to echo.
-      return invalid(c, "scopes", "field 'scopes': '" + s +
-                            "' is neither in the workspace's scope catalog nor a management "
-                            "scope");
+      return invalid(c, "scopes",
+                     "field 'scopes': '" + s +
+                         "' is neither in the workspace's scope catalog nor a management "
+                         "scope");
     }
   }
   const auto& who = *c.who;
   const auto role = who.effective_role();
   for (const auto& s : scopes) {
     if (!role || !domain::role_allows_scope(*role, s, ws.scope_catalog)) {
-      c.respond(json_error(forbidden("Your role does not allow scope '" + s + "' on a key"), c.req.request_id));
+      c.respond(json_error(forbidden("Your role does not allow scope '" + s + "' on a key"),
+                           c.req.request_id));
       return false;
     }
     if (who.is_key() && domain::is_management_scope(s) && !who.has_scope(s)) {
-      c.respond(json_error(forbidden("A key cannot grant a management scope it does not hold"), c.req.request_id));
+      c.respond(json_error(forbidden("A key cannot grant a management scope it does not hold"),
+                           c.req.request_id));
       return false;
     }
   }
@@ -100,12 +105,13 @@ bool read_settings(const call& c, const infra::json_body& body, const workspace_
   if (name) {
     auto normalized = domain::normalize_key_name(*name);
     if (!domain::valid_key_name(normalized, policy.names_allow_spaces)) {
-      return invalid(c, "name", policy.names_allow_spaces
-                            ? "field 'name' must be 1-64 printable characters after trimming "
-                              "(no control or invisible characters) and must not be an API key"
-                            : "field 'name' must be 1-64 printable characters after trimming, "
-                              "without spaces (this workspace's rule), and must not be an API "
-                              "key");
+      return invalid(c, "name",
+                     policy.names_allow_spaces
+                         ? "field 'name' must be 1-64 printable characters after trimming "
+                           "(no control or invisible characters) and must not be an API key"
+                         : "field 'name' must be 1-64 printable characters after trimming, "
+                           "without spaces (this workspace's rule), and must not be an API "
+                           "key");
     }
     out.name = std::move(normalized);
   }
@@ -116,8 +122,9 @@ bool read_settings(const call& c, const infra::json_body& body, const workspace_
     }
     for (std::size_t i = 0; i < out.allowed_cidrs->size(); ++i) {
       if (!domain::parse_cidr((*out.allowed_cidrs)[i])) {
-        return invalid(c, "allowed_cidrs", "field 'allowed_cidrs': entry " + std::to_string(i + 1) +
-                              " is not an IPv4/IPv6 address or CIDR with its host bits zero");
+        return invalid(c, "allowed_cidrs",
+                       "field 'allowed_cidrs': entry " + std::to_string(i + 1) +
+                           " is not an IPv4/IPv6 address or CIDR with its host bits zero");
       }
     }
   }

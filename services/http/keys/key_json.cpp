@@ -12,28 +12,6 @@
 #include "services/projections/directory_view.hpp"
 
 namespace keyledger::services::http {
-namespace {
-
-void optional_time(infra::json_writer& w, std::string_view name,
-                   const std::optional<domain::timestamp>& t) {
-  w.key(name);
-  if (t) {
-    w.string(domain::format_timestamp(*t));
-  } else {
-    w.null();
-  }
-}
-
-void optional_text(infra::json_writer& w, std::string_view name, std::string_view text) {
-  w.key(name);
-  if (text.empty()) {
-    w.null();
-  } else {
-    w.string(text);
-  }
-}
-
-}  // namespace
 
 void write_key_fields(infra::json_writer& w, const domain::api_key_state& k,
                       const key_standing& standing, domain::timestamp now,
@@ -42,13 +20,9 @@ void write_key_fields(infra::json_writer& w, const domain::api_key_state& k,
       .field("name", k.name)
       .field("start", k.start)
       .field("environment", domain::to_string(k.env));
-  w.key("scopes").begin_array();
-  for (const auto& s : k.scopes) w.string(s);
-  w.end_array();
-  w.key("effective_scopes").begin_array();
-  for (const auto& s : standing.effective_scopes) w.string(s);
-  w.end_array();
-  optional_text(w, "owner_user_id", k.owner_user_id);
+  infra::write_string_array(w, "scopes", k.scopes);
+  infra::write_string_array(w, "effective_scopes", standing.effective_scopes);
+  infra::write_string_or_null(w, "owner_user_id", k.owner_user_id);
   // As the key view evaluates it: an active key whose owner was removed is disabled.
   auto status = k.status_at(now);
   if (status == domain::key_status::active && standing.owner_removed) {
@@ -64,13 +38,11 @@ void write_key_fields(infra::json_writer& w, const domain::api_key_state& k,
     w.string(standing.owner_removed ? "owner_removed" : "disabled");
   }
   w.field("created_at", domain::format_timestamp(k.created_at));
-  optional_time(w, "expires_at", k.expires_at);
-  optional_time(w, "updated_at", k.updated_at);
-  optional_time(w, "revoked_at", k.revoked_at);
-  w.key("allowed_cidrs").begin_array();
-  for (const auto& c : k.allowed_cidrs) w.string(c);
-  w.end_array();
-  optional_text(w, "postback_url", k.postback_url);
+  infra::write_timestamp_or_null(w, "expires_at", k.expires_at);
+  infra::write_timestamp_or_null(w, "updated_at", k.updated_at);
+  infra::write_timestamp_or_null(w, "revoked_at", k.revoked_at);
+  infra::write_string_array(w, "allowed_cidrs", k.allowed_cidrs);
+  infra::write_string_or_null(w, "postback_url", k.postback_url);
   w.field("off_the_record", k.off_the_record);
   w.key("rate_limit");
   if (k.limit) {
@@ -81,12 +53,12 @@ void write_key_fields(infra::json_writer& w, const domain::api_key_state& k,
   } else {
     w.null();
   }
-  optional_text(w, "rotated_from", k.rotated_from);
-  optional_text(w, "rotated_to", k.rotated_to);
+  infra::write_string_or_null(w, "rotated_from", k.rotated_from);
+  infra::write_string_or_null(w, "rotated_to", k.rotated_to);
   if (last != nullptr && last->at_us > 0) {
     w.field("last_used_at",
             domain::format_timestamp(domain::timestamp(std::chrono::microseconds(last->at_us))));
-    optional_text(w, "last_used_ip", last->ip);
+    infra::write_string_or_null(w, "last_used_ip", last->ip);
   } else {
     w.key("last_used_at").null().key("last_used_ip").null();
   }
@@ -100,7 +72,7 @@ const infra::last_use* find_use(const std::vector<infra::last_use>& uses, std::s
 }
 
 infra::http_response key_object(const domain::api_key_state& k, const key_standing& standing,
-                         domain::timestamp now, const infra::last_use* last,
+                                domain::timestamp now, const infra::last_use* last,
                                 unsigned status) {
   infra::json_writer w;
   w.begin_object();
@@ -111,7 +83,7 @@ infra::http_response key_object(const domain::api_key_state& k, const key_standi
 
 /// The answer to create and rotate: the new key with its secret, shown this once.
 infra::http_response created_response(const created_key& created, const key_standing& standing,
-                               domain::timestamp now) {
+                                      domain::timestamp now) {
   infra::json_writer w;
   w.begin_object();
   write_key_fields(w, created.state, standing, now, nullptr);
@@ -122,6 +94,5 @@ infra::http_response created_response(const created_key& created, const key_stan
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
-
 
 }  // namespace keyledger::services::http

@@ -56,18 +56,20 @@ void key_endpoints::key_requests(call& c) {
   std::optional<std::pair<std::int64_t, std::int64_t>> before;
   if (auto cursor = c.query_value("cursor")) {
     before = decode_log_cursor(*cursor);
-    if (!before) return void(invalid(c, "cursor", "query parameter 'cursor' is not a cursor of this log"));
+    if (!before)
+      return void(invalid(c, "cursor", "query parameter 'cursor' is not a cursor of this log"));
   }
   if (!plausible_key_id(c.path_id)) {
     return answer(c, not_found());
   }
   run_.read(c, [this, id = c.path_id, who = *c.who, limit = *limit, before,
-               request_id = c.req.request_id](std::size_t worker) {
+                request_id = c.req.request_id](std::size_t worker) {
     const auto k = d_.keys.load(d_.store_for(worker), id);
     if (!k.exists || k.workspace_id != who.workspace_id || !may_see_key(who, k.owner_user_id)) {
       return json_error(not_found(), request_id);
     }
-    if (!may_read_audit(who)) return json_error(forbidden(who, domain::action::audit_read), request_id);
+    if (!may_read_audit(who))
+      return json_error(forbidden(who, domain::action::audit_read), request_id);
     std::vector<infra::request_log_entry> entries;
     // Off the record: nothing is shown, whatever was logged before the flag was set.
     if (!k.off_the_record) entries = d_.telemetry_for(worker).request_log(id, before, limit + 1);

@@ -1,6 +1,6 @@
 // Verification on the I/O thread: POST /v1/keys/verify and the gateway check GET /v1/check.
-#include <memory>
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -70,9 +70,9 @@ void verify_endpoints::verify_key(call& c) {
   std::vector<std::string> required;
   if (scopes.value()) required = std::move(*scopes.value());
   if (!scopes_acceptable(required)) {
-    return invalid(
-        "required_scopes", "field 'required_scopes' must hold at most 32 scopes of the form "
-        "resource:action");
+    return invalid("required_scopes",
+                   "field 'required_scopes' must hold at most 32 scopes of the form "
+                   "resource:action");
   }
   verify_request check;
   check.key = *key.value();
@@ -84,7 +84,8 @@ void verify_endpoints::verify_key(call& c) {
   }
   if (env_text.value()) {
     check.env = domain::parse_environment(*env_text.value());
-    if (!check.env) return invalid("environment", "field 'environment' must be \"live\" or \"test\"");
+    if (!check.env)
+      return invalid("environment", "field 'environment' must be \"live\" or \"test\"");
   }
   const auto result = verify_.verify(check);
 
@@ -139,35 +140,37 @@ void verify_endpoints::check(call& c) {
     if (domain::iequals_ascii(name, "x-keyledger-required-scopes")) split_scopes(value, required);
     if (domain::iequals_ascii(name, "x-keyledger-environment")) {
       if (env_header && *env_header != value) {
-        return invalid("X-Keyledger-Environment", "header 'X-Keyledger-Environment' is given twice with different values");
+        return invalid("X-Keyledger-Environment",
+                       "header 'X-Keyledger-Environment' is given twice with different values");
       }
       env_header = value;
     }
   }
   if (auto q = c.query_value("scopes")) split_scopes(*q, required);
   if (!scopes_acceptable(required)) {
-    return invalid(
-        "scopes", "required scopes (header 'X-Keyledger-Required-Scopes' or query 'scopes') "
-        "must be at most 32 scopes of the form resource:action");
+    return invalid("scopes",
+                   "required scopes (header 'X-Keyledger-Required-Scopes' or query 'scopes') "
+                   "must be at most 32 scopes of the form resource:action");
   }
   auto env_text = env_header ? env_header : c.query_value("environment");
   if (env_header && c.query_value("environment") && *c.query_value("environment") != *env_header) {
-    return invalid("environment", "header 'X-Keyledger-Environment' and query 'environment' disagree");
+    return invalid("environment",
+                   "header 'X-Keyledger-Environment' and query 'environment' disagree");
   }
   verify_request check;
   if (env_text) {
     check.env = domain::parse_environment(*env_text);
     if (!check.env) {
-      return invalid(
-          "environment", "the required environment (header 'X-Keyledger-Environment' or query "
-          "'environment') must be live or test");
+      return invalid("environment",
+                     "the required environment (header 'X-Keyledger-Environment' or query "
+                     "'environment') must be live or test");
     }
   }
 
   const auto key = presented_key(req);
   if (key.empty()) {
-    auto r = json_error(
-        domain::problem::of(domain::problem_kind::unauthenticated, "MISSING_KEY"), request_id);
+    auto r = json_error(domain::problem::of(domain::problem_kind::unauthenticated, "MISSING_KEY"),
+                        request_id);
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return c.respond(std::move(r));
   }
@@ -197,7 +200,8 @@ void add_verify_routes(route_table& t, const verifier& verify) {
   using E = verify_endpoints;
   using L = infra::log_level;
   const auto e = std::make_shared<verify_endpoints>(verify);
-  t.add({"/v1/keys/verify", {{"POST", {}, "", {}, false, false, bind(e, &E::verify_key)}}, L::debug});
+  t.add(
+      {"/v1/keys/verify", {{"POST", {}, "", {}, false, false, bind(e, &E::verify_key)}}, L::debug});
   // Gateways forward the original method (Traefik ForwardAuth, Envoy ext_authz), so the
   // check answers every standard method; a body, if any, is ignored.
   std::vector<operation> check_ops;

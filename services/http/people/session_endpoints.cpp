@@ -57,8 +57,8 @@ void people_endpoints::login(call& c) {
   // The password is a secret from here on (wiped when done; never logged, never echoed).
   auto secret = std::make_shared<const infra::secret>(std::move(*password.value()));
   run_.read(c, [this, secret, email = std::move(*email.value()),
-               workspace = workspace.value().value_or(std::string()), ip = c.client_ip_text,
-               request_id = c.req.request_id](std::size_t worker) {
+                workspace = workspace.value().value_or(std::string()), ip = c.client_ip_text,
+                request_id = c.req.request_id](std::size_t worker) {
     // A workspace may be named by id or by name: a name becomes the id of the account's
     // workspace of that name (an unknown name stays as given and matches nothing).
     std::string workspace_id = workspace;
@@ -126,8 +126,8 @@ void people_endpoints::current_session(call& c) {
     const auto record = d_.people_for(worker).find_session(who.session_id_hash);
     const auto user = d_.directory.find_user(who.user_id);
     if (!record || !user || !who.member_role) {
-      return json_error(
-          domain::problem::of(domain::problem_kind::unauthenticated, "UNAUTHORIZED"), request_id);
+      return json_error(domain::problem::of(domain::problem_kind::unauthenticated, "UNAUTHORIZED"),
+                        request_id);
     }
     const auto expires_at = domain::session_expires_at(
         from_micros(record->created_at_us), from_micros(record->last_seen_at_us), d_.sessions);
@@ -151,8 +151,8 @@ void people_endpoints::logout(call& c) {
     http_response r;
     r.status = 204;
     r.content_type.clear();
-    r.headers.emplace_back(
-        "Set-Cookie", std::string(session_cookie_name) + "=" + cookie_attributes(d_.loopback_listener, 0));
+    r.headers.emplace_back("Set-Cookie", std::string(session_cookie_name) + "=" +
+                                             cookie_attributes(d_.loopback_listener, 0));
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
   });

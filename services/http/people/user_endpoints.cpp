@@ -62,7 +62,6 @@ std::optional<domain::role> role_field(const call& c, const infra::json_body& bo
   return r;
 }
 
-
 }  // namespace
 
 void people_endpoints::list_users(call& c) {
@@ -155,15 +154,15 @@ void people_endpoints::update_user(call& c) {
     return answer(c, not_found());
   }
   run_.command(c,
-              [this, who = *c.who, id = c.path_id, role = *role, ctx = context_of(c),
-               request_id = c.req.request_id](std::size_t worker) -> command_result {
-                auto changed = d_.users.change_role(d_.store_for(worker), d_.people_for(worker),
-                                                    who, id, role, ctx);
-                if (!changed) return {json_error(problem_of(changed.error()), request_id)};
-                const auto user = d_.directory.find_user(id);
-                if (!user) return {json_error(not_found(), request_id)};
-                return {user_object(*user, role), changed.value()};
-              });
+               [this, who = *c.who, id = c.path_id, role = *role, ctx = context_of(c),
+                request_id = c.req.request_id](std::size_t worker) -> command_result {
+                 auto changed = d_.users.change_role(d_.store_for(worker), d_.people_for(worker),
+                                                     who, id, role, ctx);
+                 if (!changed) return {json_error(problem_of(changed.error()), request_id)};
+                 const auto user = d_.directory.find_user(id);
+                 if (!user) return {json_error(not_found(), request_id)};
+                 return {user_object(*user, role), changed.value()};
+               });
 }
 
 void people_endpoints::remove_user(call& c) {
@@ -174,13 +173,13 @@ void people_endpoints::remove_user(call& c) {
     return answer(c, not_found());
   }
   run_.command(c,
-              [this, who = *c.who, id = c.path_id, ctx = context_of(c),
-               request_id = c.req.request_id](std::size_t worker) -> command_result {
-                auto removed =
-                    d_.users.remove(d_.store_for(worker), d_.people_for(worker), who, id, ctx);
-                if (!removed) return {json_error(problem_of(removed.error()), request_id)};
-                return {no_content(), removed.value()};
-              });
+               [this, who = *c.who, id = c.path_id, ctx = context_of(c),
+                request_id = c.req.request_id](std::size_t worker) -> command_result {
+                 auto removed =
+                     d_.users.remove(d_.store_for(worker), d_.people_for(worker), who, id, ctx);
+                 if (!removed) return {json_error(problem_of(removed.error()), request_id)};
+                 return {no_content(), removed.value()};
+               });
 }
 
 void people_endpoints::set_password(call& c) {
@@ -209,7 +208,8 @@ void add_people_routes(route_table& t, people_routes_dependencies deps) {
   const std::vector<credential> session_only{credential::session};
   // set-password carries a secret (the token and the password): never kept for
   // Idempotency-Key replays. It is matched before /v1/users/{id}.
-  t.add({"/v1/users/set-password", {{"POST", {}, "", {}, false, false, bind(e, &E::set_password)}}});
+  t.add(
+      {"/v1/users/set-password", {{"POST", {}, "", {}, false, false, bind(e, &E::set_password)}}});
   t.add({"/v1/users",
          {{"GET", P, "users:read", {}, false, false, bind(e, &E::list_users)},
           {"POST", P, "users:write", {}, false, true, bind(e, &E::invite_user)}}});

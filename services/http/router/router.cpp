@@ -218,9 +218,8 @@ void router::handle(http_request&& req, responder respond) const {
   for (const auto kind : op->accepts) {
     const auto* a = authenticator_for(kind);
     if (!a->presented(c->req)) continue;
-    return a->authenticate(c, *op, [c, op, query_text = std::move(query_text)] {
-      proceed(*c, *op, query_text);
-    });
+    return a->authenticate(
+        c, *op, [c, op, query_text = std::move(query_text)] { proceed(*c, *op, query_text); });
   }
   answer(*c, problem::of(problem_kind::unauthenticated, "UNAUTHORIZED"));
 }

@@ -1,5 +1,7 @@
 // Reads and commands on the blocking pool; commands under Idempotency-Key: claim, run, keep
 // the sealed answer, replay it on a retry.
+#include "services/http/support/runner.hpp"
+
 #include <charconv>
 #include <chrono>
 #include <string>
@@ -10,7 +12,6 @@
 #include "infra/crypto/aead.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "services/http/errors/errors.hpp"
-#include "services/http/support/runner.hpp"
 
 namespace keyledger::services::http {
 namespace {
@@ -107,6 +108,23 @@ infra::http_response internal_error(std::string_view request_id) {
   return json_error(problem_of(infra::errc::internal), request_id);
 }
 
+/// Runs `fn`; an exception becomes its public answer through `respond` (details to the log
+/// only).
+template <class F>
+void answering_failures(const infra::responder& respond, const std::string& request_id, F&& fn) {
+  try {
+    fn();
+  } catch (const infra::error& e) {
+    infra::log(infra::log_level::error, "request_failed",
+               {{"request_id", request_id}, {"detail", e.what()}});
+    respond(failure(e, request_id));
+  } catch (const std::exception& e) {
+    infra::log(infra::log_level::error, "request_failed",
+               {{"request_id", request_id}, {"detail", e.what()}});
+    respond(internal_error(request_id));
+  }
+}
+
 /// Runs the job; exceptions become their public answer (details to the log only).
 command_result run_guarded(const command_job& job, std::size_t worker,
                            const std::string& request_id) {
@@ -135,122 +153,80 @@ void runner::command(const call& c, command_job job) const {
     claim = claim_info{c.who->is_key() ? c.who->key_id : c.who->user_id,
                        std::string(idempotency_key), fingerprint_of(c)};
   }
-  auto respond = c.respond;
-  auto request_id = c.req.request_id;
-  const bool queued = d_.pool.try_submit([this, job = std::move(job), claim = std::move(claim),
-                                          respond, request_id](std::size_t worker) {
-    try {
-      if (claim) {
-        auto& store = d_.idempotency_for(worker);
-        const auto now_us = micros(d_.clock.now());
-        const auto expired_before =
-            now_us - std::chrono::duration_cast<std::chrono::microseconds>(retention).count();
-        auto earlier =
-            store.claim(claim->scope, claim->key, claim->fingerprint, now_us, expired_before);
-        if (earlier && !earlier->complete && earlier->fingerprint == claim->fingerprint &&
-            earlier->created_at_us <
-                now_us - std::chrono::duration_cast<std::chrono::microseconds>(abandoned_after)
-                             .count()) {
-          store.release(claim->scope, claim->key);
-          earlier =
-              store.claim(claim->scope, claim->key, claim->fingerprint, now_us, expired_before);
-        }
-        if (earlier) {
-          if (earlier->fingerprint != claim->fingerprint) {
-            return respond(json_error(
-                domain::problem::of(domain::problem_kind::unprocessable, "IDEMPOTENCY_KEY_REUSED"),
-                request_id));
-          }
-          if (!earlier->complete) {
-            return respond(json_error(
-                domain::problem::of(domain::problem_kind::conflict, "IDEMPOTENCY_IN_PROGRESS"),
-                request_id));
-          }
-          auto plain = d_.sealer.open(earlier->response, associated_data(*claim));
-          auto replay = plain ? deserialize(*plain) : std::nullopt;
-          if (!replay) {
-            infra::log(infra::log_level::error, "idempotency_record_unreadable",
-                       {{"request_id", request_id}});
-            return respond(internal_error(request_id));
-          }
-          replay->headers.emplace_back("Idempotent-Replayed", "true");
-          return respond(std::move(*replay));
-        }
+  // Failures on the way (the idempotency store, the wait) are answered by blocking().
+  blocking(c, [this, job = std::move(job), claim = std::move(claim), respond = c.respond,
+               request_id = c.req.request_id](std::size_t worker) {
+    if (claim) {
+      auto& store = d_.idempotency_for(worker);
+      const auto now_us = micros(d_.clock.now());
+      const auto expired_before =
+          now_us - std::chrono::duration_cast<std::chrono::microseconds>(retention).count();
+      auto earlier =
+          store.claim(claim->scope, claim->key, claim->fingerprint, now_us, expired_before);
+      if (earlier && !earlier->complete && earlier->fingerprint == claim->fingerprint &&
+          earlier->created_at_us <
+              now_us -
+                  std::chrono::duration_cast<std::chrono::microseconds>(abandoned_after).count()) {
+        store.release(claim->scope, claim->key);
+        earlier = store.claim(claim->scope, claim->key, claim->fingerprint, now_us, expired_before);
       }
-
-      auto result = run_guarded(job, worker, request_id);
-
-      if (claim) {
-        // Kept before waiting for the view: if that wait times out, the command still
-        // happened, and a retry must get its answer (a new key's secret), not run it again.
-        auto& store = d_.idempotency_for(worker);
-        try {
-          if (result.response.status < 500 && !result.transient) {
-            store.complete(claim->scope, claim->key,
-                           d_.sealer.seal(serialize(result.response), associated_data(*claim)));
-          } else {
-            store.release(claim->scope, claim->key);
-          }
-        } catch (const std::exception& e) {
-          // The answer still goes out; a retry meets a pending claim (409) until it is taken
-          // over, rather than running the command twice.
-          infra::log(infra::log_level::error, "idempotency_store_failed",
-                     {{"request_id", request_id}, {"detail", e.what()}});
+      if (earlier) {
+        if (earlier->fingerprint != claim->fingerprint) {
+          return respond(json_error(
+              domain::problem::of(domain::problem_kind::unprocessable, "IDEMPOTENCY_KEY_REUSED"),
+              request_id));
         }
+        if (!earlier->complete) {
+          return respond(json_error(
+              domain::problem::of(domain::problem_kind::conflict, "IDEMPOTENCY_IN_PROGRESS"),
+              request_id));
+        }
+        auto plain = d_.sealer.open(earlier->response, associated_data(*claim));
+        auto replay = plain ? deserialize(*plain) : std::nullopt;
+        if (!replay) {
+          infra::log(infra::log_level::error, "idempotency_record_unreadable",
+                     {{"request_id", request_id}});
+          return respond(internal_error(request_id));
+        }
+        replay->headers.emplace_back("Idempotent-Replayed", "true");
+        return respond(std::move(*replay));
       }
-      if (!await_applied(result.seq)) return respond(not_applied(request_id));
-      respond(std::move(result.response));
-    } catch (const infra::error& e) {
-      infra::log(infra::log_level::error, "request_failed",
-                 {{"request_id", request_id}, {"detail", e.what()}});
-      respond(failure(e, request_id));
-    } catch (const std::exception& e) {
-      infra::log(infra::log_level::error, "request_failed",
-                 {{"request_id", request_id}, {"detail", e.what()}});
-      respond(internal_error(request_id));
     }
+
+    auto result = run_guarded(job, worker, request_id);
+
+    if (claim) {
+      // Kept before waiting for the view: if that wait times out, the command still
+      // happened, and a retry must get its answer (a new key's secret), not run it again.
+      auto& store = d_.idempotency_for(worker);
+      try {
+        if (result.response.status < 500 && !result.transient) {
+          store.complete(claim->scope, claim->key,
+                         d_.sealer.seal(serialize(result.response), associated_data(*claim)));
+        } else {
+          store.release(claim->scope, claim->key);
+        }
+      } catch (const std::exception& e) {
+        // The answer still goes out; a retry meets a pending claim (409) until it is taken
+        // over, rather than running the command twice.
+        infra::log(infra::log_level::error, "idempotency_store_failed",
+                   {{"request_id", request_id}, {"detail", e.what()}});
+      }
+    }
+    if (!await_applied(result.seq)) return respond(not_applied(request_id));
+    respond(std::move(result.response));
   });
-  if (!queued) c.respond(json_error(problem_of(infra::errc::overloaded), c.req.request_id));
 }
 
 void runner::read(const call& c, read_job job) const {
-  auto respond = c.respond;
-  auto request_id = c.req.request_id;
-  const bool queued =
-      d_.pool.try_submit([job = std::move(job), respond, request_id](std::size_t worker) mutable {
-        infra::http_response answer;
-        try {
-          answer = job(worker);
-        } catch (const infra::error& e) {
-          infra::log(infra::log_level::error, "request_failed",
-                     {{"request_id", request_id}, {"detail", e.what()}});
-          answer = failure(e, request_id);
-        } catch (const std::exception& e) {
-          infra::log(infra::log_level::error, "request_failed",
-                     {{"request_id", request_id}, {"detail", e.what()}});
-          answer = internal_error(request_id);
-        }
-        respond(std::move(answer));
-      });
-  if (!queued) c.respond(json_error(problem_of(infra::errc::overloaded), c.req.request_id));
+  blocking(
+      c, [job = std::move(job), respond = c.respond](std::size_t worker) { respond(job(worker)); });
 }
 
 void runner::blocking(const call& c, std::function<void(std::size_t worker)> fn) const {
-  auto respond = c.respond;
-  auto request_id = c.req.request_id;
-  const bool queued =
-      d_.pool.try_submit([fn = std::move(fn), respond, request_id](std::size_t worker) {
-        try {
-          fn(worker);
-        } catch (const infra::error& e) {
-          infra::log(infra::log_level::error, "request_failed",
-                     {{"request_id", request_id}, {"detail", e.what()}});
-          respond(failure(e, request_id));
-        } catch (const std::exception& e) {
-          infra::log(infra::log_level::error, "request_failed",
-                     {{"request_id", request_id}, {"detail", e.what()}});
-          respond(internal_error(request_id));
-        }
+  const bool queued = d_.pool.try_submit(
+      [fn = std::move(fn), respond = c.respond, request_id = c.req.request_id](std::size_t worker) {
+        answering_failures(respond, request_id, [&] { fn(worker); });
       });
   if (!queued) c.respond(json_error(problem_of(infra::errc::overloaded), c.req.request_id));
 }

@@ -23,8 +23,7 @@ class system_endpoints {
   void readyz(call& c) {
     d_.run.read(c, [this, request_id = c.req.request_id](std::size_t worker) {
       const auto head = d_.store_for(worker).head_seq();
-      if (!d_.view.wait_applied(head,
-                                std::chrono::steady_clock::now() + std::chrono::seconds(1))) {
+      if (!d_.view.wait_applied(head, std::chrono::steady_clock::now() + std::chrono::seconds(1))) {
         return json_error(domain::problem::of(domain::problem_kind::unavailable, "NOT_READY",
                                               "The key view is catching up with the log"),
                           request_id);

@@ -136,16 +136,16 @@ void workspace_endpoints::update_workspace(call& c) {
     command.scope_catalog = std::move(*catalog.value());
   }
   command.changed_by = c.who->user_id.empty() ? c.who->key_id : c.who->user_id;
-  run_.command(c,
-              [this, command = std::move(command), ctx = context_of(c),
-               request_id = c.req.request_id](std::size_t worker) mutable -> command_result {
-                auto changed = d_.keys.update_workspace(d_.store_for(worker), command, ctx);
-                if (!changed) return {json_error(problem_of(changed.error()), request_id)};
-                const auto& w = changed->workspace;
-                return {workspace_object(
-                            {w.workspace_id, w.name, w.key_prefix, w.policy, w.scope_catalog}),
-                        changed->global_seq};
-              });
+  run_.command(
+      c,
+      [this, command = std::move(command), ctx = context_of(c),
+       request_id = c.req.request_id](std::size_t worker) mutable -> command_result {
+        auto changed = d_.keys.update_workspace(d_.store_for(worker), command, ctx);
+        if (!changed) return {json_error(problem_of(changed.error()), request_id)};
+        const auto& w = changed->workspace;
+        return {workspace_object({w.workspace_id, w.name, w.key_prefix, w.policy, w.scope_catalog}),
+                changed->global_seq};
+      });
 }
 
 void add_workspace_routes(route_table& t, workspace_routes_dependencies deps) {

@@ -56,7 +56,7 @@ TEST(text, given_ascii_whitespace_at_the_ends_then_trim_removes_only_that) {
   EXPECT_EQ(trim_ascii("a b"), "a b");
   EXPECT_EQ(trim_ascii("   "), "");
   EXPECT_EQ(trim_ows(" \t value \t"), "value");
-  EXPECT_EQ(trim_ows("\r\nvalue"), "\r\nvalue");  // only spaces and tabs
+  EXPECT_EQ(trim_ows("\r\nvalue"), "\r\nvalue");    // only spaces and tabs
   EXPECT_EQ(trim_ascii("\xC2\xA0x"), "\xC2\xA0x");  // a no-break space is not ASCII space
 }
 

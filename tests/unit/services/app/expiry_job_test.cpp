@@ -12,8 +12,8 @@
 #include "infra/crypto/crypto.hpp"
 #include "services/app/key_service.hpp"
 #include "services/projections/active_key_view.hpp"
-#include "tests/support/memory_event_store.hpp"
 #include "tests/support/manual_clock.hpp"
+#include "tests/support/memory_event_store.hpp"
 
 namespace keyledger::services {
 namespace {

@@ -9,8 +9,8 @@
 #include "domain/policy.hpp"
 #include "infra/core/error.hpp"
 #include "infra/crypto/crypto.hpp"
-#include "tests/support/memory_event_store.hpp"
 #include "tests/support/manual_clock.hpp"
+#include "tests/support/memory_event_store.hpp"
 
 namespace keyledger::services {
 namespace {
@@ -296,8 +296,8 @@ TEST_F(key_service_test, given_a_patch_that_changes_nothing_then_nothing_is_appe
   update_key_input patch;
   patch.name = "same";
   patch.enabled = true;
-  auto r = service_.update(store_, k.state.key_id, ws.workspace.workspace_id,
-                           ws.workspace.policy, patch, ctx_);
+  auto r = service_.update(store_, k.state.key_id, ws.workspace.workspace_id, ws.workspace.policy,
+                           patch, ctx_);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->global_seq, 0u);
   EXPECT_EQ(store_.head_seq(), head);
@@ -310,8 +310,8 @@ TEST_F(key_service_test, given_a_patch_when_applied_then_changes_and_disable_are
   patch.name = "  after  ";
   patch.enabled = false;
   patch.limit = domain::rate_limit{10, 60};
-  auto r = service_.update(store_, k.state.key_id, ws.workspace.workspace_id,
-                           ws.workspace.policy, patch, ctx_);
+  auto r = service_.update(store_, k.state.key_id, ws.workspace.workspace_id, ws.workspace.policy,
+                           patch, ctx_);
   ASSERT_TRUE(r.ok());
   EXPECT_GT(r->global_seq, 0u);
   EXPECT_EQ(r->state.name, "after");
@@ -330,9 +330,9 @@ TEST_F(key_service_test, given_a_key_when_rotated_then_both_are_linked_and_old_h
   ASSERT_TRUE(old_key.ok());
   clock_.advance(std::chrono::hours(1));
 
-  auto r = service_.rotate(store_, old_key->state.key_id, ws.workspace.workspace_id,
-                           ws.workspace.key_prefix, ws.workspace.policy, std::chrono::hours(2),
-                           ctx_);
+  auto r =
+      service_.rotate(store_, old_key->state.key_id, ws.workspace.workspace_id,
+                      ws.workspace.key_prefix, ws.workspace.policy, std::chrono::hours(2), ctx_);
   ASSERT_TRUE(r.ok());
   const auto& fresh = r->new_key.state;
   EXPECT_EQ(fresh.rotated_from, old_key->state.key_id);
@@ -353,9 +353,9 @@ TEST_F(key_service_test, given_a_key_when_rotated_then_both_are_linked_and_old_h
   }
 
   // Only the newest key of the chain can be rotated.
-  auto again = service_.rotate(store_, old_key->state.key_id, ws.workspace.workspace_id,
-                               ws.workspace.key_prefix, ws.workspace.policy,
-                               std::chrono::seconds(0), ctx_);
+  auto again =
+      service_.rotate(store_, old_key->state.key_id, ws.workspace.workspace_id,
+                      ws.workspace.key_prefix, ws.workspace.policy, std::chrono::seconds(0), ctx_);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error(), domain::rejection::key_already_rotated);
 
@@ -397,8 +397,8 @@ TEST_F(key_service_test, given_a_concurrent_change_when_revoking_then_conflict_n
     update_key_input patch;
     patch.enabled = false;
     ASSERT_TRUE(service_
-                    .update(store_, k.state.key_id, ws.workspace.workspace_id,
-                            ws.workspace.policy, patch, ctx_)
+                    .update(store_, k.state.key_id, ws.workspace.workspace_id, ws.workspace.policy,
+                            patch, ctx_)
                     .ok());
   };
   try {
@@ -419,7 +419,7 @@ TEST_F(key_service_test, given_an_expiring_key_then_warning_and_expiry_are_recor
   const auto id = k->state.key_id;
 
   EXPECT_EQ(service_.record_expiry(store_, id), 0u);  // 20 days left: nothing due
-  clock_.advance(std::chrono::days(7));                // 13 days left
+  clock_.advance(std::chrono::days(7));               // 13 days left
   EXPECT_EQ(service_.record_expiry(store_, id), 1u);
   EXPECT_EQ(service_.record_expiry(store_, id), 0u);
   EXPECT_EQ(events_of_type("KeyExpiryApproaching"), 1u);

@@ -23,9 +23,9 @@
 #include "infra/crypto/password.hpp"
 #include "infra/json/user_codec.hpp"
 #include "services/projections/directory_view.hpp"
+#include "tests/support/manual_clock.hpp"
 #include "tests/support/memory_event_store.hpp"
 #include "tests/support/memory_people_store.hpp"
-#include "tests/support/manual_clock.hpp"
 
 namespace keyledger::services {
 namespace {
@@ -159,7 +159,8 @@ class user_service_test : public ::testing::Test {
   }
 
   fake_random random_;
-  test_support::manual_clock clock_{domain::timestamp(std::chrono::seconds(1'800'000'000 - 1'800'000'000 % 900))};
+  test_support::manual_clock clock_{
+      domain::timestamp(std::chrono::seconds(1'800'000'000 - 1'800'000'000 % 900))};
   user_service service_;
   test_support::memory_event_store store_;
   test_support::memory_people_store people_;

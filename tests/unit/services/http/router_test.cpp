@@ -120,11 +120,10 @@ TEST_F(router_test, queries_are_checked_after_authentication_and_opaque_ones_not
 }
 
 TEST_F(router_test, version_and_idempotency_key_are_checked_and_every_answer_is_stamped) {
-  EXPECT_EQ(send("GET", "/v1/things/special", {{"Keyledger-Version", "1999-01-01"}}).status,
-            400u);
-  EXPECT_EQ(send("DELETE", "/v1/things/t", {{"X-Test-Key", "ok"}, {"Idempotency-Key", "a b"}})
-                .status,
-            400u);
+  EXPECT_EQ(send("GET", "/v1/things/special", {{"Keyledger-Version", "1999-01-01"}}).status, 400u);
+  EXPECT_EQ(
+      send("DELETE", "/v1/things/t", {{"X-Test-Key", "ok"}, {"Idempotency-Key", "a b"}}).status,
+      400u);
   const auto r = send("GET", "/v1/nothing");
   bool stamped = false;
   for (const auto& [n, v] : r.headers) stamped = stamped || n == "Keyledger-Version";

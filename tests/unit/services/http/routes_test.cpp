@@ -3,8 +3,6 @@
 // the key lifecycle, idempotent replays, client addresses behind proxies and the gateway check;
 // users, roles, sessions (cookies, CSRF), role-based authorization of every endpoint and
 // workspace isolation. The real socket path is covered by tests/e2e against the running binary.
-#include "services/http/api_handler.hpp"
-
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
@@ -24,13 +22,14 @@
 #include "services/app/usage_recorder.hpp"
 #include "services/app/user_service.hpp"
 #include "services/app/verifier.hpp"
+#include "services/http/api_handler.hpp"
 #include "services/http/errors/errors.hpp"
 #include "services/http/openapi_document.hpp"
 #include "services/projections/active_key_view.hpp"
 #include "services/projections/directory_view.hpp"
+#include "tests/support/manual_clock.hpp"
 #include "tests/support/memory_event_store.hpp"
 #include "tests/support/memory_people_store.hpp"
-#include "tests/support/manual_clock.hpp"
 
 namespace keyledger::services {
 namespace {
