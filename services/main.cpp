@@ -85,11 +85,10 @@ int serve(const kl::infra::config& cfg) {
   // directory first: once the key view has applied an event, the directory has it too.
   kl::services::directory_view directory;
   kl::services::active_key_view view;
-  kl::infra::pg_subscription subscription(url, 0,
-                                          [&view, &directory](const kl::infra::recorded_event& e) {
-                                            directory.apply(e);
-                                            view.apply(e);
-                                          });
+  kl::infra::consumer_fan_out projections("projections");
+  projections.add(directory);
+  projections.add(view);
+  kl::infra::pg_subscription subscription(url, projections, {});
   subscription.catch_up();
   log(log_level::info, "projection_ready",
       {{"applied_seq", std::to_string(view.applied_seq())},

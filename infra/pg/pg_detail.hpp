@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "infra/core/event_log/append_rules.hpp"
 #include "infra/core/error.hpp"
 #include "infra/core/event_store.hpp"
 
@@ -83,10 +84,6 @@ class lazy_connection {
   std::unique_ptr<pqxx::connection> conn_;
 };
 
-/// Valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF) without NUL: exactly
-/// what a UTF8 database stores unchanged in a text column.
-bool is_storable_text(std::string_view s) noexcept;
-
 /// PostgreSQL array literal builder: every text element double-quoted with `"` and `\` escaped,
 /// so the text arrives byte for byte (callers make sure it holds no NUL: is_storable_text).
 class array_literal {
@@ -100,15 +97,10 @@ class array_literal {
   std::string out_;
 };
 
-/// The instants a timestamptz holds and keyledger stores exactly as microseconds: from
-/// 4714-11-24 BC 00:00 UTC up to, excluding, INT64_MAX (294247-01-10T04:00:54.775807Z, which
-/// PostgreSQL's extract(epoch) rounds).
-constexpr std::int64_t min_timestamp_us = -210866803200000000;
-constexpr std::int64_t end_timestamp_us = std::numeric_limits<std::int64_t>::max();
-
-constexpr bool is_storable_timestamp(std::int64_t us) noexcept {
-  return us >= min_timestamp_us && us < end_timestamp_us;
-}
+using event_log::is_storable_text;
+using event_log::is_storable_timestamp;
+using event_log::min_timestamp_us;
+using event_log::end_timestamp_us;
 
 /// `us` clamped into [min_timestamp_us, end_timestamp_us): for query bounds that may come from
 /// a client (a cursor), which must never make a statement fail.

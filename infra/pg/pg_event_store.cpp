@@ -30,7 +30,6 @@ namespace {
 constexpr std::int64_t append_lock_key = 0x6b65796c65646772;
 
 using pg_detail::array_literal;
-using pg_detail::is_storable_text;
 using pg_detail::parse_integer;
 
 // Column list shared by the read statements, in the order parse_event() expects. recorded_at
@@ -135,18 +134,6 @@ recorded_event parse_event(const pqxx::row& row) {
   return e;
 }
 
-void put_be(sha256_hasher& h, std::uint64_t value, int bytes) {
-  std::array<std::uint8_t, 8> buf{};
-  for (int i = 0; i < bytes; ++i)
-    buf[i] = static_cast<std::uint8_t>(value >> (8 * (bytes - 1 - i)));
-  h.update(std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(bytes)));
-}
-
-void put_text(sha256_hasher& h, std::string_view text) {
-  put_be(h, text.size(), 4);
-  h.update(text);
-}
-
 // The position of a stored (or, within a batch, just assigned) event.
 struct position {
   std::uint64_t global_seq = 0;
@@ -226,100 +213,6 @@ std::vector<recorded_event> read_all(pqxx::transaction_base& txn, std::uint64_t 
 }
 
 }  // namespace pg_detail
-
-// --- hash chain ---
-
-sha256_digest chain_hash(const sha256_digest& prev, const recorded_event& e) {
-  sha256_hasher h;
-  h.update(std::span<const std::uint8_t>(prev));
-  put_be(h, e.global_seq, 8);
-  put_text(h, e.stream_id);
-  put_be(h, e.version, 8);
-  h.update(std::span<const std::uint8_t>(e.event_id));
-  put_text(h, e.type);
-  put_text(h, e.payload);
-  put_text(h, e.metadata);
-  put_be(h, static_cast<std::uint64_t>(e.recorded_at_us), 8);
-  return h.finish();
-}
-
-chain_verification verify_chain(event_store& store) {
-  constexpr std::size_t batch = 1000;
-  chain_verification out;
-  sha256_digest prev{};
-  std::uint64_t expected = 1;
-  for (;;) {
-    const auto events = store.read_all(expected - 1, batch);
-    for (const auto& e : events) {
-      if (e.global_seq != expected) {
-        out.ok = false;
-        out.first_bad_seq = expected;
-        out.problem = "gap before seq " + std::to_string(e.global_seq);
-        return out;
-      }
-      if (chain_hash(prev, e) != e.hash) {
-        out.ok = false;
-        out.first_bad_seq = e.global_seq;
-        out.problem = "hash mismatch";
-        return out;
-      }
-      prev = e.hash;
-      ++expected;
-      ++out.events_checked;
-    }
-    if (events.size() < batch) return out;
-  }
-}
-
-std::string validate_append(std::string_view stream_id, std::uint64_t expected_version,
-                            std::span<const new_event> events, std::string_view metadata_json,
-                            std::int64_t recorded_at_us) {
-  if (events.empty()) return "no events to append";
-  if (stream_id.empty() || !is_storable_text(stream_id)) {
-    return "stream id is empty or not valid UTF-8 text";
-  }
-  constexpr auto max_version = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  if (expected_version > max_version - events.size()) return "expected version out of range";
-  if (!pg_detail::is_storable_timestamp(recorded_at_us)) {
-    return "recorded_at out of range";
-  }
-  if (!is_storable_text(metadata_json)) return "metadata is not valid UTF-8 text";
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    const new_event& e = events[i];
-    if (e.type.empty() || !is_storable_text(e.type)) {
-      return "event " + std::to_string(i) + ": type is empty or not valid UTF-8 text";
-    }
-    if (!is_storable_text(e.payload)) {
-      return "event " + std::to_string(i) + ": payload is not valid UTF-8 text (or holds NUL)";
-    }
-    for (std::size_t j = 0; j < i; ++j) {
-      if (events[j].event_id == e.event_id) {
-        return "event " + std::to_string(i) + ": event id repeated within the append";
-      }
-    }
-  }
-  return {};
-}
-
-std::string validate_append_all(std::span<const stream_append> items,
-                                std::string_view metadata_json, std::int64_t recorded_at_us) {
-  if (items.empty()) return "no streams to append to";
-  std::set<uuid> ids;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    const stream_append& item = items[i];
-    if (std::string problem = validate_append(item.stream_id, item.expected_version, item.events,
-                                              metadata_json, recorded_at_us);
-        !problem.empty()) {
-      return "item " + std::to_string(i) + ": " + problem;
-    }
-    for (const new_event& e : item.events) {
-      if (!ids.insert(e.event_id).second) {
-        return "item " + std::to_string(i) + ": event id repeated within the append";
-      }
-    }
-  }
-  return {};
-}
 
 // --- pg_event_store ---
 
@@ -580,7 +473,7 @@ std::vector<pg_event_store::batch_outcome> pg_event_store::impl::run_batch(
 }
 
 std::vector<recorded_event> pg_event_store::read_stream(std::string_view stream_id) {
-  if (!is_storable_text(stream_id)) return {};
+  if (!event_log::is_storable_text(stream_id)) return {};
   return impl_->with_connection("read_stream", [&](pqxx::connection& c) {
     pqxx::nontransaction txn(c);
     const pqxx::result r = txn.exec_prepared(stmt_read_stream, std::string(stream_id));

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "infra/core/error.hpp"
+#include "infra/core/event_log/append_rules.hpp"
+#include "infra/core/event_log/chain.hpp"
 #include "infra/core/event_store.hpp"
 
 namespace keyledger::infra {
@@ -77,36 +79,5 @@ class pg_event_store final : public event_store {
   struct impl;
   std::unique_ptr<impl> impl_;
 };
-
-/// Recomputes the hash of `e` given the previous event's hash (all zero before seq 1).
-/// The byte layout is documented in docs/event-store.md.
-sha256_digest chain_hash(const sha256_digest& prev, const recorded_event& e);
-
-/// Result of verifying the whole chain from seq 1.
-struct chain_verification {
-  bool ok = true;
-  std::uint64_t events_checked = 0;
-  std::uint64_t first_bad_seq = 0;  ///< 0 when ok
-  std::string problem;              ///< e.g. "hash mismatch", "gap before seq"
-};
-
-/// Reads the log in order and checks gaplessness and every hash.
-chain_verification verify_chain(event_store& store);
-
-/// Checks an append's arguments the way pg_event_store does before any I/O: at least one event;
-/// stream id and types non-empty; stream id, types, payloads and metadata valid UTF-8 without
-/// NUL (what a UTF8 text column stores unchanged); event ids distinct within the append;
-/// recorded_at_us from 4714-11-24 BC (timestamptz's first instant) to below INT64_MAX;
-/// versions below 2^63. Returns "" when acceptable, else the reason (never quoting a payload);
-/// event_store implementations refuse with errc::bad_request.
-std::string validate_append(std::string_view stream_id, std::uint64_t expected_version,
-                            std::span<const new_event> events, std::string_view metadata_json,
-                            std::int64_t recorded_at_us);
-
-/// Checks append_all's arguments: at least one item, each item as validate_append, and no event
-/// id twice in the whole call. Returns "" when acceptable, else the reason (never quoting a
-/// payload); event_store implementations refuse with errc::bad_request.
-std::string validate_append_all(std::span<const stream_append> items,
-                                std::string_view metadata_json, std::int64_t recorded_at_us);
 
 }  // namespace keyledger::infra

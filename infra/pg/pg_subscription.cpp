@@ -58,11 +58,18 @@ std::string describe(const std::exception& e) {
   return "unknown failure";
 }
 
+constexpr const char* stmt_load_checkpoint = "subscription_load_checkpoint";
+constexpr const char* stmt_save_checkpoint = "subscription_save_checkpoint";
+
 }  // namespace
 
 struct pg_subscription::impl {
   std::string conninfo;
   handler on_event;
+  log_consumer* consumer = nullptr;  ///< set instead of on_event by the consumer constructor
+  bool durable = false;
+  bool checkpoint_loaded = false;
+  std::uint64_t saved = 0;  ///< the durable checkpoint as last saved
   std::chrono::milliseconds poll_interval;
   std::atomic<std::uint64_t> checkpoint{0};
 
@@ -98,6 +105,39 @@ struct pg_subscription::impl {
     if (conn) return;
     conn = pg_detail::open_event_connection(conninfo);
     receiver = std::make_unique<wake_receiver>(*conn);
+    if (durable) {
+      conn->prepare(stmt_load_checkpoint,
+                    "SELECT seq FROM consumer_checkpoints WHERE consumer = $1");
+      conn->prepare(stmt_save_checkpoint,
+                    "INSERT INTO consumer_checkpoints (consumer, seq) VALUES ($1, $2) "
+                    "ON CONFLICT (consumer) DO UPDATE SET "
+                    "seq = GREATEST(consumer_checkpoints.seq, EXCLUDED.seq), updated_at = now()");
+      if (!checkpoint_loaded) {
+        pqxx::nontransaction txn(*conn);
+        const auto r = txn.exec_prepared(stmt_load_checkpoint, std::string(consumer->name()));
+        if (!r.empty()) {
+          const auto seq = r[0][0].as<std::int64_t>();
+          checkpoint.store(static_cast<std::uint64_t>(std::max<std::int64_t>(seq, 0)));
+        }
+        saved = checkpoint.load();
+        checkpoint_loaded = true;
+      }
+    }
+  }
+
+  void hand_on(const recorded_event& e) {
+    if (consumer == nullptr) return on_event(e);
+    if (consumer->wants(e)) consumer->apply(e);
+  }
+
+  // After a batch is handed on: the durable checkpoint follows.
+  void save_checkpoint() {
+    const auto at = checkpoint.load();
+    if (!durable || at == saved) return;
+    pqxx::nontransaction txn(*conn);
+    txn.exec_prepared(stmt_save_checkpoint, std::string(consumer->name()),
+                      static_cast<std::int64_t>(at));
+    saved = at;
   }
 
   // Reads and hands on every event after the checkpoint, in batches, until the head.
@@ -110,10 +150,11 @@ struct pg_subscription::impl {
         events = pg_detail::read_all(txn, checkpoint.load(), read_batch);
       }
       for (const recorded_event& e : events) {
-        if (stop_requested.load()) return;
-        on_event(e);
+        if (stop_requested.load()) return save_checkpoint();
+        hand_on(e);
         checkpoint.store(e.global_seq);
       }
+      save_checkpoint();
       if (events.size() < read_batch) return;
     }
   }
@@ -177,6 +218,12 @@ pg_subscription::pg_subscription(std::string conninfo, std::uint64_t after_seq, 
   // poll(2) takes an int of milliseconds.
   impl_->poll_interval =
       std::clamp(poll_interval, std::chrono::milliseconds(1), std::chrono::milliseconds(3600000));
+}
+
+pg_subscription::pg_subscription(std::string conninfo, log_consumer& consumer, options opts)
+    : pg_subscription(std::move(conninfo), 0, handler{}, opts.poll_interval) {
+  impl_->consumer = &consumer;
+  impl_->durable = opts.durable;
 }
 
 pg_subscription::~pg_subscription() { stop(); }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "infra/core/event_log/consumer.hpp"
 #include "infra/core/event_store.hpp"
 
 namespace keyledger::infra {
@@ -15,10 +16,23 @@ namespace keyledger::infra {
 /// in batches, then waits on LISTEN keyledger_events (sent by a trigger after each append
 /// commits) or at most `poll_interval`, and reads again. A lost notification therefore costs
 /// at most one poll interval. Runs on its own thread with its own connection; reconnects
-/// after a failure with backoff. The handler runs on that thread, one event at a time.
+/// after a failure with backoff. The handler runs on that thread, one event at a time. Every
+/// follower of the log is a log_consumer; a durable one resumes where it was after a restart.
 class pg_subscription {
  public:
   using handler = std::function<void(const recorded_event&)>;
+
+  struct options {
+    std::chrono::milliseconds poll_interval{250};
+    /// Keep the checkpoint in consumer_checkpoints under the consumer's name: start from the
+    /// saved position, save after each batch handed on. Off for in-memory projections, which
+    /// rebuild from the beginning.
+    bool durable = false;
+  };
+
+  /// Feeds `consumer` (which must outlive the subscription) the events of its categories; the
+  /// checkpoint moves past the others too. Starts after seq 0, or after the durable checkpoint.
+  pg_subscription(std::string conninfo, log_consumer& consumer, options opts);
 
   pg_subscription(std::string conninfo, std::uint64_t after_seq, handler on_event,
                   std::chrono::milliseconds poll_interval = std::chrono::milliseconds(250));
@@ -36,7 +50,7 @@ class pg_subscription {
   /// Stops and joins the thread within about one poll interval. Idempotent.
   void stop();
 
-  /// The global_seq of the last event handed to the handler.
+  /// The global_seq of the last event read (handed to the handler, or skipped by the filter).
   std::uint64_t checkpoint() const noexcept;
 
  private:

@@ -20,6 +20,7 @@
 #include "domain/policy.hpp"
 #include "domain/user.hpp"
 #include "domain/workspace.hpp"
+#include "infra/core/event_log/consumer.hpp"
 #include "infra/core/event_store.hpp"
 
 namespace keyledger::services {
@@ -84,8 +85,12 @@ struct key_page {
 /// log at start-up and fed in global order by the subscription. Verification reads it by keyed
 /// hash without touching Postgres; listing reads it by workspace. Thread-safe: one writer (the
 /// subscription thread), many readers; readers take a shared lock only for the probe.
-class active_key_view {
+class active_key_view final : public infra::log_consumer {
  public:
+  /// Every category: its applied position is the node's (commands wait on it, whatever they
+  /// wrote).
+  std::string_view name() const noexcept override { return "active_key_view"; }
+
   /// Applies one event. Precondition: events arrive in global_seq order, each once. Applies key
   /// events, WorkspaceCreated/WorkspaceSettingsChanged and the membership events
   /// (MemberInvited/RoleChanged/Removed: the view keeps each workspace's user -> role map and
@@ -94,7 +99,7 @@ class active_key_view {
   /// member (not yet invited, or removed) is owner_removed until a MemberInvited arrives. Events
   /// of other types are ignored; an undecodable payload of a known type is logged and skipped
   /// (the log is the truth; a bad row must not stop every other key from working).
-  void apply(const infra::recorded_event& e);
+  void apply(const infra::recorded_event& e) override;
 
   /// The entry for a keyed hash, or null.
   std::shared_ptr<const key_entry> find(const infra::sha256_digest& key_hash) const;

@@ -34,6 +34,12 @@ bool stream_matches(const infra::recorded_event& r, const std::string& expected_
 
 }  // namespace
 
+std::span<const std::string_view> directory_view::categories() const noexcept {
+  // The stream categories of domain::user_stream_id and domain::members_stream_id.
+  static constexpr std::string_view people[] = {"user", "workspace_members"};
+  return people;
+}
+
 void directory_view::apply(const infra::recorded_event& e) {
   if (is_user_event_type(e.type)) {
     const auto decoded = infra::decode_user_event(e.type, e.payload);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "domain/user.hpp"
+#include "infra/core/event_log/consumer.hpp"
 #include "infra/core/event_store.hpp"
 
 namespace keyledger::services {
@@ -33,12 +34,16 @@ struct member_entry {
 /// (user-* and workspace_members-* streams). The subscription applies an event to this view
 /// BEFORE the key view, so once active_key_view::wait_applied(seq) returns, this view has seq
 /// too. Thread-safe: one writer, many readers (shared lock).
-class directory_view {
+class directory_view final : public infra::log_consumer {
  public:
+  std::string_view name() const noexcept override { return "directory_view"; }
+  /// Only the people streams.
+  std::span<const std::string_view> categories() const noexcept override;
+
   /// Applies one event (other types ignored; undecodable ones logged and skipped, as are a
   /// password or name change of an unknown user and an event whose payload names another
   /// user or workspace than its stream). Precondition: global_seq order, each event once.
-  void apply(const infra::recorded_event& e);
+  void apply(const infra::recorded_event& e) override;
 
   std::optional<user_entry> find_user(std::string_view user_id) const;
   /// By email, normalised with domain::normalize_email.

@@ -1,5 +1,6 @@
 // pg_subscription: synchronous catch-up, wake-up by NOTIFY (well before the poll interval), a
-// lost notification covered by the poll, reconnection, handler failures and prompt stop.
+// lost notification covered by the poll, reconnection, handler failures and prompt stop;
+// consumers: the category filter and durable checkpoints (consumer_checkpoints).
 
 #include "infra/pg/pg_subscription.hpp"
 
@@ -180,6 +181,78 @@ TEST_F(pg_subscription_test, CatchUpFailsClearlyWhenTheDatabaseIsUnreachable) {
   } catch (const infra::error& e) {
     EXPECT_EQ(e.code(), infra::errc::unavailable);
   }
+}
+
+/// A consumer of some categories that collects what it is handed.
+class collecting_consumer final : public infra::log_consumer {
+ public:
+  collecting_consumer(std::string name, std::vector<std::string_view> categories)
+      : name_(std::move(name)), categories_(std::move(categories)) {}
+  std::string_view name() const noexcept override { return name_; }
+  std::span<const std::string_view> categories() const noexcept override { return categories_; }
+  void apply(const infra::recorded_event& e) override { collected(e); }
+  event_collector collected;
+
+ private:
+  std::string name_;
+  std::vector<std::string_view> categories_;
+};
+
+std::int64_t saved_checkpoint(const std::string& conninfo, const std::string& name) {
+  pqxx::connection c(conninfo);
+  pqxx::nontransaction txn(c);
+  const auto r = txn.exec_params("SELECT seq FROM consumer_checkpoints WHERE consumer = $1", name);
+  return r.empty() ? -1 : r[0][0].as<std::int64_t>();
+}
+
+TEST_F(pg_subscription_test, AConsumerGetsOnlyItsCategoriesYetItsCheckpointPassesTheRest) {
+  const auto metadata = sample_metadata();
+  store_.append("user-usr_1", 0, {make_event("Tick", "{}")}, metadata, 1);
+  store_.append("api_key-key_1", 0, {make_event("Tick", "{}")}, metadata, 2);
+  store_.append("user-usr_2", 0, {make_event("Tick", "{}")}, metadata, 3);
+  store_.append("api_key-key_2", 0, {make_event("Tick", "{}")}, metadata, 4);
+
+  collecting_consumer people("people_only", {"user"});
+  infra::pg_subscription sub(db_.conninfo(), people, {});
+  sub.catch_up();
+  const auto got = people.collected.events();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].stream_id, "user-usr_1");
+  EXPECT_EQ(got[1].stream_id, "user-usr_2");
+  EXPECT_EQ(sub.checkpoint(), 4u);
+  // Not durable: nothing saved.
+  EXPECT_EQ(saved_checkpoint(db_.conninfo(), "people_only"), -1);
+}
+
+TEST_F(pg_subscription_test, ADurableConsumerResumesAfterItsSavedCheckpoint) {
+  append(3);
+  {
+    collecting_consumer first("dispatcher", {});
+    infra::pg_subscription sub(db_.conninfo(), first, {.durable = true});
+    sub.catch_up();
+    ASSERT_EQ(first.collected.events().size(), 3u);
+    EXPECT_EQ(saved_checkpoint(db_.conninfo(), "dispatcher"), 3);
+  }
+  // A restart: only what came after seq 3 is handed on, in catch-up and then live.
+  append(2);
+  collecting_consumer second("dispatcher", {});
+  infra::pg_subscription sub(db_.conninfo(), second, {.poll_interval = 200ms, .durable = true});
+  sub.catch_up();
+  auto got = second.collected.events();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].global_seq, 4u);
+  EXPECT_EQ(saved_checkpoint(db_.conninfo(), "dispatcher"), 5);
+  sub.start();
+  append(1);
+  ASSERT_TRUE(second.collected.wait_for_seq(6, 5s));
+  sub.stop();
+  EXPECT_EQ(saved_checkpoint(db_.conninfo(), "dispatcher"), 6);
+
+  // Another consumer's checkpoint is its own.
+  collecting_consumer other("signer", {});
+  infra::pg_subscription fresh(db_.conninfo(), other, {.durable = true});
+  fresh.catch_up();
+  EXPECT_EQ(other.collected.events().size(), 6u);
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 #include <utility>
 
 #include "infra/json/event_codec.hpp"
-#include "infra/pg/pg_event_store.hpp"
+#include "infra/core/event_log/append_rules.hpp"
+#include "infra/core/event_log/chain.hpp"
 
 namespace keyledger::test_support {
 
