@@ -323,7 +323,7 @@ domain::result<std::uint64_t, user_error> user_service::remove(infra::event_stor
   return position.last_seq;
 }
 
-domain::result<std::string, user_error> user_service::set_password(
+domain::result<user_service::password_set, user_error> user_service::set_password(
     infra::event_store& store, infra::people_store& people, std::string_view token,
     const infra::secret& password, const request_context& ctx) const {
   if (!domain::valid_session_token(token)) return user_error::invalid_token;
@@ -341,20 +341,23 @@ domain::result<std::string, user_error> user_service::set_password(
   // The token is spent already: a concurrent change of the user stream (a display name) is
   // decided again rather than failing the person's one attempt.
   constexpr int attempts = 3;
+  std::uint64_t seq = 0;
   for (int attempt = 1;; ++attempt) {
     const auto user = load_user(store, used->user_id);
     auto decision = domain::decide(user, domain::set_user_password{used->user_id, now});
     if (!decision) return user_error::invalid_token;
     try {
-      store.append(domain::user_stream_id(used->user_id), user.version,
-                   to_new_events(decision.value(), random_), metadata_of(ctx), micros(now));
+      seq = store
+                .append(domain::user_stream_id(used->user_id), user.version,
+                        to_new_events(decision.value(), random_), metadata_of(ctx), micros(now))
+                .last_seq;
       break;
     } catch (const infra::error& e) {
       if (e.code() != infra::errc::conflict || attempt == attempts) throw;
     }
   }
   people.set_password_hash(used->user_id, hashed.value(), micros(now));
-  return used->user_id;
+  return password_set{used->user_id, seq};
 }
 
 domain::result<new_session, user_error> user_service::login(

@@ -109,9 +109,16 @@ class user_service {
                                                    std::string_view user_id,
                                                    const request_context& ctx) const;
 
+  /// What set_password did: whose password, and the global position of UserPasswordSet (the
+  /// caller waits for its view to apply it before answering).
+  struct password_set {
+    std::string user_id;
+    std::uint64_t global_seq = 0;
+  };
+
   /// Consumes a one-time token, checks the password (12-1024 bytes), stores its Argon2id hash
-  /// and appends UserPasswordSet. Returns the user id.
-  domain::result<std::string, user_error> set_password(infra::event_store& store,
+  /// and appends UserPasswordSet.
+  domain::result<password_set, user_error> set_password(infra::event_store& store,
                                                        infra::people_store& people,
                                                        std::string_view token,
                                                        const infra::secret& password,

@@ -197,6 +197,8 @@ void people_endpoints::set_password(call& c) {
     auto done = d_.users.set_password(d_.store_for(worker), d_.people_for(worker),
                                       secrets->first.reveal(), secrets->second, ctx);
     if (!done) return json_error(problem_of(done.error()), ctx.request_id);
+    // Read-your-writes, as for every command: the user list says password_set once this answers.
+    if (auto lagging = run_.settle(done->global_seq, ctx.request_id)) return std::move(*lagging);
     return no_content();
   });
 }

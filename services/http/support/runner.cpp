@@ -231,6 +231,12 @@ void runner::blocking(const call& c, std::function<void(std::size_t worker)> fn)
   if (!queued) c.respond(json_error(problem_of(infra::errc::overloaded), c.req.request_id));
 }
 
+std::optional<infra::http_response> runner::settle(std::uint64_t seq,
+                                                   std::string_view request_id) const {
+  if (await_applied(seq)) return std::nullopt;
+  return not_applied(request_id);
+}
+
 bool runner::await_applied(std::uint64_t seq) const {
   return seq == 0 || d_.wait_applied(seq, std::chrono::steady_clock::now() + d_.apply_wait);
 }

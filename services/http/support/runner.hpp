@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string_view>
 
 #include "domain/types.hpp"
 #include "infra/core/blocking_pool.hpp"
@@ -63,6 +65,12 @@ class runner {
   /// Runs `fn` on the blocking pool (the session authenticator's lookup); exceptions answer 5xx
   /// through `c`. The one way work leaves the I/O thread.
   void blocking(const call& c, std::function<void(std::size_t worker)> fn) const;
+
+  /// For work run through read() that appended anyway (set-password: a secret goes in, so it
+  /// is never kept for replays): blocks the pool thread until this node has applied `seq`.
+  /// nullopt once applied; else the 503 answer a command gives when its view lags.
+  std::optional<infra::http_response> settle(std::uint64_t seq,
+                                             std::string_view request_id) const;
 
   const domain::clock& clock() const noexcept { return d_.clock; }
 

@@ -558,7 +558,8 @@ TEST_F(user_service_test, ATokenSetsThePasswordOnce) {
   auto set = service_.set_password(store_, people_, inv.token.reveal(),
                                    infra::secret(good_password), ctx_);
   ASSERT_TRUE(set.ok());
-  EXPECT_EQ(set.value(), inv.user_id);
+  EXPECT_EQ(set.value().user_id, inv.user_id);
+  EXPECT_GT(set.value().global_seq, 0u);
   const auto events = store_.read_all(head, 10);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].type, "UserPasswordSet");
