@@ -1,12 +1,18 @@
 #include "infra/http/client.hpp"
 
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <charconv>
 #include <limits>
 #include <optional>
+#include <variant>
 
 namespace keyledger::infra {
 
@@ -15,6 +21,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
@@ -83,20 +90,64 @@ std::string where(const http_endpoint& e) {
 
 client_error fail(std::string message) { return client_error{std::move(message)}; }
 
+/// Why OpenSSL refused the certificate `peer` presented, in its words plus what it usually
+/// means.
+std::string verify_failure(long result, const std::string& peer) {
+  std::string message = "TLS certificate verification failed: ";
+  message += X509_verify_cert_error_string(result);
+  switch (result) {
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+      return message + " - the certificate of " + peer + " is for another host";
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+      return message + " - unknown issuer: no trusted CA signed the certificate of " + peer;
+    default:
+      return message + " (" + peer + ")";
+  }
+}
+
+/// The client side of TLS: 1.2 or later, the peer verified against the system store, or
+/// against only the given CAs. Its error is one that is safe to show.
+std::variant<std::unique_ptr<ssl::context>, client_error> make_tls_context(
+    const http_client_options& options) {
+  auto context = std::make_unique<ssl::context>(ssl::context::tls_client);
+  if (SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION) != 1) {
+    return fail("cannot set up TLS (minimum version)");
+  }
+  context->set_verify_mode(ssl::verify_peer);
+  beast::error_code ec;
+  if (options.ca_file.empty() && options.ca_pem.empty()) {
+    context->set_default_verify_paths(ec);
+    if (ec) return fail("cannot load the system's CA certificates: " + ec.message());
+  }
+  if (!options.ca_file.empty()) {
+    context->load_verify_file(options.ca_file, ec);
+    if (ec) return fail("cannot load the CA file " + options.ca_file + ": " + ec.message());
+  }
+  if (!options.ca_pem.empty()) {
+    context->add_certificate_authority(asio::buffer(options.ca_pem), ec);
+    if (ec) return fail("cannot load the CA certificates given as PEM: " + ec.message());
+  }
+  return context;
+}
+
 }  // namespace
 
 domain::result<http_endpoint, std::string> parse_http_url(std::string_view url) {
+  http_endpoint e;
+  std::string_view rest;
   if (istarts_with(url, "https://")) {
-    return std::string(
-        "https:// URLs are not supported: the keyledger CLI speaks plain HTTP only. Reach a "
-        "TLS server through a TLS-terminating proxy listening on loopback (e.g. "
-        "http://127.0.0.1:8443 forwarded by stunnel or nginx), or use plain http:// on a "
-        "private network");
+    e.tls = true;
+    e.port = 443;
+    rest = url.substr(8);
+  } else if (istarts_with(url, "http://")) {
+    rest = url.substr(7);
+  } else {
+    return std::string("the URL must start with http:// or https:// (e.g. http://127.0.0.1:8080)");
   }
-  if (!istarts_with(url, "http://")) {
-    return std::string("the URL must start with http:// (e.g. http://127.0.0.1:8080)");
-  }
-  std::string_view rest = url.substr(7);
   if (rest.find_first_of("?#") != std::string_view::npos) {
     return std::string("the URL must not contain a query or a fragment");
   }
@@ -109,7 +160,6 @@ domain::result<http_endpoint, std::string> parse_http_url(std::string_view url) 
     return std::string("the URL must not contain user info (user:password@)");
   }
 
-  http_endpoint e;
   std::string_view host;
   std::string_view port_text;
   bool has_port = false;
@@ -163,13 +213,42 @@ std::string_view client_response::header(std::string_view name) const noexcept {
 }
 
 struct http_client::impl {
+  using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
   http_endpoint endpoint;
   http_client_options options;
   asio::io_context ioc{1};
-  std::optional<beast::tcp_stream> stream;  // the open connection, if any
+  std::unique_ptr<ssl::context> tls_context;  // https only
+  std::optional<client_error> setup_error;    // the TLS context could not be made
+  // The open connection, if any: plain for http, secure for https.
+  std::optional<beast::tcp_stream> plain;
+  std::optional<tls_stream> secure;
   beast::flat_buffer buffer;
 
-  impl(http_endpoint e, http_client_options o) : endpoint(std::move(e)), options(std::move(o)) {}
+  impl(http_endpoint e, http_client_options o) : endpoint(std::move(e)), options(std::move(o)) {
+    if (!endpoint.tls) return;
+    auto made = make_tls_context(options);
+    if (auto* error = std::get_if<client_error>(&made)) {
+      setup_error = std::move(*error);
+    } else {
+      tls_context = std::move(std::get<std::unique_ptr<ssl::context>>(made));
+    }
+  }
+
+  bool connected() const noexcept { return plain || secure; }
+
+  /// The TCP layer of the open connection (which carries the deadlines).
+  beast::tcp_stream& tcp() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+
+  /// Calls `f` with the open connection's stream, whichever type it is.
+  template <class F>
+  void with_stream(F&& f) {
+    if (secure) {
+      f(*secure);
+    } else {
+      f(*plain);
+    }
+  }
 
   /// Runs the queued operations to completion (each one has its own deadline).
   void run() {
@@ -177,13 +256,23 @@ struct http_client::impl {
     ioc.run();
   }
 
-  void close() {
-    if (stream) {
-      beast::error_code ignored;
-      stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
-      stream->socket().close(ignored);
+  /// `graceful`: the connection is in a known state (between exchanges), so TLS can say
+  /// goodbye with close_notify; after an error it is just dropped.
+  void close(bool graceful = false) {
+    if (secure && graceful) {
+      // Send close_notify and wait for the server's, within a deadline. A server that drops
+      // the connection instead (stream_truncated), or never answers, changes nothing here.
+      tcp().expires_after(options.connect_timeout);
+      secure->async_shutdown([](const beast::error_code&) {});
+      run();
     }
-    stream.reset();
+    if (connected()) {
+      beast::error_code ignored;
+      tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+      tcp().socket().close(ignored);
+    }
+    plain.reset();
+    secure.reset();
     buffer.clear();
   }
 
@@ -218,14 +307,19 @@ struct http_client::impl {
     if (resolve_ec) return fail("cannot resolve " + endpoint.host + ": " + resolve_ec.message());
 
     // Try each address in turn until one accepts, all within the deadline.
-    stream.emplace(ioc);
-    stream->expires_at(deadline);
+    if (tls_context) {
+      secure.emplace(ioc, *tls_context);
+    } else {
+      plain.emplace(ioc);
+    }
+    tcp().expires_at(deadline);
     beast::error_code connect_ec;
-    stream->async_connect(
+    tcp().async_connect(
         endpoints, [&](const beast::error_code& ec, const tcp::endpoint&) { connect_ec = ec; });
     run();
     if (connect_ec) {
-      stream.reset();
+      plain.reset();
+      secure.reset();
       if (connect_ec == beast::error::timeout) {
         return fail("cannot connect to " + where(endpoint) + " within " +
                     std::to_string(options.connect_timeout.count()) + " ms");
@@ -233,8 +327,53 @@ struct http_client::impl {
       return fail("cannot connect to " + where(endpoint) + ": " + connect_ec.message());
     }
     beast::error_code ignored;
-    stream->socket().set_option(tcp::no_delay(true), ignored);
+    tcp().socket().set_option(tcp::no_delay(true), ignored);
+    if (secure) return handshake(deadline);
     return std::nullopt;
+  }
+
+  /// The TLS handshake on the connection just made, within what is left of the connect
+  /// deadline.
+  std::optional<client_error> handshake(clock_type::time_point deadline) {
+    SSL* const ssl_handle = secure->native_handle();
+    // Verify the address for an IP literal, else the name (no partial wildcards such as
+    // "w*.example.com"); SNI carries names only (RFC 6066). A trailing dot is not part of the
+    // name a certificate holds.
+    beast::error_code not_an_address;
+    asio::ip::make_address(endpoint.host, not_an_address);
+    if (!not_an_address) {
+      if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), endpoint.host.c_str()) != 1) {
+        close();
+        return fail("cannot set up TLS for " + where(endpoint));
+      }
+    } else {
+      std::string name = endpoint.host;
+      if (!name.empty() && name.back() == '.') name.pop_back();
+      SSL_set_hostflags(ssl_handle, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      if (SSL_set1_host(ssl_handle, name.c_str()) != 1 ||
+          SSL_set_tlsext_host_name(ssl_handle, name.c_str()) != 1) {
+        close();
+        return fail("cannot set up TLS for " + where(endpoint));
+      }
+    }
+
+    tcp().expires_at(deadline);
+    beast::error_code handshake_ec;
+    secure->async_handshake(ssl::stream_base::client,
+                            [&](const beast::error_code& ec) { handshake_ec = ec; });
+    run();
+    if (!handshake_ec) return std::nullopt;
+    // Read before the stream goes: X509_V_OK unless the certificate was seen and refused.
+    const long verify_result = SSL_get_verify_result(ssl_handle);
+    close();
+    if (handshake_ec == beast::error::timeout) {
+      return fail("the TLS handshake with " + where(endpoint) + " did not complete within " +
+                  std::to_string(options.connect_timeout.count()) + " ms");
+    }
+    if (verify_result != X509_V_OK) {
+      return fail(verify_failure(verify_result, where(endpoint)));
+    }
+    return fail("the TLS handshake with " + where(endpoint) + " failed: " + handshake_ec.message());
   }
 
   struct exchange_outcome {
@@ -249,12 +388,14 @@ struct http_client::impl {
       return "no answer from " + where(endpoint) + " within " +
              std::to_string(options.request_timeout.count()) + " ms";
     };
-    stream->expires_after(options.request_timeout);
+    tcp().expires_after(options.request_timeout);
 
     // Send the request.
     beast::error_code write_ec;
-    http::async_write(*stream, req,
-                      [&](const beast::error_code& ec, std::size_t) { write_ec = ec; });
+    with_stream([&](auto& stream) {
+      http::async_write(stream, req,
+                        [&](const beast::error_code& ec, std::size_t) { write_ec = ec; });
+    });
     run();
     if (write_ec) {
       close();
@@ -275,8 +416,10 @@ struct http_client::impl {
     parser.body_limit(options.body_limit);
     if (head) parser.skip(true);
     beast::error_code read_ec;
-    http::async_read(*stream, buffer, parser,
-                     [&](const beast::error_code& ec, std::size_t) { read_ec = ec; });
+    with_stream([&](auto& stream) {
+      http::async_read(stream, buffer, parser,
+                       [&](const beast::error_code& ec, std::size_t) { read_ec = ec; });
+    });
     run();
     if (read_ec) {
       const bool nothing_received = !parser.got_some();
@@ -290,7 +433,9 @@ struct http_client::impl {
         out.error = fail("the response headers from " + where(endpoint) + " exceed the " +
                          std::to_string(options.header_limit) + "-byte limit");
       } else if (read_ec == http::error::end_of_stream || read_ec == http::error::partial_message ||
-                 read_ec == asio::error::connection_reset || read_ec == asio::error::eof) {
+                 read_ec == asio::error::connection_reset || read_ec == asio::error::eof ||
+                 read_ec == ssl::error::stream_truncated) {
+        // stream_truncated: over TLS, the TCP connection ended without close_notify.
         out.stale = nothing_received;
         out.error = fail(where(endpoint) + " closed the connection without a complete answer");
       } else if (read_ec.category() == beast::error_code(http::error::bad_version).category()) {
@@ -310,7 +455,7 @@ struct http_client::impl {
       response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
     response.body = std::move(message.body());
-    if (!message.keep_alive()) close();
+    if (!message.keep_alive()) close(/*graceful=*/true);
     out.response = std::move(response);
     return out;
   }
@@ -320,7 +465,7 @@ http_client::http_client(http_endpoint endpoint, http_client_options options)
     : impl_(std::make_unique<impl>(std::move(endpoint), std::move(options))) {}
 
 http_client::~http_client() {
-  if (impl_) impl_->close();
+  if (impl_) impl_->close(/*graceful=*/true);
 }
 
 const http_endpoint& http_client::endpoint() const noexcept { return impl_->endpoint; }
@@ -348,8 +493,9 @@ domain::result<client_response, client_error> http_client::send(const client_req
   req.keep_alive(true);
   req.prepare_payload();
   const bool head = request.method == "HEAD";
+  if (impl_->setup_error) return *impl_->setup_error;
 
-  const bool reused = impl_->stream.has_value();
+  const bool reused = impl_->connected();
   if (!reused) {
     if (auto e = impl_->connect()) return *e;
   }

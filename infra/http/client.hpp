@@ -13,25 +13,24 @@
 
 namespace keyledger::infra {
 
-/// Where an http_client sends its requests, from an `http://` URL.
+/// Where an http_client sends its requests, from an `http://` or `https://` URL.
 struct http_endpoint {
   std::string host;         ///< a name or an address (IPv6 without brackets)
-  std::uint16_t port = 80;  ///< 80 unless the URL names one
+  std::uint16_t port = 80;  ///< 80 (http) or 443 (https) unless the URL names one
   std::string base_path;    ///< "" or "/prefix" (no trailing slash); prepended to every target
   std::string host_header;  ///< the Host header: "host[:port]" as the URL wrote it
+  bool tls = false;         ///< https: TLS, the server's certificate verified for `host`
 };
 
-/// Parses `http://host[:port][/path]` (host: a name, a.b.c.d or [v6]). Refused, with a message
-/// that is safe to print (it never repeats the URL, which may carry credentials):
-/// - `https://`: this client speaks plain HTTP only. Put a TLS-terminating proxy on loopback
-///   (stunnel, nginx, envoy) in front of a remote TLS server, or use plain http on a private
-///   network (docs/cli.md explains why);
-/// - any other scheme, user info (`user:pass@`), a query or fragment, an empty host, a port
-///   outside 1-65535.
+/// Parses `http://host[:port][/path]` or `https://host[:port][/path]` (host: a name, a.b.c.d
+/// or [v6]; the scheme in any case). Refused, with a message that is safe to print (it never
+/// repeats the URL, which may carry credentials): any other scheme, user info
+/// (`user:pass@`), a query or fragment, an empty host, a port outside 1-65535.
 domain::result<http_endpoint, std::string> parse_http_url(std::string_view url);
 
 struct http_client_options {
-  /// Name resolution and TCP connect together.
+  /// Name resolution, TCP connect and (https) the TLS handshake together; also bounds the TLS
+  /// close_notify exchange when a connection is closed.
   std::chrono::milliseconds connect_timeout{5000};
   /// Sending one request and receiving its whole response.
   std::chrono::milliseconds request_timeout{30000};
@@ -40,6 +39,11 @@ struct http_client_options {
   /// Status line plus headers.
   std::size_t header_limit = 16 * 1024;
   std::string user_agent = "keyledger-cli";
+  /// https only: a PEM file of the CA certificates to trust (a private CA). When it or
+  /// `ca_pem` is set, only these CAs are trusted, not the system store.
+  std::string ca_file;
+  /// https only: the same as PEM text (several certificates may follow each other).
+  std::string ca_pem;
 };
 
 /// One request. `target` is the path and query ("/v1/keys?limit=5"); the endpoint's base_path
@@ -61,18 +65,23 @@ struct client_response {
   std::string_view header(std::string_view name) const noexcept;
 };
 
-/// A transport failure: no connection, a timeout, a malformed or oversized answer, or a request
-/// that cannot be sent safely (a line break in a header). `message` is meant for a person and
+/// A transport failure: no connection, a failed TLS handshake or certificate verification, a
+/// timeout, a malformed or oversized answer, or a request that cannot be sent safely (a line
+/// break in a header). `message` is meant for a person and
 /// never contains a request header value (so never the Authorization header) or a body.
 struct client_error {
   std::string message;
 };
 
-/// A small synchronous HTTP/1.1 client (Boost.Beast inside the .cpp only). Keeps one
-/// connection open between requests while the server allows it; when a reused connection turns
-/// out to have been closed by the server before it answered, an idempotent request (GET, HEAD,
-/// PUT, DELETE, OPTIONS) is sent once more on a new connection, any other fails. Every step has
-/// a deadline (http_client_options). Logs nothing.
+/// A small synchronous HTTP/1.1 client (Boost.Beast and OpenSSL inside the .cpp only), over
+/// TCP or, for an https endpoint, TLS 1.2 or later: the server's certificate chain is verified
+/// against the system CA store (or only `ca_file`/`ca_pem`), and its name against the
+/// endpoint's host (the address for an IP literal; SNI carries a name, never an address). A
+/// certificate that fails is a client_error saying why ("TLS certificate verification failed:
+/// ..."). Keeps one connection open between requests while the server allows it; when a reused
+/// connection turns out to have been closed by the server before it answered, an idempotent
+/// request (GET, HEAD, PUT, DELETE, OPTIONS) is sent once more on a new connection, any other
+/// fails. Every step has a deadline (http_client_options). Logs nothing.
 ///
 /// Not thread-safe: one thread uses one client.
 class http_client {
@@ -82,7 +91,8 @@ class http_client {
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;
 
-  /// Sends `request` and waits for the whole response (any status is a response).
+  /// Sends `request` and waits for the whole response (any status is a response). With an
+  /// unusable `ca_file`/`ca_pem`, every call fails saying so and nothing is sent.
   domain::result<client_response, client_error> send(const client_request& request);
 
   const http_endpoint& endpoint() const noexcept;

@@ -29,9 +29,10 @@ constexpr std::size_t max_pages = 10000;
 
 constexpr std::string_view environment_help =
     "Environment:\n"
-    "  KEYLEDGER_URL      the server, http://host[:port][/path] (default http://127.0.0.1:8080).\n"
-    "                     https:// is refused: use a TLS-terminating proxy on loopback, or\n"
-    "                     plain http on a private network (docs/cli.md).\n"
+    "  KEYLEDGER_URL      the server, http[s]://host[:port][/path] (default\n"
+    "                     http://127.0.0.1:8080). https verifies the server's certificate.\n"
+    "  KEYLEDGER_CA_FILE  https: a PEM file of the CA(s) to trust instead of the system's\n"
+    "                     (a private CA).\n"
     "  KEYLEDGER_API_KEY  the API key to act with (required; keys:read to list, keys:write to\n"
     "                     create, rotate and revoke). Never given as an argument.\n"
     "Exit status: 0 success, 1 refused by the API or server unreachable, 2 usage.";
@@ -204,8 +205,9 @@ std::string describe_failure(const infra::client_response& r) {
 
 class api_session {
  public:
-  api_session(infra::http_endpoint endpoint, std::string api_key)
-      : client_(std::move(endpoint)), api_key_(std::move(api_key)) {}
+  api_session(infra::http_endpoint endpoint, std::string api_key,
+              infra::http_client_options options)
+      : client_(std::move(endpoint), std::move(options)), api_key_(std::move(api_key)) {}
 
   /// The answer, or nullopt after printing why there is none (transport failure) or why it
   /// is not a success (the API's error code and message).
@@ -410,7 +412,9 @@ int keys_command::run(const cli_environment& env, std::ostream& out, std::ostrea
   }
 
   try {
-    api_session api(std::move(endpoint.value()), key);
+    infra::http_client_options client_options;
+    client_options.ca_file = env.ca_file;
+    api_session api(std::move(endpoint.value()), key, std::move(client_options));
     if (s.list->parsed()) return s.run_list(api, out, err);
     if (s.create->parsed()) return s.run_create(api, out, err);
     if (s.rotate->parsed()) return s.run_rotate(api, out, err);
@@ -600,7 +604,7 @@ cli_environment cli_environment_from_env() {
     const char* v = std::getenv(name);
     return v ? std::string(v) : std::string();
   };
-  return {get("KEYLEDGER_URL"), get("KEYLEDGER_API_KEY")};
+  return {get("KEYLEDGER_URL"), get("KEYLEDGER_API_KEY"), get("KEYLEDGER_CA_FILE")};
 }
 
 int usage_exit_code(CLI::App& app, const CLI::ParseError& error) {

@@ -20,9 +20,10 @@ constexpr int cli_exit_usage = 2;  ///< bad arguments or settings (nothing was s
 struct cli_environment {
   std::string url;      ///< KEYLEDGER_URL; "" means http://127.0.0.1:8080
   std::string api_key;  ///< KEYLEDGER_API_KEY; required
+  std::string ca_file;  ///< KEYLEDGER_CA_FILE; "" means the system's CA store (https only)
 };
 
-/// KEYLEDGER_URL and KEYLEDGER_API_KEY from the process environment.
+/// KEYLEDGER_URL, KEYLEDGER_API_KEY and KEYLEDGER_CA_FILE from the process environment.
 cli_environment cli_environment_from_env();
 
 /// `keyledger keys list|create|rotate|revoke`: an HTTP client of a running server's key API

@@ -144,17 +144,23 @@ describe('help and usage', () => {
     }
   });
 
-  test('https:// is refused with the proxy advice; credentials in the URL are refused unshown', async () => {
-    const tls = await keys(['list'], { KEYLEDGER_URL: 'https://keyledger.example.com' });
-    assert.equal(tls.code, 2, show(tls));
-    assert.match(tls.stderr, /KEYLEDGER_URL/);
-    assert.match(tls.stderr, /TLS-terminating proxy/);
-    assert.match(tls.stderr, /loopback/);
-    assert.match(tls.stderr, /private network/);
+  test('https:// is accepted and goes through TLS; credentials in the URL are refused unshown', async () => {
+    const tls = await keys(['list'], { KEYLEDGER_URL: 'https://keyledger-test.invalid' });
+    assert.equal(tls.code, 1, show(tls));
+    assert.match(tls.stderr, /cannot resolve keyledger-test\.invalid/);
 
-    const creds = await keys(['list'], { KEYLEDGER_URL: `http://admin:hunter2@127.0.0.1:${stack.server.port}` });
-    assert.equal(creds.code, 2, show(creds));
-    assert.ok(!creds.stderr.includes('hunter2'), creds.stderr);
+    const bad_ca = await keys(['list'], {
+      KEYLEDGER_URL: `https://127.0.0.1:${stack.server.port}`,
+      KEYLEDGER_CA_FILE: '/nonexistent/keyledger-ca.pem',
+    });
+    assert.equal(bad_ca.code, 1, show(bad_ca));
+    assert.match(bad_ca.stderr, /cannot load the CA file/);
+
+    for (const scheme of ['http', 'https']) {
+      const creds = await keys(['list'], { KEYLEDGER_URL: `${scheme}://admin:hunter2@127.0.0.1:${stack.server.port}` });
+      assert.equal(creds.code, 2, show(creds));
+      assert.ok(!creds.stderr.includes('hunter2'), creds.stderr);
+    }
   });
 
   test('an unreachable server exits 1 saying so', async () => {
