@@ -65,4 +65,24 @@ std::string_view trim_ows(std::string_view s) noexcept {
   return s;
 }
 
+bool is_echoable_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > 32) return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string echoable_name(std::string_view name) {
+  if (!is_echoable_name(name)) return "(name not shown)";
+  std::string quoted;
+  quoted.reserve(name.size() + 2);
+  quoted.push_back('\'');
+  quoted.append(name);
+  quoted.push_back('\'');
+  return quoted;
+}
+
 }  // namespace keyledger::domain

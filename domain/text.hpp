@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace keyledger::domain {
@@ -29,6 +30,13 @@ bool is_ascii_space(char c) noexcept;
 
 /// `s` without ASCII whitespace at either end.
 std::string_view trim_ascii(std::string_view s) noexcept;
+
+/// Whether a client-chosen name (a field, a query parameter) may be repeated in an error
+/// message: 1-32 characters of [A-Za-z0-9_.-]. Never a key (keys are longer) or markup.
+bool is_echoable_name(std::string_view name) noexcept;
+
+/// The name quoted ('name') when is_echoable_name, else "(name not shown)".
+std::string echoable_name(std::string_view name);
 
 /// `s` without spaces and tabs at either end (HTTP's optional whitespace, RFC 9110 5.6.3).
 std::string_view trim_ows(std::string_view s) noexcept;

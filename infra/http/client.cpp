@@ -1,4 +1,5 @@
 #include "infra/http/client.hpp"
+#include "domain/encoding.hpp"
 
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
@@ -25,18 +26,9 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+  return s.size() >= prefix.size() && domain::iequals_ascii(s.substr(0, prefix.size()), prefix);
 }
 
 bool is_alnum(char c) noexcept {
@@ -207,7 +199,7 @@ domain::result<http_endpoint, std::string> parse_http_url(std::string_view url) 
 
 std::string_view client_response::header(std::string_view name) const noexcept {
   for (const auto& [n, v] : headers) {
-    if (iequals(n, name)) return v;
+    if (domain::iequals_ascii(n, name)) return v;
   }
   return {};
 }

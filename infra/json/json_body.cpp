@@ -12,6 +12,8 @@
 
 #include "infra/json/json.hpp"
 
+#include "domain/text.hpp"
+
 namespace keyledger::infra {
 
 namespace {
@@ -139,16 +141,6 @@ bool is_json_whitespace(char c) { return c == ' ' || c == '\t' || c == '\n' || c
 
 std::string_view name_of(const rj::Value& v) { return {v.GetString(), v.GetStringLength()}; }
 
-// A member name that may be repeated back to the client: short and plain. Anything else is
-// described without echoing it.
-bool printable_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
-  });
-}
-
 // Walks every object in the document (iteratively) and reports the first repeated member name:
 // two values for one field are ambiguous, and parsers disagree on which one wins.
 std::optional<std::string> find_duplicate_member(const rj::Value& root) {
@@ -239,7 +231,7 @@ domain::result<json_body, json_error> json_body::parse(std::string_view text,
   }
   if (!p->doc.IsObject()) return json_error{"request body must be a JSON object"};
   if (auto dup = find_duplicate_member(p->doc)) {
-    if (printable_name(*dup)) return json_error{"duplicate field '" + *dup + "'"};
+    if (domain::is_echoable_name(*dup)) return json_error{"duplicate field '" + *dup + "'"};
     return json_error{"duplicate field in JSON object"};
   }
   return json_body(std::move(p));

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "domain/encoding.hpp"
+#include "domain/text.hpp"
 
 namespace keyledger::services::http {
 
@@ -50,17 +51,17 @@ domain::result<form_fields, domain::problem> parse_form(std::string_view text,
     }
     if (std::find(known.begin(), known.end(), *name) == known.end()) {
       return problem{domain::problem_kind::invalid, "UNKNOWN_FIELD", "",
-                     "unknown " + noun + printable_name(*name)};
+                     "unknown " + noun + domain::echoable_name(*name)};
     }
     for (const auto& [seen, unused] : out) {
       if (seen == *name) {
-        return problem::invalid(*name, noun + printable_name(*name) + " is given more than once");
+        return problem::invalid(*name, noun + domain::echoable_name(*name) + " is given more than once");
       }
     }
     const bool control = std::any_of(value->begin(), value->end(),
                                      [](unsigned char ch) { return ch < 0x20 || ch == 0x7F; });
     if (control) {
-      return problem::invalid(*name, noun + printable_name(*name) + " contains control characters");
+      return problem::invalid(*name, noun + domain::echoable_name(*name) + " contains control characters");
     }
     if (out.size() >= max_fields) {
       return problem::invalid("", query ? "too many query parameters" : "too many form fields");
@@ -70,19 +71,5 @@ domain::result<form_fields, domain::problem> parse_form(std::string_view text,
   return out;
 }
 
-std::string printable_name(std::string_view name) {
-  // Echoed only when it cannot be a secret (keys are longer) or markup.
-  const bool safe = !name.empty() && name.size() <= 32 &&
-                    std::all_of(name.begin(), name.end(), [](unsigned char ch) {
-                      return std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.';
-                    });
-  if (!safe) return "(name not shown)";
-  std::string quoted;
-  quoted.reserve(name.size() + 2);
-  quoted.push_back('\'');
-  quoted.append(name);
-  quoted.push_back('\'');
-  return quoted;
-}
 
 }  // namespace keyledger::services::http

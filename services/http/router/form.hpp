@@ -32,8 +32,4 @@ domain::result<form_fields, domain::problem> parse_form(std::string_view text,
                                                         form_source source,
                                                         std::size_t max_fields = 16);
 
-/// A name that may be echoed in an error message ('name'), or "(name not shown)": only short
-/// names of [A-Za-z0-9_.-] (a key is longer; markup is refused).
-std::string printable_name(std::string_view name);
-
 }  // namespace keyledger::services::http

@@ -27,7 +27,7 @@ domain::result<infra::json_body, domain::problem> read_json_body(
   if (!body) return problem::of(problem_kind::invalid, "INVALID_JSON", body.error().message);
   if (auto unknown = body->first_unknown_field(known)) {
     return problem::of(problem_kind::invalid, "UNKNOWN_FIELD",
-                       "unknown field " + printable_name(*unknown));
+                       "unknown field " + domain::echoable_name(*unknown));
   }
   return std::move(body.value());
 }
@@ -44,7 +44,7 @@ std::optional<infra::json_body> parse_body(const call& c,
 }
 
 domain::problem unknown_member(std::string_view parent, std::string_view member) {
-  const auto shown = printable_name(member);
+  const auto shown = domain::echoable_name(member);
   return domain::problem::of(
       domain::problem_kind::invalid, "UNKNOWN_FIELD",
       "unknown field " + (shown.starts_with('\'')

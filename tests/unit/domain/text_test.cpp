@@ -60,5 +60,15 @@ TEST(text, given_ascii_whitespace_at_the_ends_then_trim_removes_only_that) {
   EXPECT_EQ(trim_ascii("\xC2\xA0x"), "\xC2\xA0x");  // a no-break space is not ASCII space
 }
 
+TEST(text, given_a_client_chosen_name_then_only_short_plain_ones_are_echoed) {
+  EXPECT_EQ(echoable_name("rate_limit.limit"), "'rate_limit.limit'");
+  EXPECT_EQ(echoable_name("<script>"), "(name not shown)");
+  EXPECT_EQ(echoable_name(""), "(name not shown)");
+  // A key is longer than 32 characters of the same alphabet: never repeated back.
+  EXPECT_FALSE(is_echoable_name("kl_live_2x8Qd0Vb7mN4pR6sT1uW3yZ5aC9eG"));
+  EXPECT_TRUE(is_echoable_name(std::string(32, 'a')));
+  EXPECT_FALSE(is_echoable_name(std::string(33, 'a')));
+}
+
 }  // namespace
 }  // namespace keyledger::domain

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/text.hpp"
 #include "services/http/router/form.hpp"
 
 namespace keyledger::services::http {
@@ -155,7 +156,7 @@ TEST(form, parse_form_decodes_and_refuses_like_the_query) {
   ASSERT_FALSE(twice);
   EXPECT_EQ(twice.error().field, "code");
   EXPECT_FALSE(parse_form("code=%0a", known, form_source::body));
-  EXPECT_EQ(printable_name("<b>"), "(name not shown)");
+  EXPECT_EQ(domain::echoable_name("<b>"), "(name not shown)");
 }
 
 }  // namespace
