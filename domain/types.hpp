@@ -13,6 +13,9 @@ namespace keyledger::domain {
 /// Instants are UTC microseconds; that is the precision PostgreSQL stores.
 using timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 
+/// Microseconds since the Unix epoch: how instants are stored and sent to the stores.
+constexpr std::int64_t to_micros(timestamp t) noexcept { return t.time_since_epoch().count(); }
+
 /// `live` keys touch real data, `test` keys only the sandbox.
 enum class environment { live, test };
 

@@ -34,6 +34,7 @@
 #include "services/app/usage_recorder.hpp"
 #include "services/app/user_service.hpp"
 #include "services/app/verifier.hpp"
+#include "services/app/workspace_service.hpp"
 #include "services/cli/keys_cli.hpp"
 #include "services/http/api_handler.hpp"
 #include "services/http/errors/errors.hpp"
@@ -108,6 +109,7 @@ int serve(const kl::infra::config& cfg) {
     people.push_back(std::make_unique<kl::infra::pg_people_store>(url));
   }
   kl::services::key_service keys(hasher, random, clock);
+  kl::services::workspace_service workspaces(keys, random, clock);
 
   // Verification telemetry is buffered and written by its own thread and connection.
   kl::services::usage_recorder usage(
@@ -144,6 +146,7 @@ int serve(const kl::infra::config& cfg) {
       kl::services::make_api_handler({
           .view = view,
           .keys = keys,
+          .workspaces = workspaces,
           .verify = verifier,
           .pool = pool,
           .store_for = [&stores](std::size_t worker) -> kl::infra::event_store& {
@@ -230,11 +233,12 @@ int bootstrap(const kl::infra::config& cfg, const bootstrap_options& o) {
   kl::infra::pg_event_store store(url);
   kl::infra::pg_people_store people(url);
   kl::services::key_service keys(hasher, random, clock);
+  kl::services::workspace_service workspaces(keys, random, clock);
   const kl::services::request_context ctx{"bootstrap", kl::domain::new_id("req", random), "", ""};
 
   // The owner is made once the workspace exists; the admin key is theirs.
   std::optional<kl::services::bootstrapped_owner> owner;
-  auto result = keys.bootstrap(
+  auto result = workspaces.bootstrap(
       store, o.workspace, o.prefix, ctx, o.policy, o.scope_catalog,
       [&](const kl::domain::workspace_state& w) -> std::string {
         auto made = users.bootstrap_owner(store, people, w.workspace_id, email, ctx);

@@ -10,51 +10,29 @@
 #include "infra/core/error.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "infra/json/event_codec.hpp"
+#include "services/app/command_executor.hpp"
 #include "services/app/event_sourcing.hpp"
 
 namespace keyledger::services {
 namespace {
-
-std::int64_t micros(domain::timestamp t) { return t.time_since_epoch().count(); }
 
 domain::api_key_state load_key(infra::event_store& store, std::string_view key_id) {
   return fold_stream<domain::api_key_state>(store, domain::key_stream_id(key_id),
                                             infra::decode_api_key_event);
 }
 
-infra::new_event to_new_event(const domain::api_key_event& e, infra::uuid id) {
-  return {id, std::string(domain::event_type(e)), infra::encode_payload(e)};
-}
-
-struct appended {
-  domain::api_key_state state;
-  infra::append_result position;
-};
-
-/// load -> decide -> append(expected = loaded version). Not retried on a conflict: a command
-/// decided against a state that changed meanwhile is refused (errc::conflict), so of two
-/// concurrent commands on one key exactly one wins. position.last_seq is 0 when the decision
-/// was to append nothing.
-domain::result<appended, domain::rejection> execute(
+/// A key command through the executor; a key of another workspace is, to this caller, a key
+/// that does not exist.
+domain::result<executed<domain::api_key_state>, domain::rejection> execute_on_key(
     infra::event_store& store, std::string_view key_id, std::string_view workspace_id,
     const domain::api_key_command& command, const request_context& ctx,
     domain::random_source& random, domain::timestamp now) {
   auto state = load_key(store, key_id);
-  // A key of another workspace is, to this caller, a key that does not exist.
   if (state.exists && state.workspace_id != workspace_id) return domain::rejection::key_not_found;
-  auto decision = domain::decide(state, command);
-  if (!decision) return decision.error();
-  if (decision->empty()) return appended{std::move(state), {}};
-
-  const auto expected_version = state.version;
-  std::vector<infra::new_event> events;
-  for (const auto& e : decision.value()) {
-    events.push_back(to_new_event(e, domain::new_uuid(random)));
-    state = domain::evolve(std::move(state), e);
-  }
-  auto position = store.append(domain::key_stream_id(key_id), expected_version, events,
-                               metadata_of(ctx), micros(now));
-  return appended{std::move(state), position};
+  return execute(
+      store, domain::key_stream_id(key_id), std::move(state),
+      [&command](const domain::api_key_state& s) { return domain::decide(s, command); }, ctx,
+      random, now);
 }
 
 /// A fresh secret with its keyed hash and visible start.
@@ -136,7 +114,7 @@ domain::result<created_key, domain::rejection> key_service::create(
   command.policy = input.policy;
   command.now = now;
   const std::string key_id = command.key_id;
-  auto outcome = execute(store, key_id, input.workspace_id, command, ctx, random_, now);
+  auto outcome = execute_on_key(store, key_id, input.workspace_id, command, ctx, random_, now);
   if (!outcome) return outcome.error();
   return created_key{std::move(minted.key), std::move(outcome->state), outcome->position.last_seq};
 }
@@ -161,7 +139,7 @@ domain::result<changed_key, domain::rejection> key_service::update(
   command.limit = input.limit;
   command.policy = policy;
   command.now = now;
-  auto outcome = execute(store, key_id, workspace_id, command, ctx, random_, now);
+  auto outcome = execute_on_key(store, key_id, workspace_id, command, ctx, random_, now);
   if (!outcome) return outcome.error();
   return changed_key{std::move(outcome->state), outcome->position.last_seq};
 }
@@ -190,9 +168,9 @@ domain::result<rotated_key, domain::rejection> key_service::rotate(
   if (!decision) return decision.error();
 
   const std::array<infra::new_event, 1> old_events{
-      to_new_event(decision->old_key_event, domain::new_uuid(random_))};
+      encode_event(decision->old_key_event, domain::new_uuid(random_))};
   const std::array<infra::new_event, 1> new_events{
-      to_new_event(decision->new_key_event, domain::new_uuid(random_))};
+      encode_event(decision->new_key_event, domain::new_uuid(random_))};
   const auto old_stream = domain::key_stream_id(old_key.key_id);
   const auto new_stream = domain::key_stream_id(command.new_key_id);
   // Both halves in one transaction: a rotation is never half done, and a concurrent command on
@@ -200,39 +178,13 @@ domain::result<rotated_key, domain::rejection> key_service::rotate(
   const std::array<infra::stream_append, 2> items{
       infra::stream_append{old_stream, old_key.version, old_events},
       infra::stream_append{new_stream, 0, new_events}};
-  auto positions = store.append_all(items, metadata_of(ctx), micros(now));
+  auto positions = store.append_all(items, metadata_of(ctx), domain::to_micros(now));
 
   auto new_state = domain::evolve(domain::api_key_state{}, decision->new_key_event);
   auto old_state = domain::evolve(std::move(old_key), decision->old_key_event);
   const auto last_seq = std::max(positions.front().last_seq, positions.back().last_seq);
   return rotated_key{created_key{std::move(minted.key), std::move(new_state), last_seq},
                      std::move(old_state)};
-}
-
-domain::workspace_state key_service::load_workspace(infra::event_store& store,
-                                                    std::string_view workspace_id) const {
-  return fold_stream<domain::workspace_state>(store, domain::workspace_stream_id(workspace_id),
-                                              infra::decode_workspace_event);
-}
-
-domain::result<changed_workspace, domain::rejection> key_service::update_workspace(
-    infra::event_store& store, domain::update_workspace_settings command,
-    const request_context& ctx) const {
-  command.now = clock_.now();
-  auto state = load_workspace(store, command.workspace_id);
-  auto decision = domain::decide(state, domain::workspace_command{command});
-  if (!decision) return decision.error();
-  if (decision->empty()) return changed_workspace{std::move(state), 0};
-  const auto expected = state.version;
-  std::vector<infra::new_event> events;
-  for (const auto& e : decision.value()) {
-    events.push_back(
-        {domain::new_uuid(random_), std::string(domain::event_type(e)), infra::encode_payload(e)});
-    state = domain::evolve(std::move(state), e);
-  }
-  auto position = store.append(domain::workspace_stream_id(command.workspace_id), expected, events,
-                               metadata_of(ctx), micros(command.now));
-  return changed_workspace{std::move(state), position.last_seq};
 }
 
 domain::api_key_state key_service::load(infra::event_store& store, std::string_view key_id) const {
@@ -243,8 +195,8 @@ domain::result<revoked_key, domain::rejection> key_service::revoke(
     infra::event_store& store, std::string_view key_id, std::string_view workspace_id,
     const request_context& ctx) const {
   const auto now = clock_.now();
-  auto outcome = execute(store, key_id, workspace_id, domain::revoke_key{std::string(key_id), now},
-                         ctx, random_, now);
+  auto outcome = execute_on_key(store, key_id, workspace_id,
+                                domain::revoke_key{std::string(key_id), now}, ctx, random_, now);
   if (!outcome) {
     if (outcome.error() == domain::rejection::key_already_revoked) {
       return revoked_key{load_key(store, key_id), 0};
@@ -273,11 +225,11 @@ std::size_t key_service::record_expiry(infra::event_store& store, std::string_vi
     const auto base = "keyledger/key-" + std::string(kind) + "/" + state.key_id + "/" + expires;
     for (std::size_t i = 0; i < decision->size(); ++i) {
       events.push_back(
-          to_new_event(decision.value()[i], derived_event_id(base + "/" + std::to_string(i))));
+          encode_event(decision.value()[i], derived_event_id(base + "/" + std::to_string(i))));
     }
     try {
       auto position = store.append(domain::key_stream_id(state.key_id), state.version, events,
-                                   metadata_of(ctx), micros(now));
+                                   metadata_of(ctx), domain::to_micros(now));
       return position.duplicate ? 0 : events.size();
     } catch (const infra::error& e) {
       // Another node (or a command) changed the stream first; the next pass decides again.
@@ -286,50 +238,6 @@ std::size_t key_service::record_expiry(infra::event_store& store, std::string_vi
     }
   }
   return 0;
-}
-
-domain::result<bootstrapped_workspace, domain::rejection> key_service::bootstrap(
-    infra::event_store& store, const std::string& name, const std::string& key_prefix,
-    const request_context& ctx, const domain::key_policy& policy,
-    const std::vector<std::string>& scope_catalog,
-    const std::function<std::string(const domain::workspace_state&)>& make_owner) const {
-  const auto now = clock_.now();
-  domain::workspace_state empty;
-  domain::create_workspace command{
-      domain::new_id("ws", random_), name, key_prefix, policy, scope_catalog, now};
-  auto decision = domain::decide(empty, command);
-  if (!decision) return decision.error();
-
-  // The event id is a function of the name: the store's unique event id makes the name unique
-  // without a second table, and a repeated bootstrap appends nothing.
-  const auto& created = decision.value().front();
-  std::vector<infra::new_event> events{{derived_event_id("keyledger/workspace-name/" + name),
-                                        std::string(domain::event_type(created)),
-                                        infra::encode_payload(created)}};
-  auto position = store.append(domain::workspace_stream_id(command.workspace_id), 0, events,
-                               metadata_of(ctx), micros(now));
-  if (position.duplicate) return domain::rejection::workspace_already_exists;
-
-  auto workspace = domain::evolve(empty, created);
-  // The operator's first key must not lock the workspace out by expiring: it never expires
-  // (docs/operations.md says to rotate it), whatever the policy says about other keys.
-  create_key_input admin;
-  admin.workspace_id = workspace.workspace_id;
-  admin.key_prefix = workspace.key_prefix;
-  admin.policy = workspace.policy;
-  admin.policy.allow_no_expiry = true;
-  admin.name = "admin";
-  admin.env = domain::environment::live;
-  if (make_owner) {
-    admin.owner_user_id = make_owner(workspace);
-    admin.scopes.assign(domain::management_scopes.begin(), domain::management_scopes.end());
-  } else {
-    admin.scopes = {"keys:read", "keys:write"};
-  }
-  admin.expiry.never_expires = true;
-  auto key = create(store, admin, ctx);
-  if (!key) return key.error();
-  return bootstrapped_workspace{std::move(workspace), std::move(key.value())};
 }
 
 }  // namespace keyledger::services

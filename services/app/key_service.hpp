@@ -77,12 +77,6 @@ struct changed_key {
   std::uint64_t global_seq = 0;
 };
 
-/// A workspace after a settings command; global_seq 0 when nothing changed.
-struct changed_workspace {
-  domain::workspace_state workspace;
-  std::uint64_t global_seq = 0;
-};
-
 /// A rotation: the new key (secret inside) and the old key's new state.
 struct rotated_key {
   created_key new_key;
@@ -94,13 +88,8 @@ struct revoked_key {
   std::uint64_t global_seq = 0;  ///< 0 when it was already revoked (nothing appended)
 };
 
-struct bootstrapped_workspace {
-  domain::workspace_state workspace;
-  created_key admin_key;
-};
-
-/// Command handlers for keys and workspaces: load the stream, decide, append with the loaded
-/// version as the expected one. A command on an existing key whose stream changed meanwhile
+/// Command handlers for keys (workspaces: workspace_service): load the stream, decide, append
+/// with the loaded version as the expected one (command_executor.hpp). A command on an existing key whose stream changed meanwhile
 /// is NOT retried: it fails with infra::error(errc::conflict) (409), so of two concurrent
 /// commands on one key exactly one wins. Pure
 /// orchestration: storage errors propagate as infra::error. Thread-safe (stateless apart from
@@ -136,17 +125,6 @@ class key_service {
   /// of events appended (0 if nothing was due, or another node was first).
   std::size_t record_expiry(infra::event_store& store, std::string_view key_id) const;
 
-  /// Workspace settings (key policy, scope catalog): WorkspaceSettingsChanged with only what
-  /// differs, nothing if nothing does. `command.now` is set here. Not retried on a conflict
-  /// (errc::conflict).
-  domain::result<changed_workspace, domain::rejection> update_workspace(
-      infra::event_store& store, domain::update_workspace_settings command,
-      const request_context& ctx) const;
-
-  /// The workspace's current state; exists == false if there is none.
-  domain::workspace_state load_workspace(infra::event_store& store,
-                                         std::string_view workspace_id) const;
-
   /// The key's current state; exists == false if there is no such key.
   domain::api_key_state load(infra::event_store& store, std::string_view key_id) const;
 
@@ -156,18 +134,6 @@ class key_service {
                                                         std::string_view key_id,
                                                         std::string_view workspace_id,
                                                         const request_context& ctx) const;
-
-  /// Creates a workspace and its first admin key. The workspace name is unique: the
-  /// WorkspaceCreated event id is derived from it, so a second bootstrap of the same name
-  /// appends nothing and is rejected with workspace_already_exists. `make_owner`, if given, is
-  /// called once the workspace exists and returns the user id that owns the admin key (the
-  /// workspace's first owner); the key then gets every management scope
-  /// (domain::management_scopes). Without it the key is ownerless with keys:read keys:write.
-  domain::result<bootstrapped_workspace, domain::rejection> bootstrap(
-      infra::event_store& store, const std::string& name, const std::string& key_prefix,
-      const request_context& ctx, const domain::key_policy& policy = {},
-      const std::vector<std::string>& scope_catalog = {},
-      const std::function<std::string(const domain::workspace_state&)>& make_owner = {}) const;
 
  private:
   const infra::hmac_key_hasher& hasher_;

@@ -11,6 +11,7 @@
 #include "infra/crypto/crypto.hpp"
 #include "infra/crypto/password.hpp"
 #include "infra/json/user_codec.hpp"
+#include "services/app/command_executor.hpp"
 #include "services/app/event_sourcing.hpp"
 #include "services/projections/directory_view.hpp"
 
@@ -24,8 +25,6 @@ constexpr std::string_view bootstrap_display_name = "Owner";
 /// Above this many login counters, a failed login first drops the counters of past windows:
 /// attacker-chosen emails must not grow memory without bound.
 constexpr std::size_t max_login_counters = 50'000;
-
-std::int64_t micros(domain::timestamp t) { return t.time_since_epoch().count(); }
 
 infra::uuid registration_event_id(std::string_view normalized_email) {
   return derived_event_id("keyledger/user-email/" + std::string(normalized_email));
@@ -52,20 +51,6 @@ std::string registered_user_at(infra::event_store& store, std::uint64_t global_s
   }
   throw infra::error(infra::errc::storage, "no UserRegistered at global_seq " +
                                                std::to_string(global_seq) + " for its event id");
-}
-
-template <class Event>
-infra::new_event to_new_event(const Event& e, infra::uuid id) {
-  return {id, std::string(domain::event_type(e)), infra::encode_payload(e)};
-}
-
-template <class Event>
-std::vector<infra::new_event> to_new_events(const std::vector<Event>& events,
-                                            domain::random_source& random) {
-  std::vector<infra::new_event> out;
-  out.reserve(events.size());
-  for (const auto& e : events) out.push_back(to_new_event(e, domain::new_uuid(random)));
-  return out;
 }
 
 user_error to_user_error(domain::member_rejection r) noexcept {
@@ -204,7 +189,7 @@ domain::result<invitation, user_error> user_service::invite(
   // fails, the row names nobody who became a member, and the token never left the process.
   infra::secret token(domain::new_session_token(random_));
   const std::string hash = token_hash(token_key_, token.reveal());
-  people.add_invitation({hash, fresh_id, workspace_id, micros(expires_at)});
+  people.add_invitation({hash, fresh_id, workspace_id, domain::to_micros(expires_at)});
   const auto drop_invitation = [&](const std::string& user_id) noexcept {
     try {
       people.delete_invitations(user_id, workspace_id);
@@ -214,8 +199,8 @@ domain::result<invitation, user_error> user_service::invite(
   };
 
   const std::vector<infra::new_event> user_events{
-      to_new_event(registration, registration_event_id(registration.email))};
-  const auto member_events = to_new_events(invited.value(), random_);
+      encode_event(registration, registration_event_id(registration.email))};
+  const auto member_events = encode_events(invited.value(), random_);
   const auto user_stream = domain::user_stream_id(fresh_id);
   const auto members_stream = domain::members_stream_id(workspace_id);
   std::vector<infra::append_result> positions;
@@ -224,7 +209,7 @@ domain::result<invitation, user_error> user_service::invite(
     const std::array<infra::stream_append, 2> items{
         infra::stream_append{user_stream, 0, user_events},
         infra::stream_append{members_stream, members.version, member_events}};
-    positions = store.append_all(items, metadata_of(ctx), micros(now));
+    positions = store.append_all(items, metadata_of(ctx), domain::to_micros(now));
   } catch (...) {
     drop_invitation(fresh_id);
     throw;
@@ -250,12 +235,12 @@ domain::result<invitation, user_error> user_service::invite(
   if (has_password) {
     token = infra::secret();
   } else {
-    people.add_invitation({hash, user_id, workspace_id, micros(expires_at)});
+    people.add_invitation({hash, user_id, workspace_id, domain::to_micros(expires_at)});
   }
   try {
     const auto position = store.append(members_stream, members.version,
-                                       to_new_events(invited_existing.value(), random_),
-                                       metadata_of(ctx), micros(now));
+                                       encode_events(invited_existing.value(), random_),
+                                       metadata_of(ctx), domain::to_micros(now));
     return invitation{user_id, role, std::move(token),
                       has_password ? domain::timestamp{} : expires_at, position.last_seq};
   } catch (...) {
@@ -282,14 +267,16 @@ domain::result<std::uint64_t, user_error> user_service::change_role(
       !domain::may_change_role(*current.effective_role(), *target_role, role)) {
     return user_error::forbidden;
   }
-  auto decision = domain::decide(
-      members,
-      domain::change_member_role{workspace_id, std::string(user_id), role, actor.user_id, now});
-  if (!decision) return to_user_error(decision.error());
-  if (decision->empty()) return std::uint64_t{0};
-  const auto position =
-      store.append(domain::members_stream_id(workspace_id), members.version,
-                   to_new_events(decision.value(), random_), metadata_of(ctx), micros(now));
+  auto done = execute(
+      store, domain::members_stream_id(workspace_id), members,
+      [&](const domain::membership_state& m) {
+        return domain::decide(m, domain::change_member_role{workspace_id, std::string(user_id),
+                                                            role, actor.user_id, now});
+      },
+      ctx, random_, now);
+  if (!done) return to_user_error(done.error());
+  if (done->position.last_seq == 0) return std::uint64_t{0};
+  const auto& position = done->position;
   // Their sessions carried the old role; they log in again with the new one.
   people.delete_sessions(user_id, workspace_id);
   return position.last_seq;
@@ -312,12 +299,15 @@ domain::result<std::uint64_t, user_error> user_service::remove(infra::event_stor
       !domain::may_remove(*current.effective_role(), *target_role)) {
     return user_error::forbidden;
   }
-  auto decision = domain::decide(
-      members, domain::remove_member{workspace_id, std::string(user_id), actor.user_id, now});
-  if (!decision) return to_user_error(decision.error());
-  const auto position =
-      store.append(domain::members_stream_id(workspace_id), members.version,
-                   to_new_events(decision.value(), random_), metadata_of(ctx), micros(now));
+  auto done = execute(
+      store, domain::members_stream_id(workspace_id), members,
+      [&](const domain::membership_state& m) {
+        return domain::decide(
+            m, domain::remove_member{workspace_id, std::string(user_id), actor.user_id, now});
+      },
+      ctx, random_, now);
+  if (!done) return to_user_error(done.error());
+  const auto& position = done->position;
   people.delete_sessions(user_id, workspace_id);
   people.delete_invitations(user_id, workspace_id);
   return position.last_seq;
@@ -330,7 +320,8 @@ domain::result<user_service::password_set, user_error> user_service::set_passwor
   // Checked before the token is spent, so a refused password can be retried with it.
   if (infra::check_new_password(password.reveal())) return user_error::weak_password;
   const auto now = clock_.now();
-  const auto used = people.consume_invitation(token_hash(token_key_, token), micros(now));
+  const auto used =
+      people.consume_invitation(token_hash(token_key_, token), domain::to_micros(now));
   if (!used) return user_error::invalid_token;
   // A token sets a first password only: once the person has one (set through another
   // workspace's invitation), an older token of any workspace cannot replace it.
@@ -349,14 +340,15 @@ domain::result<user_service::password_set, user_error> user_service::set_passwor
     try {
       seq = store
                 .append(domain::user_stream_id(used->user_id), user.version,
-                        to_new_events(decision.value(), random_), metadata_of(ctx), micros(now))
+                        encode_events(decision.value(), random_), metadata_of(ctx),
+                        domain::to_micros(now))
                 .last_seq;
       break;
     } catch (const infra::error& e) {
       if (e.code() != infra::errc::conflict || attempt == attempts) throw;
     }
   }
-  people.set_password_hash(used->user_id, hashed.value(), micros(now));
+  people.set_password_hash(used->user_id, hashed.value(), domain::to_micros(now));
   return password_set{used->user_id, seq};
 }
 
@@ -416,12 +408,12 @@ domain::result<new_session, user_error> user_service::login(
 
   if (infra::needs_rehash(*stored)) {
     auto rehashed = infra::hash_password(password);
-    if (rehashed) people.set_password_hash(user->user_id, rehashed.value(), micros(now));
+    if (rehashed) people.set_password_hash(user->user_id, rehashed.value(), domain::to_micros(now));
   }
 
   infra::secret session_id(domain::new_session_token(random_));
   infra::session_record record{infra::session_id_hash(session_id.reveal()), user->user_id,
-                               workspace_id, micros(now), micros(now)};
+                               workspace_id, domain::to_micros(now), domain::to_micros(now)};
   people.add_session(record);
   auto csrf = infra::csrf_token(csrf_key_, session_id.reveal());
   return new_session{std::move(session_id), std::move(csrf), std::move(record)};
@@ -443,7 +435,7 @@ std::optional<principal> user_service::authenticate_session(infra::people_store&
   }
   auto role = directory.role_of(session->workspace_id, session->user_id);
   if (!role) return std::nullopt;
-  people.touch_session(id_hash, micros(now));
+  people.touch_session(id_hash, domain::to_micros(now));
   principal p;
   p.workspace_id = session->workspace_id;
   p.user_id = session->user_id;
@@ -486,17 +478,17 @@ domain::result<bootstrapped_owner, user_error> user_service::bootstrap_owner(
   auto password_set = domain::decide(user_state, domain::set_user_password{fresh_id, now});
   if (!password_set) return to_user_error(password_set.error());
   std::vector<infra::new_event> user_events{
-      to_new_event(registration, registration_event_id(registration.email))};
-  for (auto& e : to_new_events(password_set.value(), random_)) user_events.push_back(e);
-  const auto member_events = to_new_events(invited.value(), random_);
+      encode_event(registration, registration_event_id(registration.email))};
+  for (auto& e : encode_events(password_set.value(), random_)) user_events.push_back(e);
+  const auto member_events = encode_events(invited.value(), random_);
   const auto user_stream = domain::user_stream_id(fresh_id);
   const auto members_stream = domain::members_stream_id(workspace_id);
   const std::array<infra::stream_append, 2> items{
       infra::stream_append{user_stream, 0, user_events},
       infra::stream_append{members_stream, members.version, member_events}};
-  auto positions = store.append_all(items, metadata_of(ctx), micros(now));
+  auto positions = store.append_all(items, metadata_of(ctx), domain::to_micros(now));
   if (!positions.front().duplicate) {
-    people.set_password_hash(fresh_id, hashed.value(), micros(now));
+    people.set_password_hash(fresh_id, hashed.value(), domain::to_micros(now));
     return bootstrapped_owner{fresh_id, std::move(password),
                               std::max(positions.front().last_seq, positions.back().last_seq)};
   }
@@ -512,14 +504,14 @@ domain::result<bootstrapped_owner, user_error> user_service::bootstrap_owner(
   if (!invited_existing) return to_user_error(invited_existing.error());
   auto password_reset = domain::decide(existing, domain::set_user_password{user_id, now});
   if (!password_reset) return to_user_error(password_reset.error());
-  const auto existing_member_events = to_new_events(invited_existing.value(), random_);
-  const auto existing_user_events = to_new_events(password_reset.value(), random_);
+  const auto existing_member_events = encode_events(invited_existing.value(), random_);
+  const auto existing_user_events = encode_events(password_reset.value(), random_);
   const auto existing_stream = domain::user_stream_id(user_id);
   const std::array<infra::stream_append, 2> existing_items{
       infra::stream_append{members_stream, members.version, existing_member_events},
       infra::stream_append{existing_stream, existing.version, existing_user_events}};
-  positions = store.append_all(existing_items, metadata_of(ctx), micros(now));
-  people.set_password_hash(user_id, hashed.value(), micros(now));
+  positions = store.append_all(existing_items, metadata_of(ctx), domain::to_micros(now));
+  people.set_password_hash(user_id, hashed.value(), domain::to_micros(now));
   return bootstrapped_owner{user_id, std::move(password),
                             std::max(positions.front().last_seq, positions.back().last_seq)};
 }

@@ -34,7 +34,7 @@ struct api_state {
     http::add_people_routes(
         t, {deps.view, deps.directory, deps.users, deps.store_for, deps.people_for, deps.usage,
             deps.clock, deps.loopback_listener, deps.sessions, run});
-    http::add_workspace_routes(t, {deps.view, deps.keys, deps.store_for, run});
+    http::add_workspace_routes(t, {deps.view, deps.workspaces, deps.store_for, run});
     http::add_system_routes(t, {deps.view, deps.store_for, run});
 
     std::vector<std::unique_ptr<http::authenticator>> authenticators;

@@ -29,6 +29,7 @@ namespace keyledger::services {
 class active_key_view;
 class directory_view;
 class key_service;
+class workspace_service;
 class usage_recorder;
 class user_service;
 class verifier;
@@ -37,6 +38,7 @@ class verifier;
 struct api_dependencies {
   active_key_view& view;
   key_service& keys;
+  const workspace_service& workspaces;
   /// Checks every presented key: POST /v1/keys/verify, GET /v1/check and the authentication
   /// of each management request.
   const verifier& verify;

@@ -222,24 +222,6 @@ void key_endpoints::get_key(call& c) {
   });
 }
 
-namespace {
-
-/// The checks every command on one key makes against its current state: visible to the caller
-/// (else 404, like a missing key) and the _any/_own action allowed (else 403). nullopt: go on.
-std::optional<http_response> refuse_key_command(const principal& who,
-                                                const domain::api_key_state& k, domain::action any,
-                                                domain::action own, std::string_view request_id) {
-  if (!k.exists || k.workspace_id != who.workspace_id || !may_see_key(who, k.owner_user_id)) {
-    return json_error(not_found(), request_id);
-  }
-  if (!may_on_key(who, any, own, k.owner_user_id, "keys:write")) {
-    return json_error(forbidden(who, any), request_id);
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
 void key_endpoints::update_key(call& c) {
   using domain::action;
   // Refused outright when the role has neither the _any nor the _own action.
@@ -272,8 +254,8 @@ void key_endpoints::update_key(call& c) {
        request_id = c.req.request_id](std::size_t worker) -> command_result {
         auto& store = d_.store_for(worker);
         if (auto refused = refuse_key_command(who, d_.keys.load(store, id), action::keys_update_any,
-                                              action::keys_update_own, request_id)) {
-          return {std::move(*refused)};
+                                              action::keys_update_own)) {
+          return {json_error(*refused, request_id)};
         }
         auto changed =
             d_.keys.update(store, id, workspace.workspace_id, workspace.policy, input, ctx);
@@ -313,33 +295,15 @@ void key_endpoints::rotate_key(call& c) {
         auto& store = d_.store_for(worker);
         const auto old_key = d_.keys.load(store, id);
         if (auto refused = refuse_key_command(who, old_key, action::keys_rotate_any,
-                                              action::keys_rotate_own, request_id)) {
-          return {std::move(*refused)};
+                                              action::keys_rotate_own)) {
+          return {json_error(*refused, request_id)};
         }
-        // The new key inherits the old key's scopes: rotating must not hand a key the management
-        // scopes it does not hold itself.
-        if (who.is_key()) {
-          for (const auto& s : old_key.scopes) {
-            if (domain::is_management_scope(s) && !who.has_scope(s)) {
-              return {json_error(
-                  forbidden("A key cannot rotate a key holding a management scope it does "
-                            "not hold itself"),
-                  request_id)};
-            }
-          }
-        }
-        // The new secret acts for the old key's owner and goes to the caller. What an owner may
-        // do beyond an admin is all behind users:write (owners, and making owners): a key of an
-        // owner holding it is rotated by owners only.
-        if (old_key.owner_user_id != who.user_id && !old_key.owner_user_id.empty() &&
-            who.effective_role() != domain::role::owner &&
-            std::find(old_key.scopes.begin(), old_key.scopes.end(), "users:write") !=
-                old_key.scopes.end() &&
-            d_.directory.role_of(workspace.workspace_id, old_key.owner_user_id) ==
-                domain::role::owner) {
-          return {json_error(
-              forbidden("Only an owner may rotate an owner's key that holds users:write"),
-              request_id)};
+        const auto owner_role =
+            old_key.owner_user_id.empty()
+                ? std::nullopt
+                : d_.directory.role_of(workspace.workspace_id, old_key.owner_user_id);
+        if (auto refused = refuse_rotation(who, old_key, owner_role)) {
+          return {json_error(*refused, request_id)};
         }
         auto rotated = d_.keys.rotate(store, id, workspace.workspace_id, workspace.key_prefix,
                                       workspace.policy, grace_period, ctx);
@@ -365,8 +329,8 @@ void key_endpoints::revoke_key(call& c) {
        request_id = c.req.request_id](std::size_t worker) -> command_result {
         auto& store = d_.store_for(worker);
         if (auto refused = refuse_key_command(who, d_.keys.load(store, id), action::keys_revoke_any,
-                                              action::keys_revoke_own, request_id)) {
-          return {std::move(*refused)};
+                                              action::keys_revoke_own)) {
+          return {json_error(*refused, request_id)};
         }
         auto revoked = d_.keys.revoke(store, id, who.workspace_id, ctx);
         if (!revoked) return {json_error(problem_of(revoked.error()), request_id)};

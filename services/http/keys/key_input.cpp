@@ -50,41 +50,17 @@ bool read_rate_limit(const call& c, const infra::json_body& body, key_settings_i
   return true;
 }
 
-/// Scopes a caller may put on a key: each in the workspace's catalog or a management scope
-/// (else 400), allowed for the caller's role (else 403), and - for a key - no management scope
-/// the key does not hold itself (no escalation: a key acts with its owner's rights, never
-/// more, and never mints a key reaching further than itself). Answers itself.
+/// Scopes a caller may put on a key: well-formed (400), then the application's rules
+/// (services/app/key_authorization.hpp: the catalog, the role, no escalation). Answers itself.
 bool scopes_acceptable(const call& c, const std::vector<std::string>& scopes,
                        const workspace_entry& ws) {
   if (!domain::valid_scopes(scopes)) {
     answer(c, problem_of(domain::rejection::invalid_scopes));
     return false;
   }
-  for (const auto& s : scopes) {
-    const bool known =
-        domain::is_management_scope(s) ||
-        std::find(ws.scope_catalog.begin(), ws.scope_catalog.end(), s) != ws.scope_catalog.end();
-    if (!known) {
-      // A valid scope is lowercase resource:action of at most 65 bytes: safe to echo.
-      return invalid(c, "scopes",
-                     "field 'scopes': '" + s +
-                         "' is neither in the workspace's scope catalog nor a management "
-                         "scope");
-    }
-  }
-  const auto& who = *c.who;
-  const auto role = who.effective_role();
-  for (const auto& s : scopes) {
-    if (!role || !domain::role_allows_scope(*role, s, ws.scope_catalog)) {
-      c.respond(json_error(forbidden("Your role does not allow scope '" + s + "' on a key"),
-                           c.req.request_id));
-      return false;
-    }
-    if (who.is_key() && domain::is_management_scope(s) && !who.has_scope(s)) {
-      c.respond(json_error(forbidden("A key cannot grant a management scope it does not hold"),
-                           c.req.request_id));
-      return false;
-    }
+  if (auto refused = refuse_key_scopes(*c.who, scopes, ws.scope_catalog)) {
+    answer(c, *refused);
+    return false;
   }
   return true;
 }

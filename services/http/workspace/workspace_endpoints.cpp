@@ -3,7 +3,7 @@
 
 #include "domain/policy.hpp"
 #include "domain/workspace.hpp"
-#include "services/app/key_service.hpp"
+#include "services/app/workspace_service.hpp"
 #include "services/http/errors/errors.hpp"
 #include "services/http/router/form.hpp"
 #include "services/http/support/body.hpp"
@@ -140,7 +140,7 @@ void workspace_endpoints::update_workspace(call& c) {
       c,
       [this, command = std::move(command), ctx = context_of(c),
        request_id = c.req.request_id](std::size_t worker) mutable -> command_result {
-        auto changed = d_.keys.update_workspace(d_.store_for(worker), command, ctx);
+        auto changed = d_.workspaces.update_settings(d_.store_for(worker), command, ctx);
         if (!changed) return {json_error(problem_of(changed.error()), request_id)};
         const auto& w = changed->workspace;
         return {workspace_object({w.workspace_id, w.name, w.key_prefix, w.policy, w.scope_catalog}),

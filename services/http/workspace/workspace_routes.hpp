@@ -11,14 +11,14 @@
 
 namespace keyledger::services {
 class active_key_view;
-class key_service;
+class workspace_service;
 }  // namespace keyledger::services
 
 namespace keyledger::services::http {
 
 struct workspace_routes_dependencies {
   const active_key_view& view;
-  key_service& keys;
+  const workspace_service& workspaces;
   std::function<infra::event_store&(std::size_t worker)> store_for;
   const runner& run;
 };

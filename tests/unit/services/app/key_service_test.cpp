@@ -1,4 +1,5 @@
 #include "services/app/key_service.hpp"
+#include "services/app/workspace_service.hpp"
 
 #include <gtest/gtest.h>
 
@@ -69,10 +70,11 @@ class interleaving_store final : public infra::event_store {
 class key_service_test : public ::testing::Test {
  protected:
   key_service_test()
-      : hasher_(infra::secret(std::string(32, 's'))), service_(hasher_, random_, clock_) {}
+      : hasher_(infra::secret(std::string(32, 's'))), service_(hasher_, random_, clock_),
+        workspaces_(service_, random_, clock_) {}
 
   bootstrapped_workspace bootstrap(const std::string& name) {
-    auto b = service_.bootstrap(store_, name, "qg", ctx_);
+    auto b = workspaces_.bootstrap(store_, name, "qg", ctx_);
     EXPECT_TRUE(b.ok());
     return std::move(b.value());
   }
@@ -106,6 +108,7 @@ class key_service_test : public ::testing::Test {
   test_support::manual_clock clock_{domain::timestamp(std::chrono::seconds(1'800'000'000))};
   infra::hmac_key_hasher hasher_;
   key_service service_;
+  workspace_service workspaces_;
   test_support::memory_event_store store_;
   request_context ctx_{"key_actor", "req_1", "127.0.0.1", ""};
 };
@@ -178,7 +181,7 @@ TEST_F(key_service_test, given_no_such_key_when_revoked_then_not_found_and_nothi
 TEST_F(key_service_test, given_a_bootstrapped_name_when_bootstrapped_again_then_it_exists) {
   bootstrap("acme");
   const auto head = store_.head_seq();
-  auto again = service_.bootstrap(store_, "acme", "kl", ctx_);
+  auto again = workspaces_.bootstrap(store_, "acme", "kl", ctx_);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error(), domain::rejection::workspace_already_exists);
   EXPECT_EQ(store_.head_seq(), head);
@@ -202,7 +205,7 @@ TEST_F(key_service_test, given_an_invalid_name_when_creating_then_rejected_and_n
 
 TEST_F(key_service_test, given_an_owner_then_the_admin_key_is_theirs_with_every_management_scope) {
   std::string seen_workspace;
-  auto b = service_.bootstrap(store_, "owned", "ow", ctx_, {}, {"leads:read"},
+  auto b = workspaces_.bootstrap(store_, "owned", "ow", ctx_, {}, {"leads:read"},
                               [&](const domain::workspace_state& ws) {
                                 seen_workspace = ws.workspace_id;
                                 return std::string("usr_0123456789ABCDEFGHIJKL");
@@ -222,25 +225,25 @@ TEST_F(key_service_test, given_settings_then_only_changes_are_appended_and_confl
   same.workspace_id = ws.workspace.workspace_id;
   same.policy = ws.workspace.policy;
   const auto head = store_.head_seq();
-  auto unchanged = service_.update_workspace(store_, same, ctx_);
+  auto unchanged = workspaces_.update_settings(store_, same, ctx_);
   ASSERT_TRUE(unchanged.ok());
   EXPECT_EQ(unchanged->global_seq, 0u);
   EXPECT_EQ(store_.head_seq(), head);
 
   domain::update_workspace_settings narrower = same;
   narrower.scope_catalog = std::vector<std::string>{"leads:read"};
-  auto changed = service_.update_workspace(store_, narrower, ctx_);
+  auto changed = workspaces_.update_settings(store_, narrower, ctx_);
   ASSERT_TRUE(changed.ok());
   EXPECT_GT(changed->global_seq, 0u);
   EXPECT_EQ(changed->workspace.scope_catalog, (std::vector<std::string>{"leads:read"}));
-  EXPECT_EQ(service_.load_workspace(store_, ws.workspace.workspace_id).scope_catalog,
+  EXPECT_EQ(workspaces_.load(store_, ws.workspace.workspace_id).scope_catalog,
             (std::vector<std::string>{"leads:read"}));
   EXPECT_EQ(events_of_type("WorkspaceSettingsChanged"), 1u);
 
   domain::update_workspace_settings missing;
   missing.workspace_id = "ws_0000000000000000000000";
   missing.scope_catalog = std::vector<std::string>{};
-  EXPECT_EQ(service_.update_workspace(store_, missing, ctx_).error(),
+  EXPECT_EQ(workspaces_.update_settings(store_, missing, ctx_).error(),
             domain::rejection::workspace_not_found);
 }
 

@@ -22,6 +22,7 @@
 #include "services/app/usage_recorder.hpp"
 #include "services/app/user_service.hpp"
 #include "services/app/verifier.hpp"
+#include "services/app/workspace_service.hpp"
 #include "services/http/api_handler.hpp"
 #include "services/http/errors/errors.hpp"
 #include "services/http/openapi_document.hpp"
@@ -224,6 +225,7 @@ class routes_test : public ::testing::Test {
   routes_test()
       : hasher_(infra::secret(std::string(32, 'k'))),
         keys_(hasher_, random_, clock_),
+        workspaces_(keys_, random_, clock_),
         usage_([this] { return std::make_unique<telemetry_ref>(telemetry_); }, {}),
         verifier_(view_, hasher_, limiter_, usage_, clock_),
         sealer_(infra::derive_key(std::string(32, 's'), "keyledger/idempotency/v1")),
@@ -255,7 +257,7 @@ class routes_test : public ::testing::Test {
                    const domain::key_policy& policy = {}) {
     booted out;
     out.owner_email = "owner@" + name + ".example";
-    auto boot = keys_.bootstrap(store_, name, prefix, {"bootstrap", "req_0", "", ""}, policy,
+    auto boot = workspaces_.bootstrap(store_, name, prefix, {"bootstrap", "req_0", "", ""}, policy,
                                 catalog, [&](const domain::workspace_state& ws) {
                                   auto owner = users_.bootstrap_owner(
                                       store_, people_, ws.workspace_id, out.owner_email,
@@ -279,6 +281,7 @@ class routes_test : public ::testing::Test {
     return make_api_handler(api_dependencies{
         view_,
         keys_,
+        workspaces_,
         verifier_,
         pool_,
         [this](std::size_t) -> infra::event_store& { return store_; },
@@ -436,6 +439,7 @@ class routes_test : public ::testing::Test {
   test_support::memory_event_store store_;
   active_key_view view_;
   key_service keys_;
+  workspace_service workspaces_;
   fake_telemetry telemetry_;
   fake_idempotency idempotency_;
   rate_limiter limiter_;
@@ -670,7 +674,7 @@ TEST_F(routes_test, a_workspace_policy_shapes_names_and_expiry) {
   strict.allow_no_expiry = true;
   strict.max_lifespan = std::chrono::days(30);
   strict.default_lifespan = std::chrono::days(7);
-  auto boot = keys_.bootstrap(store_, "strict", "st", {"bootstrap", "req_1", "", ""}, strict);
+  auto boot = workspaces_.bootstrap(store_, "strict", "st", {"bootstrap", "req_1", "", ""}, strict);
   ASSERT_TRUE(boot.ok());
   feed();
   const std::string admin(boot->admin_key.key.reveal());
@@ -872,7 +876,7 @@ TEST_F(routes_test, rotating_cannot_mint_management_scopes_the_caller_lacks) {
 TEST_F(routes_test, self_is_the_callers_key_and_another_workspace_is_invisible) {
   auto self = parse(call("GET", "/v1/keys/self", "", {{"Authorization", admin_}}).body);
   EXPECT_EQ(std::string(self["id"].GetString()), admin_id_);
-  auto other = keys_.bootstrap(store_, "other", "ot", {"bootstrap", "req_2", "", ""});
+  auto other = workspaces_.bootstrap(store_, "other", "ot", {"bootstrap", "req_2", "", ""});
   ASSERT_TRUE(other.ok());
   feed();
   const std::string other_admin(other->admin_key.key.reveal());
