@@ -24,10 +24,27 @@ const domain::clock& system_clock() {
 expiry_job::expiry_job(const active_key_view& view, const key_service& keys,
                        std::function<std::unique_ptr<infra::event_store>()> store_factory,
                        options opts)
-    : view_(view), keys_(keys), store_factory_(std::move(store_factory)), options_(opts) {
+    : view_(view),
+      keys_(keys),
+      store_factory_(std::move(store_factory)),
+      options_(opts),
+      worker_("expiry_pass", {opts.interval, true}, [this] { pass(); }) {
   if (!options_.clock) options_.clock = &system_clock();
   if (options_.batch == 0) options_.batch = 1;
-  if (options_.interval.count() <= 0) options_.interval = std::chrono::milliseconds(1);
+}
+
+void expiry_job::pass() {
+  try {
+    if (!store_) store_ = store_factory_();
+    store_failed_.store(false, std::memory_order_relaxed);
+    if (store_) run_once(*store_);
+    if (store_failed_.load(std::memory_order_relaxed)) store_.reset();
+  } catch (...) {
+    // The store could not be opened, or the view could not be read: try again next time (the
+    // worker logs expiry_pass_failed).
+    store_.reset();
+    throw;
+  }
 }
 
 expiry_job::~expiry_job() { stop(); }
@@ -52,39 +69,8 @@ std::size_t expiry_job::run_once(infra::event_store& store) {
   return appended;
 }
 
-void expiry_job::start() {
-  std::lock_guard lock(mutex_);
-  if (stopping_ || thread_.joinable()) return;
-  thread_ = std::thread([this] {
-    std::unique_ptr<infra::event_store> store;
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      try {
-        if (!store) store = store_factory_();
-        store_failed_.store(false, std::memory_order_relaxed);
-        if (store) run_once(*store);
-        if (store_failed_.load(std::memory_order_relaxed)) store.reset();
-      } catch (const std::exception& e) {
-        // The store could not be opened, or the view could not be read: try again next time.
-        infra::log(infra::log_level::warn, "expiry_pass_failed", {{"detail", e.what()}});
-        store.reset();
-      }
-      lock.lock();
-      wake_.wait_for(lock, options_.interval, [this] { return stopping_; });
-    }
-  });
-}
+void expiry_job::start() { worker_.start(); }
 
-void expiry_job::stop() {
-  std::thread thread;
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    thread = std::move(thread_);
-  }
-  wake_.notify_all();
-  if (thread.joinable()) thread.join();
-}
+void expiry_job::stop() { worker_.stop(); }
 
 }  // namespace keyledger::services

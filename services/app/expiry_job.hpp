@@ -2,15 +2,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "domain/types.hpp"
 #include "infra/core/event_store.hpp"
+#include "infra/core/periodic_worker.hpp"
 
 namespace keyledger::services {
 
@@ -46,17 +44,19 @@ class expiry_job {
   void stop();  ///< idempotent
 
  private:
+  /// One pass of the worker: opens the store when needed, runs run_once.
+  void pass();
+
   const active_key_view& view_;
   const key_service& keys_;
   std::function<std::unique_ptr<infra::event_store>()> store_factory_;
   options options_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
-  // Set by run_once when a key failed for another reason than a lost race: the thread then
+  // Set by run_once when a key failed for another reason than a lost race: the worker then
   // opens a fresh store, in case the connection broke.
   std::atomic<bool> store_failed_{false};
+  std::unique_ptr<infra::event_store> store_;  ///< the worker thread's own
+  // Last: stopped (destroyed) before what its passes use.
+  infra::periodic_worker worker_;
 };
 
 }  // namespace keyledger::services

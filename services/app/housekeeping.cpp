@@ -16,14 +16,21 @@ housekeeping::housekeeping(
       people_factory_(std::move(people_factory)),
       limiter_(limiter),
       clock_(clock),
-      options_(opts) {}
+      options_(opts),
+      worker_("housekeeping", {opts.interval, true}, [this] {
+        // The stores reconnect by themselves; one that could not be opened is tried next time.
+        if (!telemetry_) telemetry_ = telemetry_factory_();
+        if (!idempotency_) idempotency_ = idempotency_factory_();
+        if (!people_) people_ = people_factory_();
+        run_once(*telemetry_, *idempotency_, *people_);
+      }) {}
 
 housekeeping::~housekeeping() { stop(); }
 
 void housekeeping::run_once(infra::telemetry_store& telemetry,
                             infra::idempotency_store& idempotency, infra::people_store& people) {
   const auto now = clock_.now();
-  const auto micros = [](domain::timestamp t) { return t.time_since_epoch().count(); };
+  const auto micros = domain::to_micros;
   limiter_.sweep(now);
   const auto requests = telemetry.purge_request_log(micros(now - options_.request_log_retention));
   const auto failures = telemetry.purge_auth_failures(micros(now - options_.request_log_retention));
@@ -40,38 +47,8 @@ void housekeeping::run_once(infra::telemetry_store& telemetry,
   }
 }
 
-void housekeeping::start() {
-  std::lock_guard lock(mutex_);
-  if (thread_.joinable() || stopping_) return;
-  thread_ = std::thread([this] {
-    std::unique_ptr<infra::telemetry_store> telemetry;
-    std::unique_ptr<infra::idempotency_store> idempotency;
-    std::unique_ptr<infra::people_store> people;
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      try {
-        if (!telemetry) telemetry = telemetry_factory_();
-        if (!idempotency) idempotency = idempotency_factory_();
-        if (!people) people = people_factory_();
-        run_once(*telemetry, *idempotency, *people);
-      } catch (const std::exception& e) {
-        // The next pass retries; stores reconnect by themselves.
-        infra::log(infra::log_level::warn, "housekeeping_failed", {{"detail", e.what()}});
-      }
-      lock.lock();
-      wake_.wait_for(lock, options_.interval, [this] { return stopping_; });
-    }
-  });
-}
+void housekeeping::start() { worker_.start(); }
 
-void housekeeping::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
-}
+void housekeeping::stop() { worker_.stop(); }
 
 }  // namespace keyledger::services

@@ -1,16 +1,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "domain/policy.hpp"
 #include "domain/types.hpp"
 #include "infra/core/idempotency_store.hpp"
 #include "infra/core/people_store.hpp"
+#include "infra/core/periodic_worker.hpp"
 #include "infra/core/telemetry_store.hpp"
 
 namespace keyledger::services {
@@ -19,8 +17,8 @@ class rate_limiter;
 
 /// Periodic clean-up that keeps memory and tables bounded: drops request-log rows and
 /// failure counters past their retention (KEYLEDGER_REQUEST_LOG_DAYS), ended sessions and
-/// expired invitations, stored idempotent responses past 24 h, and rate-limit counters of ended windows.
-/// Runs on every node; each step is idempotent, so nodes doing it at once is harmless.
+/// expired invitations, stored idempotent responses past 24 h, and rate-limit counters of ended
+/// windows. Runs on every node; each step is idempotent, so nodes doing it at once is harmless.
 class housekeeping {
  public:
   struct options {
@@ -53,10 +51,12 @@ class housekeeping {
   rate_limiter& limiter_;
   const domain::clock& clock_;
   options options_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  // Opened by the worker's thread on its first pass (one connection each), used by it only.
+  std::unique_ptr<infra::telemetry_store> telemetry_;
+  std::unique_ptr<infra::idempotency_store> idempotency_;
+  std::unique_ptr<infra::people_store> people_;
+  // Last: stopped (destroyed) before what its passes use.
+  infra::periodic_worker worker_;
 };
 
 }  // namespace keyledger::services

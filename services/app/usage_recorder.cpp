@@ -58,9 +58,18 @@ bool same_bucket(const infra::key_use& held, const usage_recorder::use_ref& use,
 
 usage_recorder::usage_recorder(
     std::function<std::unique_ptr<infra::telemetry_store>()> store_factory, options opts)
-    : store_factory_(std::move(store_factory)), options_(opts) {
+    : store_factory_(std::move(store_factory)),
+      options_(opts),
+      // A pass every interval, or early once the buffer is half full (wake()).
+      worker_("usage_flush", {opts.interval, false}, [this] {
+        bool pending = false;
+        {
+          std::lock_guard lock(mutex_);
+          pending = held_locked() > 0;
+        }
+        if (pending) flush_logged(store_);
+      }) {
   options_.max_buffered = std::max<std::size_t>(options_.max_buffered, 1);
-  if (options_.interval.count() <= 0) options_.interval = std::chrono::milliseconds(1);
 }
 
 usage_recorder::~usage_recorder() { stop(); }
@@ -165,7 +174,6 @@ void usage_recorder::record_use(const use_ref& use) noexcept {
     buffer_.uses.push_back(std::move(fresh));
     index_last_bucket_locked(hash);
     wake = crossed_threshold_locked();
-    if (wake) flush_requested_ = true;
   } catch (...) {
     // Out of memory: the record is lost, like any other that does not fit.
     try {
@@ -174,7 +182,7 @@ void usage_recorder::record_use(const use_ref& use) noexcept {
     } catch (...) {
     }
   }
-  if (wake) wake_.notify_one();
+  if (wake) worker_.wake();
 }
 
 void usage_recorder::record_failure(std::string_view workspace_id, std::string_view ip,
@@ -199,7 +207,6 @@ void usage_recorder::record_failure(std::string_view workspace_id, std::string_v
         std::string(workspace_id), std::string(ip), std::string(code), 1, at_us, at_us};
     rows.emplace(std::make_tuple(row.workspace_id, row.source_ip, row.code), std::move(row));
     wake = crossed_threshold_locked();
-    if (wake) flush_requested_ = true;
   } catch (...) {
     try {
       std::lock_guard lock(mutex_);
@@ -207,7 +214,7 @@ void usage_recorder::record_failure(std::string_view workspace_id, std::string_v
     } catch (...) {
     }
   }
-  if (wake) wake_.notify_one();
+  if (wake) worker_.wake();
 }
 
 void usage_recorder::flush(infra::telemetry_store& store) {
@@ -292,59 +299,31 @@ void usage_recorder::drop_all() noexcept {
   retry_ = batch{};
 }
 
-void usage_recorder::run() {
-  std::unique_ptr<infra::telemetry_store> store;
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    wake_.wait_for(lock, options_.interval, [this] { return stopping_ || flush_requested_; });
-    if (stopping_) break;
-    flush_requested_ = false;
-    const bool pending = held_locked() > 0;
-    lock.unlock();
-    if (pending) flush_logged(store);
-    lock.lock();
-  }
-  lock.unlock();
-  // What is left: a failed write gets its one retry at once, then the rest is given up.
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    {
-      std::lock_guard check(mutex_);
-      if (held_locked() == 0) return;
-    }
-    flush_logged(store);
-  }
-  drop_all();
-}
-
 void usage_recorder::start() {
-  std::lock_guard lock(mutex_);
-  if (stopping_ || thread_.joinable()) return;
-  thread_ = std::thread([this] { run(); });
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+  }
+  worker_.start();
 }
 
 void usage_recorder::stop() {
-  std::thread thread;
   {
     std::lock_guard lock(mutex_);
     if (stopped_) return;
     stopped_ = true;
-    stopping_ = true;
-    thread = std::move(thread_);
   }
-  wake_.notify_all();
-  if (thread.joinable()) {
-    thread.join();
-    return;
-  }
-  // Never started: flush what was buffered here, with the same one retry.
-  if (!store_factory_) return;
-  std::unique_ptr<infra::telemetry_store> store;
+  const bool started = worker_.stop();
+  // Never started and nowhere to write: nothing to flush.
+  if (!started && !store_factory_) return;
+  // What is left, on this thread now that the worker has stopped: a failed write gets its one
+  // retry at once, then the rest is given up.
   for (int attempt = 0; attempt < 2; ++attempt) {
     {
       std::lock_guard check(mutex_);
       if (held_locked() == 0) return;
     }
-    flush_logged(store);
+    flush_logged(store_);
   }
   drop_all();
 }

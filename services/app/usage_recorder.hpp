@@ -1,7 +1,6 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -9,10 +8,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <tuple>
 #include <vector>
 
+#include "infra/core/periodic_worker.hpp"
 #include "infra/core/telemetry_store.hpp"
 
 namespace keyledger::services {
@@ -107,8 +106,6 @@ class usage_recorder {
   std::size_t held_locked() const noexcept;
   /// Asks the thread to flush early once the buffer is half full. Under mutex_.
   bool crossed_threshold_locked() const noexcept;
-  /// The thread's body: flushes every interval, and what is left when stopping.
-  void run();
   /// flush() through `store` (opened with the factory when null); errors are logged, and the
   /// store is dropped so that the next try reconnects.
   void flush_logged(std::unique_ptr<infra::telemetry_store>& store) noexcept;
@@ -119,7 +116,6 @@ class usage_recorder {
   options options_;
   std::mutex flush_mutex_;  // one flush at a time, so a retried batch is written once
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
   batch buffer_;
   // buffer_.uses by bucket: a power-of-two number of slots, at most half of them used. Taken
   // along with buffer_ by flush(), so it never points into another batch.
@@ -128,10 +124,11 @@ class usage_recorder {
   std::size_t in_flight_ = 0;
   std::uint64_t dropped_ = 0;
   std::uint64_t written_ = 0;
-  bool flush_requested_ = false;
-  bool stopping_ = false;
   bool stopped_ = false;
-  std::thread thread_;
+  /// The flush thread's store (and, once it has stopped, stop()'s).
+  std::unique_ptr<infra::telemetry_store> store_;
+  // Last: stopped (destroyed) before what its passes use.
+  infra::periodic_worker worker_;
 };
 
 }  // namespace keyledger::services
