@@ -8,7 +8,7 @@
 #include <utility>
 #include <variant>
 
-#include "domain/encoding.hpp"
+#include "domain/cursor.hpp"
 #include "infra/core/log.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "infra/json/event_codec.hpp"
@@ -58,38 +58,16 @@ bool contains_ignoring_case(std::string_view haystack, std::string_view needle) 
 
 // ---- cursor text: base64url (no padding) of "<created_at microseconds>.<key_id>" ----------
 
-constexpr std::size_t max_cursor_text = 256;
-
-bool plausible_cursor_key_id(std::string_view id) noexcept {
-  if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  });
-}
-
 }  // namespace
 
 std::string encode_cursor(const list_cursor& c) {
-  return domain::base64url_encode(std::to_string(c.created_at.time_since_epoch().count()) + "." +
-                                  c.key_id);
+  return domain::encode_page_cursor("", {domain::to_micros(c.created_at), c.key_id});
 }
 
 std::optional<list_cursor> decode_cursor(std::string_view text) {
-  if (text.empty() || text.size() > max_cursor_text) return std::nullopt;
-  const auto raw = domain::base64url_decode(text);
-  if (!raw) return std::nullopt;
-  const auto dot = raw->find('.');
-  if (dot == std::string::npos || dot == 0) return std::nullopt;
-  std::int64_t us = 0;
-  const char* first = raw->data();
-  const char* last = raw->data() + dot;
-  const auto [end, ec] = std::from_chars(first, last, us);
-  if (ec != std::errc{} || end != last) return std::nullopt;
-  list_cursor c{domain::timestamp(std::chrono::microseconds(us)), raw->substr(dot + 1)};
-  if (!plausible_cursor_key_id(c.key_id)) return std::nullopt;
-  // Only the canonical form encode_cursor makes is accepted ("+5", "05", stray bits...).
-  if (encode_cursor(c) != text) return std::nullopt;
-  return c;
+  auto p = domain::decode_page_cursor("", text);
+  if (!p) return std::nullopt;
+  return list_cursor{domain::timestamp(std::chrono::microseconds(p->at)), std::move(p->id)};
 }
 
 bool key_entry::has_scope(std::string_view scope) const noexcept {

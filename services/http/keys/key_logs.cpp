@@ -2,6 +2,7 @@
 #include <charconv>
 #include <string>
 
+#include "domain/cursor.hpp"
 #include "domain/net.hpp"
 #include "domain/policy.hpp"
 #include "services/http/errors/errors.hpp"
@@ -18,29 +19,21 @@ namespace {
 constexpr std::size_t default_log_page = 20;
 constexpr std::size_t default_failure_page = 50;
 
-std::int64_t micros(domain::timestamp t) { return t.time_since_epoch().count(); }
+/// Request-log cursors: the position (at_us, row id) of the last entry of a page, in the one
+/// cursor codec (domain/cursor.hpp) under the list name "requests".
+constexpr std::string_view log_cursor_list = "requests";
 
-/// Request-log cursors: "r1.<at_us>.<id>", the position of the last entry of a page.
 std::string encode_log_cursor(const infra::request_log_entry& e) {
-  return "r1." + std::to_string(e.at_us) + "." + std::to_string(e.id);
+  return domain::encode_page_cursor(log_cursor_list, {e.at_us, std::to_string(e.id)});
 }
 
 std::optional<std::pair<std::int64_t, std::int64_t>> decode_log_cursor(std::string_view text) {
-  if (!text.starts_with("r1.")) return std::nullopt;
-  text.remove_prefix(3);
-  const auto dot = text.find('.');
-  if (dot == std::string_view::npos) return std::nullopt;
-  std::int64_t at = 0;
+  const auto p = domain::decode_page_cursor(log_cursor_list, text);
+  if (!p || p->at < 0) return std::nullopt;
   std::int64_t id = 0;
-  const auto a = text.substr(0, dot);
-  const auto b = text.substr(dot + 1);
-  const auto [pa, ea] = std::from_chars(a.data(), a.data() + a.size(), at);
-  const auto [pb, eb] = std::from_chars(b.data(), b.data() + b.size(), id);
-  if (a.empty() || b.empty() || ea != std::errc() || eb != std::errc() ||
-      pa != a.data() + a.size() || pb != b.data() + b.size() || at < 0 || id < 0) {
-    return std::nullopt;
-  }
-  return std::pair{at, id};
+  const auto [end, ec] = std::from_chars(p->id.data(), p->id.data() + p->id.size(), id);
+  if (ec != std::errc() || end != p->id.data() + p->id.size() || id < 0) return std::nullopt;
+  return std::pair{p->at, id};
 }
 
 /// Request logs and failed attempts: the role's audit.read, and for a key audit:read.
@@ -121,7 +114,8 @@ void key_endpoints::auth_failures(call& c) {
   run_.read(
       c, [this, workspace_id = c.who->workspace_id, limit = *limit, since](std::size_t worker) {
         const auto from = since.value_or(d_.clock.now() - std::chrono::hours(24));
-        const auto rows = d_.telemetry_for(worker).auth_failures(workspace_id, micros(from), limit);
+        const auto rows =
+            d_.telemetry_for(worker).auth_failures(workspace_id, domain::to_micros(from), limit);
         const auto at = [](std::int64_t us) {
           return domain::format_timestamp(domain::timestamp(std::chrono::microseconds(us)));
         };
