@@ -1,0 +1,470 @@
+#pragma once
+
+// The fixture every HTTP route test shares: the API handler driven directly (no sockets),
+// over the in-memory event store and fakes of the telemetry, idempotency and people stores,
+// with a bootstrapped workspace, its owner and admin key. One file of tests per endpoint
+// group beside it (routing_test, key_routes_test, verify_routes_test, people_routes_test,
+// workspace_routes_test); the real socket path is covered by tests/e2e.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <atomic>
+#include <future>
+#include <latch>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "domain/key_format.hpp"
+#include "infra/crypto/aead.hpp"
+#include "infra/crypto/crypto.hpp"
+#include "services/app/key_service.hpp"
+#include "services/app/rate_limiter.hpp"
+#include "services/app/usage_recorder.hpp"
+#include "services/app/user_service.hpp"
+#include "services/app/verifier.hpp"
+#include "services/app/workspace_service.hpp"
+#include "services/http/api_handler.hpp"
+#include "services/http/errors/errors.hpp"
+#include "services/http/openapi_document.hpp"
+#include "services/projections/active_key_view.hpp"
+#include "services/projections/directory_view.hpp"
+#include "tests/support/manual_clock.hpp"
+#include "tests/support/memory_event_store.hpp"
+#include "tests/support/memory_people_store.hpp"
+
+namespace keyledger::services::routes_testing {
+
+using namespace std::chrono_literals;
+using headers_t = std::vector<std::pair<std::string, std::string>>;
+using domain::role;
+
+/// In-memory telemetry with the port's semantics (shared by all workers: it locks).
+class fake_telemetry final : public infra::telemetry_store {
+ public:
+  void write(std::span<const infra::key_use> uses,
+             std::span<const infra::auth_failure_count> failures) override {
+    std::lock_guard lock(mutex_);
+    for (const auto& u : uses) {
+      auto& last = last_[u.key_id];
+      if (u.at_us >= last.at_us) last = {u.key_id, u.at_us, u.ip};
+      if (u.log_request) log_.push_back({u.key_id, {++next_id_, u.at_us, u.ip, u.code, u.count}});
+    }
+    for (const auto& f : failures) {
+      auto& row = failures_[{f.workspace_id, f.source_ip, f.code}];
+      if (row.count == 0) {
+        row = f;
+      } else {
+        row.count += f.count;
+        row.first_at_us = std::min(row.first_at_us, f.first_at_us);
+        row.last_at_us = std::max(row.last_at_us, f.last_at_us);
+      }
+    }
+  }
+  std::vector<infra::last_use> last_uses(std::span<const std::string> key_ids) override {
+    std::lock_guard lock(mutex_);
+    std::vector<infra::last_use> out;
+    for (const auto& id : key_ids) {
+      if (auto it = last_.find(id); it != last_.end()) out.push_back(it->second);
+    }
+    return out;
+  }
+  std::vector<infra::request_log_entry> request_log(
+      std::string_view key_id, std::optional<std::pair<std::int64_t, std::int64_t>> before,
+      std::size_t limit) override {
+    std::lock_guard lock(mutex_);
+    std::vector<infra::request_log_entry> out;
+    for (auto it = log_.rbegin(); it != log_.rend() && out.size() < limit; ++it) {
+      if (it->first != key_id) continue;
+      const auto& e = it->second;
+      if (before && std::pair{e.at_us, e.id} >= *before) continue;
+      out.push_back(e);
+    }
+    return out;
+  }
+  std::vector<infra::auth_failure_count> auth_failures(std::string_view workspace_id,
+                                                       std::int64_t since_us,
+                                                       std::size_t limit) override {
+    std::lock_guard lock(mutex_);
+    std::vector<infra::auth_failure_count> out;
+    for (const auto& [k, row] : failures_) {
+      if (row.workspace_id == workspace_id && row.last_at_us >= since_us) out.push_back(row);
+    }
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.last_at_us > b.last_at_us; });
+    if (out.size() > limit) out.resize(limit);
+    return out;
+  }
+  std::size_t purge_request_log(std::int64_t) override { return 0; }
+  std::size_t purge_auth_failures(std::int64_t) override { return 0; }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, infra::last_use, std::less<>> last_;
+  std::vector<std::pair<std::string, infra::request_log_entry>> log_;
+  std::map<std::tuple<std::string, std::string, std::string>, infra::auth_failure_count> failures_;
+  std::int64_t next_id_ = 0;
+};
+
+/// Forwards to a shared fake (usage_recorder wants to own its store).
+class telemetry_ref final : public infra::telemetry_store {
+ public:
+  explicit telemetry_ref(infra::telemetry_store& inner) : inner_(inner) {}
+  void write(std::span<const infra::key_use> u,
+             std::span<const infra::auth_failure_count> f) override {
+    inner_.write(u, f);
+  }
+  std::vector<infra::last_use> last_uses(std::span<const std::string> ids) override {
+    return inner_.last_uses(ids);
+  }
+  std::vector<infra::request_log_entry> request_log(
+      std::string_view id, std::optional<std::pair<std::int64_t, std::int64_t>> before,
+      std::size_t limit) override {
+    return inner_.request_log(id, before, limit);
+  }
+  std::vector<infra::auth_failure_count> auth_failures(std::string_view ws, std::int64_t since,
+                                                       std::size_t limit) override {
+    return inner_.auth_failures(ws, since, limit);
+  }
+  std::size_t purge_request_log(std::int64_t before) override {
+    return inner_.purge_request_log(before);
+  }
+  std::size_t purge_auth_failures(std::int64_t before) override {
+    return inner_.purge_auth_failures(before);
+  }
+
+ private:
+  infra::telemetry_store& inner_;
+};
+
+/// In-memory idempotency records with the port's semantics.
+class fake_idempotency final : public infra::idempotency_store {
+ public:
+  std::optional<infra::idempotency_record> claim(std::string_view scope, std::string_view key,
+                                                 const infra::sha256_digest& fingerprint,
+                                                 std::int64_t now_us,
+                                                 std::int64_t expired_before_us) override {
+    std::lock_guard lock(mutex_);
+    const auto id = std::pair{std::string(scope), std::string(key)};
+    if (auto it = records_.find(id);
+        it != records_.end() && it->second.created_at_us >= expired_before_us) {
+      return it->second;
+    }
+    records_[id] = {id.first, id.second, fingerprint, false, {}, now_us};
+    return std::nullopt;
+  }
+  void complete(std::string_view scope, std::string_view key,
+                std::string_view sealed_response) override {
+    std::lock_guard lock(mutex_);
+    auto& r = records_.at({std::string(scope), std::string(key)});
+    r.complete = true;
+    r.response = std::string(sealed_response);
+  }
+  void release(std::string_view scope, std::string_view key) override {
+    std::lock_guard lock(mutex_);
+    auto it = records_.find({std::string(scope), std::string(key)});
+    if (it != records_.end() && !it->second.complete) records_.erase(it);
+  }
+  std::size_t purge(std::int64_t) override { return 0; }
+
+  /// Makes a completed record look as if its request were still running.
+  void mark_pending(std::string_view key) {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, r] : records_) {
+      if (id.second == key) {
+        r.complete = false;
+        r.response.clear();
+      }
+    }
+  }
+  std::size_t size() {
+    std::lock_guard lock(mutex_);
+    return records_.size();
+  }
+  /// Every stored (sealed) response, concatenated.
+  std::string all_responses() {
+    std::lock_guard lock(mutex_);
+    std::string out;
+    for (const auto& [id, r] : records_) out += r.response;
+    return out;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::pair<std::string, std::string>, infra::idempotency_record> records_;
+};
+
+inline rapidjson::Document parse(const std::string& text) {
+  rapidjson::Document d;
+  d.Parse(text.c_str(), text.size());
+  EXPECT_FALSE(d.HasParseError()) << text;
+  return d;
+}
+
+inline std::string header_of(const infra::http_response& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return v;
+  }
+  return "(absent)";
+}
+
+inline std::string code_of(const infra::http_response& r) {
+  rapidjson::Document d;
+  d.Parse(r.body.c_str(), r.body.size());  // HEAD answers have no body
+  return d.IsObject() && d.HasMember("code") && d["code"].IsString() ? d["code"].GetString()
+                                                                     : "(none)";
+}
+
+inline std::string string_field(const std::string& body, const char* name) {
+  auto d = parse(body);
+  if (!d.IsObject() || !d.HasMember(name) || !d[name].IsString()) return "(none)";
+  return d[name].GetString();
+}
+
+class routes_test : public ::testing::Test {
+ protected:
+  routes_test()
+      : hasher_(infra::secret(std::string(32, 'k'))),
+        keys_(hasher_, random_, clock_),
+        workspaces_(keys_, random_, clock_),
+        usage_([this] { return std::make_unique<telemetry_ref>(telemetry_); }, {}),
+        verifier_(view_, hasher_, limiter_, usage_, clock_),
+        sealer_(infra::derive_key(std::string(32, 's'), "keyledger/idempotency/v1")),
+        users_(infra::secret(std::string(32, 't')), infra::secret(std::string(32, 'c')), random_,
+               clock_, {}),
+        pool_(1, 4) {
+    handler_ = handler_with({});
+    const auto boot = bootstrap("acme", "kl", {"leads:read", "leads:write", "calendar:read"});
+    admin_ = boot.key;
+    admin_id_ = boot.key_id;
+    workspace_id_ = boot.workspace_id;
+    owner_id_ = boot.owner_id;
+    owner_password_ = boot.owner_password;
+  }
+  ~routes_test() override { pool_.stop(); }
+
+  struct booted {
+    std::string workspace_id;
+    std::string key;  ///< the owner's admin key (every management scope)
+    std::string key_id;
+    std::string owner_id;
+    std::string owner_email;
+    std::string owner_password;
+  };
+
+  /// A workspace with an owner (email owner@<name>.example) and the owner's admin key.
+  booted bootstrap(const std::string& name, const std::string& prefix,
+                   const std::vector<std::string>& catalog = {},
+                   const domain::key_policy& policy = {}) {
+    booted out;
+    out.owner_email = "owner@" + name + ".example";
+    auto boot = workspaces_.bootstrap(store_, name, prefix, {"bootstrap", "req_0", "", ""}, policy,
+                                      catalog, [&](const domain::workspace_state& ws) {
+                                        auto owner = users_.bootstrap_owner(
+                                            store_, people_, ws.workspace_id, out.owner_email,
+                                            {"bootstrap", "req_0", "", ""});
+                                        EXPECT_TRUE(owner.ok());
+                                        if (!owner.ok()) return std::string();
+                                        out.owner_password = std::string(owner->password.reveal());
+                                        out.owner_id = owner->user_id;
+                                        return owner->user_id;
+                                      });
+    EXPECT_TRUE(boot.ok());
+    if (!boot.ok()) return out;
+    out.workspace_id = boot->workspace.workspace_id;
+    out.key = std::string(boot->admin_key.key.reveal());
+    out.key_id = boot->admin_key.state.key_id;
+    feed();
+    return out;
+  }
+
+  infra::request_handler handler_with(std::vector<domain::cidr> trusted, bool loopback = false) {
+    return make_api_handler(api_dependencies{
+        view_,
+        keys_,
+        workspaces_,
+        verifier_,
+        pool_,
+        [this](std::size_t) -> infra::event_store& { return store_; },
+        [this](std::size_t) -> infra::telemetry_store& { return telemetry_; },
+        [this](std::size_t) -> infra::idempotency_store& { return idempotency_; },
+        sealer_,
+        clock_,
+        std::move(trusted),
+        2000ms,
+        directory_,
+        users_,
+        [this](std::size_t) -> infra::people_store& { return people_; },
+        usage_,
+        loopback,
+    });
+  }
+
+  /// Applies what the store holds to the views, as the subscription would (the directory
+  /// first).
+  void feed() {
+    std::lock_guard lock(feed_mutex_);
+    for (const auto& e : store_.read_all(view_.applied_seq(), 1000)) {
+      directory_.apply(e);
+      view_.apply(e);
+    }
+  }
+
+  infra::http_response call_with(const infra::request_handler& handler, std::string method,
+                                 std::string target, std::string body = {}, headers_t headers = {},
+                                 std::string remote_ip = "127.0.0.1") {
+    infra::http_request req;
+    req.method = std::move(method);
+    req.target = std::move(target);
+    req.body = std::move(body);
+    req.headers = std::move(headers);
+    req.request_id = "req_test";
+    req.remote_ip = std::move(remote_ip);
+    auto promise = std::make_shared<std::promise<infra::http_response>>();
+    auto future = promise->get_future();
+    handler(std::move(req),
+            [promise](infra::http_response r) { promise->set_value(std::move(r)); });
+    // Commands wait for the view to apply their event: play the subscription meanwhile.
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (future.wait_for(1ms) != std::future_status::ready) {
+      feed();
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "no response";
+        return {};
+      }
+    }
+    feed();
+    return future.get();
+  }
+
+  infra::http_response call(std::string method, std::string target, std::string body = {},
+                            headers_t headers = {}, std::string remote_ip = "127.0.0.1") {
+    return call_with(handler_, std::move(method), std::move(target), std::move(body),
+                     std::move(headers), std::move(remote_ip));
+  }
+
+  static headers_t json_with(std::string auth) {
+    return {{"Content-Type", "application/json"}, {"Authorization", std::move(auth)}};
+  }
+
+  struct made_key {
+    std::string id;
+    std::string key;
+  };
+
+  /// Creates a key with `body` as the admin; fails the test unless 201.
+  made_key create(const std::string& body) {
+    auto r = call("POST", "/v1/keys", body, json_with("Bearer " + admin_));
+    EXPECT_EQ(r.status, 201u) << r.body;
+    return {string_field(r.body, "id"), string_field(r.body, "key")};
+  }
+
+  infra::http_response check(const std::string& key, headers_t extra = {},
+                             std::string target = "/v1/check",
+                             std::string remote_ip = "127.0.0.1") {
+    extra.emplace_back("Authorization", "Bearer " + key);
+    return call("GET", std::move(target), {}, std::move(extra), std::move(remote_ip));
+  }
+
+  // ---- people ----
+
+  /// A person logged in through the API: their session cookie and CSRF token.
+  struct person {
+    std::string id;
+    std::string email;
+    std::string password;
+    std::string cookie;  ///< "keyledger_session=<id>"
+    std::string csrf;
+  };
+
+  /// Invites `email` with `role` (as the owner's admin key), sets the password with the token
+  /// and logs in.
+  person join(domain::role role, const std::string& email) {
+    person p;
+    p.email = email;
+    p.password = "correct horse battery " + email;
+    auto invited = call("POST", "/v1/users",
+                        R"({"email":")" + email + R"(","display_name":"P","role":")" +
+                            std::string(domain::to_string(role)) + R"("})",
+                        json_with(admin_));
+    EXPECT_EQ(invited.status, 201u) << invited.body;
+    p.id = string_field(invited.body, "id");
+    auto set = call("POST", "/v1/users/set-password",
+                    R"({"token":")" + string_field(invited.body, "invitation_token") +
+                        R"(","password":")" + p.password + R"("})",
+                    {{"Content-Type", "application/json"}});
+    EXPECT_EQ(set.status, 204u) << set.body;
+    return log_in(std::move(p));
+  }
+
+  person log_in(person p, const std::string& workspace = {}) {
+    auto r = call("POST", "/v1/sessions",
+                  R"({"email":")" + p.email + R"(","password":")" + p.password + R"(")" +
+                      (workspace.empty() ? "" : R"(,"workspace":")" + workspace + R"(")") + "}",
+                  {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 201u) << r.body;
+    const auto set_cookie = header_of(r, "Set-Cookie");
+    p.cookie = set_cookie.substr(0, set_cookie.find(';'));
+    p.csrf = string_field(r.body, "csrf_token");
+    if (p.id.empty()) p.id = string_field(r.body, "user_id");
+    return p;
+  }
+
+  person owner() { return log_in({owner_id_, "owner@acme.example", owner_password_, "", ""}); }
+
+  /// Cookie (and, for writes, the CSRF token) of `p`, with a JSON content type.
+  static headers_t as(const person& p, bool with_csrf = true) {
+    headers_t h{{"Content-Type", "application/json"}, {"Cookie", p.cookie}};
+    if (with_csrf) h.emplace_back("X-CSRF-Token", p.csrf);
+    return h;
+  }
+
+  /// Creates a key as `p` (session); fails the test unless 201.
+  made_key create_as(const person& p, const std::string& body) {
+    auto r = call("POST", "/v1/keys", body, as(p));
+    EXPECT_EQ(r.status, 201u) << r.body;
+    return {string_field(r.body, "id"), string_field(r.body, "key")};
+  }
+
+  std::vector<std::string> scopes_of(const std::string& body, const char* field) {
+    std::vector<std::string> out;
+    auto d = parse(body);
+    if (!d.IsObject() || !d.HasMember(field) || !d[field].IsArray()) return {"(none)"};
+    for (const auto& s : d[field].GetArray()) out.emplace_back(s.GetString());
+    return out;
+  }
+
+  infra::openssl_random_source random_;
+  test_support::manual_clock clock_{domain::timestamp(std::chrono::seconds(1'800'000'000))};
+  infra::hmac_key_hasher hasher_;
+  test_support::memory_event_store store_;
+  active_key_view view_;
+  key_service keys_;
+  workspace_service workspaces_;
+  fake_telemetry telemetry_;
+  fake_idempotency idempotency_;
+  rate_limiter limiter_;
+  usage_recorder usage_;
+  verifier verifier_;
+  infra::response_sealer sealer_;
+  directory_view directory_;
+  test_support::memory_people_store people_;
+  user_service users_;
+  infra::blocking_pool pool_;
+  infra::request_handler handler_;
+  std::mutex feed_mutex_;
+  std::string admin_;
+  std::string admin_id_;
+  std::string workspace_id_;
+  std::string owner_id_;
+  std::string owner_password_;
+};
+
+inline std::vector<domain::cidr> cidrs(std::initializer_list<const char*> texts) {
+  std::vector<domain::cidr> out;
+  for (const char* t : texts) out.push_back(*domain::parse_cidr(t));
+  return out;
+}
+
+}  // namespace keyledger::services::routes_testing
