@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "domain/key_format.hpp"
+#include "domain/keys/key_format.hpp"
 #include "domain/net.hpp"
-#include "domain/policy.hpp"
-#include "domain/user.hpp"
-#include "domain/workspace.hpp"
+#include "domain/people/policy.hpp"
+#include "domain/people/user.hpp"
+#include "domain/workspace/workspace.hpp"
 #include "infra/core/blocking_pool.hpp"
 #include "infra/core/config.hpp"
 #include "infra/core/error.hpp"

@@ -4,8 +4,8 @@
 #include <string>
 #include <string_view>
 
-#include "domain/api_key.hpp"
-#include "domain/workspace.hpp"
+#include "domain/keys/api_key.hpp"
+#include "domain/workspace/workspace.hpp"
 #include "infra/core/event_store.hpp"
 
 namespace keyledger::infra {

@@ -4,9 +4,9 @@
 #include <string>
 #include <string_view>
 
-#include "domain/user.hpp"
+#include "domain/people/user.hpp"
 
-// Payloads of the user and membership events (domain/user.hpp), same rules as
+// Payloads of the user and membership events (domain/people/user.hpp), same rules as
 // infra/json/event_codec.hpp: JSON objects with snake_case members in a fixed order (the log
 // hash-chains the exact bytes), timestamps as RFC 3339 strings, roles as their lowercase names.
 // Formats: docs/users-and-roles.md.

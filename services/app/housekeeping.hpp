@@ -4,7 +4,7 @@
 #include <functional>
 #include <memory>
 
-#include "domain/policy.hpp"
+#include "domain/people/policy.hpp"
 #include "domain/types.hpp"
 #include "infra/core/idempotency_store.hpp"
 #include "infra/core/people_store.hpp"

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "domain/api_key.hpp"
-#include "domain/policy.hpp"
+#include "domain/keys/api_key.hpp"
+#include "domain/people/policy.hpp"
 #include "domain/problem.hpp"
 #include "services/app/principal.hpp"
 

@@ -5,8 +5,8 @@
 #include <span>
 #include <variant>
 
-#include "domain/key_format.hpp"
-#include "domain/policy.hpp"
+#include "domain/keys/key_format.hpp"
+#include "domain/people/policy.hpp"
 #include "infra/core/error.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "infra/json/event_codec.hpp"

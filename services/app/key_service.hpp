@@ -8,10 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "domain/api_key.hpp"
+#include "domain/keys/api_key.hpp"
 #include "domain/result.hpp"
 #include "domain/types.hpp"
-#include "domain/workspace.hpp"
+#include "domain/workspace/workspace.hpp"
 #include "infra/core/event_store.hpp"
 #include "infra/crypto/secret.hpp"
 

@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "domain/policy.hpp"
-#include "domain/user.hpp"
+#include "domain/people/policy.hpp"
+#include "domain/people/user.hpp"
 
 namespace keyledger::services {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "domain/api_key.hpp"
+#include "domain/keys/api_key.hpp"
 #include "domain/types.hpp"
 
 namespace keyledger::services {

@@ -7,10 +7,10 @@
 #include <string_view>
 #include <vector>
 
-#include "domain/policy.hpp"
+#include "domain/people/policy.hpp"
 #include "domain/result.hpp"
 #include "domain/types.hpp"
-#include "domain/user.hpp"
+#include "domain/people/user.hpp"
 #include "infra/core/event_store.hpp"
 #include "infra/core/people_store.hpp"
 #include "infra/crypto/secret.hpp"

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "domain/key_format.hpp"
+#include "domain/keys/key_format.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "services/app/rate_limiter.hpp"
 #include "services/app/usage_recorder.hpp"

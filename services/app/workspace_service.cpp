@@ -1,6 +1,6 @@
 #include "services/app/workspace_service.hpp"
 
-#include "domain/policy.hpp"
+#include "domain/people/policy.hpp"
 #include "infra/json/event_codec.hpp"
 #include "services/app/command_executor.hpp"
 #include "services/app/event_sourcing.hpp"

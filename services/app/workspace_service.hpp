@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "domain/api_key.hpp"
+#include "domain/keys/api_key.hpp"
 #include "domain/result.hpp"
-#include "domain/workspace.hpp"
+#include "domain/workspace/workspace.hpp"
 #include "infra/core/event_store.hpp"
 #include "services/app/key_service.hpp"
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "domain/net.hpp"
-#include "domain/policy.hpp"
+#include "domain/people/policy.hpp"
 #include "domain/types.hpp"
 #include "infra/core/blocking_pool.hpp"
 #include "infra/core/event_store.hpp"

@@ -15,11 +15,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "domain/api_key.hpp"
+#include "domain/keys/api_key.hpp"
 #include "domain/net.hpp"
-#include "domain/policy.hpp"
-#include "domain/user.hpp"
-#include "domain/workspace.hpp"
+#include "domain/people/policy.hpp"
+#include "domain/people/user.hpp"
+#include "domain/workspace/workspace.hpp"
 #include "infra/core/event_log/consumer.hpp"
 #include "infra/core/event_store.hpp"
 

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "domain/user.hpp"
+#include "domain/people/user.hpp"
 #include "infra/core/event_log/consumer.hpp"
 #include "infra/core/event_store.hpp"
 

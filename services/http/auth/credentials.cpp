@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "domain/encoding.hpp"
-#include "domain/policy.hpp"
+#include "domain/people/policy.hpp"
 #include "domain/text.hpp"
 
 namespace keyledger::services::http {

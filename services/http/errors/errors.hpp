@@ -8,7 +8,7 @@
 #include <chrono>
 #include <string_view>
 
-#include "domain/api_key.hpp"
+#include "domain/keys/api_key.hpp"
 #include "domain/problem.hpp"
 #include "infra/core/error.hpp"
 #include "infra/http/server.hpp"

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "domain/api_key.hpp"
+#include "domain/keys/api_key.hpp"
 #include "infra/json/json.hpp"
 #include "services/app/key_service.hpp"
 #include "services/http/keys/key_routes.hpp"

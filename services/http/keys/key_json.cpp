@@ -2,7 +2,7 @@
 #include <string>
 
 #include "domain/net.hpp"
-#include "domain/policy.hpp"
+#include "domain/people/policy.hpp"
 #include "services/http/errors/errors.hpp"
 #include "services/http/keys/key_endpoints.hpp"
 #include "services/http/router/form.hpp"

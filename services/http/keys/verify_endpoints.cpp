@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "domain/api_key.hpp"
+#include "domain/keys/api_key.hpp"
 #include "domain/encoding.hpp"
 #include "services/app/verifier.hpp"
 #include "services/http/auth/credentials.hpp"

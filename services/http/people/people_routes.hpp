@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <functional>
 
-#include "domain/policy.hpp"
+#include "domain/people/policy.hpp"
 #include "domain/types.hpp"
 #include "infra/core/event_store.hpp"
 #include "infra/core/people_store.hpp"

@@ -2,7 +2,7 @@
 #include <memory>
 #include <string>
 
-#include "domain/policy.hpp"
+#include "domain/people/policy.hpp"
 #include "infra/crypto/secret.hpp"
 #include "services/app/usage_recorder.hpp"
 #include "services/app/user_service.hpp"

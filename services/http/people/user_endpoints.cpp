@@ -3,8 +3,8 @@
 #include <memory>
 #include <string>
 
-#include "domain/policy.hpp"
-#include "domain/user.hpp"
+#include "domain/people/policy.hpp"
+#include "domain/people/user.hpp"
 #include "infra/crypto/secret.hpp"
 #include "services/app/user_service.hpp"
 #include "services/http/errors/errors.hpp"

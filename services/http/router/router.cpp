@@ -9,7 +9,7 @@
 #include <string>
 
 #include "domain/encoding.hpp"
-#include "domain/key_format.hpp"
+#include "domain/keys/key_format.hpp"
 #include "services/http/errors/errors.hpp"
 #include "services/http/router/client_address.hpp"
 #include "services/http/router/form.hpp"

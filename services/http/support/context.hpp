@@ -6,7 +6,7 @@
 #include <optional>
 #include <string_view>
 
-#include "domain/policy.hpp"
+#include "domain/people/policy.hpp"
 #include "domain/problem.hpp"
 #include "services/app/key_authorization.hpp"
 #include "services/app/key_service.hpp"

@@ -1,8 +1,8 @@
 // The caller's workspace: its settings (key policy, scope catalog), read and changed.
 #include <string>
 
-#include "domain/policy.hpp"
-#include "domain/workspace.hpp"
+#include "domain/people/policy.hpp"
+#include "domain/workspace/workspace.hpp"
 #include "services/app/workspace_service.hpp"
 #include "services/http/errors/errors.hpp"
 #include "services/http/router/form.hpp"

@@ -7,8 +7,8 @@
 #include <variant>
 #include <vector>
 
-#include "domain/api_key.hpp"
-#include "domain/key_format.hpp"
+#include "domain/keys/api_key.hpp"
+#include "domain/keys/key_format.hpp"
 #include "fakes.hpp"
 #include "key_fixtures.hpp"
 

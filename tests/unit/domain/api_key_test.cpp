@@ -1,5 +1,5 @@
 // create_key, update_key and revoke_key: every decide rule, given/when/then.
-#include "domain/api_key.hpp"
+#include "domain/keys/api_key.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "domain/key_format.hpp"
+#include "domain/keys/key_format.hpp"
 #include "fakes.hpp"
 #include "key_fixtures.hpp"
 

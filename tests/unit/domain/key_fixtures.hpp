@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "domain/api_key.hpp"
+#include "domain/keys/api_key.hpp"
 #include "fakes.hpp"
 
 namespace keyledger::domain::testing {

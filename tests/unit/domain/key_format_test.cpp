@@ -1,4 +1,4 @@
-#include "domain/key_format.hpp"
+#include "domain/keys/key_format.hpp"
 
 #include <gtest/gtest.h>
 

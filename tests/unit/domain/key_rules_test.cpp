@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "domain/api_key.hpp"
-#include "domain/key_format.hpp"
-#include "domain/workspace.hpp"
+#include "domain/keys/api_key.hpp"
+#include "domain/keys/key_format.hpp"
+#include "domain/workspace/workspace.hpp"
 #include "fakes.hpp"
 
 namespace keyledger::domain {

@@ -1,4 +1,4 @@
-#include "domain/policy.hpp"
+#include "domain/people/policy.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "domain/user.hpp"
+#include "domain/people/user.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "domain/key_format.hpp"
+#include "domain/keys/key_format.hpp"
 #include "fakes.hpp"
 
 namespace keyledger::domain {

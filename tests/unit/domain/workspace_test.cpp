@@ -1,4 +1,4 @@
-#include "domain/workspace.hpp"
+#include "domain/workspace/workspace.hpp"
 
 #include <gtest/gtest.h>
 

@@ -6,8 +6,8 @@
 #include <functional>
 #include <utility>
 
-#include "domain/key_format.hpp"
-#include "domain/policy.hpp"
+#include "domain/keys/key_format.hpp"
+#include "domain/people/policy.hpp"
 #include "infra/core/error.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "tests/support/manual_clock.hpp"

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "domain/key_format.hpp"
+#include "domain/keys/key_format.hpp"
 #include "infra/core/error.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "infra/crypto/password.hpp"

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "domain/key_format.hpp"
-#include "domain/workspace.hpp"
+#include "domain/keys/key_format.hpp"
+#include "domain/workspace/workspace.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "infra/json/event_codec.hpp"
 #include "services/app/rate_limiter.hpp"

@@ -16,7 +16,7 @@
 #include <mutex>
 #include <set>
 
-#include "domain/key_format.hpp"
+#include "domain/keys/key_format.hpp"
 #include "infra/crypto/aead.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "services/app/key_service.hpp"

@@ -1,4 +1,4 @@
-#include "domain/policy.hpp"
+#include "domain/people/policy.hpp"
 
 #include <algorithm>
 #include <array>
@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "domain/api_key.hpp"
+#include "domain/keys/api_key.hpp"
 #include "domain/encoding.hpp"
 
 namespace keyledger::domain {

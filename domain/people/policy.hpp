@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "domain/types.hpp"
-#include "domain/user.hpp"
+#include "domain/people/user.hpp"
 
 // Who may do what (issue 4): one explicit table role x action, the rules for changing roles,
 // the scopes each role allows, and the pure half of browser sessions. docs/users-and-roles.md

@@ -1,4 +1,4 @@
-#include "domain/workspace.hpp"
+#include "domain/workspace/workspace.hpp"
 
 #include <chrono>
 #include <string>
@@ -6,9 +6,9 @@
 #include <variant>
 #include <vector>
 
-#include "domain/key_format.hpp"
+#include "domain/keys/key_format.hpp"
 #include "domain/overloaded.hpp"
-#include "domain/policy.hpp"
+#include "domain/people/policy.hpp"
 
 namespace keyledger::domain {
 

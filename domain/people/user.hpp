@@ -24,7 +24,7 @@ namespace keyledger::domain {
 
 // ---- roles --------------------------------------------------------------------------------
 
-/// A user's role in one workspace. What each may do is in domain/policy.hpp.
+/// A user's role in one workspace. What each may do is in domain/people/policy.hpp.
 enum class role : std::uint8_t { owner, admin, member, auditor };
 
 inline constexpr std::array<role, 4> all_roles = {role::owner, role::admin, role::member,

@@ -7,7 +7,7 @@
 #include <variant>
 #include <vector>
 
-#include "domain/api_key.hpp"
+#include "domain/keys/api_key.hpp"
 #include "domain/result.hpp"
 #include "domain/types.hpp"
 
@@ -22,7 +22,7 @@ struct workspace_created {
   /// Absent in events written before the lifecycle issue: decodes as key_policy{}.
   key_policy policy;
   /// The platform's own `resource:action` scopes that keys may carry (besides keyledger's
-  /// management scopes, domain/policy.hpp). Absent in older events: empty.
+  /// management scopes, domain/people/policy.hpp). Absent in older events: empty.
   std::vector<std::string> scope_catalog;
   bool operator==(const workspace_created&) const = default;
 };

@@ -8,39 +8,11 @@
 #include <variant>
 #include <vector>
 
+#include "domain/keys/key_settings.hpp"
 #include "domain/result.hpp"
 #include "domain/types.hpp"
 
 namespace keyledger::domain {
-
-// ---- settings -----------------------------------------------------------------------------
-
-/// Per-key rate limit: at most `limit` accepted verifications per `window_seconds` (a fixed
-/// window, counted per node). limit 1-1,000,000; window 1-86,400 seconds.
-struct rate_limit {
-  std::uint32_t limit = 0;
-  std::uint32_t window_seconds = 0;
-  bool operator==(const rate_limit&) const = default;
-};
-bool valid_rate_limit(const rate_limit& r) noexcept;
-
-/// A workspace's rules for its keys (set in WorkspaceCreated; see workspace.hpp).
-struct key_policy {
-  std::chrono::days default_lifespan{90};
-  std::chrono::days max_lifespan{365};
-  bool allow_no_expiry = false;     ///< may a key be created with "expires_at": null?
-  bool names_allow_spaces = true;   ///< may a key name contain spaces?
-  bool operator==(const key_policy&) const = default;
-};
-
-/// Grace period of a rotation: 0 (the old key stops at once) to 30 days; default 24 h.
-inline constexpr std::chrono::seconds max_grace_period = std::chrono::days(30);
-inline constexpr std::chrono::seconds default_grace_period = std::chrono::hours(24);
-/// KeyExpiryApproaching is due this long before expires_at.
-inline constexpr std::chrono::seconds expiry_warning_lead = std::chrono::days(14);
-/// At most this many allowed CIDRs per key.
-inline constexpr std::size_t max_allowed_cidrs = 32;
-inline constexpr std::size_t max_postback_url_length = 2048;
 
 // ---- events -------------------------------------------------------------------------------
 // Events carry no secret: only the keyed hash (HMAC-SHA256 under the server secret, lowercase
@@ -130,8 +102,8 @@ struct key_expiry_approaching {
   bool operator==(const key_expiry_approaching&) const = default;
 };
 
-using api_key_event = std::variant<key_created, key_updated, key_disabled, key_enabled,
-                                   key_rotated, key_revoked, key_expired, key_expiry_approaching>;
+using api_key_event = std::variant<key_created, key_updated, key_disabled, key_enabled, key_rotated,
+                                   key_revoked, key_expired, key_expiry_approaching>;
 
 /// The stable type name stored in the event log.
 std::string_view event_type(const api_key_event& e) noexcept;
@@ -166,9 +138,9 @@ struct api_key_state {
   std::string rotated_to;  ///< "" until rotated
   std::string owner_user_id;
   std::optional<timestamp> revoked_at;
-  bool expiry_recorded = false;                   ///< KeyExpired appended
-  std::optional<timestamp> expiry_warned_for;     ///< expires_at of the last KeyExpiryApproaching
-  std::optional<timestamp> updated_at;            ///< last KeyUpdated/Disabled/Enabled/Rotated
+  bool expiry_recorded = false;                ///< KeyExpired appended
+  std::optional<timestamp> expiry_warned_for;  ///< expires_at of the last KeyExpiryApproaching
+  std::optional<timestamp> updated_at;         ///< last KeyUpdated/Disabled/Enabled/Rotated
 
   /// The status at `now` (expiry is a matter of time, not of the KeyExpired event).
   key_status status_at(timestamp now) const noexcept;
@@ -269,40 +241,13 @@ enum class rejection {
   invalid_postback_url,
   invalid_rate_limit,
   invalid_grace_period,
-  not_due,              ///< expire/warn: nothing to record (the job skips the key)
+  not_due,  ///< expire/warn: nothing to record (the job skips the key)
   invalid_key_policy,
-  invalid_owner,        ///< create: owner_user_id neither "" nor a user id
+  invalid_owner,  ///< create: owner_user_id neither "" nor a user id
   workspace_not_found,
 };
 
 std::string_view to_string(rejection r) noexcept;
-
-// ---- rules --------------------------------------------------------------------------------
-
-/// Trims ASCII whitespace at both ends. Does not validate.
-std::string normalize_key_name(std::string_view name);
-
-/// Key names (after trimming): 1-64 Unicode characters of valid UTF-8, none a control
-/// character (C0, DEL, C1) or an invisible format character (U+200B-U+200F, U+2028-U+202E,
-/// U+2060-U+2064, U+FEFF); no leading/trailing whitespace; spaces only if `allow_spaces`; and
-/// never something that parses as an API key (names are stored in events).
-bool valid_key_name(std::string_view name, bool allow_spaces = true) noexcept;
-
-/// A scope is `resource:action`, each part [a-z][a-z0-9_-]{0,31}.
-bool valid_scope(std::string_view scope) noexcept;
-
-/// At most 32 scopes, each valid, no duplicates.
-inline constexpr std::size_t max_scopes = 32;
-bool valid_scopes(const std::vector<std::string>& scopes) noexcept;
-
-/// Parses each entry with parse_cidr and returns the canonical texts (duplicates removed,
-/// order kept), or nullopt if any entry is invalid or there are more than 32.
-std::optional<std::vector<std::string>> normalize_cidrs(const std::vector<std::string>& cidrs);
-
-/// "" (none), or an absolute URL of at most 2048 characters: scheme https, or http only when
-/// the host is a loopback address literal or "localhost"; a host is required; no userinfo
-/// ("user:pass@" would put a credential in an event); no fragment; printable ASCII only.
-bool valid_postback_url(std::string_view url) noexcept;
 
 /// The stream that holds one key's events: "api_key-<key_id>".
 std::string key_stream_id(std::string_view key_id);

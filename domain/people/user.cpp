@@ -1,4 +1,4 @@
-#include "domain/user.hpp"
+#include "domain/people/user.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -8,7 +8,7 @@
 #include <variant>
 #include <vector>
 
-#include "domain/key_format.hpp"
+#include "domain/keys/key_format.hpp"
 #include "domain/overloaded.hpp"
 #include "domain/text.hpp"
 

@@ -1,0 +1,74 @@
+#pragma once
+
+// The settings of an API key and their rules, apart from the aggregate's events and decisions
+// (api_key.hpp): what a name, a scope list, allowed CIDRs, a postback URL and a rate limit may
+// be, and the workspace's policy for keys. Callers validate with these and the domain's
+// decide() checks the same, so a rule is written once.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keyledger::domain {
+
+// ---- settings -----------------------------------------------------------------------------
+
+/// Per-key rate limit: at most `limit` accepted verifications per `window_seconds` (a fixed
+/// window, counted per node). limit 1-1,000,000; window 1-86,400 seconds.
+struct rate_limit {
+  std::uint32_t limit = 0;
+  std::uint32_t window_seconds = 0;
+  bool operator==(const rate_limit&) const = default;
+};
+bool valid_rate_limit(const rate_limit& r) noexcept;
+
+/// A workspace's rules for its keys (set in WorkspaceCreated; see workspace.hpp).
+struct key_policy {
+  std::chrono::days default_lifespan{90};
+  std::chrono::days max_lifespan{365};
+  bool allow_no_expiry = false;    ///< may a key be created with "expires_at": null?
+  bool names_allow_spaces = true;  ///< may a key name contain spaces?
+  bool operator==(const key_policy&) const = default;
+};
+
+/// Grace period of a rotation: 0 (the old key stops at once) to 30 days; default 24 h.
+inline constexpr std::chrono::seconds max_grace_period = std::chrono::days(30);
+inline constexpr std::chrono::seconds default_grace_period = std::chrono::hours(24);
+/// KeyExpiryApproaching is due this long before expires_at.
+inline constexpr std::chrono::seconds expiry_warning_lead = std::chrono::days(14);
+/// At most this many allowed CIDRs per key.
+inline constexpr std::size_t max_allowed_cidrs = 32;
+inline constexpr std::size_t max_postback_url_length = 2048;
+
+// ---- rules --------------------------------------------------------------------------------
+
+/// Trims ASCII whitespace at both ends. Does not validate.
+std::string normalize_key_name(std::string_view name);
+
+/// Key names (after trimming): 1-64 Unicode characters of valid UTF-8, none a control
+/// character (C0, DEL, C1) or an invisible format character (U+200B-U+200F, U+2028-U+202E,
+/// U+2060-U+2064, U+FEFF); no leading/trailing whitespace; spaces only if `allow_spaces`; and
+/// never something that parses as an API key (names are stored in events).
+bool valid_key_name(std::string_view name, bool allow_spaces = true) noexcept;
+
+/// A scope is `resource:action`, each part [a-z][a-z0-9_-]{0,31}.
+bool valid_scope(std::string_view scope) noexcept;
+
+/// At most 32 scopes, each valid, no duplicates.
+inline constexpr std::size_t max_scopes = 32;
+bool valid_scopes(const std::vector<std::string>& scopes) noexcept;
+
+/// Parses each entry with parse_cidr and returns the canonical texts (duplicates removed,
+/// order kept), or nullopt if any entry is invalid or there are more than 32.
+std::optional<std::vector<std::string>> normalize_cidrs(const std::vector<std::string>& cidrs);
+
+/// "" (none), or an absolute URL of at most 2048 characters: scheme https, or http only when
+/// the host is a loopback address literal or "localhost"; a host is required; no userinfo
+/// ("user:pass@" would put a credential in an event); no fragment; printable ASCII only.
+bool valid_postback_url(std::string_view url) noexcept;
+
+}  // namespace keyledger::domain
