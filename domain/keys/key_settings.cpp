@@ -224,4 +224,79 @@ bool valid_postback_url(std::string_view url) noexcept {
   return iequals_ascii(host, "localhost");
 }
 
+result<std::optional<timestamp>, problem> resolve_expiry(const expiry_choice& choice,
+                                                         const key_policy& policy, timestamp now) {
+  const auto max_days = std::to_string(policy.max_lifespan.count());
+  if ((choice.expires_at || choice.never_expires) && choice.expires_in_days) {
+    return problem::invalid("expires_at",
+                            "fields 'expires_at' and 'expires_in_days' exclude each other");
+  }
+  if (choice.never_expires) {
+    if (!policy.allow_no_expiry) {
+      return problem::invalid("expires_at",
+                              "field 'expires_at' may be null (no expiry) only where the "
+                              "workspace allows keys without expiry");
+    }
+    return std::optional<timestamp>{};
+  }
+  if (choice.expires_at) {
+    if (*choice.expires_at <= now || *choice.expires_at > now + policy.max_lifespan) {
+      return problem::invalid("expires_at", "field 'expires_at' must lie in the future, at most " +
+                                                max_days + " days from now");
+    }
+    return std::optional<timestamp>{*choice.expires_at};
+  }
+  if (choice.expires_in_days) {
+    const auto days = *choice.expires_in_days;
+    if (days < 1 || days > policy.max_lifespan.count()) {
+      return problem::invalid("expires_in_days",
+                              "field 'expires_in_days' must be an integer from 1 to " + max_days);
+    }
+    return std::optional<timestamp>{now + std::chrono::days(days)};
+  }
+  return std::optional<timestamp>{now + policy.default_lifespan};
+}
+
+result<rate_limit, problem> check_rate_limit(std::optional<std::int64_t> limit,
+                                             std::optional<std::int64_t> window_seconds) {
+  if (!limit || *limit < 1 || *limit > 1'000'000) {
+    return problem::invalid("rate_limit.limit",
+                            "field 'rate_limit.limit' must be an integer from 1 to 1000000");
+  }
+  if (!window_seconds || *window_seconds < 1 || *window_seconds > 86'400) {
+    return problem::invalid("rate_limit.window_seconds",
+                            "field 'rate_limit.window_seconds' must be an integer from 1 to 86400");
+  }
+  return rate_limit{static_cast<std::uint32_t>(*limit),
+                    static_cast<std::uint32_t>(*window_seconds)};
+}
+
+result<std::chrono::seconds, problem> check_grace_period(std::int64_t seconds) {
+  if (seconds < 0 || seconds > max_grace_period.count()) {
+    return problem::invalid("grace_period_seconds",
+                            "field 'grace_period_seconds' must be an integer from 0 to 2592000");
+  }
+  return std::chrono::seconds(seconds);
+}
+
+result<key_policy, problem> check_lifespans(key_policy policy,
+                                            std::optional<std::int64_t> default_days,
+                                            std::optional<std::int64_t> max_days) {
+  for (const auto& days : {default_days, max_days}) {
+    if (days && (*days < 1 || *days > max_lifespan_days)) {
+      return problem::invalid("key_policy",
+                              "fields 'key_policy.default_lifespan_days' and "
+                              "'key_policy.max_lifespan_days' must be integers from 1 to 3650");
+    }
+  }
+  if (default_days) policy.default_lifespan = std::chrono::days(*default_days);
+  if (max_days) policy.max_lifespan = std::chrono::days(*max_days);
+  if (policy.default_lifespan > policy.max_lifespan) {
+    return problem::invalid("key_policy",
+                            "field 'key_policy': default_lifespan_days must not exceed "
+                            "max_lifespan_days");
+  }
+  return policy;
+}
+
 }  // namespace keyledger::domain

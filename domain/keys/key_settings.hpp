@@ -13,6 +13,10 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/problem.hpp"
+#include "domain/result.hpp"
+#include "domain/types.hpp"
+
 namespace keyledger::domain {
 
 // ---- settings -----------------------------------------------------------------------------
@@ -70,5 +74,40 @@ std::optional<std::vector<std::string>> normalize_cidrs(const std::vector<std::s
 /// the host is a loopback address literal or "localhost"; a host is required; no userinfo
 /// ("user:pass@" would put a credential in an event); no fragment; printable ASCII only.
 bool valid_postback_url(std::string_view url) noexcept;
+
+// ---- field-level checks ---------------------------------------------------------------------
+// What a caller hands in, checked once, here, with the problem naming the field: callers (the
+// HTTP API, the CLI through it, the console) do not re-implement the bounds.
+
+/// Expiry as the client chose it: at most one of expires_at / expires_in_days / never_expires;
+/// none of them = the workspace's default lifespan.
+struct expiry_choice {
+  std::optional<timestamp> expires_at;
+  std::optional<std::int64_t> expires_in_days;
+  bool never_expires = false;
+};
+
+/// The instant a new key expires (nullopt: never), from the choice and the workspace policy at
+/// `now`. Problems: both expires_at and expires_in_days; no expiry where the policy forbids it;
+/// expires_at not in the future or beyond max_lifespan; expires_in_days outside 1..max.
+result<std::optional<timestamp>, problem> resolve_expiry(const expiry_choice& choice,
+                                                         const key_policy& policy, timestamp now);
+
+/// A rate limit from its two members; nullopt for a member that is not an integer. Problems
+/// name rate_limit.limit / rate_limit.window_seconds.
+result<rate_limit, problem> check_rate_limit(std::optional<std::int64_t> limit,
+                                             std::optional<std::int64_t> window_seconds);
+
+/// A rotation's grace period in seconds, 0 to max_grace_period.
+result<std::chrono::seconds, problem> check_grace_period(std::int64_t seconds);
+
+/// The longest lifespan a workspace may allow its keys, in days.
+inline constexpr std::int64_t max_lifespan_days = 3650;
+
+/// A key policy's lifespans in days (each 1..max_lifespan_days; nullopt: not an integer),
+/// applied onto `policy`; then default <= max. Problems name key_policy.
+result<key_policy, problem> check_lifespans(key_policy policy,
+                                            std::optional<std::int64_t> default_days,
+                                            std::optional<std::int64_t> max_days);
 
 }  // namespace keyledger::domain

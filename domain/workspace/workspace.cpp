@@ -60,7 +60,7 @@ std::string_view event_type(const workspace_event& e) noexcept {
 }
 
 bool valid_key_policy(const key_policy& p) noexcept {
-  constexpr std::chrono::days longest{3650};
+  constexpr std::chrono::days longest{max_lifespan_days};
   return p.max_lifespan >= std::chrono::days{1} && p.max_lifespan <= longest &&
          p.default_lifespan >= std::chrono::days{1} && p.default_lifespan <= p.max_lifespan;
 }
@@ -90,23 +90,22 @@ result<std::vector<workspace_event>, rejection> decide(const workspace_state& st
 }
 
 workspace_state evolve(workspace_state state, const workspace_event& event) {
-  std::visit(
-      overloaded{
-          [&](const workspace_created& e) {
-            state.exists = true;
-            state.workspace_id = e.workspace_id;
-            state.name = e.name;
-            state.key_prefix = e.key_prefix;
-            state.created_at = e.created_at;
-            state.policy = e.policy;
-            state.scope_catalog = e.scope_catalog;
-          },
-          [&](const workspace_settings_changed& e) {
-            if (e.policy) state.policy = *e.policy;
-            if (e.scope_catalog) state.scope_catalog = *e.scope_catalog;
-          },
-      },
-      event);
+  std::visit(overloaded{
+                 [&](const workspace_created& e) {
+                   state.exists = true;
+                   state.workspace_id = e.workspace_id;
+                   state.name = e.name;
+                   state.key_prefix = e.key_prefix;
+                   state.created_at = e.created_at;
+                   state.policy = e.policy;
+                   state.scope_catalog = e.scope_catalog;
+                 },
+                 [&](const workspace_settings_changed& e) {
+                   if (e.policy) state.policy = *e.policy;
+                   if (e.scope_catalog) state.scope_catalog = *e.scope_catalog;
+                 },
+             },
+             event);
   ++state.version;
   return state;
 }

@@ -29,13 +29,8 @@ struct request_context {
   std::string idempotency_key;
 };
 
-/// Expiry as the client chose it: at most one of expires_at / expires_in_days / never_expires;
-/// none of them = the workspace's default lifespan.
-struct expiry_choice {
-  std::optional<domain::timestamp> expires_at;
-  std::optional<std::int64_t> expires_in_days;
-  bool never_expires = false;
-};
+/// Expiry as the client chose it (the domain's rules: domain::resolve_expiry).
+using domain::expiry_choice;
 
 struct create_key_input {
   std::string workspace_id;
@@ -89,11 +84,11 @@ struct revoked_key {
 };
 
 /// Command handlers for keys (workspaces: workspace_service): load the stream, decide, append
-/// with the loaded version as the expected one (command_executor.hpp). A command on an existing key whose stream changed meanwhile
-/// is NOT retried: it fails with infra::error(errc::conflict) (409), so of two concurrent
-/// commands on one key exactly one wins. Pure
-/// orchestration: storage errors propagate as infra::error. Thread-safe (stateless apart from
-/// its thread-safe collaborators); runs on blocking-pool threads with that thread's store.
+/// with the loaded version as the expected one (command_executor.hpp). A command on an existing key
+/// whose stream changed meanwhile is NOT retried: it fails with infra::error(errc::conflict) (409),
+/// so of two concurrent commands on one key exactly one wins. Pure orchestration: storage errors
+/// propagate as infra::error. Thread-safe (stateless apart from its thread-safe collaborators);
+/// runs on blocking-pool threads with that thread's store.
 class key_service {
  public:
   key_service(const infra::hmac_key_hasher& hasher, domain::random_source& random,
@@ -112,13 +107,10 @@ class key_service {
                                                         const request_context& ctx) const;
 
   /// Rotation: KeyRotated (old) + KeyCreated (new) in one transaction (event_store::append_all).
-  domain::result<rotated_key, domain::rejection> rotate(infra::event_store& store,
-                                                        std::string_view key_id,
-                                                        std::string_view workspace_id,
-                                                        std::string_view key_prefix,
-                                                        const domain::key_policy& policy,
-                                                        std::chrono::seconds grace_period,
-                                                        const request_context& ctx) const;
+  domain::result<rotated_key, domain::rejection> rotate(
+      infra::event_store& store, std::string_view key_id, std::string_view workspace_id,
+      std::string_view key_prefix, const domain::key_policy& policy,
+      std::chrono::seconds grace_period, const request_context& ctx) const;
 
   /// Background job: appends KeyExpired / KeyExpiryApproaching when due, with an event id
   /// derived from (key, kind, expires_at), so racing nodes append it once. Returns the number

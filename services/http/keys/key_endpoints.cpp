@@ -55,38 +55,22 @@ void key_endpoints::create_key(call& c) {
 
   const auto& policy = workspace->policy;
   create_key_input input;
-  if ((never || expires_text) && days) {
-    return void(
-        invalid(c, "expires_at", "fields 'expires_at' and 'expires_in_days' exclude each other"));
-  }
-  const auto now = d_.clock.now();
-  const auto max_days = std::to_string(policy.max_lifespan.count());
-  if (never) {
-    if (!policy.allow_no_expiry) {
-      return void(invalid(c, "expires_at",
-                          "field 'expires_at' may be null (no expiry) only where the "
-                          "workspace allows keys without expiry"));
-    }
-    input.expiry.never_expires = true;
-  } else if (expires_text) {
+  // Parsing is ours; every rule of the expiry is the domain's (domain::resolve_expiry, run
+  // again by key_service at its own instant).
+  if (expires_text) {
     const auto at = domain::parse_timestamp(*expires_text);
-    if (!at) {
+    // Both given is refused whatever the text says: resolve_expiry names that first.
+    if (!at && !days) {
       return void(invalid(c, "expires_at",
                           "field 'expires_at' must be an RFC 3339 UTC time such as "
                           "\"2026-11-23T19:36:02Z\" (or null)"));
     }
-    if (*at <= now || *at > now + policy.max_lifespan) {
-      return void(invalid(
-          c, "expires_at",
-          "field 'expires_at' must lie in the future, at most " + max_days + " days from now"));
-    }
-    input.expiry.expires_at = *at;
-  } else if (days) {
-    if (*days < 1 || *days > policy.max_lifespan.count()) {
-      return void(invalid(c, "expires_in_days",
-                          "field 'expires_in_days' must be an integer from 1 to " + max_days));
-    }
-    input.expiry.expires_in_days = *days;
+    input.expiry.expires_at = at.value_or(domain::timestamp{});
+  }
+  input.expiry.never_expires = never;
+  input.expiry.expires_in_days = days;
+  if (auto checked = domain::resolve_expiry(input.expiry, policy, d_.clock.now()); !checked) {
+    return answer(c, checked.error());
   }
   input.workspace_id = workspace->workspace_id;
   input.key_prefix = workspace->key_prefix;
@@ -278,20 +262,19 @@ void key_endpoints::rotate_key(call& c) {
   if (!body) return;
   std::optional<std::int64_t> grace;
   if (!take(c, body->get_int("grace_period_seconds"), grace)) return;
-  if (grace && (*grace < 0 || *grace > domain::max_grace_period.count())) {
-    return answer(c, problem_of(domain::rejection::invalid_grace_period));
-  }
+  auto grace_period = domain::check_grace_period(
+      grace.value_or(std::chrono::seconds(domain::default_grace_period).count()));
+  if (!grace_period) return answer(c, grace_period.error());
   if (!plausible_key_id(c.path_id)) {
     return answer(c, not_found());
   }
   auto workspace = workspace_of(c, d_.view);
   if (!workspace) return;
-  const auto grace_period =
-      grace ? std::chrono::seconds(*grace) : std::chrono::seconds(domain::default_grace_period);
   run_.command(
       c,
-      [this, id = c.path_id, workspace = std::move(*workspace), grace_period, who = *c.who,
-       ctx = context_of(c), request_id = c.req.request_id](std::size_t worker) -> command_result {
+      [this, id = c.path_id, workspace = std::move(*workspace), grace_period = grace_period.value(),
+       who = *c.who, ctx = context_of(c),
+       request_id = c.req.request_id](std::size_t worker) -> command_result {
         auto& store = d_.store_for(worker);
         const auto old_key = d_.keys.load(store, id);
         if (auto refused = refuse_key_command(who, old_key, action::keys_rotate_any,

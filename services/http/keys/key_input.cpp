@@ -37,16 +37,14 @@ bool read_rate_limit(const call& c, const infra::json_body& body, key_settings_i
   auto window = rl.get_int("window_seconds");
   if (limit && !limit.value()) return missing(c, "rate_limit.limit");
   if (window && !window.value()) return missing(c, "rate_limit.window_seconds");
-  if (!limit || *limit.value() < 1 || *limit.value() > 1'000'000) {
-    return invalid(c, "rate_limit.limit",
-                   "field 'rate_limit.limit' must be an integer from 1 to 1000000");
+  // A member of the wrong type is "not an integer" to the domain's check.
+  auto checked = domain::check_rate_limit(limit ? limit.value() : std::nullopt,
+                                          window ? window.value() : std::nullopt);
+  if (!checked) {
+    answer(c, checked.error());
+    return false;
   }
-  if (!window || *window.value() < 1 || *window.value() > 86'400) {
-    return invalid(c, "rate_limit.window_seconds",
-                   "field 'rate_limit.window_seconds' must be an integer from 1 to 86400");
-  }
-  out.limit = std::optional<domain::rate_limit>{domain::rate_limit{
-      static_cast<std::uint32_t>(*limit.value()), static_cast<std::uint32_t>(*window.value())}};
+  out.limit = std::optional<domain::rate_limit>{checked.value()};
   return true;
 }
 

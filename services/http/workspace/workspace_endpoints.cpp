@@ -18,8 +18,6 @@ namespace {
 using domain::action;
 using infra::http_response;
 
-constexpr std::int64_t max_lifespan_days = 3650;
-
 struct workspace_fields {
   std::string_view workspace_id;
   std::string_view name;
@@ -60,23 +58,18 @@ bool read_policy(const call& c, const infra::json_body& p, domain::key_policy& p
   auto spaces = p.get_bool("names_allow_spaces");
   for (auto* days : {&default_days, &max_days}) {
     if (!*days) return invalid(c, "key_policy", days->error().message);
-    if (days->value() && (*days->value() < 1 || *days->value() > max_lifespan_days)) {
-      return invalid(c, "key_policy",
-                     "fields 'key_policy.default_lifespan_days' and "
-                     "'key_policy.max_lifespan_days' must be integers from 1 to 3650");
-    }
   }
   if (!no_expiry) return invalid(c, "key_policy.allow_no_expiry", no_expiry.error().message);
   if (!spaces) return invalid(c, "key_policy.names_allow_spaces", spaces.error().message);
-  if (default_days.value()) policy.default_lifespan = std::chrono::days(*default_days.value());
-  if (max_days.value()) policy.max_lifespan = std::chrono::days(*max_days.value());
+  // The bounds of the lifespans are the domain's (domain::check_lifespans).
+  auto checked = domain::check_lifespans(policy, default_days.value(), max_days.value());
+  if (!checked) {
+    answer(c, checked.error());
+    return false;
+  }
+  policy = checked.value();
   if (no_expiry.value()) policy.allow_no_expiry = *no_expiry.value();
   if (spaces.value()) policy.names_allow_spaces = *spaces.value();
-  if (!domain::valid_key_policy(policy)) {
-    return invalid(c, "key_policy",
-                   "field 'key_policy': default_lifespan_days must not exceed "
-                   "max_lifespan_days");
-  }
   return true;
 }
 
