@@ -1,0 +1,40 @@
+#pragma once
+
+// Private to infra/http (includes Beast): what the server does with the bytes of one request
+// before the handler sees it - its id, the peer's address, the parser's failures that deserve
+// an answer - and the check on headers going out.
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace keyledger::infra::detail {
+
+/// A fresh request id, "req_..." (a per-thread PRNG: ids are correlation handles, not secrets).
+std::string new_request_id();
+
+/// Header names and values from the application go on the wire verbatim: refuse anything that
+/// could split the response.
+bool safe_header(std::string_view name, std::string_view value) noexcept;
+
+/// The peer's address as text (an IPv4-mapped IPv6 address as plain IPv4); "" if unknown.
+std::string remote_ip_of(const boost::asio::ip::tcp::socket& socket);
+
+/// Parse failures that deserve an answer; everything else (eof, reset, timeout) closes quietly.
+struct rejection {
+  unsigned status;
+  std::string_view code;
+};
+
+std::optional<rejection> rejection_for(const boost::beast::error_code& ec, bool header_done);
+
+using request_parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+
+/// Feeds the parser what the buffer already holds. need_more is not an error here: the caller
+/// reads the rest from the socket.
+boost::beast::error_code parse_buffered(request_parser& parser, boost::beast::flat_buffer& buffer);
+
+}  // namespace keyledger::infra::detail
