@@ -111,40 +111,42 @@ decision decide_update(const api_key_state& state, const update_key& c) {
   u.key_id = state.key_id;
   u.updated_at = c.now;
   bool changed = false;
-  if (c.name && *c.name != state.name) {
-    if (!valid_key_name(*c.name, c.policy.names_allow_spaces)) return rejection::invalid_name;
-    u.name = c.name;
+  if (c.changes.name && *c.changes.name != state.name) {
+    if (!valid_key_name(*c.changes.name, c.policy.names_allow_spaces))
+      return rejection::invalid_name;
+    u.name = c.changes.name;
     changed = true;
   }
-  if (c.scopes && *c.scopes != state.scopes) {
-    if (!valid_scopes(*c.scopes)) return rejection::invalid_scopes;
-    u.scopes = c.scopes;
+  if (c.changes.scopes && *c.changes.scopes != state.scopes) {
+    if (!valid_scopes(*c.changes.scopes)) return rejection::invalid_scopes;
+    u.scopes = c.changes.scopes;
     changed = true;
   }
-  if (c.allowed_cidrs && *c.allowed_cidrs != state.allowed_cidrs) {
-    if (!canonical_cidrs(*c.allowed_cidrs)) return rejection::invalid_cidrs;
-    u.allowed_cidrs = c.allowed_cidrs;
+  if (c.changes.allowed_cidrs && *c.changes.allowed_cidrs != state.allowed_cidrs) {
+    if (!canonical_cidrs(*c.changes.allowed_cidrs)) return rejection::invalid_cidrs;
+    u.allowed_cidrs = c.changes.allowed_cidrs;
     changed = true;
   }
-  if (c.postback_url && *c.postback_url != state.postback_url) {
-    if (!valid_postback_url(*c.postback_url)) return rejection::invalid_postback_url;
-    u.postback_url = c.postback_url;
+  if (c.changes.postback_url && *c.changes.postback_url != state.postback_url) {
+    if (!valid_postback_url(*c.changes.postback_url)) return rejection::invalid_postback_url;
+    u.postback_url = c.changes.postback_url;
     changed = true;
   }
-  if (c.off_the_record && *c.off_the_record != state.off_the_record) {
-    u.off_the_record = c.off_the_record;
+  if (c.changes.off_the_record && *c.changes.off_the_record != state.off_the_record) {
+    u.off_the_record = c.changes.off_the_record;
     changed = true;
   }
-  if (c.limit && *c.limit != state.limit) {
-    if (*c.limit && !valid_rate_limit(**c.limit)) return rejection::invalid_rate_limit;
-    u.limit = c.limit;
+  if (c.changes.limit && *c.changes.limit != state.limit) {
+    if (*c.changes.limit && !valid_rate_limit(**c.changes.limit))
+      return rejection::invalid_rate_limit;
+    u.limit = c.changes.limit;
     changed = true;
   }
 
   std::vector<api_key_event> events;
   if (changed) events.emplace_back(std::move(u));
-  if (c.enabled && *c.enabled != state.enabled) {
-    if (*c.enabled) {
+  if (c.changes.enabled && *c.changes.enabled != state.enabled) {
+    if (*c.changes.enabled) {
       events.emplace_back(key_enabled{state.key_id, c.now});
     } else {
       events.emplace_back(key_disabled{state.key_id, c.now});

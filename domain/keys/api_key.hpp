@@ -176,13 +176,7 @@ struct create_key {
 /// empty event list, not a rejection) when nothing differs.
 struct update_key {
   std::string key_id;
-  std::optional<std::string> name;
-  std::optional<std::vector<std::string>> scopes;
-  std::optional<std::vector<std::string>> allowed_cidrs;
-  std::optional<std::string> postback_url;
-  std::optional<bool> off_the_record;
-  std::optional<bool> enabled;
-  std::optional<std::optional<rate_limit>> limit;
+  key_settings_patch changes;
   key_policy policy;
   timestamp now{};
 };

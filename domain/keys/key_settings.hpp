@@ -75,6 +75,21 @@ std::optional<std::vector<std::string>> normalize_cidrs(const std::vector<std::s
 /// ("user:pass@" would put a credential in an event); no fragment; printable ASCII only.
 bool valid_postback_url(std::string_view url) noexcept;
 
+// ---- a change of settings -------------------------------------------------------------------
+
+/// A PATCH of a key's settings: each member left nullopt keeps its value. One value from the
+/// HTTP body through the application to the domain's update_key command.
+struct key_settings_patch {
+  std::optional<std::string> name;
+  std::optional<std::vector<std::string>> scopes;
+  std::optional<std::vector<std::string>> allowed_cidrs;
+  std::optional<std::string> postback_url;  ///< "" = remove
+  std::optional<bool> off_the_record;
+  std::optional<bool> enabled;
+  std::optional<std::optional<rate_limit>> limit;  ///< nullopt inside = remove
+  bool operator==(const key_settings_patch&) const = default;
+};
+
 // ---- field-level checks ---------------------------------------------------------------------
 // What a caller hands in, checked once, here, with the problem naming the field: callers (the
 // HTTP API, the CLI through it, the console) do not re-implement the bounds.

@@ -109,17 +109,13 @@ domain::result<changed_key, domain::rejection> key_service::update(
   const auto now = clock_.now();
   domain::update_key command;
   command.key_id = std::string(key_id);
-  if (input.name) command.name = domain::normalize_key_name(*input.name);
-  command.scopes = input.scopes;
+  command.changes = input;
+  if (input.name) command.changes.name = domain::normalize_key_name(*input.name);
   if (input.allowed_cidrs) {
     auto cidrs = domain::normalize_cidrs(*input.allowed_cidrs);
     if (!cidrs) return domain::rejection::invalid_cidrs;
-    command.allowed_cidrs = std::move(*cidrs);
+    command.changes.allowed_cidrs = std::move(*cidrs);
   }
-  command.postback_url = input.postback_url;
-  command.off_the_record = input.off_the_record;
-  command.enabled = input.enabled;
-  command.limit = input.limit;
   command.policy = policy;
   command.now = now;
   auto outcome = execute_on_key(store, key_id, workspace_id, command, ctx, random_, now);

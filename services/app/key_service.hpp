@@ -48,16 +48,8 @@ struct create_key_input {
   std::string owner_user_id;  ///< the user the key acts for ("" only for legacy callers)
 };
 
-/// PATCH: nullopt members are left as they are.
-struct update_key_input {
-  std::optional<std::string> name;
-  std::optional<std::vector<std::string>> scopes;
-  std::optional<std::vector<std::string>> allowed_cidrs;
-  std::optional<std::string> postback_url;
-  std::optional<bool> off_the_record;
-  std::optional<bool> enabled;
-  std::optional<std::optional<domain::rate_limit>> limit;
-};
+/// PATCH: nullopt members are left as they are (the domain's one patch value).
+using update_key_input = domain::key_settings_patch;
 
 /// A newly created key. `key` is the secret: it leaves the process once, in the response.
 struct created_key {

@@ -223,14 +223,7 @@ void key_endpoints::update_key(call& c) {
   if (!workspace) return;
   key_settings_input s;
   if (!read_settings(c, *body, *workspace, s)) return;
-  update_key_input input;
-  input.name = std::move(s.name);
-  input.scopes = std::move(s.scopes);
-  input.allowed_cidrs = std::move(s.allowed_cidrs);
-  input.postback_url = std::move(s.postback_url);
-  input.off_the_record = s.off_the_record;
-  input.enabled = s.enabled;
-  input.limit = s.limit;
+  update_key_input input = std::move(s);
   run_.command(
       c,
       [this, id = c.path_id, who = *c.who, workspace = std::move(*workspace),

@@ -21,16 +21,8 @@ struct key_standing {
   bool owner_removed = false;
 };
 
-/// The settings that create and PATCH share, validated (domain rules, clear messages).
-struct key_settings_input {
-  std::optional<std::string> name;
-  std::optional<std::vector<std::string>> scopes;
-  std::optional<std::vector<std::string>> allowed_cidrs;
-  std::optional<std::string> postback_url;  ///< "" = none
-  std::optional<bool> off_the_record;
-  std::optional<bool> enabled;
-  std::optional<std::optional<domain::rate_limit>> limit;
-};
+/// The settings that create and PATCH share: the domain's patch value, read from the body.
+using key_settings_input = domain::key_settings_patch;
 
 /// Reads and checks the shared settings of a create or PATCH body; answers 4xx itself.
 bool read_settings(const call& c, const infra::json_body& body, const workspace_entry& ws,

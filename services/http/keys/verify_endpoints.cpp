@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "domain/keys/api_key.hpp"
 #include "domain/encoding.hpp"
+#include "domain/keys/api_key.hpp"
 #include "services/app/verifier.hpp"
 #include "services/http/auth/credentials.hpp"
 #include "services/http/errors/errors.hpp"

@@ -255,7 +255,7 @@ TEST(api_key_rotate, a_key_inside_its_grace_can_still_be_updated_and_revoked) {
   const auto [old_after, new_key] = rotate(a_key(), a_rotate_command(t0 + hours{1}));
   update_key u;
   u.key_id = old_after.key_id;
-  u.name = "old-one";
+  u.changes.name = "old-one";
   u.now = t0 + hours{2};
   EXPECT_EQ(events_of(old_after, u).size(), 1u);
   EXPECT_EQ(events_of(old_after, revoke_key{old_after.key_id, t0 + hours{2}}).size(), 1u);
@@ -444,12 +444,12 @@ TEST(api_key_replay, a_whole_lifecycle_replays_to_the_state_built_step_by_step) 
   run(c);
   update_key u;
   u.key_id = c.key_id;
-  u.name = "renamed";
-  u.enabled = false;
+  u.changes.name = "renamed";
+  u.changes.enabled = false;
   u.now = t0 + days{1};
   run(u);
-  u.name.reset();
-  u.enabled = true;
+  u.changes.name.reset();
+  u.changes.enabled = true;
   u.now = t0 + days{2};
   run(u);
   run(warn_key_expiry{c.key_id, *c.expires_at - days{13}});

@@ -345,9 +345,9 @@ TEST(api_key_owner, an_update_changes_settings_but_never_the_owner) {
   c.owner_user_id = an_owner;
   update_key u;
   u.key_id = c.key_id;
-  u.name = "renamed";
-  u.scopes = std::vector<std::string>{"leads:read"};
-  u.enabled = false;
+  u.changes.name = "renamed";
+  u.changes.scopes = std::vector<std::string>{"leads:read"};
+  u.changes.enabled = false;
   u.now = t0 + seconds{1};
   const auto after = apply(a_key(c), u);
   EXPECT_EQ(after.name, "renamed");
@@ -386,14 +386,14 @@ update_key an_update(timestamp now = t0 + hours{1}) {
 
 TEST(api_key_update, given_no_key_then_key_not_found) {
   auto u = an_update();
-  u.name = "x";
+  u.changes.name = "x";
   EXPECT_EQ(rejection_of(api_key_state{}, u), rejection::key_not_found);
 }
 
 TEST(api_key_update, given_a_revoked_key_then_key_revoked) {
   const auto state = apply(a_key(), revoke_key{testing::a_key_id, t0});
   auto u = an_update();
-  u.name = "renamed";
+  u.changes.name = "renamed";
   EXPECT_EQ(rejection_of(state, u), rejection::key_revoked);
   // Even a no-op: a revoked key accepts no command.
   EXPECT_EQ(rejection_of(state, an_update()), rejection::key_revoked);
@@ -403,7 +403,7 @@ TEST(api_key_update, given_a_key_at_its_expiry_instant_then_key_expired) {
   const auto state = a_key();
   const timestamp expires_at = *state.expires_at;
   auto u = an_update(expires_at);
-  u.name = "renamed";
+  u.changes.name = "renamed";
   EXPECT_EQ(rejection_of(state, u), rejection::key_expired);
   // One microsecond earlier it is still active.
   u.now = expires_at - microseconds{1};
@@ -416,13 +416,13 @@ TEST(api_key_update, given_nothing_to_change_then_no_events_and_no_rejection) {
   EXPECT_TRUE(events_of(state, an_update()).empty());
   // Everything given, equal to the current settings
   auto u = an_update();
-  u.name = state.name;
-  u.scopes = state.scopes;
-  u.allowed_cidrs = state.allowed_cidrs;
-  u.postback_url = state.postback_url;
-  u.off_the_record = state.off_the_record;
-  u.enabled = state.enabled;
-  u.limit = state.limit;
+  u.changes.name = state.name;
+  u.changes.scopes = state.scopes;
+  u.changes.allowed_cidrs = state.allowed_cidrs;
+  u.changes.postback_url = state.postback_url;
+  u.changes.off_the_record = state.off_the_record;
+  u.changes.enabled = state.enabled;
+  u.changes.limit = state.limit;
   const auto r = decide(state, u);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->empty());
@@ -438,30 +438,31 @@ struct single_change_case {
 TEST(api_key_update, each_member_alone_table) {
   const auto state = a_key();
   const single_change_case cases[] = {
-      {"name", [](update_key& u) { u.name = "renamed"; },
+      {"name", [](update_key& u) { u.changes.name = "renamed"; },
        [](key_updated& e) { e.name = "renamed"; }},
-      {"scopes", [](update_key& u) { u.scopes = std::vector<std::string>{"leads:read"}; },
+      {"scopes", [](update_key& u) { u.changes.scopes = std::vector<std::string>{"leads:read"}; },
        [](key_updated& e) { e.scopes = std::vector<std::string>{"leads:read"}; }},
-      {"scopes emptied", [](update_key& u) { u.scopes = std::vector<std::string>{}; },
+      {"scopes emptied", [](update_key& u) { u.changes.scopes = std::vector<std::string>{}; },
        [](key_updated& e) { e.scopes = std::vector<std::string>{}; }},
-      {"cidrs", [](update_key& u) { u.allowed_cidrs = std::vector<std::string>{"::1/128"}; },
+      {"cidrs",
+       [](update_key& u) { u.changes.allowed_cidrs = std::vector<std::string>{"::1/128"}; },
        [](key_updated& e) { e.allowed_cidrs = std::vector<std::string>{"::1/128"}; }},
-      {"cidrs cleared", [](update_key& u) { u.allowed_cidrs = std::vector<std::string>{}; },
+      {"cidrs cleared", [](update_key& u) { u.changes.allowed_cidrs = std::vector<std::string>{}; },
        [](key_updated& e) { e.allowed_cidrs = std::vector<std::string>{}; }},
-      {"postback", [](update_key& u) { u.postback_url = "https://hooks.example/x"; },
+      {"postback", [](update_key& u) { u.changes.postback_url = "https://hooks.example/x"; },
        [](key_updated& e) { e.postback_url = "https://hooks.example/x"; }},
-      {"postback removed", [](update_key& u) { u.postback_url = ""; },
+      {"postback removed", [](update_key& u) { u.changes.postback_url = ""; },
        [](key_updated& e) { e.postback_url = ""; }},
-      {"off the record", [](update_key& u) { u.off_the_record = true; },
+      {"off the record", [](update_key& u) { u.changes.off_the_record = true; },
        [](key_updated& e) { e.off_the_record = true; }},
       {"rate limit",
        [](update_key& u) {
-         u.limit = std::optional<rate_limit>{{5, 1}};
+         u.changes.limit = std::optional<rate_limit>{{5, 1}};
        },
        [](key_updated& e) {
          e.limit = std::optional<rate_limit>{{5, 1}};
        }},
-      {"rate limit removed", [](update_key& u) { u.limit = std::optional<rate_limit>{}; },
+      {"rate limit removed", [](update_key& u) { u.changes.limit = std::optional<rate_limit>{}; },
        [](key_updated& e) { e.limit = std::optional<rate_limit>{}; }},
   };
   for (const auto& tc : cases) {
@@ -481,11 +482,11 @@ TEST(api_key_update, each_member_alone_table) {
 TEST(api_key_update, given_some_changed_and_some_equal_members_then_only_the_changed_ones) {
   const auto state = a_key();
   auto u = an_update();
-  u.name = state.name;                                   // equal
-  u.scopes = std::vector<std::string>{"contacts:read"};  // changed
-  u.off_the_record = false;                              // equal
-  u.limit = std::optional<rate_limit>{{100, 60}};        // equal
-  u.postback_url = "https://example.com/hooks/v2";       // changed
+  u.changes.name = state.name;                                   // equal
+  u.changes.scopes = std::vector<std::string>{"contacts:read"};  // changed
+  u.changes.off_the_record = false;                              // equal
+  u.changes.limit = std::optional<rate_limit>{{100, 60}};        // equal
+  u.changes.postback_url = "https://example.com/hooks/v2";       // changed
   const auto events = events_of(state, u);
   ASSERT_EQ(events.size(), 1u);
   const auto& e = std::get<key_updated>(events.front());
@@ -503,8 +504,8 @@ TEST(api_key_update, removing_an_absent_rate_limit_or_postback_changes_nothing) 
   c.postback_url.clear();
   const auto state = a_key(c);
   auto u = an_update();
-  u.limit = std::optional<rate_limit>{};
-  u.postback_url = "";
+  u.changes.limit = std::optional<rate_limit>{};
+  u.changes.postback_url = "";
   EXPECT_TRUE(events_of(state, u).empty());
 }
 
@@ -512,7 +513,7 @@ TEST(api_key_update, enabled_changes_are_their_own_events) {
   const auto active = a_key();
   // Disable
   auto u = an_update();
-  u.enabled = false;
+  u.changes.enabled = false;
   auto events = events_of(active, u);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events.front(), api_key_event{(key_disabled{active.key_id, u.now})});
@@ -524,7 +525,7 @@ TEST(api_key_update, enabled_changes_are_their_own_events) {
   EXPECT_TRUE(events_of(disabled, u).empty());
   // Enable
   auto v = an_update(u.now + minutes{1});
-  v.enabled = true;
+  v.changes.enabled = true;
   events = events_of(disabled, v);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events.front(), api_key_event{(key_enabled{active.key_id, v.now})});
@@ -537,8 +538,8 @@ TEST(api_key_update, enabled_changes_are_their_own_events) {
 TEST(api_key_update, settings_and_enabled_together_give_key_updated_then_key_disabled) {
   const auto state = a_key();
   auto u = an_update();
-  u.name = "renamed";
-  u.enabled = false;
+  u.changes.name = "renamed";
+  u.changes.enabled = false;
   const auto events = events_of(state, u);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_TRUE(std::holds_alternative<key_updated>(events[0]));
@@ -557,29 +558,29 @@ TEST(api_key_update, changed_members_are_validated_like_create) {
     rejection expected;
   };
   const bad_case cases[] = {
-      {"empty name", [](update_key& u) { u.name = ""; }, rejection::invalid_name},
-      {"control in name", [](update_key& u) { u.name = "a\x01"; }, rejection::invalid_name},
+      {"empty name", [](update_key& u) { u.changes.name = ""; }, rejection::invalid_name},
+      {"control in name", [](update_key& u) { u.changes.name = "a\x01"; }, rejection::invalid_name},
       {"space when forbidden",
        [](update_key& u) {
-         u.name = "a b";
+         u.changes.name = "a b";
          u.policy.names_allow_spaces = false;
        },
        rejection::invalid_name},
-      {"bad scope", [](update_key& u) { u.scopes = std::vector<std::string>{"bad"}; },
+      {"bad scope", [](update_key& u) { u.changes.scopes = std::vector<std::string>{"bad"}; },
        rejection::invalid_scopes},
       {"non-canonical cidr",
-       [](update_key& u) { u.allowed_cidrs = std::vector<std::string>{"10.0.0.1/8"}; },
+       [](update_key& u) { u.changes.allowed_cidrs = std::vector<std::string>{"10.0.0.1/8"}; },
        rejection::invalid_cidrs},
-      {"http postback", [](update_key& u) { u.postback_url = "http://example.com/"; },
+      {"http postback", [](update_key& u) { u.changes.postback_url = "http://example.com/"; },
        rejection::invalid_postback_url},
       {"zero rate limit",
        [](update_key& u) {
-         u.limit = std::optional<rate_limit>{{0, 60}};
+         u.changes.limit = std::optional<rate_limit>{{0, 60}};
        },
        rejection::invalid_rate_limit},
       {"bad policy",
        [](update_key& u) {
-         u.name = "fine";
+         u.changes.name = "fine";
          u.policy.max_lifespan = days{0};
        },
        rejection::invalid_key_policy},
@@ -598,7 +599,7 @@ TEST(api_key_update, an_unchanged_member_is_not_revalidated_under_new_workspace_
   const auto state = a_key(c);
   // When the workspace now forbids spaces and a PATCH repeats the name
   auto u = an_update();
-  u.name = "ci deploy";
+  u.changes.name = "ci deploy";
   u.policy.names_allow_spaces = false;
   // Then nothing changes and nothing is refused
   EXPECT_TRUE(events_of(state, u).empty());
@@ -609,7 +610,7 @@ TEST(api_key_update, given_a_disabled_key_settings_can_still_change) {
   c.enabled = false;
   const auto state = a_key(c);
   auto u = an_update();
-  u.scopes = std::vector<std::string>{"leads:read"};
+  u.changes.scopes = std::vector<std::string>{"leads:read"};
   const auto after = apply(state, u);
   EXPECT_EQ(after.scopes, std::vector<std::string>{"leads:read"});
   EXPECT_EQ(after.status_at(u.now), key_status::disabled);
