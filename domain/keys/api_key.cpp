@@ -70,31 +70,32 @@ bool is_expired_at(const api_key_state& state, timestamp now) noexcept {
 decision decide_create(const api_key_state& state, const create_key& c) {
   if (state.exists) return rejection::key_already_exists;
   if (!valid_key_policy(c.policy)) return rejection::invalid_key_policy;
-  if (!valid_key_name(c.name, c.policy.names_allow_spaces)) return rejection::invalid_name;
-  if (!valid_scopes(c.scopes)) return rejection::invalid_scopes;
+  if (!valid_key_name(c.settings.name, c.policy.names_allow_spaces)) return rejection::invalid_name;
+  if (!valid_scopes(c.settings.scopes)) return rejection::invalid_scopes;
   if (!valid_key_hash(c.key_hash)) return rejection::invalid_key_hash;
   if (!valid_key_start(c.start)) return rejection::invalid_key_start;
   if (!valid_expiry(c.expires_at, c.policy, c.now)) return rejection::invalid_expiry;
-  if (!canonical_cidrs(c.allowed_cidrs)) return rejection::invalid_cidrs;
-  if (!valid_postback_url(c.postback_url)) return rejection::invalid_postback_url;
-  if (c.limit && !valid_rate_limit(*c.limit)) return rejection::invalid_rate_limit;
+  if (!canonical_cidrs(c.settings.allowed_cidrs)) return rejection::invalid_cidrs;
+  if (!valid_postback_url(c.settings.postback_url)) return rejection::invalid_postback_url;
+  if (c.settings.limit && !valid_rate_limit(*c.settings.limit))
+    return rejection::invalid_rate_limit;
   if (!c.owner_user_id.empty() && !valid_user_id(c.owner_user_id)) return rejection::invalid_owner;
 
   key_created e;
   e.key_id = c.key_id;
   e.workspace_id = c.workspace_id;
-  e.name = c.name;
+  e.name = c.settings.name;
   e.env = c.env;
-  e.scopes = c.scopes;
+  e.scopes = c.settings.scopes;
   e.key_hash = c.key_hash;
   e.start = c.start;
   e.created_at = c.now;
   e.expires_at = c.expires_at;
-  e.allowed_cidrs = c.allowed_cidrs;
-  e.postback_url = c.postback_url;
-  e.off_the_record = c.off_the_record;
-  e.enabled = c.enabled;
-  e.limit = c.limit;
+  e.allowed_cidrs = c.settings.allowed_cidrs;
+  e.postback_url = c.settings.postback_url;
+  e.off_the_record = c.settings.off_the_record;
+  e.enabled = c.settings.enabled;
+  e.limit = c.settings.limit;
   e.owner_user_id = c.owner_user_id;
   return std::vector<api_key_event>{std::move(e)};
 }

@@ -155,17 +155,11 @@ struct api_key_state {
 struct create_key {
   std::string key_id;
   std::string workspace_id;
-  std::string name;
+  key_settings settings;
   environment env = environment::test;
-  std::vector<std::string> scopes;
   std::string key_hash;
   std::string start;
   std::optional<timestamp> expires_at;
-  std::vector<std::string> allowed_cidrs;
-  std::string postback_url;
-  bool off_the_record = false;
-  bool enabled = true;
-  std::optional<rate_limit> limit;
   std::string owner_user_id;  ///< must be a user id (domain::valid_user_id) or ""
   key_policy policy;
   timestamp now{};

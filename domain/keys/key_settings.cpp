@@ -224,6 +224,17 @@ bool valid_postback_url(std::string_view url) noexcept {
   return iequals_ascii(host, "localhost");
 }
 
+key_settings key_settings_patch::applied_to(key_settings base) const {
+  if (name) base.name = *name;
+  if (scopes) base.scopes = *scopes;
+  if (allowed_cidrs) base.allowed_cidrs = *allowed_cidrs;
+  if (postback_url) base.postback_url = *postback_url;
+  if (off_the_record) base.off_the_record = *off_the_record;
+  if (enabled) base.enabled = *enabled;
+  if (limit) base.limit = *limit;
+  return base;
+}
+
 result<std::optional<timestamp>, problem> resolve_expiry(const expiry_choice& choice,
                                                          const key_policy& policy, timestamp now) {
   const auto max_days = std::to_string(policy.max_lifespan.count());

@@ -75,6 +75,23 @@ std::optional<std::vector<std::string>> normalize_cidrs(const std::vector<std::s
 /// ("user:pass@" would put a credential in an event); no fragment; printable ASCII only.
 bool valid_postback_url(std::string_view url) noexcept;
 
+// ---- the settings value ----------------------------------------------------------------------
+
+/// Everything about a key its owner chooses, apart from its identity, secret, environment and
+/// lifetime: one value from the create request through the application to the domain's
+/// create_key command. (KeyCreated and the folded state keep these members flat: the event is a
+/// stored format, and the view's hot path reads the state.)
+struct key_settings {
+  std::string name;
+  std::vector<std::string> scopes;
+  std::vector<std::string> allowed_cidrs;  ///< canonical in commands (normalize_cidrs)
+  std::string postback_url;                ///< "" = none
+  bool off_the_record = false;
+  bool enabled = true;
+  std::optional<rate_limit> limit;
+  bool operator==(const key_settings&) const = default;
+};
+
 // ---- a change of settings -------------------------------------------------------------------
 
 /// A PATCH of a key's settings: each member left nullopt keeps its value. One value from the
@@ -88,6 +105,10 @@ struct key_settings_patch {
   std::optional<bool> enabled;
   std::optional<std::optional<rate_limit>> limit;  ///< nullopt inside = remove
   bool operator==(const key_settings_patch&) const = default;
+
+  /// `base` with every member this patch sets replaced (a create request is a patch of the
+  /// defaults).
+  key_settings applied_to(key_settings base) const;
 };
 
 // ---- field-level checks ---------------------------------------------------------------------

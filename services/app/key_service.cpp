@@ -72,7 +72,7 @@ domain::result<created_key, domain::rejection> key_service::create(
   // The domain's one rule for the expiry (the HTTP API already named the field that broke it).
   auto expires_at = domain::resolve_expiry(input.expiry, input.policy, now);
   if (!expires_at) return domain::rejection::invalid_expiry;
-  auto cidrs = domain::normalize_cidrs(input.allowed_cidrs);
+  auto cidrs = domain::normalize_cidrs(input.settings.allowed_cidrs);
   if (!cidrs) return domain::rejection::invalid_cidrs;
   if (!domain::valid_key_prefix(input.key_prefix)) return domain::rejection::invalid_key_prefix;
 
@@ -82,17 +82,13 @@ domain::result<created_key, domain::rejection> key_service::create(
   domain::create_key command;
   command.key_id = domain::new_id("key", random_);
   command.workspace_id = input.workspace_id;
-  command.name = domain::normalize_key_name(input.name);
+  command.settings = input.settings;
+  command.settings.name = domain::normalize_key_name(input.settings.name);
+  command.settings.allowed_cidrs = std::move(*cidrs);
   command.env = input.env;
-  command.scopes = input.scopes;
   command.key_hash = minted.hash_hex;
   command.start = minted.start;
   command.expires_at = expires_at.value();
-  command.allowed_cidrs = std::move(*cidrs);
-  command.postback_url = input.postback_url;
-  command.off_the_record = input.off_the_record;
-  command.enabled = input.enabled;
-  command.limit = input.limit;
   command.owner_user_id = input.owner_user_id;
   command.policy = input.policy;
   command.now = now;

@@ -36,15 +36,10 @@ struct create_key_input {
   std::string workspace_id;
   std::string key_prefix;
   domain::key_policy policy;
-  std::string name;  ///< trimmed by key_service
+  /// The name is trimmed and the CIDRs normalised by key_service.
+  domain::key_settings settings;
   domain::environment env = domain::environment::test;
-  std::vector<std::string> scopes;
   expiry_choice expiry;
-  std::vector<std::string> allowed_cidrs;  ///< as given; key_service normalises them
-  std::string postback_url;
-  bool off_the_record = false;
-  bool enabled = true;
-  std::optional<domain::rate_limit> limit;
   std::string owner_user_id;  ///< the user the key acts for ("" only for legacy callers)
 };
 

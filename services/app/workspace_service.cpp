@@ -60,13 +60,14 @@ domain::result<bootstrapped_workspace, domain::rejection> workspace_service::boo
   admin.key_prefix = workspace.key_prefix;
   admin.policy = workspace.policy;
   admin.policy.allow_no_expiry = true;
-  admin.name = "admin";
+  admin.settings.name = "admin";
   admin.env = domain::environment::live;
   if (make_owner) {
     admin.owner_user_id = make_owner(workspace);
-    admin.scopes.assign(domain::management_scopes.begin(), domain::management_scopes.end());
+    admin.settings.scopes.assign(domain::management_scopes.begin(),
+                                 domain::management_scopes.end());
   } else {
-    admin.scopes = {"keys:read", "keys:write"};
+    admin.settings.scopes = {"keys:read", "keys:write"};
   }
   admin.expiry.never_expires = true;
   auto key = keys_.create(store, admin, ctx);

@@ -75,14 +75,9 @@ void key_endpoints::create_key(call& c) {
   input.workspace_id = workspace->workspace_id;
   input.key_prefix = workspace->key_prefix;
   input.policy = policy;
-  input.name = std::move(*s.name);
+  // The request is a patch of the defaults (off the record: no; enabled: yes).
+  input.settings = s.applied_to({});
   input.env = *env;
-  if (s.scopes) input.scopes = std::move(*s.scopes);
-  if (s.allowed_cidrs) input.allowed_cidrs = std::move(*s.allowed_cidrs);
-  if (s.postback_url) input.postback_url = std::move(*s.postback_url);
-  input.off_the_record = s.off_the_record.value_or(false);
-  input.enabled = s.enabled.value_or(true);
-  if (s.limit) input.limit = *s.limit;
   // The key belongs to, and acts for, the person creating it (or the creating key's owner).
   input.owner_user_id = c.who->user_id;
 

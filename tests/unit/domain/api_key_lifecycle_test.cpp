@@ -187,7 +187,7 @@ TEST(api_key_rotate, a_key_without_expiry_gives_a_new_key_without_expiry) {
 
 TEST(api_key_rotate, a_disabled_key_rotates_into_a_disabled_key) {
   auto c = a_create_command(t0);
-  c.enabled = false;
+  c.settings.enabled = false;
   const auto [old_after, new_key] = rotate(a_key(c), a_rotate_command(t0 + hours{1}));
   EXPECT_FALSE(new_key.enabled);
   EXPECT_EQ(new_key.status_at(t0 + hours{1}), key_status::disabled);
@@ -304,7 +304,7 @@ TEST(api_key_expire, never_for_revoked_keys_or_keys_without_expiry) {
 
 TEST(api_key_expire, a_disabled_key_is_expired_too) {
   auto c = a_create_command(t0);
-  c.enabled = false;
+  c.settings.enabled = false;
   const auto key = a_key(c);
   EXPECT_EQ(events_of(key, expire_key{key.key_id, *key.expires_at}).size(), 1u);
 }
@@ -374,18 +374,18 @@ TEST(api_key_evolve, key_created_sets_every_member_and_version_1) {
   EXPECT_TRUE(state.exists);
   EXPECT_EQ(state.key_id, c.key_id);
   EXPECT_EQ(state.workspace_id, c.workspace_id);
-  EXPECT_EQ(state.name, c.name);
+  EXPECT_EQ(state.name, c.settings.name);
   EXPECT_EQ(state.env, c.env);
-  EXPECT_EQ(state.scopes, c.scopes);
+  EXPECT_EQ(state.scopes, c.settings.scopes);
   EXPECT_EQ(state.key_hash, c.key_hash);
   EXPECT_EQ(state.start, c.start);
   EXPECT_EQ(state.created_at, t0);
   EXPECT_EQ(state.expires_at, c.expires_at);
-  EXPECT_EQ(state.allowed_cidrs, c.allowed_cidrs);
-  EXPECT_EQ(state.postback_url, c.postback_url);
-  EXPECT_EQ(state.off_the_record, c.off_the_record);
-  EXPECT_EQ(state.enabled, c.enabled);
-  EXPECT_EQ(state.limit, c.limit);
+  EXPECT_EQ(state.allowed_cidrs, c.settings.allowed_cidrs);
+  EXPECT_EQ(state.postback_url, c.settings.postback_url);
+  EXPECT_EQ(state.off_the_record, c.settings.off_the_record);
+  EXPECT_EQ(state.enabled, c.settings.enabled);
+  EXPECT_EQ(state.limit, c.settings.limit);
   EXPECT_EQ(state.rotated_from, "");
   EXPECT_EQ(state.rotated_to, "");
   EXPECT_FALSE(state.revoked_at);

@@ -40,15 +40,15 @@ TEST(api_key_create, given_no_key_when_created_then_one_key_created_event_with_e
   key_created expected;
   expected.key_id = c.key_id;
   expected.workspace_id = c.workspace_id;
-  expected.name = c.name;
+  expected.name = c.settings.name;
   expected.env = c.env;
-  expected.scopes = c.scopes;
+  expected.scopes = c.settings.scopes;
   expected.key_hash = c.key_hash;
   expected.start = c.start;
   expected.created_at = t0;
   expected.expires_at = t0 + days{90};
-  expected.allowed_cidrs = c.allowed_cidrs;
-  expected.postback_url = c.postback_url;
+  expected.allowed_cidrs = c.settings.allowed_cidrs;
+  expected.postback_url = c.settings.postback_url;
   expected.off_the_record = false;
   expected.enabled = true;
   expected.limit = rate_limit{100, 60};
@@ -59,12 +59,12 @@ TEST(api_key_create, given_no_key_when_created_then_one_key_created_event_with_e
 
 TEST(api_key_create, given_minimal_settings_then_defaults_in_the_event) {
   auto c = a_create_command(t0);
-  c.scopes.clear();
-  c.allowed_cidrs.clear();
-  c.postback_url.clear();
-  c.limit.reset();
-  c.off_the_record = true;
-  c.enabled = false;
+  c.settings.scopes.clear();
+  c.settings.allowed_cidrs.clear();
+  c.settings.postback_url.clear();
+  c.settings.limit.reset();
+  c.settings.off_the_record = true;
+  c.settings.enabled = false;
   const auto events = events_of(api_key_state{}, c);
   ASSERT_EQ(events.size(), 1u);
   const auto& e = std::get<key_created>(events.front());
@@ -97,7 +97,7 @@ TEST(api_key_create, given_bad_names_then_invalid_name) {
                                   "\xef\xbb\xbf"
                                   "bom"s}) {
     auto c = a_create_command(t0);
-    c.name = name;
+    c.settings.name = name;
     EXPECT_EQ(rejection_of(api_key_state{}, c), rejection::invalid_name) << name;
   }
 }
@@ -106,7 +106,7 @@ TEST(api_key_create, given_good_names_then_accepted) {
   for (const std::string& name : {"a"s, std::string(64, 'Z'), "ci.deploy-key_1"s, "0"s, "..."s,
                                   "Production key"s, "na\xc3\xafve"s, "a/b:c"s}) {
     auto c = a_create_command(t0);
-    c.name = name;
+    c.settings.name = name;
     const auto events = events_of(api_key_state{}, c);
     ASSERT_EQ(events.size(), 1u) << name;
     EXPECT_EQ(std::get<key_created>(events.front()).name, name);
@@ -115,7 +115,7 @@ TEST(api_key_create, given_good_names_then_accepted) {
 
 TEST(api_key_create, given_a_workspace_that_forbids_spaces_then_a_name_with_one_is_invalid) {
   auto c = a_create_command(t0);
-  c.name = "ci deploy";
+  c.settings.name = "ci deploy";
   c.policy.names_allow_spaces = false;
   EXPECT_EQ(rejection_of(api_key_state{}, c), rejection::invalid_name);
   c.policy.names_allow_spaces = true;
@@ -125,7 +125,7 @@ TEST(api_key_create, given_a_workspace_that_forbids_spaces_then_a_name_with_one_
 TEST(api_key_create, given_a_name_that_is_a_key_then_invalid_name) {
   testing::seeded_random random{7};
   auto c = a_create_command(t0);
-  c.name = generate_key("kl", environment::live, random);
+  c.settings.name = generate_key("kl", environment::live, random);
   EXPECT_EQ(rejection_of(api_key_state{}, c), rejection::invalid_name);
 }
 
@@ -157,7 +157,7 @@ TEST(api_key_create, given_bad_scopes_then_invalid_scopes) {
   };
   for (const auto& scopes : bad) {
     auto c = a_create_command(t0);
-    c.scopes = scopes;
+    c.settings.scopes = scopes;
     EXPECT_EQ(rejection_of(api_key_state{}, c), rejection::invalid_scopes)
         << (scopes.empty() ? "" : scopes.front());
   }
@@ -176,7 +176,7 @@ TEST(api_key_create, given_good_scopes_then_accepted) {
   };
   for (const auto& scopes : good) {
     auto c = a_create_command(t0);
-    c.scopes = scopes;
+    c.settings.scopes = scopes;
     EXPECT_TRUE(decide(api_key_state{}, c).ok()) << (scopes.empty() ? "" : scopes.front());
   }
 }
@@ -269,13 +269,13 @@ TEST(api_key_create, given_cidrs_that_are_not_canonical_then_invalid_cidrs) {
   };
   for (const auto& cidrs : bad) {
     auto c = a_create_command(t0);
-    c.allowed_cidrs = cidrs;
+    c.settings.allowed_cidrs = cidrs;
     EXPECT_EQ(rejection_of(api_key_state{}, c), rejection::invalid_cidrs)
         << (cidrs.empty() ? "" : cidrs.front());
   }
   // What normalize_cidrs returns is always accepted.
   auto c = a_create_command(t0);
-  c.allowed_cidrs = normalize_cidrs({"192.0.2.7", "2001:DB8::/32", "10.0.0.0/8"}).value();
+  c.settings.allowed_cidrs = normalize_cidrs({"192.0.2.7", "2001:DB8::/32", "10.0.0.0/8"}).value();
   EXPECT_TRUE(decide(api_key_state{}, c).ok());
 }
 
@@ -283,12 +283,12 @@ TEST(api_key_create, given_a_bad_postback_url_then_invalid_postback_url) {
   for (const std::string& url : {"http://example.com/h"s, "https://u:p@example.com/"s,
                                  "https://example.com/#x"s, "ftp://example.com/"s}) {
     auto c = a_create_command(t0);
-    c.postback_url = url;
+    c.settings.postback_url = url;
     EXPECT_EQ(rejection_of(api_key_state{}, c), rejection::invalid_postback_url) << url;
   }
   for (const std::string& url : {""s, "http://127.0.0.1:9000/h"s, "https://example.com/h"s}) {
     auto c = a_create_command(t0);
-    c.postback_url = url;
+    c.settings.postback_url = url;
     EXPECT_TRUE(decide(api_key_state{}, c).ok()) << url;
   }
 }
@@ -297,11 +297,11 @@ TEST(api_key_create, given_a_bad_rate_limit_then_invalid_rate_limit) {
   for (const rate_limit limit :
        {rate_limit{0, 60}, rate_limit{10, 0}, rate_limit{1'000'001, 1}, rate_limit{1, 86'401}}) {
     auto c = a_create_command(t0);
-    c.limit = limit;
+    c.settings.limit = limit;
     EXPECT_EQ(rejection_of(api_key_state{}, c), rejection::invalid_rate_limit);
   }
   auto c = a_create_command(t0);
-  c.limit.reset();
+  c.settings.limit.reset();
   EXPECT_TRUE(decide(api_key_state{}, c).ok());
 }
 
@@ -500,8 +500,8 @@ TEST(api_key_update, given_some_changed_and_some_equal_members_then_only_the_cha
 
 TEST(api_key_update, removing_an_absent_rate_limit_or_postback_changes_nothing) {
   auto c = a_create_command(t0);
-  c.limit.reset();
-  c.postback_url.clear();
+  c.settings.limit.reset();
+  c.settings.postback_url.clear();
   const auto state = a_key(c);
   auto u = an_update();
   u.changes.limit = std::optional<rate_limit>{};
@@ -595,7 +595,7 @@ TEST(api_key_update, changed_members_are_validated_like_create) {
 TEST(api_key_update, an_unchanged_member_is_not_revalidated_under_new_workspace_rules) {
   // Given a key named with a space while spaces were allowed
   auto c = a_create_command(t0);
-  c.name = "ci deploy";
+  c.settings.name = "ci deploy";
   const auto state = a_key(c);
   // When the workspace now forbids spaces and a PATCH repeats the name
   auto u = an_update();
@@ -607,7 +607,7 @@ TEST(api_key_update, an_unchanged_member_is_not_revalidated_under_new_workspace_
 
 TEST(api_key_update, given_a_disabled_key_settings_can_still_change) {
   auto c = a_create_command(t0);
-  c.enabled = false;
+  c.settings.enabled = false;
   const auto state = a_key(c);
   auto u = an_update();
   u.changes.scopes = std::vector<std::string>{"leads:read"};
@@ -667,7 +667,7 @@ TEST(api_key_revoke, given_a_revoked_key_when_revoked_again_then_key_already_rev
 
 TEST(api_key_revoke, disabled_and_expired_keys_can_still_be_revoked) {
   auto c = a_create_command(t0);
-  c.enabled = false;
+  c.settings.enabled = false;
   EXPECT_EQ(events_of(a_key(c), revoke_key{c.key_id, t0}).size(), 1u);
   const auto state = a_key();
   const auto after_expiry = *state.expires_at + days{1};

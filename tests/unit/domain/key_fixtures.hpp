@@ -27,17 +27,17 @@ inline create_key a_create_command(timestamp now = fixed_instant()) {
   create_key c;
   c.key_id = a_key_id;
   c.workspace_id = a_workspace_id;
-  c.name = "ci-deploy";
+  c.settings.name = "ci-deploy";
   c.env = environment::live;
-  c.scopes = {"leads:read", "leads:write"};
+  c.settings.scopes = {"leads:read", "leads:write"};
   c.key_hash = a_hash;
   c.start = "kl_live_AbC1";
   c.expires_at = now + std::chrono::days{90};
-  c.allowed_cidrs = {"10.0.0.0/8", "2001:db8::/32"};
-  c.postback_url = "https://example.com/hooks";
-  c.off_the_record = false;
-  c.enabled = true;
-  c.limit = rate_limit{100, 60};
+  c.settings.allowed_cidrs = {"10.0.0.0/8", "2001:db8::/32"};
+  c.settings.postback_url = "https://example.com/hooks";
+  c.settings.off_the_record = false;
+  c.settings.enabled = true;
+  c.settings.limit = rate_limit{100, 60};
   c.now = now;
   return c;
 }

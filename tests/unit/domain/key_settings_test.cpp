@@ -66,5 +66,21 @@ TEST(key_settings, given_grace_periods_and_lifespans_then_bounds_hold) {
   EXPECT_FALSE(check_lifespans(base, 400, std::nullopt));  // default beyond the max
 }
 
+TEST(key_settings, given_a_patch_then_it_replaces_only_what_it_sets) {
+  key_settings base;
+  base.name = "old";
+  base.scopes = {"leads:read"};
+  key_settings_patch p;
+  p.name = "new";
+  p.enabled = false;
+  p.limit = std::optional<rate_limit>{rate_limit{5, 60}};
+  const auto after = p.applied_to(base);
+  EXPECT_EQ(after.name, "new");
+  EXPECT_EQ(after.scopes, base.scopes);
+  EXPECT_FALSE(after.enabled);
+  EXPECT_EQ(after.limit, (rate_limit{5, 60}));
+  EXPECT_EQ(key_settings_patch{}.applied_to(base), base);
+}
+
 }  // namespace
 }  // namespace keyledger::domain

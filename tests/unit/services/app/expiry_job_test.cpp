@@ -82,7 +82,7 @@ class expiry_job_test : public ::testing::Test {
     create_key_input in;
     in.workspace_id = "ws_1";
     in.key_prefix = "qg";
-    in.name = "key" + std::to_string(++made_);
+    in.settings.name = "key" + std::to_string(++made_);
     in.env = domain::environment::live;
     in.expiry.expires_in_days = days;
     auto created = keys_.create(shared_.log, in, request_context{"test", "req_1", "", ""});

@@ -1,5 +1,4 @@
 #include "services/app/key_service.hpp"
-#include "services/app/workspace_service.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,6 +9,7 @@
 #include "domain/people/policy.hpp"
 #include "infra/core/error.hpp"
 #include "infra/crypto/crypto.hpp"
+#include "services/app/workspace_service.hpp"
 #include "tests/support/manual_clock.hpp"
 #include "tests/support/memory_event_store.hpp"
 
@@ -70,7 +70,8 @@ class interleaving_store final : public infra::event_store {
 class key_service_test : public ::testing::Test {
  protected:
   key_service_test()
-      : hasher_(infra::secret(std::string(32, 's'))), service_(hasher_, random_, clock_),
+      : hasher_(infra::secret(std::string(32, 's'))),
+        service_(hasher_, random_, clock_),
         workspaces_(service_, random_, clock_) {}
 
   bootstrapped_workspace bootstrap(const std::string& name) {
@@ -86,9 +87,9 @@ class key_service_test : public ::testing::Test {
     in.workspace_id = ws.workspace.workspace_id;
     in.key_prefix = ws.workspace.key_prefix;
     in.policy = ws.workspace.policy;
-    in.name = std::move(name);
+    in.settings.name = std::move(name);
     in.env = env;
-    in.scopes = std::move(scopes);
+    in.settings.scopes = std::move(scopes);
     return in;
   }
 
@@ -206,10 +207,10 @@ TEST_F(key_service_test, given_an_invalid_name_when_creating_then_rejected_and_n
 TEST_F(key_service_test, given_an_owner_then_the_admin_key_is_theirs_with_every_management_scope) {
   std::string seen_workspace;
   auto b = workspaces_.bootstrap(store_, "owned", "ow", ctx_, {}, {"leads:read"},
-                              [&](const domain::workspace_state& ws) {
-                                seen_workspace = ws.workspace_id;
-                                return std::string("usr_0123456789ABCDEFGHIJKL");
-                              });
+                                 [&](const domain::workspace_state& ws) {
+                                   seen_workspace = ws.workspace_id;
+                                   return std::string("usr_0123456789ABCDEFGHIJKL");
+                                 });
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(seen_workspace, b->workspace.workspace_id);
   EXPECT_EQ(b->workspace.scope_catalog, (std::vector<std::string>{"leads:read"}));
@@ -283,12 +284,12 @@ TEST_F(key_service_test, given_expiry_choices_then_days_never_and_conflicts_are_
 TEST_F(key_service_test, given_cidrs_when_creating_then_they_are_stored_canonical_or_refused) {
   auto ws = bootstrap("acme");
   auto in = input(ws, "cidrs");
-  in.allowed_cidrs = {"10.0.0.0/8", "2001:DB8::/32", "192.0.2.7"};
+  in.settings.allowed_cidrs = {"10.0.0.0/8", "2001:DB8::/32", "192.0.2.7"};
   auto k = service_.create(store_, in, ctx_);
   ASSERT_TRUE(k.ok());
   EXPECT_EQ(k->state.allowed_cidrs,
             (std::vector<std::string>{"10.0.0.0/8", "2001:db8::/32", "192.0.2.7/32"}));
-  in.allowed_cidrs = {"10.0.0.1/8"};
+  in.settings.allowed_cidrs = {"10.0.0.1/8"};
   EXPECT_EQ(service_.create(store_, in, ctx_).error(), domain::rejection::invalid_cidrs);
 }
 
@@ -328,7 +329,7 @@ TEST_F(key_service_test, given_a_patch_when_applied_then_changes_and_disable_are
 TEST_F(key_service_test, given_a_key_when_rotated_then_both_are_linked_and_old_has_grace) {
   auto ws = bootstrap("acme");
   auto in = input(ws, "rotating", domain::environment::live, {"leads:read"});
-  in.allowed_cidrs = {"10.0.0.0/8"};
+  in.settings.allowed_cidrs = {"10.0.0.0/8"};
   auto old_key = service_.create(store_, in, ctx_);
   ASSERT_TRUE(old_key.ok());
   clock_.advance(std::chrono::hours(1));
