@@ -128,9 +128,8 @@ bool valid_redirect_uri(std::string_view uri) noexcept {
     return false;
   }
   if (!port.empty()) {
-    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) {
-          return c >= '0' && c <= '9';
-        })) {
+    if (port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return false;
     }
     const int n = std::stoi(std::string(port));
@@ -204,17 +203,16 @@ std::optional<client_rejection> check_settings(const client_settings& s, client_
 }
 
 std::string_view event_type(const client_event& e) noexcept {
-  return std::visit(overloaded{
-                        [](const client_registered&) { return std::string_view("ClientRegistered"); },
-                        [](const client_updated&) { return std::string_view("ClientUpdated"); },
-                        [](const client_secret_rotated&) {
-                          return std::string_view("ClientSecretRotated");
-                        },
-                        [](const client_disabled&) { return std::string_view("ClientDisabled"); },
-                        [](const client_enabled&) { return std::string_view("ClientEnabled"); },
-                        [](const client_deleted&) { return std::string_view("ClientDeleted"); },
-                    },
-                    e);
+  return std::visit(
+      overloaded{
+          [](const client_registered&) { return std::string_view("ClientRegistered"); },
+          [](const client_updated&) { return std::string_view("ClientUpdated"); },
+          [](const client_secret_rotated&) { return std::string_view("ClientSecretRotated"); },
+          [](const client_disabled&) { return std::string_view("ClientDisabled"); },
+          [](const client_enabled&) { return std::string_view("ClientEnabled"); },
+          [](const client_deleted&) { return std::string_view("ClientDeleted"); },
+      },
+      e);
 }
 
 bool client_state::secret_hash_accepted_at(std::string_view hash, timestamp now) const noexcept {
@@ -258,9 +256,8 @@ decision decide_register(const client_state& state, const register_client& c) {
       (!confidential && !c.secret_hash.empty())) {
     return client_rejection::invalid_secret;
   }
-  return std::vector<client_event>{client_registered{c.client_id, c.workspace_id, c.type,
-                                                     c.settings, c.secret_hash, c.registered_by,
-                                                     c.now}};
+  return std::vector<client_event>{client_registered{
+      c.client_id, c.workspace_id, c.type, c.settings, c.secret_hash, c.registered_by, c.now}};
 }
 
 decision decide_update(const client_state& state, const update_client& c) {
@@ -304,27 +301,26 @@ decision decide_rotate(const client_state& state, const rotate_client_secret& c)
 
 result<std::vector<client_event>, client_rejection> decide(const client_state& state,
                                                            const client_command& command) {
-  return std::visit(
-      overloaded{
-          [&](const register_client& c) { return decide_register(state, c); },
-          [&](const update_client& c) { return decide_update(state, c); },
-          [&](const rotate_client_secret& c) { return decide_rotate(state, c); },
-          [&](const disable_client& c) -> decision {
-            if (auto bad = live(state)) return *bad;
-            if (!state.enabled) return std::vector<client_event>{};
-            return std::vector<client_event>{client_disabled{c.client_id, c.now}};
-          },
-          [&](const enable_client& c) -> decision {
-            if (auto bad = live(state)) return *bad;
-            if (state.enabled) return std::vector<client_event>{};
-            return std::vector<client_event>{client_enabled{c.client_id, c.now}};
-          },
-          [&](const delete_client& c) -> decision {
-            if (auto bad = live(state)) return *bad;
-            return std::vector<client_event>{client_deleted{c.client_id, c.now}};
-          },
-      },
-      command);
+  return std::visit(overloaded{
+                        [&](const register_client& c) { return decide_register(state, c); },
+                        [&](const update_client& c) { return decide_update(state, c); },
+                        [&](const rotate_client_secret& c) { return decide_rotate(state, c); },
+                        [&](const disable_client& c) -> decision {
+                          if (auto bad = live(state)) return *bad;
+                          if (!state.enabled) return std::vector<client_event>{};
+                          return std::vector<client_event>{client_disabled{c.client_id, c.now}};
+                        },
+                        [&](const enable_client& c) -> decision {
+                          if (auto bad = live(state)) return *bad;
+                          if (state.enabled) return std::vector<client_event>{};
+                          return std::vector<client_event>{client_enabled{c.client_id, c.now}};
+                        },
+                        [&](const delete_client& c) -> decision {
+                          if (auto bad = live(state)) return *bad;
+                          return std::vector<client_event>{client_deleted{c.client_id, c.now}};
+                        },
+                    },
+                    command);
 }
 
 client_state evolve(client_state state, const client_event& event) {

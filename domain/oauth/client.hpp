@@ -87,8 +87,8 @@ enum class client_rejection {
                           ///< client_credentials for a public client
   invalid_scopes,
   invalid_lifetimes,
-  invalid_secret,  ///< a confidential client without a well-formed secret hash, or a public one
-                   ///< with one
+  invalid_secret,    ///< a confidential client without a well-formed secret hash, or a public one
+                     ///< with one
   not_confidential,  ///< a public client has no secret to rotate
   invalid_grace_period,
 };

@@ -21,7 +21,9 @@ namespace keyledger::infra {
 namespace {
 
 namespace rj = rapidjson;
+using detail::decoder;
 using detail::field_reader;
+using detail::parse_and_decode;
 using detail::parse_payload_object;
 
 // ---- encoding -----------------------------------------------------------------------------
@@ -168,23 +170,6 @@ std::optional<domain::member_event> decode_member_removed(const rj::Value& obj) 
   e.removed_at = r.timestamp("removed_at");
   if (!r.ok()) return std::nullopt;
   return e;
-}
-
-template <class Event>
-using decoder = std::optional<Event> (*)(const rj::Value&);
-
-// Parses `payload` and runs `decode` on it; nullopt (never an exception) on any failure.
-template <class Event>
-std::optional<Event> parse_and_decode(std::string_view payload, decoder<Event> decode) noexcept {
-  if (decode == nullptr) return std::nullopt;
-  try {
-    rj::Document doc;
-    if (!parse_payload_object(payload, doc)) return std::nullopt;
-    return decode(doc);
-  } catch (...) {
-    // Only allocation can throw here; "does not decode" is the documented answer.
-    return std::nullopt;
-  }
 }
 
 }  // namespace

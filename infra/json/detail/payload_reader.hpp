@@ -102,4 +102,23 @@ class field_reader {
   bool ok_ = true;
 };
 
+/// A decoder of one event type from its parsed payload object.
+template <class Event>
+using decoder = std::optional<Event> (*)(const rapidjson::Value&);
+
+/// Parses `payload` (parse_payload_object) and runs `decode` on it; nullopt, never an
+/// exception, on any failure (a null decoder: a type this stream does not hold).
+template <class Event>
+std::optional<Event> parse_and_decode(std::string_view payload, decoder<Event> decode) noexcept {
+  if (decode == nullptr) return std::nullopt;
+  try {
+    rapidjson::Document doc;
+    if (!parse_payload_object(payload, doc)) return std::nullopt;
+    return decode(doc);
+  } catch (...) {
+    // Only allocation can throw here; "does not decode" is the documented answer.
+    return std::nullopt;
+  }
+}
+
 }  // namespace keyledger::infra::detail

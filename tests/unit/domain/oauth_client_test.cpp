@@ -1,8 +1,7 @@
 // OAuth clients: every decide rule, given/when/then, with an injected instant.
-#include "domain/oauth/client.hpp"
-
 #include <gtest/gtest.h>
 
+#include "domain/oauth/client.hpp"
 #include "tests/unit/domain/fakes.hpp"
 
 namespace keyledger::domain::oauth {
@@ -25,8 +24,13 @@ client_settings web_app() {
 }
 
 register_client registration(client_type type = client_type::confidential) {
-  return {a_client_id,  "ws_1", type, web_app(),
-          type == client_type::confidential ? a_hash : std::string(), "usr_owner", fixed_instant()};
+  return {a_client_id,
+          "ws_1",
+          type,
+          web_app(),
+          type == client_type::confidential ? a_hash : std::string(),
+          "usr_owner",
+          fixed_instant()};
 }
 
 client_state registered(client_type type = client_type::confidential) {
