@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "domain/keys/api_key.hpp"
 #include "domain/encoding.hpp"
+#include "domain/keys/api_key.hpp"
 
 namespace keyledger::domain {
 
@@ -21,10 +21,11 @@ constexpr std::size_t action_count = all_actions.size();
 
 // Names in enum order.
 constexpr std::array<std::string_view, action_count> action_names = {
-    "keys.create",     "keys.read_any",   "keys.read_own",    "keys.update_any",
-    "keys.update_own", "keys.rotate_any", "keys.rotate_own",  "keys.revoke_any",
-    "keys.revoke_own", "users.read",      "users.invite",     "users.change_role",
-    "users.remove",    "workspace.read",  "workspace.update", "audit.read",
+    "keys.create",        "keys.read_any",        "keys.read_own",    "keys.update_any",
+    "keys.update_own",    "keys.rotate_any",      "keys.rotate_own",  "keys.revoke_any",
+    "keys.revoke_own",    "users.read",           "users.invite",     "users.change_role",
+    "users.remove",       "workspace.read",       "workspace.update", "audit.read",
+    "oauth_clients.read", "oauth_clients.manage",
 };
 
 constexpr std::size_t index(action a) noexcept { return static_cast<std::size_t>(a); }
@@ -37,10 +38,11 @@ constexpr bool n = false;
 constexpr std::array<std::array<bool, action_count>, role_count> table = {{
     //  keys: create read_any read_own upd_any upd_own rot_any rot_own rev_any rev_own
     //  users: read invite change_role remove | workspace: read update | audit.read
-    /* owner   */ {y, y, y, y, y, y, y, y, y, /**/ y, y, y, y, /**/ y, y, /**/ y},
-    /* admin   */ {y, y, y, y, y, y, y, y, y, /**/ y, y, y, y, /**/ y, y, /**/ y},
-    /* member  */ {y, n, y, n, y, n, y, n, y, /**/ n, n, n, n, /**/ n, n, /**/ n},
-    /* auditor */ {n, y, n, n, n, n, n, n, n, /**/ y, n, n, n, /**/ y, n, /**/ y},
+    //  | oauth_clients: read manage
+    /* owner   */ {y, y, y, y, y, y, y, y, y, /**/ y, y, y, y, /**/ y, y, /**/ y, /**/ y, y},
+    /* admin   */ {y, y, y, y, y, y, y, y, y, /**/ y, y, y, y, /**/ y, y, /**/ y, /**/ y, y},
+    /* member  */ {y, n, y, n, y, n, y, n, y, /**/ n, n, n, n, /**/ n, n, /**/ n, /**/ n, n},
+    /* auditor */ {n, y, n, n, n, n, n, n, n, /**/ y, n, n, n, /**/ y, n, /**/ y, /**/ y, n},
 }};
 
 bool known(role r) noexcept { return index(r) < role_count; }

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "domain/types.hpp"
 #include "domain/people/user.hpp"
+#include "domain/types.hpp"
 
 // Who may do what (issue 4): one explicit table role x action, the rules for changing roles,
 // the scopes each role allows, and the pure half of browser sessions. docs/users-and-roles.md
@@ -38,16 +38,18 @@ enum class action : std::uint8_t {
   users_remove,
   workspace_read,
   workspace_update,
-  audit_read,  ///< request logs, failed attempts, the event log
+  audit_read,            ///< request logs, failed attempts, the event log
+  oauth_clients_read,    ///< the workspace's registered OAuth apps
+  oauth_clients_manage,  ///< register, change, rotate the secret of, disable, delete them
 };
 
-inline constexpr std::array<action, 16> all_actions = {
-    action::keys_create,     action::keys_read_any,   action::keys_read_own,
-    action::keys_update_any, action::keys_update_own, action::keys_rotate_any,
-    action::keys_rotate_own, action::keys_revoke_any, action::keys_revoke_own,
-    action::users_read,      action::users_invite,    action::users_change_role,
-    action::users_remove,    action::workspace_read,  action::workspace_update,
-    action::audit_read,
+inline constexpr std::array<action, 18> all_actions = {
+    action::keys_create,     action::keys_read_any,      action::keys_read_own,
+    action::keys_update_any, action::keys_update_own,    action::keys_rotate_any,
+    action::keys_rotate_own, action::keys_revoke_any,    action::keys_revoke_own,
+    action::users_read,      action::users_invite,       action::users_change_role,
+    action::users_remove,    action::workspace_read,     action::workspace_update,
+    action::audit_read,      action::oauth_clients_read, action::oauth_clients_manage,
 };
 
 /// The dotted name: "keys.create", "keys.read_any", ..., "audit.read" ("" outside the enum).

@@ -30,7 +30,9 @@ struct executed {
 /// A domain event as the store keeps it: its type, its payload, the given id.
 template <class Event>
 infra::new_event encode_event(const Event& e, infra::uuid id) {
-  return {id, std::string(domain::event_type(e)), infra::encode_payload(e)};
+  // Unqualified: each aggregate's event_type is found next to its events (domain, domain::oauth).
+  using domain::event_type;
+  return {id, std::string(event_type(e)), infra::encode_payload(e)};
 }
 
 /// Domain events as the store keeps them, each with a fresh random id.
@@ -58,7 +60,8 @@ auto execute(infra::event_store& store, std::string_view stream_id, State state,
   if (decision->empty()) return executed<State>{std::move(state), {}};
   const auto expected_version = state.version;
   const auto events = encode_events(decision.value(), random);
-  for (const auto& e : decision.value()) state = domain::evolve(std::move(state), e);
+  using domain::evolve;  // and each aggregate's evolve next to its state
+  for (const auto& e : decision.value()) state = evolve(std::move(state), e);
   auto position =
       store.append(stream_id, expected_version, events, metadata_of(ctx), domain::to_micros(now));
   return executed<State>{std::move(state), position};

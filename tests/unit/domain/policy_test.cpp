@@ -22,12 +22,13 @@ using testing::seeded_random;
 
 // ---- actions ----------------------------------------------------------------------------
 
-TEST(actions, the_sixteen_dotted_names_round_trip) {
+TEST(actions, the_eighteen_dotted_names_round_trip) {
   const std::vector<std::string> expected = {
-      "keys.create",     "keys.read_any",   "keys.read_own",    "keys.update_any",
-      "keys.update_own", "keys.rotate_any", "keys.rotate_own",  "keys.revoke_any",
-      "keys.revoke_own", "users.read",      "users.invite",     "users.change_role",
-      "users.remove",    "workspace.read",  "workspace.update", "audit.read"};
+      "keys.create",        "keys.read_any",       "keys.read_own",    "keys.update_any",
+      "keys.update_own",    "keys.rotate_any",     "keys.rotate_own",  "keys.revoke_any",
+      "keys.revoke_own",    "users.read",          "users.invite",     "users.change_role",
+      "users.remove",       "workspace.read",      "workspace.update", "audit.read",
+      "oauth_clients.read", "oauth_clients.manage"};
   ASSERT_EQ(all_actions.size(), expected.size());
   for (std::size_t i = 0; i < all_actions.size(); ++i) {
     EXPECT_EQ(to_string(all_actions[i]), expected[i]);
@@ -36,7 +37,7 @@ TEST(actions, the_sixteen_dotted_names_round_trip) {
   for (const std::string& bad : {""s, "keys"s, "keys.create "s, "Keys.Create"s, "keys:create"s}) {
     EXPECT_FALSE(parse_action(bad).has_value()) << bad;
   }
-  EXPECT_EQ(to_string(static_cast<action>(16)), "");
+  EXPECT_EQ(to_string(static_cast<action>(18)), "");
 }
 
 // ---- the table: every role x every action ----------------------------------------------
@@ -49,17 +50,18 @@ const std::map<role, std::set<std::string>>& expected_table() {
        {"keys.create", "keys.read_any", "keys.read_own", "keys.update_any", "keys.update_own",
         "keys.rotate_any", "keys.rotate_own", "keys.revoke_any", "keys.revoke_own", "users.read",
         "users.invite", "users.change_role", "users.remove", "workspace.read", "workspace.update",
-        "audit.read"}},
+        "audit.read", "oauth_clients.read", "oauth_clients.manage"}},
       {role::admin,
        {"keys.create", "keys.read_any", "keys.read_own", "keys.update_any", "keys.update_own",
         "keys.rotate_any", "keys.rotate_own", "keys.revoke_any", "keys.revoke_own", "users.read",
         "users.invite", "users.change_role", "users.remove", "workspace.read", "workspace.update",
-        "audit.read"}},
+        "audit.read", "oauth_clients.read", "oauth_clients.manage"}},
       // Members manage only their own keys and see nothing else of the workspace.
       {role::member,
        {"keys.create", "keys.read_own", "keys.update_own", "keys.rotate_own", "keys.revoke_own"}},
       // Auditors read; they never change anything.
-      {role::auditor, {"keys.read_any", "users.read", "workspace.read", "audit.read"}},
+      {role::auditor,
+       {"keys.read_any", "users.read", "workspace.read", "audit.read", "oauth_clients.read"}},
   };
   return table;
 }
@@ -74,7 +76,7 @@ TEST(policy_table, every_role_times_every_action) {
       ++cells;
     }
   }
-  EXPECT_EQ(cells, 4u * 16u);
+  EXPECT_EQ(cells, 4u * 18u);
 }
 
 TEST(policy_table, the_expected_table_names_only_real_actions) {
@@ -95,7 +97,7 @@ TEST(policy_table, auditors_and_members_never_write_outside_their_own_keys) {
 TEST(policy_table, values_outside_the_enums_are_refused) {
   EXPECT_FALSE(allowed(static_cast<role>(4), action::keys_read_own));
   EXPECT_FALSE(allowed(static_cast<role>(255), action::keys_create));
-  EXPECT_FALSE(allowed(role::owner, static_cast<action>(16)));
+  EXPECT_FALSE(allowed(role::owner, static_cast<action>(18)));
   EXPECT_FALSE(allowed(role::owner, static_cast<action>(200)));
 }
 

@@ -41,7 +41,8 @@ bool expected(role r, action a) {
                                                   action::keys_update_own, action::keys_rotate_own,
                                                   action::keys_revoke_own};
   static const std::set<action> auditor_actions = {action::keys_read_any, action::users_read,
-                                                   action::workspace_read, action::audit_read};
+                                                   action::workspace_read, action::audit_read,
+                                                   action::oauth_clients_read};
   switch (r) {
     case role::owner:
     case role::admin:
