@@ -12,6 +12,14 @@
 
 namespace keyledger::domain {
 
+/// ASCII character classes (never locale-dependent).
+constexpr bool is_ascii_lower(char c) noexcept { return c >= 'a' && c <= 'z'; }
+constexpr bool is_ascii_upper(char c) noexcept { return c >= 'A' && c <= 'Z'; }
+constexpr bool is_ascii_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool is_ascii_alnum(char c) noexcept {
+  return is_ascii_lower(c) || is_ascii_upper(c) || is_ascii_digit(c);
+}
+
 /// 'A'-'Z' to 'a'-'z'; every other byte unchanged.
 constexpr char ascii_lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;

@@ -18,15 +18,13 @@ namespace {
 constexpr std::size_t max_ip_text_length = 45;
 constexpr int v4_mapped_offset = 96;  // IPv4 /n is stored as /(96+n)
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
 // A decimal number without sign or leading zeros ("0" itself is fine), at most `max`.
 std::optional<unsigned> parse_decimal(std::string_view text, unsigned max) noexcept {
   if (text.empty() || text.size() > 3) return std::nullopt;
   if (text.size() > 1 && text[0] == '0') return std::nullopt;
   unsigned value = 0;
   for (const char c : text) {
-    if (!is_digit(c)) return std::nullopt;
+    if (!is_ascii_digit(c)) return std::nullopt;
     value = value * 10 + static_cast<unsigned>(c - '0');
   }
   if (value > max) return std::nullopt;

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "domain/encoding.hpp"
+
 namespace keyledger::domain {
 
 namespace {
@@ -47,14 +49,12 @@ void append_digits(std::string& out, long long value, int width) {
   while (n > 0) out.push_back(digits[--n]);
 }
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
 // Reads exactly `width` decimal digits at `pos`; nothing else is accepted (no sign, no space).
 std::optional<int> read_fixed(std::string_view text, std::size_t pos, std::size_t width) noexcept {
   if (pos + width > text.size()) return std::nullopt;
   int value = 0;
   for (std::size_t i = pos; i < pos + width; ++i) {
-    if (!is_digit(text[i])) return std::nullopt;
+    if (!is_ascii_digit(text[i])) return std::nullopt;
     value = value * 10 + (text[i] - '0');
   }
   return value;

@@ -27,14 +27,9 @@ using decision = result<std::vector<api_key_event>, rejection>;
 // The visible start is "<prefix>_<env>_" plus 4 characters: at most 10 + 1 + 4 + 1 + 4.
 constexpr std::size_t max_key_start_length = 20;
 
-bool is_lower(char c) noexcept { return c >= 'a' && c <= 'z'; }
-bool is_upper(char c) noexcept { return c >= 'A' && c <= 'Z'; }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) noexcept { return is_lower(c) || is_upper(c) || is_digit(c); }
-
 bool valid_key_hash(std::string_view hash) noexcept {
   return hash.size() == 64 && std::all_of(hash.begin(), hash.end(), [](char c) {
-           return is_digit(c) || (c >= 'a' && c <= 'f');
+           return is_ascii_digit(c) || (c >= 'a' && c <= 'f');
          });
 }
 
@@ -42,7 +37,8 @@ bool valid_key_hash(std::string_view hash) noexcept {
 // caller bug passing the secret instead of its visible start would otherwise leak it).
 bool valid_key_start(std::string_view start) noexcept {
   if (start.empty() || start.size() > max_key_start_length) return false;
-  if (!std::all_of(start.begin(), start.end(), [](char c) { return is_alnum(c) || c == '_'; })) {
+  if (!std::all_of(start.begin(), start.end(),
+                   [](char c) { return is_ascii_alnum(c) || c == '_'; })) {
     return false;
   }
   return !parse_key(start).ok();

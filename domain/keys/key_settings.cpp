@@ -17,17 +17,14 @@ namespace {
 
 constexpr std::size_t max_key_name_code_points = 64;
 
-bool is_lower(char c) noexcept { return c >= 'a' && c <= 'z'; }
-bool is_upper(char c) noexcept { return c >= 'A' && c <= 'Z'; }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) noexcept { return is_lower(c) || is_upper(c) || is_digit(c); }
 bool is_hex(char c) noexcept { return hex_value(c) >= 0; }
 
 // One half of a scope: [a-z][a-z0-9_-]{0,31}.
 bool valid_scope_part(std::string_view part) noexcept {
-  if (part.empty() || part.size() > 32 || !is_lower(part[0])) return false;
-  return std::all_of(part.begin(), part.end(),
-                     [](char c) { return is_lower(c) || is_digit(c) || c == '_' || c == '-'; });
+  if (part.empty() || part.size() > 32 || !is_ascii_lower(part[0])) return false;
+  return std::all_of(part.begin(), part.end(), [](char c) {
+    return is_ascii_lower(c) || is_ascii_digit(c) || c == '_' || c == '-';
+  });
 }
 
 // ---- UTF-8 and character classes for key names -----------------------------------------
@@ -44,12 +41,12 @@ bool is_space_separator(char32_t cp) noexcept {
 bool contains_key(std::string_view text) noexcept {
   std::size_t i = 0;
   while (i < text.size()) {
-    if (!is_alnum(text[i]) && text[i] != '_') {
+    if (!is_ascii_alnum(text[i]) && text[i] != '_') {
       ++i;
       continue;
     }
     std::size_t end = i;
-    while (end < text.size() && (is_alnum(text[end]) || text[end] == '_')) ++end;
+    while (end < text.size() && (is_ascii_alnum(text[end]) || text[end] == '_')) ++end;
     if (parse_key(text.substr(i, end - i)).ok()) return true;
     i = end;
   }
@@ -62,14 +59,14 @@ bool contains_key(std::string_view text) noexcept {
 // (space, quotes, angle brackets, backslash, ...) is refused rather than guessed at.
 bool is_url_char(char c) noexcept {
   constexpr std::string_view allowed = "-._~:/?[]@!$&'()*+,;=%";
-  return is_alnum(c) || allowed.find(c) != std::string_view::npos;
+  return is_ascii_alnum(c) || allowed.find(c) != std::string_view::npos;
 }
 
 bool valid_port(std::string_view port) noexcept {
   if (port.empty() || port.size() > 5) return false;
   std::uint32_t value = 0;
   for (const char c : port) {
-    if (!is_digit(c)) return false;
+    if (!is_ascii_digit(c)) return false;
     value = value * 10 + static_cast<std::uint32_t>(c - '0');
   }
   return value >= 1 && value <= 65535;
@@ -91,12 +88,12 @@ bool valid_reg_name(std::string_view host) noexcept {
       continue;
     }
     const char c = host[i];
-    if (!is_alnum(c) && c != '-' && c != '_') return false;
+    if (!is_ascii_alnum(c) && c != '-' && c != '_') return false;
   }
-  const bool numeric_looking =
-      is_digit(last_label[0]) && std::all_of(last_label.begin(), last_label.end(), [](char c) {
-        return is_hex(c) || c == 'x' || c == 'X';
-      });
+  const bool numeric_looking = is_ascii_digit(last_label[0]) &&
+                               std::all_of(last_label.begin(), last_label.end(), [](char c) {
+                                 return is_hex(c) || c == 'x' || c == 'X';
+                               });
   if (numeric_looking) {
     const auto ip = parse_ip(host);
     return ip.has_value() && ip->is_v4();

@@ -14,10 +14,6 @@ using decision = result<std::vector<client_event>, client_rejection>;
 
 constexpr std::size_t id_random_length = 22;
 
-bool is_alnum(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 bool valid_secret_hash(std::string_view hash) noexcept {
   return hash.size() == 64 && std::all_of(hash.begin(), hash.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -137,7 +133,7 @@ bool valid_redirect_uri(std::string_view uri) noexcept {
   }
   if (https) {
     const bool name_chars = std::all_of(host.begin(), host.end(), [](char c) {
-      return is_alnum(c) || c == '-' || c == '.' || c == ':';
+      return is_ascii_alnum(c) || c == '-' || c == '.' || c == ':';
     });
     return name_chars && host.front() != '.' && host.back() != '.';
   }
@@ -215,11 +211,14 @@ std::string_view event_type(const client_event& e) noexcept {
       e);
 }
 
-bool client_state::secret_hash_accepted_at(std::string_view hash, timestamp now) const noexcept {
-  if (!exists || deleted || hash.empty()) return false;
-  if (hash == secret_hash) return true;
-  return !previous_secret_hash.empty() && hash == previous_secret_hash && previous_valid_until &&
-         now < *previous_valid_until;
+std::vector<std::string_view> client_state::accepted_secret_hashes(timestamp now) const {
+  std::vector<std::string_view> out;
+  if (!exists || deleted || !enabled || type != client_type::confidential) return out;
+  if (!secret_hash.empty()) out.push_back(secret_hash);
+  if (!previous_secret_hash.empty() && previous_valid_until && now < *previous_valid_until) {
+    out.push_back(previous_secret_hash);
+  }
+  return out;
 }
 
 bool valid_client_id(std::string_view id) noexcept {
@@ -229,7 +228,7 @@ bool valid_client_id(std::string_view id) noexcept {
     return false;
   }
   const auto body = id.substr(prefix);
-  return std::all_of(body.begin(), body.end(), is_alnum);
+  return std::all_of(body.begin(), body.end(), is_ascii_alnum);
 }
 
 std::string client_stream_id(std::string_view client_id) {

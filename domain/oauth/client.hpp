@@ -166,10 +166,10 @@ struct client_state {
   timestamp registered_at{};
   std::optional<timestamp> updated_at;
 
-  /// Whether `hash` is the current secret's, or the previous one's before its grace ended.
-  /// Keyed hashes are compared: without the server secret their timing tells nothing about a
-  /// secret.
-  bool secret_hash_accepted_at(std::string_view hash, timestamp now) const noexcept;
+  /// The keyed hashes a presented secret may match at `now`: the current secret's, and the
+  /// previous one's before its grace ended; none for a deleted, disabled or public client. The
+  /// comparison itself is the caller's, in constant time (the domain has no CRYPTO_memcmp).
+  std::vector<std::string_view> accepted_secret_hashes(timestamp now) const;
 };
 
 // ---- commands -------------------------------------------------------------------------------

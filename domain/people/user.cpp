@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "domain/encoding.hpp"
 #include "domain/keys/key_format.hpp"
 #include "domain/overloaded.hpp"
 #include "domain/text.hpp"
@@ -21,10 +22,6 @@ using member_decision = result<std::vector<member_event>, member_rejection>;
 
 constexpr std::size_t id_random_length = 22;
 
-bool is_upper(char c) noexcept { return c >= 'A' && c <= 'Z'; }
-bool is_alnum(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || is_upper(c) || (c >= '0' && c <= '9');
-}
 // ---- UTF-8 (domain/text.hpp) -----------------------------------------------------------
 
 // Counts code points; nullopt if `s` is not valid UTF-8 or holds a character `refused` says no
@@ -41,8 +38,6 @@ std::optional<std::size_t> count_code_points(std::string_view s, Refused refused
   return count;
 }
 
-char ascii_lower(char c) noexcept { return is_upper(c) ? static_cast<char>(c - 'A' + 'a') : c; }
-
 // True if `text` holds anything shaped like an API key, whatever its case and checksum:
 // "_live_" or "_test_" with at least two alphanumerics before and 38 after. Emails and names
 // are stored in events, so a pasted key must never get in that way - not even lowercased by
@@ -53,9 +48,9 @@ bool contains_key_shape(std::string_view text) noexcept {
     std::string env;
     for (std::size_t j = 0; j < env_length; ++j) env.push_back(ascii_lower(text[i + j]));
     if (env != "_live_" && env != "_test_") continue;
-    if (!is_alnum(text[i - 1]) || !is_alnum(text[i - 2])) continue;
+    if (!is_ascii_alnum(text[i - 1]) || !is_ascii_alnum(text[i - 2])) continue;
     const std::string_view body = text.substr(i + env_length, key_body_length);
-    if (std::all_of(body.begin(), body.end(), is_alnum)) return true;
+    if (std::all_of(body.begin(), body.end(), is_ascii_alnum)) return true;
   }
   return false;
 }
@@ -204,13 +199,13 @@ bool valid_user_id(std::string_view id) noexcept {
     return false;
   }
   const std::string_view body = id.substr(prefix);
-  return std::all_of(body.begin(), body.end(), is_alnum);
+  return std::all_of(body.begin(), body.end(), is_ascii_alnum);
 }
 
 std::string normalize_email(std::string_view email) {
   std::string out(trim_ascii(email));
   for (char& c : out) {
-    if (is_upper(c)) c = static_cast<char>(c - 'A' + 'a');
+    if (is_ascii_upper(c)) c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
 }
@@ -220,7 +215,7 @@ bool valid_email(std::string_view email) noexcept {
   const std::size_t at = email.find('@');
   if (at == std::string_view::npos || at == 0 || at + 1 == email.size()) return false;
   if (email.find('@', at + 1) != std::string_view::npos) return false;
-  if (std::any_of(email.begin(), email.end(), is_upper)) return false;
+  if (std::any_of(email.begin(), email.end(), is_ascii_upper)) return false;
   const auto refused = [](char32_t cp) {
     // Unicode space separators too: an address is one token in every header and log line.
     return is_control(cp) || is_invisible_format(cp) || is_noncharacter(cp) || cp == 0x20 ||

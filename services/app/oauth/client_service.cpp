@@ -19,8 +19,7 @@ using domain::problem_kind;
 
 constexpr std::string_view manage_scope = "workspace:admin";
 
-problem forbidden_for(const principal& actor) {
-  (void)actor;
+problem forbidden_to_manage() {
   return problem::of(problem_kind::forbidden, "FORBIDDEN",
                      "Only owners and admins of the workspace manage its OAuth apps");
 }
@@ -93,7 +92,7 @@ domain::result<client_with_secret, problem> client_service::register_client(
     infra::event_store& store, const principal& actor, oauth::client_type type,
     const oauth::client_settings& settings, const request_context& ctx) const {
   if (!may(actor, domain::action::oauth_clients_manage, manage_scope)) {
-    return forbidden_for(actor);
+    return forbidden_to_manage();
   }
   const auto now = clock_.now();
   infra::secret secret;
@@ -129,7 +128,7 @@ domain::result<changed_client, problem> client_service::run(infra::event_store& 
     return problem_of(oauth::client_rejection::client_not_found);
   }
   if (!may(actor, domain::action::oauth_clients_manage, manage_scope)) {
-    return forbidden_for(actor);
+    return forbidden_to_manage();
   }
   auto done = execute(
       store, oauth::client_stream_id(client_id), std::move(state),
@@ -185,18 +184,14 @@ domain::result<changed_client, problem> client_service::remove(infra::event_stor
 
 bool client_service::authenticate(const oauth::client_state& client,
                                   std::string_view presented) const {
-  if (client.type != oauth::client_type::confidential || !client.enabled ||
-      !presented.starts_with(client_secret_prefix)) {
-    return false;
-  }
-  // Compared in constant time (CRYPTO_memcmp), the current secret first, then the previous one
-  // within its grace period.
+  if (!presented.starts_with(client_secret_prefix)) return false;
   const auto hash = hasher_.hash_hex(presented);
-  if (!client.exists || client.deleted) return false;
-  if (infra::constant_time_equal(hash, client.secret_hash)) return true;
-  return !client.previous_secret_hash.empty() && client.previous_valid_until &&
-         clock_.now() < *client.previous_valid_until &&
-         infra::constant_time_equal(hash, client.previous_secret_hash);
+  // Every accepted hash is compared, in constant time (CRYPTO_memcmp).
+  bool match = false;
+  for (const auto accepted : client.accepted_secret_hashes(clock_.now())) {
+    match = infra::constant_time_equal(hash, accepted) || match;
+  }
+  return match;
 }
 
 }  // namespace keyledger::services

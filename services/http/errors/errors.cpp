@@ -247,8 +247,6 @@ infra::http_response html_error(const problem& p, std::string_view request_id) {
   return r;
 }
 
-problem problem_of(kind k, std::string_view code) { return problem::of(k, code); }
-
 problem problem_of(infra::errc e) {
   using infra::errc;
   switch (e) {

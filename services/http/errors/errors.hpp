@@ -49,9 +49,6 @@ infra::http_response html_error(const domain::problem& p, std::string_view reque
 
 // ---- what other layers report, as problems ----------------------------------------------
 
-/// The standard problem of a kind and code (the documented texts of 401, 403, 429, ...).
-domain::problem problem_of(domain::problem_kind kind, std::string_view code);
-
 /// An infra error (storage, overload, conflict, ...) as the client sees it.
 domain::problem problem_of(infra::errc e);
 

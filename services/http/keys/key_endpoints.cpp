@@ -36,7 +36,7 @@ void key_endpoints::create_key(call& c) {
   if (!body) return;
   auto workspace = workspace_of(c, d_.view);
   if (!workspace) return;
-  key_settings_input s;
+  domain::key_settings_patch s;
   if (!read_settings(c, *body, *workspace, s)) return;
   std::optional<std::string> env_text;
   std::optional<std::int64_t> days;
@@ -216,7 +216,7 @@ void key_endpoints::update_key(call& c) {
   }
   auto workspace = workspace_of(c, d_.view);
   if (!workspace) return;
-  key_settings_input s;
+  domain::key_settings_patch s;
   if (!read_settings(c, *body, *workspace, s)) return;
   update_key_input input = std::move(s);
   run_.command(

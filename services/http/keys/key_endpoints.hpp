@@ -21,12 +21,9 @@ struct key_standing {
   bool owner_removed = false;
 };
 
-/// The settings that create and PATCH share: the domain's patch value, read from the body.
-using key_settings_input = domain::key_settings_patch;
-
 /// Reads and checks the shared settings of a create or PATCH body; answers 4xx itself.
 bool read_settings(const call& c, const infra::json_body& body, const workspace_entry& ws,
-                   key_settings_input& out);
+                   domain::key_settings_patch& out);
 
 /// The `limit` query parameter, from 1 to 100 (`fallback` when absent); answers 400 itself.
 std::optional<std::size_t> page_limit(const call& c, std::size_t fallback);

@@ -20,7 +20,7 @@ using domain::problem;
 
 constexpr std::size_t max_page = 100;
 
-bool read_rate_limit(const call& c, const infra::json_body& body, key_settings_input& out) {
+bool read_rate_limit(const call& c, const infra::json_body& body, domain::key_settings_patch& out) {
   if (body.is_null("rate_limit")) {
     out.limit = std::optional<domain::rate_limit>{};
     return true;
@@ -66,7 +66,7 @@ bool scopes_acceptable(const call& c, const std::vector<std::string>& scopes,
 }  // namespace
 
 bool read_settings(const call& c, const infra::json_body& body, const workspace_entry& ws,
-                   key_settings_input& out) {
+                   domain::key_settings_patch& out) {
   const auto& policy = ws.policy;
   std::optional<std::string> name;
   if (!take(c, body.get_string("name"), name) ||

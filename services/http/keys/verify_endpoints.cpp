@@ -51,7 +51,6 @@ class verify_endpoints {
 void verify_endpoints::verify_key(call& c) {
   auto body = parse_body(c, {"key", "required_scopes", "ip", "environment"});
   if (!body) return;
-  const auto& request_id = c.req.request_id;
   auto invalid = [&](std::string field, std::string message) {
     answer(c, domain::problem::invalid(std::move(field), std::move(message)));
   };

@@ -69,10 +69,7 @@ class runner {
   /// For work run through read() that appended anyway (set-password: a secret goes in, so it
   /// is never kept for replays): blocks the pool thread until this node has applied `seq`.
   /// nullopt once applied; else the 503 answer a command gives when its view lags.
-  std::optional<infra::http_response> settle(std::uint64_t seq,
-                                             std::string_view request_id) const;
-
-  const domain::clock& clock() const noexcept { return d_.clock; }
+  std::optional<infra::http_response> settle(std::uint64_t seq, std::string_view request_id) const;
 
  private:
   bool await_applied(std::uint64_t seq) const;

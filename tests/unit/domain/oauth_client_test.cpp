@@ -154,10 +154,10 @@ TEST(oauth_client, a_rotated_secret_overlaps_for_the_grace_period_only) {
   auto events = decide(s, rotate_client_secret{a_client_id, another_hash, 10min, now});
   ASSERT_TRUE(events.ok());
   s = evolve(s, events.value().front());
-  EXPECT_TRUE(s.secret_hash_accepted_at(another_hash, now));
-  EXPECT_TRUE(s.secret_hash_accepted_at(a_hash, now + 9min));
-  EXPECT_FALSE(s.secret_hash_accepted_at(a_hash, now + 10min));
-  EXPECT_FALSE(s.secret_hash_accepted_at(std::string(64, 'c'), now));
+  using hashes = std::vector<std::string_view>;
+  EXPECT_EQ(s.accepted_secret_hashes(now), (hashes{another_hash, a_hash}));
+  EXPECT_EQ(s.accepted_secret_hashes(now + 9min), (hashes{another_hash, a_hash}));
+  EXPECT_EQ(s.accepted_secret_hashes(now + 10min), (hashes{another_hash}));
   EXPECT_EQ(rejection_of(s, rotate_client_secret{a_client_id, another_hash, 1h, now}),
             client_rejection::invalid_secret);  // the same secret again
   EXPECT_EQ(rejection_of(s, rotate_client_secret{a_client_id, a_hash, std::chrono::days(31), now}),
@@ -175,7 +175,7 @@ TEST(oauth_client, disable_enable_and_delete_and_nothing_after_deletion) {
   EXPECT_TRUE(s.enabled);
   s = evolve(s, decide(s, delete_client{a_client_id, fixed_instant()}).value().front());
   EXPECT_TRUE(s.deleted);
-  EXPECT_FALSE(s.secret_hash_accepted_at(a_hash, fixed_instant()));
+  EXPECT_TRUE(s.accepted_secret_hashes(fixed_instant()).empty());
   EXPECT_EQ(rejection_of(s, enable_client{a_client_id, fixed_instant()}),
             client_rejection::client_deleted);
   EXPECT_EQ(rejection_of(client_state{}, delete_client{a_client_id, fixed_instant()}),
