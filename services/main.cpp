@@ -30,6 +30,7 @@
 #include "services/app/expiry_job.hpp"
 #include "services/app/housekeeping.hpp"
 #include "services/app/key_service.hpp"
+#include "services/app/oauth/client_service.hpp"
 #include "services/app/rate_limiter.hpp"
 #include "services/app/usage_recorder.hpp"
 #include "services/app/user_service.hpp"
@@ -38,6 +39,7 @@
 #include "services/cli/keys_cli.hpp"
 #include "services/http/api_handler.hpp"
 #include "services/http/errors/errors.hpp"
+#include "services/projections/oauth_client_view.hpp"
 #include "services/projections/active_key_view.hpp"
 #include "services/projections/directory_view.hpp"
 
@@ -85,9 +87,11 @@ int serve(const kl::infra::config& cfg) {
   // Build the views from the whole log before accepting a request, then follow it. The
   // directory first: once the key view has applied an event, the directory has it too.
   kl::services::directory_view directory;
+  kl::services::oauth_client_view oauth_clients;
   kl::services::active_key_view view;
   kl::infra::consumer_fan_out projections("projections");
   projections.add(directory);
+  projections.add(oauth_clients);
   projections.add(view);
   kl::infra::pg_subscription subscription(url, projections, {});
   subscription.catch_up();
@@ -110,6 +114,7 @@ int serve(const kl::infra::config& cfg) {
   }
   kl::services::key_service keys(hasher, random, clock);
   kl::services::workspace_service workspaces(keys, random, clock);
+  kl::services::client_service oauth_client_service(hasher, random, clock);
 
   // Verification telemetry is buffered and written by its own thread and connection.
   kl::services::usage_recorder usage(
@@ -169,6 +174,8 @@ int serve(const kl::infra::config& cfg) {
           .usage = usage,
           .loopback_listener = is_loopback_host(cfg.listen_host),
           .sessions = user_options.sessions,
+          .oauth_clients = oauth_clients,
+          .oauth_client_service = oauth_client_service,
       }),
       kl::services::make_error_renderer());
   server.listen();

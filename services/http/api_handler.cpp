@@ -6,6 +6,7 @@
 
 #include "services/http/auth/authenticators.hpp"
 #include "services/http/keys/key_routes.hpp"
+#include "services/http/oauth/client_routes.hpp"
 #include "services/http/people/people_routes.hpp"
 #include "services/http/router/router.hpp"
 #include "services/http/support/runner.hpp"
@@ -35,6 +36,8 @@ struct api_state {
         t, {deps.view, deps.directory, deps.users, deps.store_for, deps.people_for, deps.usage,
             deps.clock, deps.loopback_listener, deps.sessions, run});
     http::add_workspace_routes(t, {deps.view, deps.workspaces, deps.store_for, run});
+    http::add_client_routes(t,
+                            {deps.oauth_clients, deps.oauth_client_service, deps.store_for, run});
     http::add_system_routes(t, {deps.view, deps.store_for, run});
 
     std::vector<std::unique_ptr<http::authenticator>> authenticators;

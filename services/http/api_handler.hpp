@@ -27,7 +27,9 @@ class response_sealer;
 namespace keyledger::services {
 
 class active_key_view;
+class client_service;
 class directory_view;
+class oauth_client_view;
 class key_service;
 class workspace_service;
 class usage_recorder;
@@ -71,6 +73,11 @@ struct api_dependencies {
   /// The session timeouts user_service was configured with (for expires_at and the cookie's
   /// Max-Age).
   domain::session_policy sessions{};
+
+  // ---- OAuth 2.0 (issue 8) ----
+  /// The OAuth clients (fed by the same subscription as `view`, applied before it).
+  const oauth_client_view& oauth_clients;
+  const client_service& oauth_client_service;
 };
 
 /// The keyledger HTTP API (docs/api.md, docs/openapi.json): a router over the route tables of

@@ -246,13 +246,8 @@ void key_endpoints::rotate_key(call& c) {
       !may(*c.who, action::keys_rotate_own, "keys:write")) {
     return answer(c, forbidden(*c.who, action::keys_rotate_any));
   }
-  auto body = parse_body(c, {"grace_period_seconds"}, true);
-  if (!body) return;
-  std::optional<std::int64_t> grace;
-  if (!take(c, body->get_int("grace_period_seconds"), grace)) return;
-  auto grace_period = domain::check_grace_period(
-      grace.value_or(std::chrono::seconds(domain::default_grace_period).count()));
-  if (!grace_period) return answer(c, grace_period.error());
+  const auto grace_period = read_grace_period(c);
+  if (!grace_period) return;
   if (!plausible_key_id(c.path_id)) {
     return answer(c, not_found());
   }
@@ -260,7 +255,7 @@ void key_endpoints::rotate_key(call& c) {
   if (!workspace) return;
   run_.command(
       c,
-      [this, id = c.path_id, workspace = std::move(*workspace), grace_period = grace_period.value(),
+      [this, id = c.path_id, workspace = std::move(*workspace), grace_period = *grace_period,
        who = *c.who, ctx = context_of(c),
        request_id = c.req.request_id](std::size_t worker) -> command_result {
         auto& store = d_.store_for(worker);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "domain/encoding.hpp"
+#include "domain/keys/key_settings.hpp"
 #include "domain/text.hpp"
 #include "services/http/router/form.hpp"
 
@@ -50,6 +51,20 @@ domain::problem unknown_member(std::string_view parent, std::string_view member)
       "unknown field " + (shown.starts_with('\'')
                               ? "'" + std::string(parent) + "." + shown.substr(1)
                               : "(name not shown) in '" + std::string(parent) + "'"));
+}
+
+std::optional<std::chrono::seconds> read_grace_period(const call& c) {
+  auto body = parse_body(c, {"grace_period_seconds"}, true);
+  if (!body) return std::nullopt;
+  std::optional<std::int64_t> grace;
+  if (!take(c, body->get_int("grace_period_seconds"), grace)) return std::nullopt;
+  auto grace_period = domain::check_grace_period(
+      grace.value_or(std::chrono::seconds(domain::default_grace_period).count()));
+  if (!grace_period) {
+    answer(c, grace_period.error());
+    return std::nullopt;
+  }
+  return grace_period.value();
 }
 
 }  // namespace keyledger::services::http

@@ -2,6 +2,7 @@
 
 // Request bodies: JSON objects for the API (form bodies: router/form.hpp).
 
+#include <chrono>
 #include <initializer_list>
 #include <optional>
 #include <string_view>
@@ -28,6 +29,10 @@ std::optional<infra::json_body> parse_body(const call& c,
 template <class T>
 bool take(const call& c, domain::result<std::optional<T>, infra::json_error> r,
           std::optional<T>& out);
+
+/// The body of a rotation, `{"grace_period_seconds"?: 0-2592000}` (default 24 hours; the
+/// bounds of domain::check_grace_period), for keys and OAuth clients alike; answers 400 itself.
+std::optional<std::chrono::seconds> read_grace_period(const call& c);
 
 /// The problem of an unknown member of a nested object (`parent`.member).
 domain::problem unknown_member(std::string_view parent, std::string_view member);

@@ -30,6 +30,8 @@
 #include "services/http/openapi_document.hpp"
 #include "services/projections/active_key_view.hpp"
 #include "services/projections/directory_view.hpp"
+#include "services/projections/oauth_client_view.hpp"
+#include "services/app/oauth/client_service.hpp"
 #include "tests/support/manual_clock.hpp"
 #include "tests/support/memory_event_store.hpp"
 #include "tests/support/memory_people_store.hpp"
@@ -233,6 +235,7 @@ class routes_test : public ::testing::Test {
         sealer_(infra::derive_key(std::string(32, 's'), "keyledger/idempotency/v1")),
         users_(infra::secret(std::string(32, 't')), infra::secret(std::string(32, 'c')), random_,
                clock_, {}),
+        oauth_client_service_(hasher_, random_, clock_),
         pool_(1, 4) {
     handler_ = handler_with({});
     const auto boot = bootstrap("acme", "kl", {"leads:read", "leads:write", "calendar:read"});
@@ -298,6 +301,9 @@ class routes_test : public ::testing::Test {
         [this](std::size_t) -> infra::people_store& { return people_; },
         usage_,
         loopback,
+        {},
+        oauth_clients_,
+        oauth_client_service_,
     });
   }
 
@@ -307,6 +313,7 @@ class routes_test : public ::testing::Test {
     std::lock_guard lock(feed_mutex_);
     for (const auto& e : store_.read_all(view_.applied_seq(), 1000)) {
       directory_.apply(e);
+      if (oauth_clients_.wants(e)) oauth_clients_.apply(e);
       view_.apply(e);
     }
   }
@@ -451,6 +458,8 @@ class routes_test : public ::testing::Test {
   directory_view directory_;
   test_support::memory_people_store people_;
   user_service users_;
+  oauth_client_view oauth_clients_;
+  client_service oauth_client_service_;
   infra::blocking_pool pool_;
   infra::request_handler handler_;
   std::mutex feed_mutex_;
