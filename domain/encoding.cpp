@@ -80,4 +80,18 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return out;
 }
 
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::size_t padding = 0;
+  while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') ++padding;
+  std::string url(text.substr(0, text.size() - padding));
+  for (char& c : url) {
+    // The two alphabets differ in two characters; the url-safe ones are not standard base64.
+    if (c == '-' || c == '_') return std::nullopt;
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return base64url_decode(url);
+}
+
 }  // namespace keyledger::domain

@@ -43,4 +43,8 @@ std::string base64url_encode(std::string_view bytes);
 /// has exactly one spelling).
 std::optional<std::string> base64url_decode(std::string_view text);
 
+/// Decodes standard base64 (RFC 4648 4: '+' and '/', '=' padding to a multiple of 4, as in HTTP
+/// Basic credentials). Strict like base64url_decode; the padding is required.
+std::optional<std::string> base64_decode(std::string_view text);
+
 }  // namespace keyledger::domain

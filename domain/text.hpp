@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace keyledger::domain {
 
@@ -40,5 +41,8 @@ std::string echoable_name(std::string_view name);
 
 /// `s` without spaces and tabs at either end (HTTP's optional whitespace, RFC 9110 5.6.3).
 std::string_view trim_ows(std::string_view s) noexcept;
+
+/// The parts with `separator` between them ("a b c" for a space-delimited scope list).
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
 
 }  // namespace keyledger::domain

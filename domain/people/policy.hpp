@@ -83,8 +83,10 @@ bool may_remove(role actor, role target) noexcept;
 // ---- scopes -------------------------------------------------------------------------------
 
 /// keyledger's own API scopes, granted on top of a workspace's catalog.
-inline constexpr std::array<std::string_view, 6> management_scopes = {
-    "keys:read", "keys:write", "users:read", "users:write", "workspace:admin", "audit:read"};
+/// oauth:introspect lets a key ask POST /oauth/introspect about its workspace's tokens and keys.
+inline constexpr std::array<std::string_view, 7> management_scopes = {
+    "keys:read",       "keys:write", "users:read",      "users:write",
+    "workspace:admin", "audit:read", "oauth:introspect"};
 
 bool is_management_scope(std::string_view scope) noexcept;
 

@@ -1,5 +1,7 @@
 #include "infra/core/config.hpp"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -128,6 +130,29 @@ void parse_listen(const std::string& text, std::string& host, std::uint16_t& por
   port = static_cast<std::uint16_t>(*value);
 }
 
+bool valid_issuer(const std::string& url) {
+  const bool https = url.starts_with("https://");
+  if (!https && !url.starts_with("http://")) return false;
+  const auto rest = std::string_view(url).substr(https ? 8 : 7);
+  if (rest.empty() || url.back() == '/') return false;
+  for (const char ch : rest) {
+    if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' || ch == '@' || ch == '\\') {
+      return false;
+    }
+  }
+  const auto authority = rest.substr(0, rest.find('/'));
+  if (authority.empty()) return false;
+  if (https) return true;
+  // Plain http only where nobody else can listen: the loopback interface.
+  std::string_view host = authority;
+  if (host.starts_with('[')) {
+    host = host.substr(0, host.find(']') + 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  return host == "127.0.0.1" || host == "[::1]" || host == "localhost";
+}
+
 config load_config_from_env() {
   config c;
   // Never echo DATABASE_URL in an error: it may carry a password.
@@ -151,6 +176,22 @@ config load_config_from_env() {
                                     3'600'000);
   c.usage_flush_ms = read_count("KEYLEDGER_USAGE_FLUSH_MS", c.usage_flush_ms, 10, 60'000);
   c.request_log_days = read_count("KEYLEDGER_REQUEST_LOG_DAYS", c.request_log_days, 1, 3650);
+  if (auto issuer = read_env("KEYLEDGER_ISSUER")) {
+    if (!valid_issuer(*issuer)) {
+      fail("KEYLEDGER_ISSUER: must be an https URL without query, fragment or trailing slash "
+           "(http only to a loopback host)");
+    }
+    c.issuer = std::move(*issuer);
+  }
+  if (auto audience = read_env("KEYLEDGER_OAUTH_AUDIENCE")) {
+    const bool printable = std::all_of(audience->begin(), audience->end(),
+                                       [](char ch) { return ch > 0x20 && ch < 0x7f; });
+    if (audience->empty() || audience->size() > 2048 || !printable ||
+        audience->find(':') == std::string::npos) {
+      fail("KEYLEDGER_OAUTH_AUDIENCE: must be an absolute URI");
+    }
+    c.oauth_audience = std::move(*audience);
+  }
   if (const auto proxies = read_env("KEYLEDGER_TRUSTED_PROXIES")) {
     // Split on commas, trimming spaces; the services layer validates each entry as a CIDR.
     std::string_view rest = *proxies;

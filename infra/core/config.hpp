@@ -20,6 +20,10 @@ namespace keyledger::infra {
 ///   KEYLEDGER_EXPIRY_INTERVAL_MS  how often the expiry job runs, default 30000 (50-3600000)
 ///   KEYLEDGER_USAGE_FLUSH_MS      how often usage telemetry is written, default 1000 (10-60000)
 ///   KEYLEDGER_REQUEST_LOG_DAYS    request-log retention in days, default 30 (1-3650)
+///   KEYLEDGER_ISSUER        the OAuth issuer URL (RFC 8414 2: https, no query or fragment;
+///                           http only to a loopback host); default http://<listen address>
+///   KEYLEDGER_OAUTH_AUDIENCE  `aud` of access tokens issued without a resource; default the
+///                             issuer
 struct config {
   std::string database_url;
   std::string listen_host = "127.0.0.1";
@@ -33,7 +37,13 @@ struct config {
   std::size_t expiry_interval_ms = 30'000;
   std::size_t usage_flush_ms = 1'000;
   std::size_t request_log_days = 30;
+  std::string issuer;          ///< empty: from the bound listen address
+  std::string oauth_audience;  ///< empty: the issuer
 };
+
+/// Whether `url` may be an OAuth issuer: https://host[:port][/path] (no query, no fragment, no
+/// user info, no trailing slash), or the same with http to 127.0.0.1, [::1] or localhost.
+bool valid_issuer(const std::string& url);
 
 /// Reads the variables above. Throws infra::error(errc::config) naming the bad variable.
 config load_config_from_env();

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string_view>
 
+#include "domain/text.hpp"
 #include "infra/json/detail/payload_reader.hpp"
 #include "infra/json/json.hpp"
 
@@ -21,15 +22,6 @@ std::int64_t seconds_of(domain::timestamp t) {
 
 domain::timestamp from_seconds(std::int64_t s) {
   return domain::timestamp(std::chrono::seconds(s));
-}
-
-std::string join_scopes(const std::vector<std::string>& scopes) {
-  std::string out;
-  for (const auto& s : scopes) {
-    if (!out.empty()) out += ' ';
-    out += s;
-  }
-  return out;
 }
 
 std::optional<oauth::access_token_event> decode_revoked(const rj::Value& obj) {
@@ -117,7 +109,7 @@ std::string encode_claims(const oauth::access_token_claims& c) {
       .field("iat", iat)
       .field("jti", c.jti)
       .field("client_id", c.client_id)
-      .field("scope", join_scopes(c.scopes))
+      .field("scope", domain::join(c.scopes, " "))
       .field("workspace_id", c.workspace_id);
   if (!c.session_id.empty()) w.field("sid", c.session_id);
   w.end_object();

@@ -444,6 +444,10 @@ std::optional<principal> user_service::authenticate_session(infra::people_store&
   return p;
 }
 
+std::string user_service::csrf_token_of(std::string_view session_id) const {
+  return infra::csrf_token(csrf_key_, session_id);
+}
+
 bool user_service::csrf_valid(std::string_view session_id, std::string_view token) const noexcept {
   return infra::csrf_token_valid(csrf_key_, session_id, token);
 }

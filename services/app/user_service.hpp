@@ -142,6 +142,9 @@ class user_service {
                                                 const directory_view& directory,
                                                 std::string_view session_id) const;
 
+  /// The CSRF token of a session (for a form the server renders, e.g. the OAuth consent page).
+  std::string csrf_token_of(std::string_view session_id) const;
+
   /// True iff `token` is the CSRF token of the session.
   bool csrf_valid(std::string_view session_id, std::string_view token) const noexcept;
 

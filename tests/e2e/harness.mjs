@@ -212,7 +212,7 @@ export async function migrate(database_url, data_dir) {
 export const default_scope_catalog = ['leads:read', 'leads:write', 'reports:read', 'reports:write', 'a:b'];
 
 /// keyledger's own management scopes (docs/users-and-roles.md "Scopes").
-export const management_scopes = ['keys:read', 'keys:write', 'users:read', 'users:write', 'workspace:admin', 'audit:read'];
+export const management_scopes = ['keys:read', 'keys:write', 'users:read', 'users:write', 'workspace:admin', 'audit:read', 'oauth:introspect'];
 
 /// A fresh owner email for a bootstrap (users are global: two workspaces bootstrapped with the
 /// default admin@localhost would share one person).

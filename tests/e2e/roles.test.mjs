@@ -333,7 +333,7 @@ describe('members see and manage only their own keys', () => {
   test('keys carry only what the creator\'s role allows (403) and the catalog has (400)', async () => {
     const create = (actor, scopes) => api.post('/v1/keys', { ...actor, json: { name: 'scoped', environment: 'test', scopes } });
     for (const actor of [{ session: people.member.session }, { key: people.member.key }]) {
-      for (const s of ['users:read', 'users:write', 'workspace:admin', 'audit:read']) {
+      for (const s of ['users:read', 'users:write', 'workspace:admin', 'audit:read', 'oauth:introspect']) {
         assert_error(await create(actor, ['leads:read', s]), 403, 'FORBIDDEN', `member creating ${s}`);
       }
       for (const s of ['keys:read', 'keys:write', 'leads:write', 'reports:read']) {

@@ -97,7 +97,7 @@ describe('bootstrap', () => {
     assert.equal(k.status, 200, k.text);
     assert.equal(k.json.owner_user_id, stack.workspace.owner_user_id);
     assert.equal(k.json.disabled_reason, null);
-    for (const s of ['keys:read', 'keys:write', 'users:read', 'users:write', 'workspace:admin', 'audit:read']) {
+    for (const s of ['keys:read', 'keys:write', 'users:read', 'users:write', 'workspace:admin', 'audit:read', 'oauth:introspect']) {
       assert.ok(k.json.effective_scopes.includes(s), `the admin key has ${s}: ${k.text}`);
     }
     // The admin key manages users too.

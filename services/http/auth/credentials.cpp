@@ -40,4 +40,13 @@ std::string_view session_cookie(const infra::http_request& req) {
   return {};
 }
 
+std::string session_set_cookie(std::string_view session_id, bool loopback,
+                               std::int64_t max_age_seconds) {
+  std::string out = std::string(session_cookie_name) + "=" + std::string(session_id) +
+                    "; Path=/; Max-Age=" + std::to_string(max_age_seconds) +
+                    "; HttpOnly; SameSite=Lax";
+  if (!loopback) out += "; Secure";
+  return out;
+}
+
 }  // namespace keyledger::services::http

@@ -125,6 +125,8 @@ std::string_view oauth_code_of(kind k) noexcept {
   }
 }
 
+}  // namespace
+
 std::string html_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -151,8 +153,6 @@ std::string html_escape(std::string_view s) {
   }
   return out;
 }
-
-}  // namespace
 
 unsigned status_of(kind k) noexcept {
   switch (k) {

@@ -43,6 +43,9 @@ infra::http_response json_error(const domain::problem& p, std::string_view reque
 /// server_error, temporarily_unavailable). invalid_client on 401 carries WWW-Authenticate.
 infra::http_response oauth_error(const domain::problem& p);
 
+/// Text made safe inside HTML element content and double-quoted attribute values (& < > " ').
+std::string html_escape(std::string_view s);
+
 /// A small HTML page naming the problem (text escaped), with the pages' security headers
 /// (Content-Security-Policy frame-ancestors 'none', X-Frame-Options: DENY, no-store).
 infra::http_response html_error(const domain::problem& p, std::string_view request_id);

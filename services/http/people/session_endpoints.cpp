@@ -23,16 +23,6 @@ domain::timestamp from_micros(std::int64_t us) {
   return domain::timestamp(std::chrono::microseconds(us));
 }
 
-/// The cookie's attributes: the browser sends it to this server only (no Domain), never to
-/// scripts (HttpOnly), not on cross-site subrequests or posts (SameSite=Lax), and only over
-/// TLS unless the server listens on loopback (Secure).
-std::string cookie_attributes(bool loopback, std::int64_t max_age_seconds) {
-  std::string out =
-      "; Path=/; Max-Age=" + std::to_string(max_age_seconds) + "; HttpOnly; SameSite=Lax";
-  if (!loopback) out += "; Secure";
-  return out;
-}
-
 }  // namespace
 
 void people_endpoints::login(call& c) {
@@ -114,8 +104,8 @@ void people_endpoints::login(call& c) {
     // The session id leaves the process here, once (the access log never shows headers).
     r.headers.emplace_back(
         "Set-Cookie",
-        std::string(session_cookie_name) + "=" + std::string(session->session_id.reveal()) +
-            cookie_attributes(d_.loopback_listener, std::max<std::int64_t>(max_age, 0)));
+        session_set_cookie(session->session_id.reveal(), d_.loopback_listener,
+                           std::max<std::int64_t>(max_age, 0)));
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
   });
@@ -151,8 +141,7 @@ void people_endpoints::logout(call& c) {
     http_response r;
     r.status = 204;
     r.content_type.clear();
-    r.headers.emplace_back("Set-Cookie", std::string(session_cookie_name) + "=" +
-                                             cookie_attributes(d_.loopback_listener, 0));
+    r.headers.emplace_back("Set-Cookie", session_set_cookie("", d_.loopback_listener, 0));
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
   });

@@ -124,7 +124,7 @@ void workspace_endpoints::update_workspace(call& c) {
       return void(invalid(c, "scope_catalog",
                           "field 'scope_catalog' must hold at most 64 distinct scopes of the "
                           "form resource:action, none of them a management scope (keys:read "
-                          "keys:write users:read users:write workspace:admin audit:read)"));
+                          "keys:write users:read users:write workspace:admin audit:read oauth:introspect)"));
     }
     command.scope_catalog = std::move(*catalog.value());
   }

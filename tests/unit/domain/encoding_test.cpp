@@ -50,5 +50,18 @@ TEST(encoding, hex_and_case_helpers) {
   EXPECT_FALSE(iequals_ascii("\xC3\x89", "\xC3\xA9"));  // ASCII only
 }
 
+TEST(encoding, base64_decodes_the_standard_alphabet_with_padding_only) {
+  EXPECT_EQ(base64_decode("Y2xpX2E6a2xjc18rLw=="), std::optional<std::string>("cli_a:klcs_+/"));
+  EXPECT_EQ(base64_decode("Pz8/"), std::optional<std::string>("???"));
+  EXPECT_EQ(base64_decode("Zg=="), std::optional<std::string>("f"));
+  EXPECT_EQ(base64_decode("Zm8="), std::optional<std::string>("fo"));
+  EXPECT_EQ(base64_decode("Zg"), std::nullopt) << "padding is required";
+  EXPECT_EQ(base64_decode("Zg="), std::nullopt);
+  EXPECT_EQ(base64_decode("Z==="), std::nullopt);
+  EXPECT_EQ(base64_decode("Pz8_"), std::nullopt) << "not the url-safe alphabet";
+  EXPECT_EQ(base64_decode("Zh=="), std::nullopt) << "non-zero trailing bits";
+  EXPECT_EQ(base64_decode("Zm 8="), std::nullopt);
+}
+
 }  // namespace
 }  // namespace keyledger::domain

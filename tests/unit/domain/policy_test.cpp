@@ -169,9 +169,10 @@ TEST(may_invite, the_full_matrix) {
 const std::vector<std::string> catalog = {"leads:read", "leads:write", "proposals:read",
                                           "messages:write", "calendar:read"};
 
-TEST(management_scopes, the_six_and_only_those) {
-  const std::vector<std::string> expected = {"keys:read",   "keys:write",      "users:read",
-                                             "users:write", "workspace:admin", "audit:read"};
+TEST(management_scopes, the_seven_and_only_those) {
+  const std::vector<std::string> expected = {"keys:read",       "keys:write", "users:read",
+                                             "users:write",     "workspace:admin", "audit:read",
+                                             "oauth:introspect"};
   ASSERT_EQ(management_scopes.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(management_scopes[i], expected[i]);
@@ -207,7 +208,7 @@ TEST(allowed_scopes, per_role) {
   const std::vector<std::string> everything = {"leads:read",      "leads:write",   "proposals:read",
                                                "messages:write",  "calendar:read", "keys:read",
                                                "keys:write",      "users:read",    "users:write",
-                                               "workspace:admin", "audit:read"};
+                                               "workspace:admin", "audit:read",    "oauth:introspect"};
   EXPECT_EQ(allowed_scopes(role::owner, catalog), everything);
   EXPECT_EQ(allowed_scopes(role::admin, catalog), everything);
   EXPECT_EQ(

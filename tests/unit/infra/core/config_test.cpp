@@ -16,7 +16,8 @@ using namespace std::string_literals;
 
 const char* const all_variables[] = {
     "DATABASE_URL",         "KEYLEDGER_LISTEN",     "KEYLEDGER_DATA_DIR", "KEYLEDGER_SECRET_FILE",
-    "KEYLEDGER_IO_THREADS", "KEYLEDGER_DB_THREADS", "KEYLEDGER_DB_QUEUE",
+    "KEYLEDGER_IO_THREADS", "KEYLEDGER_DB_THREADS", "KEYLEDGER_DB_QUEUE", "KEYLEDGER_ISSUER",
+    "KEYLEDGER_OAUTH_AUDIENCE",
 };
 
 /// Every test starts and ends with none of the variables set.
@@ -235,6 +236,33 @@ TEST(parse_listen, given_garbage_then_config_error_and_outputs_untouched) {
     EXPECT_EQ(host, "unchanged") << text;
     EXPECT_EQ(port, 4321) << text;
   }
+}
+
+TEST(valid_issuer, https_or_http_to_loopback_without_query_fragment_or_trailing_slash) {
+  for (const char* good : {"https://auth.example", "https://auth.example:8443/tenant",
+                           "http://127.0.0.1:8080", "http://[::1]:9000", "http://localhost:8080"}) {
+    EXPECT_TRUE(valid_issuer(good)) << good;
+  }
+  for (const char* bad : {"", "auth.example", "https://", "https://auth.example/",
+                          "https://auth.example?x=1", "https://auth.example#f",
+                          "https://u@auth.example", "http://auth.example",
+                          "http://127.0.0.1.evil.example", "ftp://auth.example",
+                          "https://auth example"}) {
+    EXPECT_FALSE(valid_issuer(bad)) << bad;
+  }
+}
+
+TEST_F(config_env, the_issuer_and_audience_are_checked) {
+  set("KEYLEDGER_ISSUER", "https://auth.example");
+  set("KEYLEDGER_OAUTH_AUDIENCE", "urn:acme:api");
+  const auto c = load_config_from_env();
+  EXPECT_EQ(c.issuer, "https://auth.example");
+  EXPECT_EQ(c.oauth_audience, "urn:acme:api");
+  set("KEYLEDGER_ISSUER", "http://auth.example");
+  EXPECT_NE(config_error().find("KEYLEDGER_ISSUER"), std::string::npos);
+  set("KEYLEDGER_ISSUER", "https://auth.example");
+  set("KEYLEDGER_OAUTH_AUDIENCE", "no scheme");
+  EXPECT_NE(config_error().find("KEYLEDGER_OAUTH_AUDIENCE"), std::string::npos);
 }
 
 }  // namespace
