@@ -50,5 +50,14 @@ TEST(encoding, hex_and_case_helpers) {
   EXPECT_FALSE(iequals_ascii("\xC3\x89", "\xC3\xA9"));  // ASCII only
 }
 
+TEST(encoding, a_keyed_hash_is_64_lowercase_hex_characters) {
+  EXPECT_TRUE(is_keyed_hash(std::string(32, '0') + std::string(32, 'f')));
+  EXPECT_FALSE(is_keyed_hash(std::string(63, 'a')));
+  EXPECT_FALSE(is_keyed_hash(std::string(65, 'a')));
+  EXPECT_FALSE(is_keyed_hash(std::string(63, 'a') + "A"));  // uppercase: not as hashers write
+  EXPECT_FALSE(is_keyed_hash(std::string(63, 'a') + "g"));
+  EXPECT_FALSE(is_keyed_hash(""));
+}
+
 }  // namespace
 }  // namespace keyledger::domain
