@@ -48,6 +48,15 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
+bool is_keyed_hash(std::string_view text) noexcept {
+  constexpr std::size_t sha256_hex_length = 64;
+  if (text.size() != sha256_hex_length) return false;
+  for (const char c : text) {
+    if (!is_ascii_digit(c) && !(c >= 'a' && c <= 'f')) return false;
+  }
+  return true;
+}
+
 int base64url_value(char c) noexcept {
   const std::size_t pos = base64url_alphabet.find(c);
   return pos == std::string_view::npos ? -1 : static_cast<int>(pos);

@@ -31,6 +31,10 @@ bool iequals_ascii(std::string_view a, std::string_view b) noexcept;
 /// The value of a hex digit (either case), or -1.
 int hex_value(char c) noexcept;
 
+/// Whether `text` is a keyed hash as the hashers write it: HMAC-SHA256 in 64 lowercase hex
+/// characters.
+bool is_keyed_hash(std::string_view text) noexcept;
+
 /// The value of a base64url character, or -1.
 int base64url_value(char c) noexcept;
 

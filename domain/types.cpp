@@ -1,5 +1,6 @@
 #include "domain/types.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -152,6 +153,14 @@ std::string new_id(std::string_view tag, random_source& random) {
   out.push_back('_');
   append_random_base62(out, id_random_length, random);
   return out;
+}
+
+bool valid_id(std::string_view tag, std::string_view id) noexcept {
+  const std::size_t prefix = tag.size() + 1;
+  if (id.size() != prefix + id_random_length) return false;
+  if (id.substr(0, tag.size()) != tag || id[tag.size()] != '_') return false;
+  const auto body = id.substr(prefix);
+  return std::all_of(body.begin(), body.end(), is_ascii_alnum);
 }
 
 std::array<std::uint8_t, 16> new_uuid(random_source& random) {

@@ -27,12 +27,6 @@ using decision = result<std::vector<api_key_event>, rejection>;
 // The visible start is "<prefix>_<env>_" plus 4 characters: at most 10 + 1 + 4 + 1 + 4.
 constexpr std::size_t max_key_start_length = 20;
 
-bool valid_key_hash(std::string_view hash) noexcept {
-  return hash.size() == 64 && std::all_of(hash.begin(), hash.end(), [](char c) {
-           return is_ascii_digit(c) || (c >= 'a' && c <= 'f');
-         });
-}
-
 // The start is shown in listings and stored in events, so it must never be a whole key (a
 // caller bug passing the secret instead of its visible start would otherwise leak it).
 bool valid_key_start(std::string_view start) noexcept {
@@ -68,7 +62,7 @@ decision decide_create(const api_key_state& state, const create_key& c) {
   if (!valid_key_policy(c.policy)) return rejection::invalid_key_policy;
   if (!valid_key_name(c.settings.name, c.policy.names_allow_spaces)) return rejection::invalid_name;
   if (!valid_scopes(c.settings.scopes)) return rejection::invalid_scopes;
-  if (!valid_key_hash(c.key_hash)) return rejection::invalid_key_hash;
+  if (!is_keyed_hash(c.key_hash)) return rejection::invalid_key_hash;
   if (!valid_key_start(c.start)) return rejection::invalid_key_start;
   if (!valid_expiry(c.expires_at, c.policy, c.now)) return rejection::invalid_expiry;
   if (!canonical_cidrs(c.settings.allowed_cidrs)) return rejection::invalid_cidrs;
@@ -298,7 +292,7 @@ result<rotation, rejection> decide_rotation(const api_key_state& old_key, const 
   if (c.grace_period < std::chrono::seconds{0} || c.grace_period > max_grace_period) {
     return rejection::invalid_grace_period;
   }
-  if (!valid_key_hash(c.new_key_hash)) return rejection::invalid_key_hash;
+  if (!is_keyed_hash(c.new_key_hash)) return rejection::invalid_key_hash;
   if (!valid_key_start(c.new_start)) return rejection::invalid_key_start;
 
   // The old key never lives longer than it was going to anyway.

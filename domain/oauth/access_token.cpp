@@ -6,14 +6,7 @@
 
 namespace keyledger::domain::oauth {
 
-bool valid_jti(std::string_view jti) noexcept {
-  if (jti.size() != jti_tag.size() + 1 + 22 || !jti.starts_with(jti_tag) ||
-      jti[jti_tag.size()] != '_') {
-    return false;
-  }
-  const auto tail = jti.substr(jti_tag.size() + 1);
-  return std::all_of(tail.begin(), tail.end(), [](char c) { return is_ascii_alnum(c); });
-}
+bool valid_jti(std::string_view jti) noexcept { return valid_id(jti_tag, jti); }
 
 std::optional<token_refusal> check_claims(const access_token_claims& c,
                                           std::string_view expected_issuer, timestamp now) {

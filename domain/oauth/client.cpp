@@ -12,14 +12,6 @@ namespace {
 
 using decision = result<std::vector<client_event>, client_rejection>;
 
-constexpr std::size_t id_random_length = 22;
-
-bool valid_secret_hash(std::string_view hash) noexcept {
-  return hash.size() == 64 && std::all_of(hash.begin(), hash.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
 template <class T>
 bool has_duplicates(std::vector<T> v) {
   std::sort(v.begin(), v.end());
@@ -221,15 +213,7 @@ std::vector<std::string_view> client_state::accepted_secret_hashes(timestamp now
   return out;
 }
 
-bool valid_client_id(std::string_view id) noexcept {
-  const std::size_t prefix = client_id_tag.size() + 1;
-  if (id.size() != prefix + id_random_length) return false;
-  if (id.substr(0, client_id_tag.size()) != client_id_tag || id[client_id_tag.size()] != '_') {
-    return false;
-  }
-  const auto body = id.substr(prefix);
-  return std::all_of(body.begin(), body.end(), is_ascii_alnum);
-}
+bool valid_client_id(std::string_view id) noexcept { return valid_id(client_id_tag, id); }
 
 std::string client_stream_id(std::string_view client_id) {
   std::string out = "oauth_client-";
@@ -251,8 +235,7 @@ decision decide_register(const client_state& state, const register_client& c) {
   if (c.workspace_id.empty() || c.registered_by.empty()) return client_rejection::invalid_workspace;
   if (auto bad = check_settings(c.settings, c.type)) return *bad;
   const bool confidential = c.type == client_type::confidential;
-  if (confidential != valid_secret_hash(c.secret_hash) ||
-      (!confidential && !c.secret_hash.empty())) {
+  if (confidential != is_keyed_hash(c.secret_hash) || (!confidential && !c.secret_hash.empty())) {
     return client_rejection::invalid_secret;
   }
   return std::vector<client_event>{client_registered{
@@ -286,7 +269,7 @@ decision decide_update(const client_state& state, const update_client& c) {
 decision decide_rotate(const client_state& state, const rotate_client_secret& c) {
   if (auto bad = live(state)) return *bad;
   if (state.type != client_type::confidential) return client_rejection::not_confidential;
-  if (!valid_secret_hash(c.secret_hash) || c.secret_hash == state.secret_hash) {
+  if (!is_keyed_hash(c.secret_hash) || c.secret_hash == state.secret_hash) {
     return client_rejection::invalid_secret;
   }
   if (c.grace_period < std::chrono::seconds(0) || c.grace_period > max_secret_grace_period) {

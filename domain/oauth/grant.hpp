@@ -245,9 +245,10 @@ struct revoke_grant {
 using grant_command =
     std::variant<consent, issue_code, redeem_code, rotate_refresh, revoke_family, revoke_grant>;
 
-/// Why a grant command was refused. The first six map to RFC 6749 `invalid_grant` at the token
-/// endpoint; the caller reacts to code_reused and refresh_reused by revoking the family (the
-/// rejection carries which one: grant_rejection_detail).
+/// Why a grant command was refused. grant_not_found to family_ended map to RFC 6749
+/// `invalid_grant` at the token endpoint (RFC 6749 5.2 names refresh tokens too), scope_widened
+/// to `invalid_scope`; invalid_command is a caller's bug. The caller reacts to code_reused and
+/// refresh_reused by revoking the family that family_of_reuse names.
 enum class grant_rejection {
   grant_not_found,
   grant_revoked,

@@ -145,8 +145,7 @@ std::optional<oauth::client_event> decode_registered(const rj::Value& obj) {
   e.settings.access_token_lifetime = *access;
   e.settings.refresh_idle_lifetime = *idle;
   e.settings.refresh_absolute_lifetime = *absolute;
-  e.secret_hash = r.opt_string_or_null("secret_hash").value_or(std::string());
-  if (!r.has("secret_hash")) return std::nullopt;
+  e.secret_hash = r.nullable_string("secret_hash").value_or(std::string());
   e.registered_by = r.string("registered_by");
   e.registered_at = r.timestamp("registered_at");
   if (!r.ok()) return std::nullopt;

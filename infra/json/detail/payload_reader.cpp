@@ -51,6 +51,11 @@ std::optional<std::string> field_reader::opt_string_or_null(std::string_view nam
   return opt_string(name);
 }
 
+std::optional<std::string> field_reader::nullable_string(std::string_view name) {
+  if (!has(name)) return fail<std::optional<std::string>>();
+  return opt_string_or_null(name);
+}
+
 std::vector<std::string> field_reader::string_array(std::string_view name) {
   return required(opt_string_array(name));
 }

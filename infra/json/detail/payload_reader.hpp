@@ -65,6 +65,8 @@ class field_reader {
   std::optional<std::string> opt_string(std::string_view name);
   /// Absent or null: nullopt; a string: its value.
   std::optional<std::string> opt_string_or_null(std::string_view name);
+  /// Required to be present: null (nullopt) or a string.
+  std::optional<std::string> nullable_string(std::string_view name);
 
   /// A required array of strings.
   std::vector<std::string> string_array(std::string_view name);

@@ -63,5 +63,14 @@ TEST(encoding, base64_decodes_the_standard_alphabet_with_padding_only) {
   EXPECT_EQ(base64_decode("Zm 8="), std::nullopt);
 }
 
+TEST(encoding, a_keyed_hash_is_64_lowercase_hex_characters) {
+  EXPECT_TRUE(is_keyed_hash(std::string(32, '0') + std::string(32, 'f')));
+  EXPECT_FALSE(is_keyed_hash(std::string(63, 'a')));
+  EXPECT_FALSE(is_keyed_hash(std::string(65, 'a')));
+  EXPECT_FALSE(is_keyed_hash(std::string(63, 'a') + "A"));  // uppercase: not as hashers write
+  EXPECT_FALSE(is_keyed_hash(std::string(63, 'a') + "g"));
+  EXPECT_FALSE(is_keyed_hash(""));
+}
+
 }  // namespace
 }  // namespace keyledger::domain

@@ -181,6 +181,19 @@ TEST(new_id, given_bytes_of_248_and_above_then_they_are_skipped_not_folded) {
   EXPECT_EQ(id, "req_0z0z0z0z0z0z0z0z0z0z0z");
 }
 
+TEST(valid_id, given_what_new_id_makes_then_valid_and_any_other_shape_refused) {
+  seeded_random random{3};
+  const std::string id = new_id("grt", random);
+  EXPECT_TRUE(valid_id("grt", id));
+  EXPECT_FALSE(valid_id("rtf", id));                                 // another tag
+  EXPECT_FALSE(valid_id("gr", id));                                  // a prefix of the tag
+  EXPECT_FALSE(valid_id("grt", id.substr(0, id.size() - 1)));        // 21 characters
+  EXPECT_FALSE(valid_id("grt", id + "a"));                           // 23 characters
+  EXPECT_FALSE(valid_id("grt", "grt-" + id.substr(4)));              // not an underscore
+  EXPECT_FALSE(valid_id("grt", id.substr(0, id.size() - 1) + "-"));  // not base62
+  EXPECT_FALSE(valid_id("grt", ""));
+}
+
 TEST(new_uuid, given_any_bytes_then_version_4_and_rfc4122_variant) {
   for (const std::uint8_t fill : {std::uint8_t{0x00}, std::uint8_t{0xFF}, std::uint8_t{0x5A}}) {
     scripted_random random{{fill}};

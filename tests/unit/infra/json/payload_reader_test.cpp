@@ -183,6 +183,22 @@ TEST(field_reader, opt_string_or_null_reads_null_as_absent) {
   EXPECT_FALSE(r.ok());
 }
 
+TEST(field_reader, nullable_string_must_be_present_but_may_be_null) {
+  parsed p(R"({"s":"v","z":null,"n":false})");
+  ASSERT_TRUE(p.ok);
+  {
+    field_reader r(p.doc);
+    EXPECT_EQ(r.nullable_string("s"), "v");
+    EXPECT_EQ(r.nullable_string("z"), std::nullopt);
+    EXPECT_TRUE(r.ok());
+  }
+  for (const char* name : {"missing", "n"}) {
+    field_reader r(p.doc);
+    EXPECT_EQ(r.nullable_string(name), std::nullopt) << name;
+    EXPECT_FALSE(r.ok()) << name;
+  }
+}
+
 TEST(field_reader, string_array_reads_strings_only) {
   parsed p(R"({"a":["x","y"],"e":[],"mixed":["x",1],"s":"x"})");
   ASSERT_TRUE(p.ok);
