@@ -154,6 +154,16 @@ std::string new_id(std::string_view tag, random_source& random) {
   return out;
 }
 
+bool is_id_of(std::string_view tag, std::string_view id) noexcept {
+  if (id.size() != tag.size() + 1 + id_random_length) return false;
+  if (id.substr(0, tag.size()) != tag || id[tag.size()] != '_') return false;
+  const auto body = id.substr(tag.size() + 1);
+  for (const char c : body) {
+    if (!is_ascii_alnum(c)) return false;
+  }
+  return true;
+}
+
 std::array<std::uint8_t, 16> new_uuid(random_source& random) {
   std::array<std::uint8_t, 16> bytes{};
   random.fill(bytes);

@@ -20,8 +20,6 @@ namespace {
 using user_decision = result<std::vector<user_event>, member_rejection>;
 using member_decision = result<std::vector<member_event>, member_rejection>;
 
-constexpr std::size_t id_random_length = 22;
-
 // ---- UTF-8 (domain/text.hpp) -----------------------------------------------------------
 
 // Counts code points; nullopt if `s` is not valid UTF-8 or holds a character `refused` says no
@@ -192,15 +190,7 @@ std::string_view to_string(member_rejection r) noexcept {
 
 // ---- identifiers and values -----------------------------------------------------------------
 
-bool valid_user_id(std::string_view id) noexcept {
-  const std::size_t prefix = user_id_tag.size() + 1;
-  if (id.size() != prefix + id_random_length) return false;
-  if (id.substr(0, user_id_tag.size()) != user_id_tag || id[user_id_tag.size()] != '_') {
-    return false;
-  }
-  const std::string_view body = id.substr(prefix);
-  return std::all_of(body.begin(), body.end(), is_ascii_alnum);
-}
+bool valid_user_id(std::string_view id) noexcept { return is_id_of(user_id_tag, id); }
 
 std::string normalize_email(std::string_view email) {
   std::string out(trim_ascii(email));

@@ -181,6 +181,19 @@ TEST(new_id, given_bytes_of_248_and_above_then_they_are_skipped_not_folded) {
   EXPECT_EQ(id, "req_0z0z0z0z0z0z0z0z0z0z0z");
 }
 
+TEST(is_id_of, given_what_new_id_makes_then_true_and_anything_else_false) {
+  seeded_random random{3};
+  const std::string id = new_id("sig", random);
+  EXPECT_TRUE(is_id_of("sig", id));
+  EXPECT_FALSE(is_id_of("si", id));
+  EXPECT_FALSE(is_id_of("key", id));
+  EXPECT_FALSE(is_id_of("sig", id + "a"));
+  EXPECT_FALSE(is_id_of("sig", id.substr(0, id.size() - 1)));
+  EXPECT_FALSE(is_id_of("sig", "sig-" + id.substr(4)));
+  EXPECT_FALSE(is_id_of("sig", id.substr(0, 10) + "-" + id.substr(11)));
+  EXPECT_FALSE(is_id_of("sig", ""));
+}
+
 TEST(new_uuid, given_any_bytes_then_version_4_and_rfc4122_variant) {
   for (const std::uint8_t fill : {std::uint8_t{0x00}, std::uint8_t{0xFF}, std::uint8_t{0x5A}}) {
     scripted_random random{{fill}};
