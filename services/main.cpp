@@ -25,11 +25,14 @@
 #include "infra/pg/pg_event_store.hpp"
 #include "infra/pg/pg_idempotency_store.hpp"
 #include "infra/pg/pg_people_store.hpp"
+#include "infra/pg/pg_signing_key_store.hpp"
 #include "infra/pg/pg_subscription.hpp"
 #include "infra/pg/pg_telemetry_store.hpp"
 #include "services/app/expiry_job.hpp"
 #include "services/app/housekeeping.hpp"
 #include "services/app/key_service.hpp"
+#include "services/app/oauth/signing_key_ring.hpp"
+#include "services/app/oauth/signing_key_service.hpp"
 #include "services/app/rate_limiter.hpp"
 #include "services/app/usage_recorder.hpp"
 #include "services/app/user_service.hpp"
@@ -74,6 +77,8 @@ int serve(const kl::infra::config& cfg) {
   // Each use of the server secret gets its own derived key.
   kl::infra::response_sealer sealer(
       kl::infra::derive_key(server_secret.reveal(), "keyledger/idempotency/v1"));
+  const kl::infra::response_sealer signing_sealer(
+      kl::infra::derive_key(server_secret.reveal(), kl::services::signing_key_sealing_info));
   kl::services::user_service::options user_options;
   kl::services::user_service users(
       kl::infra::derive_key(server_secret.reveal(), "keyledger/invitation/v1"),
@@ -86,9 +91,14 @@ int serve(const kl::infra::config& cfg) {
   // directory first: once the key view has applied an event, the directory has it too.
   kl::services::directory_view directory;
   kl::services::active_key_view view;
+  const auto open_signing_secrets = [url] {
+    return std::make_unique<kl::infra::pg_signing_key_store>(url);
+  };
+  kl::services::signing_key_ring signing_keys(signing_sealer, open_signing_secrets, clock);
   kl::infra::consumer_fan_out projections("projections");
   projections.add(directory);
   projections.add(view);
+  projections.add(signing_keys);
   kl::infra::pg_subscription subscription(url, projections, {});
   subscription.catch_up();
   log(log_level::info, "projection_ready",
@@ -126,6 +136,23 @@ int serve(const kl::infra::config& cfg) {
       view, keys, [url] { return std::make_unique<kl::infra::pg_event_store>(url); },
       expiry_options);
   expiry.start();
+
+  // Every node runs the signing key schedule; a fresh server makes its first key before it
+  // answers (or, if another node was quicker, sees that node's key arrive).
+  kl::services::signing_key_service signing_key_commands(signing_sealer, random, clock);
+  kl::services::signing_key_rotation rotation(
+      signing_key_commands, [url] { return std::make_unique<kl::infra::pg_event_store>(url); },
+      open_signing_secrets, {});
+  try {
+    rotation.run_once();
+  } catch (const std::exception& e) {
+    log(log_level::error, "signing_key_rotation_failed", {{"detail", e.what()}});
+  }
+  if (!signing_keys.wait_for_active_key(std::chrono::steady_clock::now() +
+                                        std::chrono::seconds(5))) {
+    log(log_level::warn, "no_active_signing_key");  // the schedule tries again every minute
+  }
+  rotation.start();
 
   kl::services::housekeeping::options housekeeping_options;
   housekeeping_options.request_log_retention = std::chrono::days(cfg.request_log_days);
@@ -169,6 +196,7 @@ int serve(const kl::infra::config& cfg) {
           .usage = usage,
           .loopback_listener = is_loopback_host(cfg.listen_host),
           .sessions = user_options.sessions,
+          .signing_keys = signing_keys,
       }),
       kl::services::make_error_renderer());
   server.listen();
@@ -179,6 +207,7 @@ int serve(const kl::infra::config& cfg) {
   pool.stop();
   chores.stop();
   expiry.stop();
+  rotation.stop();
   usage.stop();
   subscription.stop();
   log(log_level::info, "stopped");

@@ -29,6 +29,7 @@ namespace keyledger::services {
 class active_key_view;
 class directory_view;
 class key_service;
+class signing_key_ring;
 class workspace_service;
 class usage_recorder;
 class user_service;
@@ -71,10 +72,15 @@ struct api_dependencies {
   /// The session timeouts user_service was configured with (for expires_at and the cookie's
   /// Max-Age).
   domain::session_policy sessions{};
+
+  // ---- OAuth 2.0 (issue 8) ----
+  /// The signing keys: GET /oauth/jwks publishes them; the token endpoint will sign with them
+  /// and the bearer-JWT authenticator verify with them.
+  const signing_key_ring& signing_keys;
 };
 
 /// The keyledger HTTP API (docs/api.md, docs/openapi.json): a router over the route tables of
-/// every capability (services/http/keys, people, workspace, system) with the API-key and
+/// every capability (services/http/keys, people, workspace, system, oauth) with the API-key and
 /// session authenticators. Verification (POST /v1/keys/verify, GET /v1/check) answers on the I/O
 /// thread from the in-memory view; everything that touches Postgres goes through the blocking
 /// pool (503 OVERLOADED + Retry-After when it is full). Every response carries

@@ -34,4 +34,15 @@ class memory_signing_key_store final : public infra::signing_key_store {
   bool fail_puts_ = false;
 };
 
+/// Forwards to a shared store, for code that wants to own one (the ring opens its own).
+class signing_key_store_ref final : public infra::signing_key_store {
+ public:
+  explicit signing_key_store_ref(infra::signing_key_store& inner) : inner_(inner) {}
+  void put(std::string_view kid, std::string_view sealed) override { inner_.put(kid, sealed); }
+  std::optional<std::string> get(std::string_view kid) override { return inner_.get(kid); }
+
+ private:
+  infra::signing_key_store& inner_;
+};
+
 }  // namespace keyledger::test_support

@@ -28,17 +28,6 @@ namespace keyledger::services::signing_testing {
 using namespace std::chrono_literals;
 using test_support::interleaving_event_store;
 
-/// Forwards to a shared key store.
-class secrets_ref final : public infra::signing_key_store {
- public:
-  explicit secrets_ref(infra::signing_key_store& inner) : inner_(inner) {}
-  void put(std::string_view kid, std::string_view sealed) override { inner_.put(kid, sealed); }
-  std::optional<std::string> get(std::string_view kid) override { return inner_.get(kid); }
-
- private:
-  infra::signing_key_store& inner_;
-};
-
 inline const std::string server_secret(32, 's');
 
 class signing_keys_test : public ::testing::Test {
@@ -77,7 +66,7 @@ class signing_keys_test : public ::testing::Test {
   }
 
   std::unique_ptr<infra::signing_key_store> open_secrets() {
-    return std::make_unique<secrets_ref>(secrets_);
+    return std::make_unique<test_support::signing_key_store_ref>(secrets_);
   }
 
   infra::openssl_random_source random_;

@@ -20,6 +20,8 @@
 #include "infra/crypto/aead.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "services/app/key_service.hpp"
+#include "services/app/oauth/signing_key_ring.hpp"
+#include "services/app/oauth/signing_key_service.hpp"
 #include "services/app/rate_limiter.hpp"
 #include "services/app/usage_recorder.hpp"
 #include "services/app/user_service.hpp"
@@ -33,6 +35,7 @@
 #include "tests/support/manual_clock.hpp"
 #include "tests/support/memory_event_store.hpp"
 #include "tests/support/memory_people_store.hpp"
+#include "tests/support/memory_signing_key_store.hpp"
 
 namespace keyledger::services::routes_testing {
 
@@ -298,6 +301,8 @@ class routes_test : public ::testing::Test {
         [this](std::size_t) -> infra::people_store& { return people_; },
         usage_,
         loopback,
+        {},
+        signing_keys_,
     });
   }
 
@@ -308,6 +313,7 @@ class routes_test : public ::testing::Test {
     for (const auto& e : store_.read_all(view_.applied_seq(), 1000)) {
       directory_.apply(e);
       view_.apply(e);
+      if (signing_keys_.wants(e)) signing_keys_.apply(e);
     }
   }
 
@@ -452,6 +458,15 @@ class routes_test : public ::testing::Test {
   test_support::memory_people_store people_;
   user_service users_;
   infra::blocking_pool pool_;
+  // The signing keys: their sealed private halves, the ring the API publishes, the service
+  // that makes them.
+  test_support::memory_signing_key_store signing_secrets_;
+  infra::response_sealer signing_sealer_{
+      infra::derive_key(std::string(32, 's'), signing_key_sealing_info)};
+  signing_key_ring signing_keys_{
+      signing_sealer_,
+      [this] { return std::make_unique<test_support::signing_key_store_ref>(signing_secrets_); }, clock_};
+  signing_key_service signing_key_service_{signing_sealer_, random_, clock_};
   infra::request_handler handler_;
   std::mutex feed_mutex_;
   std::string admin_;
