@@ -1,4 +1,4 @@
-// The keyledger executable: serve | migrate | bootstrap | verify-log.
+// The keyledger executable: serve | migrate | bootstrap | verify-log | keys | signing-keys.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -39,6 +39,7 @@
 #include "services/app/verifier.hpp"
 #include "services/app/workspace_service.hpp"
 #include "services/cli/keys_cli.hpp"
+#include "services/cli/signing_keys_cli.hpp"
 #include "services/http/api_handler.hpp"
 #include "services/http/errors/errors.hpp"
 #include "services/projections/active_key_view.hpp"
@@ -309,6 +310,17 @@ int bootstrap(const kl::infra::config& cfg, const bootstrap_options& o) {
   return exit_ok;
 }
 
+int run_signing_keys(const kl::infra::config& cfg, kl::services::signing_keys_command& command) {
+  const auto& url = require_database_url(cfg);
+  kl::infra::system_clock clock;
+  kl::infra::openssl_random_source random;
+  kl::infra::pg_event_store events(url);
+  kl::infra::pg_signing_key_store secrets(url);
+  return command.run(
+      {events, secrets, [&cfg] { return kl::infra::load_server_secret(cfg); }, random, clock},
+      std::cout, std::cerr);
+}
+
 int verify_log(const kl::infra::config& cfg) {
   kl::infra::pg_event_store store(require_database_url(cfg));
   auto v = kl::infra::verify_chain(store);
@@ -378,6 +390,7 @@ int main(int argc, char** argv) {
       "verify-log", "Check that the event log is gapless and its hash chain intact");
 
   kl::services::keys_command keys_client(app);  // `keyledger keys ...`: a client of a server
+  kl::services::signing_keys_command signing_keys_cli(app);  // operator: DATABASE_URL
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -399,6 +412,7 @@ int main(int argc, char** argv) {
       return bootstrap(cfg, boot);
     }
     if (*verify_cmd) return verify_log(cfg);
+    if (signing_keys_cli.chosen()) return run_signing_keys(cfg, signing_keys_cli);
   } catch (const kl::infra::error& e) {
     log(log_level::error, "fatal",
         {{"code", kl::infra::make_error_code(e.code()).message()}, {"detail", e.what()}});

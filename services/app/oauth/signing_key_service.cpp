@@ -53,7 +53,7 @@ signing_key_service::signing_key_service(const infra::response_sealer& sealer,
   }
 }
 
-oauth::signing_key_set signing_key_service::load(infra::event_store& events) const {
+oauth::signing_key_set load_signing_keys(infra::event_store& events) {
   return fold_stream<oauth::signing_key_set>(events, oauth::signing_keys_stream_id,
                                              infra::decode_signing_key_event);
 }

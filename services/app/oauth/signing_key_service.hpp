@@ -42,6 +42,10 @@ struct signing_key_step {
 };
 std::string_view to_string(signing_key_step::kind k) noexcept;
 
+/// The key set as the log has it now (folded from the signing_keys-server stream). Storage
+/// errors propagate as infra::error.
+domain::oauth::signing_key_set load_signing_keys(infra::event_store& events);
+
 class signing_key_service {
  public:
   /// `sealer`: AES-256-GCM under derive_key(server secret, signing_key_sealing_info) - the same
@@ -49,8 +53,10 @@ class signing_key_service {
   signing_key_service(const infra::response_sealer& sealer, domain::random_source& random,
                       const domain::clock& clock, domain::oauth::rotation_policy policy = {});
 
-  /// The key set as the log has it now.
-  domain::oauth::signing_key_set load(infra::event_store& events) const;
+  /// load_signing_keys.
+  domain::oauth::signing_key_set load(infra::event_store& events) const {
+    return load_signing_keys(events);
+  }
 
   /// One step of the schedule (domain::oauth::plan at the clock's now): creates, activates, or
   /// does nothing; appended with the actor "signing-key-schedule". Of nodes racing to take the
