@@ -1,5 +1,6 @@
 #include "domain/types.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -154,14 +155,12 @@ std::string new_id(std::string_view tag, random_source& random) {
   return out;
 }
 
-bool is_id_of(std::string_view tag, std::string_view id) noexcept {
-  if (id.size() != tag.size() + 1 + id_random_length) return false;
+bool valid_id(std::string_view tag, std::string_view id) noexcept {
+  const std::size_t prefix = tag.size() + 1;
+  if (id.size() != prefix + id_random_length) return false;
   if (id.substr(0, tag.size()) != tag || id[tag.size()] != '_') return false;
-  const auto body = id.substr(tag.size() + 1);
-  for (const char c : body) {
-    if (!is_ascii_alnum(c)) return false;
-  }
-  return true;
+  const auto body = id.substr(prefix);
+  return std::all_of(body.begin(), body.end(), is_ascii_alnum);
 }
 
 std::array<std::uint8_t, 16> new_uuid(random_source& random) {

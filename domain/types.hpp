@@ -45,8 +45,9 @@ class random_source {
 /// Used for key ids ("key"), workspace ids ("ws") and request ids ("req").
 std::string new_id(std::string_view tag, random_source& random);
 
-/// Whether `id` has the form new_id(tag, ...) gives: `<tag>_` and 22 base62 characters.
-bool is_id_of(std::string_view tag, std::string_view id) noexcept;
+/// Whether `id` has the shape new_id(tag, ...) gives: `<tag>_` then exactly 22 base62
+/// characters. Checks the shape only, not that the id exists.
+bool valid_id(std::string_view tag, std::string_view id) noexcept;
 
 /// A random RFC 4122 version-4 UUID as 16 bytes.
 std::array<std::uint8_t, 16> new_uuid(random_source& random);

@@ -12,6 +12,8 @@ namespace {
 
 using decision = result<std::vector<client_event>, client_rejection>;
 
+constexpr std::size_t id_random_length = 22;
+
 bool valid_secret_hash(std::string_view hash) noexcept {
   return hash.size() == 64 && std::all_of(hash.begin(), hash.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -219,7 +221,15 @@ std::vector<std::string_view> client_state::accepted_secret_hashes(timestamp now
   return out;
 }
 
-bool valid_client_id(std::string_view id) noexcept { return is_id_of(client_id_tag, id); }
+bool valid_client_id(std::string_view id) noexcept {
+  const std::size_t prefix = client_id_tag.size() + 1;
+  if (id.size() != prefix + id_random_length) return false;
+  if (id.substr(0, client_id_tag.size()) != client_id_tag || id[client_id_tag.size()] != '_') {
+    return false;
+  }
+  const auto body = id.substr(prefix);
+  return std::all_of(body.begin(), body.end(), is_ascii_alnum);
+}
 
 std::string client_stream_id(std::string_view client_id) {
   std::string out = "oauth_client-";

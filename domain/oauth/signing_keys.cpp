@@ -93,7 +93,7 @@ decision decide_retire(const signing_key_set& state, const retire_signing_key& c
 }  // namespace
 
 bool valid_signing_key_id(std::string_view kid) noexcept {
-  return is_id_of(signing_key_id_tag, kid);
+  return valid_id(signing_key_id_tag, kid);
 }
 
 std::string_view to_string(signing_key_status s) noexcept {

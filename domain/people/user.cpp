@@ -190,7 +190,7 @@ std::string_view to_string(member_rejection r) noexcept {
 
 // ---- identifiers and values -----------------------------------------------------------------
 
-bool valid_user_id(std::string_view id) noexcept { return is_id_of(user_id_tag, id); }
+bool valid_user_id(std::string_view id) noexcept { return valid_id(user_id_tag, id); }
 
 std::string normalize_email(std::string_view email) {
   std::string out(trim_ascii(email));

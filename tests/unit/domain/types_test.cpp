@@ -181,17 +181,17 @@ TEST(new_id, given_bytes_of_248_and_above_then_they_are_skipped_not_folded) {
   EXPECT_EQ(id, "req_0z0z0z0z0z0z0z0z0z0z0z");
 }
 
-TEST(is_id_of, given_what_new_id_makes_then_true_and_anything_else_false) {
+TEST(valid_id, given_what_new_id_makes_then_valid_and_any_other_shape_refused) {
   seeded_random random{3};
-  const std::string id = new_id("sig", random);
-  EXPECT_TRUE(is_id_of("sig", id));
-  EXPECT_FALSE(is_id_of("si", id));
-  EXPECT_FALSE(is_id_of("key", id));
-  EXPECT_FALSE(is_id_of("sig", id + "a"));
-  EXPECT_FALSE(is_id_of("sig", id.substr(0, id.size() - 1)));
-  EXPECT_FALSE(is_id_of("sig", "sig-" + id.substr(4)));
-  EXPECT_FALSE(is_id_of("sig", id.substr(0, 10) + "-" + id.substr(11)));
-  EXPECT_FALSE(is_id_of("sig", ""));
+  const std::string id = new_id("grt", random);
+  EXPECT_TRUE(valid_id("grt", id));
+  EXPECT_FALSE(valid_id("rtf", id));                                 // another tag
+  EXPECT_FALSE(valid_id("gr", id));                                  // a prefix of the tag
+  EXPECT_FALSE(valid_id("grt", id.substr(0, id.size() - 1)));        // 21 characters
+  EXPECT_FALSE(valid_id("grt", id + "a"));                           // 23 characters
+  EXPECT_FALSE(valid_id("grt", "grt-" + id.substr(4)));              // not an underscore
+  EXPECT_FALSE(valid_id("grt", id.substr(0, id.size() - 1) + "-"));  // not base62
+  EXPECT_FALSE(valid_id("grt", ""));
 }
 
 TEST(new_uuid, given_any_bytes_then_version_4_and_rfc4122_variant) {
