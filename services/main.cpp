@@ -1,4 +1,4 @@
-// The keyledger executable: serve | migrate | bootstrap | verify-log.
+// The keyledger executable: serve | migrate | bootstrap | verify-log | keys | signing-keys.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -25,18 +25,22 @@
 #include "infra/pg/pg_event_store.hpp"
 #include "infra/pg/pg_idempotency_store.hpp"
 #include "infra/pg/pg_people_store.hpp"
+#include "infra/pg/pg_signing_key_store.hpp"
 #include "infra/pg/pg_subscription.hpp"
 #include "infra/pg/pg_telemetry_store.hpp"
 #include "services/app/expiry_job.hpp"
 #include "services/app/housekeeping.hpp"
 #include "services/app/key_service.hpp"
 #include "services/app/oauth/client_service.hpp"
+#include "services/app/oauth/signing_key_ring.hpp"
+#include "services/app/oauth/signing_key_service.hpp"
 #include "services/app/rate_limiter.hpp"
 #include "services/app/usage_recorder.hpp"
 #include "services/app/user_service.hpp"
 #include "services/app/verifier.hpp"
 #include "services/app/workspace_service.hpp"
 #include "services/cli/keys_cli.hpp"
+#include "services/cli/signing_keys_cli.hpp"
 #include "services/http/api_handler.hpp"
 #include "services/http/errors/errors.hpp"
 #include "services/projections/oauth_client_view.hpp"
@@ -76,6 +80,8 @@ int serve(const kl::infra::config& cfg) {
   // Each use of the server secret gets its own derived key.
   kl::infra::response_sealer sealer(
       kl::infra::derive_key(server_secret.reveal(), "keyledger/idempotency/v1"));
+  const kl::infra::response_sealer signing_sealer(
+      kl::infra::derive_key(server_secret.reveal(), kl::services::signing_key_sealing_info));
   kl::services::user_service::options user_options;
   kl::services::user_service users(
       kl::infra::derive_key(server_secret.reveal(), "keyledger/invitation/v1"),
@@ -89,10 +95,15 @@ int serve(const kl::infra::config& cfg) {
   kl::services::directory_view directory;
   kl::services::oauth_client_view oauth_clients;
   kl::services::active_key_view view;
+  const auto open_signing_secrets = [url] {
+    return std::make_unique<kl::infra::pg_signing_key_store>(url);
+  };
+  kl::services::signing_key_ring signing_keys(signing_sealer, open_signing_secrets, clock);
   kl::infra::consumer_fan_out projections("projections");
   projections.add(directory);
   projections.add(oauth_clients);
   projections.add(view);
+  projections.add(signing_keys);
   kl::infra::pg_subscription subscription(url, projections, {});
   subscription.catch_up();
   log(log_level::info, "projection_ready",
@@ -131,6 +142,23 @@ int serve(const kl::infra::config& cfg) {
       view, keys, [url] { return std::make_unique<kl::infra::pg_event_store>(url); },
       expiry_options);
   expiry.start();
+
+  // Every node runs the signing key schedule; a fresh server makes its first key before it
+  // answers (or, if another node was quicker, sees that node's key arrive).
+  kl::services::signing_key_service signing_key_commands(signing_sealer, random, clock);
+  kl::services::signing_key_rotation rotation(
+      signing_key_commands, [url] { return std::make_unique<kl::infra::pg_event_store>(url); },
+      open_signing_secrets, {});
+  try {
+    rotation.run_once();
+  } catch (const std::exception& e) {
+    log(log_level::error, "signing_key_rotation_failed", {{"detail", e.what()}});
+  }
+  if (!signing_keys.wait_for_active_key(std::chrono::steady_clock::now() +
+                                        std::chrono::seconds(5))) {
+    log(log_level::warn, "no_active_signing_key");  // the schedule tries again every minute
+  }
+  rotation.start();
 
   kl::services::housekeeping::options housekeeping_options;
   housekeeping_options.request_log_retention = std::chrono::days(cfg.request_log_days);
@@ -176,6 +204,7 @@ int serve(const kl::infra::config& cfg) {
           .sessions = user_options.sessions,
           .oauth_clients = oauth_clients,
           .oauth_client_service = oauth_client_service,
+          .signing_keys = signing_keys,
       }),
       kl::services::make_error_renderer());
   server.listen();
@@ -186,6 +215,7 @@ int serve(const kl::infra::config& cfg) {
   pool.stop();
   chores.stop();
   expiry.stop();
+  rotation.stop();
   usage.stop();
   subscription.stop();
   log(log_level::info, "stopped");
@@ -287,6 +317,17 @@ int bootstrap(const kl::infra::config& cfg, const bootstrap_options& o) {
   return exit_ok;
 }
 
+int run_signing_keys(const kl::infra::config& cfg, kl::services::signing_keys_command& command) {
+  const auto& url = require_database_url(cfg);
+  kl::infra::system_clock clock;
+  kl::infra::openssl_random_source random;
+  kl::infra::pg_event_store events(url);
+  kl::infra::pg_signing_key_store secrets(url);
+  return command.run(
+      {events, secrets, [&cfg] { return kl::infra::load_server_secret(cfg); }, random, clock},
+      std::cout, std::cerr);
+}
+
 int verify_log(const kl::infra::config& cfg) {
   kl::infra::pg_event_store store(require_database_url(cfg));
   auto v = kl::infra::verify_chain(store);
@@ -356,6 +397,7 @@ int main(int argc, char** argv) {
       "verify-log", "Check that the event log is gapless and its hash chain intact");
 
   kl::services::keys_command keys_client(app);  // `keyledger keys ...`: a client of a server
+  kl::services::signing_keys_command signing_keys_cli(app);  // operator: DATABASE_URL
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -377,6 +419,7 @@ int main(int argc, char** argv) {
       return bootstrap(cfg, boot);
     }
     if (*verify_cmd) return verify_log(cfg);
+    if (signing_keys_cli.chosen()) return run_signing_keys(cfg, signing_keys_cli);
   } catch (const kl::infra::error& e) {
     log(log_level::error, "fatal",
         {{"code", kl::infra::make_error_code(e.code()).message()}, {"detail", e.what()}});

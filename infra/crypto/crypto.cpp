@@ -405,6 +405,12 @@ std::string hmac_key_hasher::hash_hex(std::string_view key) const { return to_he
 
 // ---- server secret --------------------------------------------------------------------------
 
+secret load_server_secret(const config& cfg) {
+  if (!cfg.secret_file.empty()) return read_secret_file(cfg.secret_file);
+  const std::filesystem::path dir(cfg.data_dir.empty() ? std::string(".") : cfg.data_dir);
+  return read_secret_file((dir / "server.secret").string());
+}
+
 secret load_or_create_server_secret(const config& cfg) {
   if (!cfg.secret_file.empty()) return read_secret_file(cfg.secret_file);
 

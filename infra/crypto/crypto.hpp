@@ -78,4 +78,9 @@ class hmac_key_hasher {
 /// path and the problem, never the content.
 secret load_or_create_server_secret(const config& cfg);
 
+/// The server secret as load_or_create_server_secret reads it, but never created: a missing file
+/// is infra::error(errc::config). For operator commands whose output only the servers' own secret
+/// can use (a sealed signing key): a wrong data dir must fail, not mint a secret of its own.
+secret load_server_secret(const config& cfg);
+
 }  // namespace keyledger::infra

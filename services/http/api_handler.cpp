@@ -7,6 +7,7 @@
 #include "services/http/auth/authenticators.hpp"
 #include "services/http/keys/key_routes.hpp"
 #include "services/http/oauth/client_routes.hpp"
+#include "services/http/oauth/jwks_routes.hpp"
 #include "services/http/people/people_routes.hpp"
 #include "services/http/router/router.hpp"
 #include "services/http/support/runner.hpp"
@@ -39,6 +40,7 @@ struct api_state {
     http::add_client_routes(t,
                             {deps.oauth_clients, deps.oauth_client_service, deps.store_for, run});
     http::add_system_routes(t, {deps.view, deps.store_for, run});
+    http::add_jwks_routes(t, {deps.signing_keys, deps.clock});
 
     std::vector<std::unique_ptr<http::authenticator>> authenticators;
     authenticators.push_back(http::make_api_key_authenticator(deps.verify, deps.directory));

@@ -31,6 +31,7 @@ class client_service;
 class directory_view;
 class oauth_client_view;
 class key_service;
+class signing_key_ring;
 class workspace_service;
 class usage_recorder;
 class user_service;
@@ -78,10 +79,13 @@ struct api_dependencies {
   /// The OAuth clients (fed by the same subscription as `view`, applied before it).
   const oauth_client_view& oauth_clients;
   const client_service& oauth_client_service;
+  /// The signing keys: GET /oauth/jwks publishes them; the token endpoint will sign with them
+  /// and the bearer-JWT authenticator verify with them.
+  const signing_key_ring& signing_keys;
 };
 
 /// The keyledger HTTP API (docs/api.md, docs/openapi.json): a router over the route tables of
-/// every capability (services/http/keys, people, workspace, system) with the API-key and
+/// every capability (services/http/keys, people, workspace, system, oauth) with the API-key and
 /// session authenticators. Verification (POST /v1/keys/verify, GET /v1/check) answers on the I/O
 /// thread from the in-memory view; everything that touches Postgres goes through the blocking
 /// pool (503 OVERLOADED + Retry-After when it is full). Every response carries

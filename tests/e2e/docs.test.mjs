@@ -72,6 +72,7 @@ const routes = {
   '/v1/sessions': ['post'],
   '/v1/sessions/current': ['get', 'delete'],
   '/v1/workspace': ['get', 'patch'],
+  '/oauth/jwks': ['get'],
 };
 
 test('openapi.json is OpenAPI 3.1 and documents every route', () => {
@@ -89,7 +90,7 @@ test('openapi.json is OpenAPI 3.1 and documents every route', () => {
     }
   }
   for (const [p, m] of [['/v1/keys/verify', 'post'], ['/healthz', 'get'], ['/readyz', 'get'], ['/openapi.json', 'get'],
-    ['/v1/users/set-password', 'post'], ['/v1/sessions', 'post']]) {
+    ['/v1/users/set-password', 'post'], ['/v1/sessions', 'post'], ['/oauth/jwks', 'get']]) {
     assert.deepEqual(documented[p][m].security, [], `${m} ${p} is unauthenticated`);
   }
 });

@@ -77,16 +77,6 @@ class event_store_contract : public ::testing::Test {
 using implementations = ::testing::Types<memory_fixture, pg_fixture>;
 TYPED_TEST_SUITE(event_store_contract, implementations);
 
-template <class Fn>
-infra::errc error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const infra::error& e) {
-    return e.code();
-  }
-  return infra::errc::ok;
-}
-
 TYPED_TEST(event_store_contract, PositionsAreGaplessAcrossStreams) {
   auto& s = this->store();
   EXPECT_EQ(s.head_seq(), 0u);

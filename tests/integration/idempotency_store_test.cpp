@@ -32,16 +32,6 @@ constexpr std::int64_t day = 86'400'000'000;
 const infra::sha256_digest fp_a = infra::sha256("POST /v1/keys {\"name\":\"a\"}");
 const infra::sha256_digest fp_b = infra::sha256("POST /v1/keys {\"name\":\"b\"}");
 
-template <class Fn>
-errc error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const infra::error& e) {
-    return e.code();
-  }
-  return errc::ok;
-}
-
 class idempotency_store_test : public ::testing::Test {
  protected:
   // A claim at `now` that keeps records for a day.

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "infra/core/error.hpp"
 #include "infra/core/event_store.hpp"
 
 namespace keyledger::integration {
@@ -32,6 +33,17 @@ inline infra::new_event make_event(std::string type, std::string payload) {
 
 inline infra::event_metadata sample_metadata() {
   return infra::event_metadata{"key_admin", "req_0001", "192.0.2.7", "idem-42"};
+}
+
+/// The code of the infra::error `fn` throws, or errc::ok when it throws none.
+template <class Fn>
+infra::errc error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const infra::error& e) {
+    return e.code();
+  }
+  return infra::errc::ok;
 }
 
 /// Runs one statement on its own superuser connection (no SET ROLE) and returns the result.

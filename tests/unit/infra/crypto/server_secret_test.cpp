@@ -181,6 +181,25 @@ TEST_F(server_secret, missing_explicit_file_is_an_error) {
   EXPECT_FALSE(fs::exists(root_ / "server.secret"));
 }
 
+TEST_F(server_secret, loading_without_creating_reads_the_same_secret_and_never_makes_one) {
+  config cfg;
+  cfg.data_dir = (root_ / "data").string();
+  try {
+    (void)load_server_secret(cfg);
+    ADD_FAILURE() << "expected infra::error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::config);
+    EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(root_ / "data"));
+  const secret made = load_or_create_server_secret(cfg);
+  EXPECT_TRUE(load_server_secret(cfg).equals(made.reveal()));
+  // An explicit file wins, as for the server.
+  write_file(root_ / "explicit.secret", std::string(40, 'e'), 0600);
+  cfg.secret_file = (root_ / "explicit.secret").string();
+  EXPECT_TRUE(load_server_secret(cfg).equals(std::string(40, 'e')));
+}
+
 TEST_F(server_secret, refuses_a_directory) {
   const fs::path dir = root_ / "dir.secret";
   ASSERT_TRUE(fs::create_directory(dir));

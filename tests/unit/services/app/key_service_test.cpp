@@ -10,6 +10,7 @@
 #include "infra/core/error.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "services/app/workspace_service.hpp"
+#include "tests/support/interleaving_event_store.hpp"
 #include "tests/support/manual_clock.hpp"
 #include "tests/support/memory_event_store.hpp"
 
@@ -32,40 +33,9 @@ class fake_random final : public domain::random_source {
   std::uint64_t state_ = 0x9E3779B97F4A7C15ull;
 };
 
-/// Runs `interleave` (another writer's command) just before the first append_all reaches the
-/// store, so the rotation decided on the old state meets a changed stream.
-class interleaving_store final : public infra::event_store {
- public:
-  explicit interleaving_store(infra::event_store& inner) : inner_(inner) {}
-  std::function<void()> interleave;
-
-  infra::append_result append(std::string_view stream_id, std::uint64_t expected_version,
-                              const std::vector<infra::new_event>& events,
-                              const infra::event_metadata& metadata,
-                              std::int64_t recorded_at_us) override {
-    run_interleave();
-    return inner_.append(stream_id, expected_version, events, metadata, recorded_at_us);
-  }
-  std::vector<infra::append_result> append_all(std::span<const infra::stream_append> items,
-                                               const infra::event_metadata& metadata,
-                                               std::int64_t recorded_at_us) override {
-    run_interleave();
-    return inner_.append_all(items, metadata, recorded_at_us);
-  }
-  std::vector<infra::recorded_event> read_stream(std::string_view stream_id) override {
-    return inner_.read_stream(stream_id);
-  }
-  std::vector<infra::recorded_event> read_all(std::uint64_t after, std::size_t limit) override {
-    return inner_.read_all(after, limit);
-  }
-  std::uint64_t head_seq() override { return inner_.head_seq(); }
-
- private:
-  void run_interleave() {
-    if (auto f = std::exchange(interleave, nullptr)) f();
-  }
-  infra::event_store& inner_;
-};
+/// Runs `interleave` (another writer's command) just before the first append reaches the
+/// store, so the command decided on the old state meets a changed stream.
+using interleaving_store = test_support::interleaving_event_store;
 
 class key_service_test : public ::testing::Test {
  protected:

@@ -20,6 +20,8 @@
 #include "infra/crypto/aead.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "services/app/key_service.hpp"
+#include "services/app/oauth/signing_key_ring.hpp"
+#include "services/app/oauth/signing_key_service.hpp"
 #include "services/app/rate_limiter.hpp"
 #include "services/app/usage_recorder.hpp"
 #include "services/app/user_service.hpp"
@@ -35,6 +37,7 @@
 #include "tests/support/manual_clock.hpp"
 #include "tests/support/memory_event_store.hpp"
 #include "tests/support/memory_people_store.hpp"
+#include "tests/support/memory_signing_key_store.hpp"
 
 namespace keyledger::services::routes_testing {
 
@@ -304,6 +307,7 @@ class routes_test : public ::testing::Test {
         {},
         oauth_clients_,
         oauth_client_service_,
+        signing_keys_,
     });
   }
 
@@ -315,6 +319,7 @@ class routes_test : public ::testing::Test {
       directory_.apply(e);
       if (oauth_clients_.wants(e)) oauth_clients_.apply(e);
       view_.apply(e);
+      if (signing_keys_.wants(e)) signing_keys_.apply(e);
     }
   }
 
@@ -461,6 +466,15 @@ class routes_test : public ::testing::Test {
   oauth_client_view oauth_clients_;
   client_service oauth_client_service_;
   infra::blocking_pool pool_;
+  // The signing keys: their sealed private halves, the ring the API publishes, the service
+  // that makes them.
+  test_support::memory_signing_key_store signing_secrets_;
+  infra::response_sealer signing_sealer_{
+      infra::derive_key(std::string(32, 's'), signing_key_sealing_info)};
+  signing_key_ring signing_keys_{
+      signing_sealer_,
+      [this] { return std::make_unique<test_support::signing_key_store_ref>(signing_secrets_); }, clock_};
+  signing_key_service signing_key_service_{signing_sealer_, random_, clock_};
   infra::request_handler handler_;
   std::mutex feed_mutex_;
   std::string admin_;
