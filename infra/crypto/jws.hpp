@@ -128,7 +128,8 @@ using es256_key_lookup = std::function<std::optional<es256_public_key>(std::stri
 /// case-insensitively and also with the "application/" prefix (RFC 7515 section 4.1.9: so
 /// "application/at+jwt" passes for "at+jwt"); a 64-byte signature that verifies. Other header
 /// members are ignored (RFC 7515 section 4). Claims (exp, iss, aud, ...) are NOT checked: that is
-/// the caller's. Never throws but std::bad_alloc.
+/// the caller's. Bad input is a refusal, never an exception (std::bad_alloc aside, and
+/// infra::error(errc::internal) should OpenSSL itself fail).
 domain::result<std::string, jws_refusal> verify_compact(std::string_view token,
                                                         const es256_key_lookup& lookup,
                                                         std::string_view expected_typ);
@@ -136,7 +137,7 @@ domain::result<std::string, jws_refusal> verify_compact(std::string_view token,
 /// The lower-level check for a token whose key the caller already holds: the same rules as
 /// verify_compact except that "kid" and "typ" are not looked at (for published test vectors such
 /// as RFC 7515 appendix A.3, whose header is only {"alg":"ES256"}). The algorithm is still fixed
-/// to ES256. Never throws but std::bad_alloc.
+/// to ES256. Throws as verify_compact does.
 domain::result<std::string, jws_refusal> verify_compact_with_key(std::string_view token,
                                                                  const es256_public_key& key);
 
