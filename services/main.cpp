@@ -31,9 +31,12 @@
 #include "services/app/expiry_job.hpp"
 #include "services/app/housekeeping.hpp"
 #include "services/app/key_service.hpp"
+#include "services/app/oauth/authorization_service.hpp"
 #include "services/app/oauth/client_service.hpp"
+#include "services/app/oauth/introspection.hpp"
 #include "services/app/oauth/signing_key_ring.hpp"
 #include "services/app/oauth/signing_key_service.hpp"
+#include "services/app/oauth/token_service.hpp"
 #include "services/app/rate_limiter.hpp"
 #include "services/app/usage_recorder.hpp"
 #include "services/app/user_service.hpp"
@@ -43,9 +46,11 @@
 #include "services/cli/signing_keys_cli.hpp"
 #include "services/http/api_handler.hpp"
 #include "services/http/errors/errors.hpp"
-#include "services/projections/oauth_client_view.hpp"
+#include "services/http/oauth/oauth_routes.hpp"
 #include "services/projections/active_key_view.hpp"
 #include "services/projections/directory_view.hpp"
+#include "services/projections/oauth_client_view.hpp"
+#include "services/projections/oauth_grant_view.hpp"
 
 namespace kl = keyledger;
 using kl::infra::log;
@@ -72,6 +77,22 @@ bool is_loopback_host(const std::string& host) {
   return ip && kl::domain::is_loopback(*ip);
 }
 
+/// The OAuth issuer (KEYLEDGER_ISSUER, else http://<the bound address>) and the default
+/// audience of access tokens (KEYLEDGER_OAUTH_AUDIENCE, else the issuer).
+kl::services::oauth_settings oauth_settings_of(const kl::infra::config& cfg, std::uint16_t port) {
+  std::string issuer = cfg.issuer;
+  if (issuer.empty()) {
+    const bool v6 = cfg.listen_host.find(':') != std::string::npos;
+    issuer = "http://" + (v6 ? "[" + cfg.listen_host + "]" : cfg.listen_host) + ":" +
+             std::to_string(port);
+    if (!is_loopback_host(cfg.listen_host)) {
+      // Clients must reach the issuer by the name in its tokens: set it in production.
+      log(log_level::warn, "oauth_issuer_not_configured", {{"issuer", issuer}});
+    }
+  }
+  return {issuer, cfg.oauth_audience.empty() ? issuer : cfg.oauth_audience};
+}
+
 int serve(const kl::infra::config& cfg) {
   const auto& url = require_database_url(cfg);
   kl::infra::system_clock clock;
@@ -87,6 +108,9 @@ int serve(const kl::infra::config& cfg) {
       kl::infra::derive_key(server_secret.reveal(), "keyledger/invitation/v1"),
       kl::infra::derive_key(server_secret.reveal(), "keyledger/csrf/v1"), random, clock,
       user_options);
+  // Seals the OAuth authorization request between the login and consent pages.
+  kl::infra::response_sealer interactions(
+      kl::infra::derive_key(server_secret.reveal(), "keyledger/oauth/interaction/v1"));
   kl::infra::hmac_key_hasher hasher(std::move(server_secret));
   auto trusted_proxies = kl::services::parse_trusted_proxies(cfg.trusted_proxies);
 
@@ -94,6 +118,7 @@ int serve(const kl::infra::config& cfg) {
   // directory first: once the key view has applied an event, the directory has it too.
   kl::services::directory_view directory;
   kl::services::oauth_client_view oauth_clients;
+  kl::services::oauth_grant_view oauth_grants;
   kl::services::active_key_view view;
   const auto open_signing_secrets = [url] {
     return std::make_unique<kl::infra::pg_signing_key_store>(url);
@@ -102,6 +127,7 @@ int serve(const kl::infra::config& cfg) {
   kl::infra::consumer_fan_out projections("projections");
   projections.add(directory);
   projections.add(oauth_clients);
+  projections.add(oauth_grants);
   projections.add(view);
   projections.add(signing_keys);
   kl::infra::pg_subscription subscription(url, projections, {});
@@ -174,40 +200,55 @@ int serve(const kl::infra::config& cfg) {
   options.host = cfg.listen_host;
   options.port = cfg.listen_port;
   options.io_threads = cfg.io_threads;
+  // The issuer names the bound address unless configured, so the handler is made once the
+  // server listens (no request is read before run()).
+  kl::infra::request_handler api;
   kl::infra::http_server server(
       options,
-      kl::services::make_api_handler({
-          .view = view,
-          .keys = keys,
-          .workspaces = workspaces,
-          .verify = verifier,
-          .pool = pool,
-          .store_for = [&stores](std::size_t worker) -> kl::infra::event_store& {
-            return *stores[worker];
-          },
-          .telemetry_for = [&telemetry](std::size_t worker) -> kl::infra::telemetry_store& {
-            return *telemetry[worker];
-          },
-          .idempotency_for = [&idempotency](std::size_t worker) -> kl::infra::idempotency_store& {
-            return *idempotency[worker];
-          },
-          .sealer = sealer,
-          .clock = clock,
-          .trusted_proxies = std::move(trusted_proxies),
-          .directory = directory,
-          .users = users,
-          .people_for = [&people](std::size_t worker) -> kl::infra::people_store& {
-            return *people[worker];
-          },
-          .usage = usage,
-          .loopback_listener = is_loopback_host(cfg.listen_host),
-          .sessions = user_options.sessions,
-          .oauth_clients = oauth_clients,
-          .oauth_client_service = oauth_client_service,
-          .signing_keys = signing_keys,
-      }),
+      [&api](kl::infra::http_request&& req, kl::infra::responder respond) {
+        api(std::move(req), std::move(respond));
+      },
       kl::services::make_error_renderer());
   server.listen();
+  const auto settings = oauth_settings_of(cfg, server.port());
+  kl::services::ring_token_signer token_signer(signing_keys);
+  kl::services::token_service tokens(
+      {hasher, random, clock, token_signer, directory, view, oauth_grants, settings});
+  kl::services::introspection_service introspection(
+      {hasher, clock, token_signer, view, oauth_clients, oauth_grants, directory, settings.issuer});
+  kl::services::authorization_service authorizations(
+      {hasher, random, clock, directory, view, oauth_grants});
+  const kl::services::oauth_components oauth{oauth_clients, oauth_grants,  oauth_client_service,
+                                             tokens,        introspection, authorizations,
+                                             interactions,  signing_keys,  settings};
+  api = kl::services::make_api_handler({
+      .view = view,
+      .keys = keys,
+      .workspaces = workspaces,
+      .verify = verifier,
+      .pool = pool,
+      .store_for = [&stores](std::size_t worker) -> kl::infra::event_store& {
+        return *stores[worker];
+      },
+      .telemetry_for = [&telemetry](std::size_t worker) -> kl::infra::telemetry_store& {
+        return *telemetry[worker];
+      },
+      .idempotency_for = [&idempotency](std::size_t worker) -> kl::infra::idempotency_store& {
+        return *idempotency[worker];
+      },
+      .sealer = sealer,
+      .clock = clock,
+      .trusted_proxies = std::move(trusted_proxies),
+      .directory = directory,
+      .users = users,
+      .people_for = [&people](std::size_t worker) -> kl::infra::people_store& {
+        return *people[worker];
+      },
+      .usage = usage,
+      .loopback_listener = is_loopback_host(cfg.listen_host),
+      .sessions = user_options.sessions,
+      .oauth = oauth,
+  });
   server.run();
 
   // In-flight requests are answered; finish queued database work, stop the jobs, write the
@@ -266,6 +307,9 @@ int bootstrap(const kl::infra::config& cfg, const bootstrap_options& o) {
   kl::services::user_service users(
       kl::infra::derive_key(server_secret.reveal(), "keyledger/invitation/v1"),
       kl::infra::derive_key(server_secret.reveal(), "keyledger/csrf/v1"), random, clock, {});
+  // Seals the OAuth authorization request between the login and consent pages.
+  kl::infra::response_sealer interactions(
+      kl::infra::derive_key(server_secret.reveal(), "keyledger/oauth/interaction/v1"));
   kl::infra::hmac_key_hasher hasher(std::move(server_secret));
   kl::infra::pg_event_store store(url);
   kl::infra::pg_people_store people(url);

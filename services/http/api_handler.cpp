@@ -8,6 +8,7 @@
 #include "services/http/keys/key_routes.hpp"
 #include "services/http/oauth/client_routes.hpp"
 #include "services/http/oauth/jwks_routes.hpp"
+#include "services/http/oauth/oauth_routes.hpp"
 #include "services/http/people/people_routes.hpp"
 #include "services/http/router/router.hpp"
 #include "services/http/support/runner.hpp"
@@ -37,10 +38,16 @@ struct api_state {
         t, {deps.view, deps.directory, deps.users, deps.store_for, deps.people_for, deps.usage,
             deps.clock, deps.loopback_listener, deps.sessions, run});
     http::add_workspace_routes(t, {deps.view, deps.workspaces, deps.store_for, run});
-    http::add_client_routes(t,
-                            {deps.oauth_clients, deps.oauth_client_service, deps.store_for, run});
+    http::add_client_routes(t, {deps.oauth.clients, deps.oauth.client_admin, deps.store_for, run});
+    const http::oauth_routes_dependencies oauth{
+        deps.oauth,     deps.verify,           deps.users,       deps.directory,
+        deps.view,      deps.store_for,        deps.people_for,  deps.usage,
+        deps.clock,     deps.loopback_listener, deps.sessions,   run};
+    http::add_grant_routes(t, oauth);
+    http::add_token_routes(t, oauth);
+    http::add_authorize_routes(t, oauth);
     http::add_system_routes(t, {deps.view, deps.store_for, run});
-    http::add_jwks_routes(t, {deps.signing_keys, deps.clock});
+    http::add_jwks_routes(t, {deps.oauth.signing_keys, deps.clock});
 
     std::vector<std::unique_ptr<http::authenticator>> authenticators;
     authenticators.push_back(http::make_api_key_authenticator(deps.verify, deps.directory));

@@ -27,11 +27,9 @@ class response_sealer;
 namespace keyledger::services {
 
 class active_key_view;
-class client_service;
 class directory_view;
-class oauth_client_view;
+struct oauth_components;
 class key_service;
-class signing_key_ring;
 class workspace_service;
 class usage_recorder;
 class user_service;
@@ -76,12 +74,9 @@ struct api_dependencies {
   domain::session_policy sessions{};
 
   // ---- OAuth 2.0 (issue 8) ----
-  /// The OAuth clients (fed by the same subscription as `view`, applied before it).
-  const oauth_client_view& oauth_clients;
-  const client_service& oauth_client_service;
-  /// The signing keys: GET /oauth/jwks publishes them; the token endpoint will sign with them
-  /// and the bearer-JWT authenticator verify with them.
-  const signing_key_ring& signing_keys;
+  /// The clients and grants views (fed by the same subscription as `view`, applied before it),
+  /// the OAuth services and the issuer (services/http/oauth/oauth_routes.hpp).
+  const oauth_components& oauth;
 };
 
 /// The keyledger HTTP API (docs/api.md, docs/openapi.json): a router over the route tables of

@@ -73,6 +73,17 @@ const routes = {
   '/v1/sessions/current': ['get', 'delete'],
   '/v1/workspace': ['get', 'patch'],
   '/oauth/jwks': ['get'],
+  '/v1/oauth/clients': ['get', 'post'],
+  '/v1/oauth/clients/{}': ['get', 'patch', 'delete'],
+  '/v1/oauth/clients/{}/rotate-secret': ['post'],
+  '/v1/oauth/grants': ['get'],
+  '/v1/oauth/grants/{}': ['delete'],
+  '/oauth/authorize': ['get', 'post'],
+  '/oauth/login': ['post'],
+  '/oauth/token': ['post'],
+  '/oauth/introspect': ['post'],
+  '/oauth/revoke': ['post'],
+  '/.well-known/oauth-authorization-server': ['get'],
 };
 
 test('openapi.json is OpenAPI 3.1 and documents every route', () => {
@@ -90,7 +101,9 @@ test('openapi.json is OpenAPI 3.1 and documents every route', () => {
     }
   }
   for (const [p, m] of [['/v1/keys/verify', 'post'], ['/healthz', 'get'], ['/readyz', 'get'], ['/openapi.json', 'get'],
-    ['/v1/users/set-password', 'post'], ['/v1/sessions', 'post'], ['/oauth/jwks', 'get']]) {
+    ['/v1/users/set-password', 'post'], ['/v1/sessions', 'post'], ['/oauth/jwks', 'get'],
+    ['/oauth/authorize', 'get'], ['/oauth/authorize', 'post'], ['/oauth/login', 'post'], ['/oauth/token', 'post'],
+    ['/oauth/introspect', 'post'], ['/oauth/revoke', 'post'], ['/.well-known/oauth-authorization-server', 'get']]) {
     assert.deepEqual(documented[p][m].security, [], `${m} ${p} is unauthenticated`);
   }
 });

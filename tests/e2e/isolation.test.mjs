@@ -68,7 +68,10 @@ function id_operations() {
         .map((p) => p.name);
       const in_template = [...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
       const names = [...new Set([...params, ...in_template])];
-      if (names.some((n) => /id$/i.test(n))) out.push({ template, method: method.toUpperCase(), params: names });
+      // Operations for a person's session only (a person's own OAuth grants): keys get 401.
+      const session_only = Array.isArray(op.security) && op.security.length > 0 &&
+        op.security.every((s) => Object.keys(s).length === 1 && 'session_cookie' in s);
+      if (names.some((n) => /id$/i.test(n))) out.push({ template, method: method.toUpperCase(), params: names, session_only });
     }
   }
   return out;
@@ -134,9 +137,9 @@ describe('the cross-workspace sweep', () => {
           const what = `${who}: ${op.method} ${url}`;
           // A member may be refused (403) an endpoint before any lookup (e.g. users.*): that
           // reveals nothing about B either. Owners and keys with every scope must get 404.
-          const allowed = who.includes('member') ? [404, 403] : [404];
+          const allowed = op.session_only && 'key' in actor ? [401] : who.includes('member') ? [404, 403] : [404];
           assert.ok(allowed.includes(r.status), `${what}: expected ${allowed.join('|')}, got ${r.status} ${r.text}`);
-          assert_error(r, r.status, r.status === 404 ? 'NOT_FOUND' : 'FORBIDDEN', what);
+          assert_error(r, r.status, { 404: 'NOT_FOUND', 403: 'FORBIDDEN', 401: 'UNAUTHORIZED' }[r.status], what);
           for (const secret of [b.key.key, b.member_key.key, b.ws.key]) assert.ok(!r.text.includes(secret));
           calls++;
         }
@@ -163,7 +166,8 @@ describe('the cross-workspace sweep', () => {
         const body = bodies[`${op.method} ${shape(op.template)}`] ?? (['POST', 'PATCH', 'PUT'].includes(op.method) ? {} : undefined);
         for (const actor of [{ session: b.owner }, { key: b.ws.key }]) {
           const r = await api.request(op.method, url, { ...actor, json: body });
-          assert_error(r, 404, 'NOT_FOUND', `B on A: ${op.method} ${url}`);
+          if (op.session_only && 'key' in actor) assert_error(r, 401, 'UNAUTHORIZED', `B on A: ${op.method} ${url}`);
+          else assert_error(r, 404, 'NOT_FOUND', `B on A: ${op.method} ${url}`);
         }
       }
     }

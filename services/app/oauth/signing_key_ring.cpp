@@ -216,4 +216,19 @@ bool signing_key_ring::wait_for_active_key(std::chrono::steady_clock::time_point
   return active_changed_.wait_until(lock, until, [this] { return active_kid().has_value(); });
 }
 
+std::string ring_token_signer::sign(std::string_view claims_json) const {
+  auto token = ring_.sign(claims_json);
+  if (!token) {
+    throw infra::error(infra::errc::unavailable,
+                       "cannot sign: " + std::string(to_string(token.error())));
+  }
+  return std::move(token.value());
+}
+
+std::optional<std::string> ring_token_signer::verify(std::string_view token) const {
+  auto payload = ring_.verify(token);
+  if (!payload) return std::nullopt;
+  return std::move(payload.value());
+}
+
 }  // namespace keyledger::services

@@ -25,6 +25,7 @@
 #include "infra/core/event_log/consumer.hpp"
 #include "infra/core/signing_key_store.hpp"
 #include "infra/crypto/jws.hpp"
+#include "services/app/oauth/token_signer.hpp"
 
 namespace keyledger::infra {
 class response_sealer;
@@ -132,6 +133,18 @@ class signing_key_ring final : public infra::log_consumer {
   mutable std::mutex active_mutex_;
   mutable std::condition_variable active_changed_;
   std::atomic<std::uint64_t> applied_{0};
+};
+
+/// The ring as the OAuth services see it (the access_token_signer port): signing without an
+/// active key, or without its private half, is errc::unavailable (503 temporarily_unavailable).
+class ring_token_signer final : public access_token_signer {
+ public:
+  explicit ring_token_signer(const signing_key_ring& ring) : ring_(ring) {}
+  std::string sign(std::string_view claims_json) const override;
+  std::optional<std::string> verify(std::string_view token) const override;
+
+ private:
+  const signing_key_ring& ring_;
 };
 
 }  // namespace keyledger::services

@@ -33,7 +33,13 @@
 #include "services/projections/active_key_view.hpp"
 #include "services/projections/directory_view.hpp"
 #include "services/projections/oauth_client_view.hpp"
+#include "services/app/oauth/authorization_service.hpp"
 #include "services/app/oauth/client_service.hpp"
+#include "services/app/oauth/introspection.hpp"
+#include "services/app/oauth/token_service.hpp"
+#include "services/http/oauth/oauth_routes.hpp"
+#include "services/projections/oauth_grant_view.hpp"
+#include "tests/support/fake_token_signer.hpp"
 #include "tests/support/manual_clock.hpp"
 #include "tests/support/memory_event_store.hpp"
 #include "tests/support/memory_people_store.hpp"
@@ -44,6 +50,9 @@ namespace keyledger::services::routes_testing {
 using namespace std::chrono_literals;
 using headers_t = std::vector<std::pair<std::string, std::string>>;
 using domain::role;
+
+/// The issuer the OAuth endpoints are configured with in route tests.
+inline constexpr std::string_view issuer = "http://127.0.0.1:8080";
 
 /// In-memory telemetry with the port's semantics (shared by all workers: it locks).
 class fake_telemetry final : public infra::telemetry_store {
@@ -239,6 +248,15 @@ class routes_test : public ::testing::Test {
         users_(infra::secret(std::string(32, 't')), infra::secret(std::string(32, 'c')), random_,
                clock_, {}),
         oauth_client_service_(hasher_, random_, clock_),
+        tokens_({hasher_, random_, clock_, signer_, directory_, view_, oauth_grants_,
+                 {std::string(issuer), std::string(issuer)}}),
+        introspection_({hasher_, clock_, signer_, view_, oauth_clients_, oauth_grants_,
+                        directory_, std::string(issuer)}),
+        authorizations_({hasher_, random_, clock_, directory_, view_, oauth_grants_}),
+        interactions_(infra::derive_key(std::string(32, 's'), "keyledger/oauth/interaction/v1")),
+        oauth_{oauth_clients_, oauth_grants_,  oauth_client_service_, tokens_,
+               introspection_, authorizations_, interactions_, signing_keys_,
+               {std::string(issuer), std::string(issuer)}},
         pool_(1, 4) {
     handler_ = handler_with({});
     const auto boot = bootstrap("acme", "kl", {"leads:read", "leads:write", "calendar:read"});
@@ -305,9 +323,7 @@ class routes_test : public ::testing::Test {
         usage_,
         loopback,
         {},
-        oauth_clients_,
-        oauth_client_service_,
-        signing_keys_,
+        oauth_,
     });
   }
 
@@ -318,6 +334,7 @@ class routes_test : public ::testing::Test {
     for (const auto& e : store_.read_all(view_.applied_seq(), 1000)) {
       directory_.apply(e);
       if (oauth_clients_.wants(e)) oauth_clients_.apply(e);
+      if (oauth_grants_.wants(e)) oauth_grants_.apply(e);
       view_.apply(e);
       if (signing_keys_.wants(e)) signing_keys_.apply(e);
     }
@@ -464,7 +481,14 @@ class routes_test : public ::testing::Test {
   test_support::memory_people_store people_;
   user_service users_;
   oauth_client_view oauth_clients_;
+  oauth_grant_view oauth_grants_;
   client_service oauth_client_service_;
+  test_support::fake_token_signer signer_;
+  token_service tokens_;
+  introspection_service introspection_;
+  authorization_service authorizations_;
+  infra::response_sealer interactions_;
+  oauth_components oauth_;
   infra::blocking_pool pool_;
   // The signing keys: their sealed private halves, the ring the API publishes, the service
   // that makes them.

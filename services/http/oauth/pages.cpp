@@ -1,0 +1,156 @@
+#include "services/http/oauth/pages.hpp"
+
+#include <array>
+#include <span>
+
+#include "domain/encoding.hpp"
+#include "infra/crypto/crypto.hpp"
+#include "services/http/errors/errors.hpp"
+
+namespace keyledger::services::http {
+namespace {
+
+constexpr std::string_view stylesheet =
+    "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1b1f24}"
+    "main{max-width:28rem;margin:3rem auto;padding:2rem;background:#fff;border-radius:8px;"
+    "box-shadow:0 1px 3px rgba(0,0,0,.12)}h1{font-size:1.4rem;margin:0 0 1rem}"
+    "label{display:block;margin:.75rem 0 .25rem;font-weight:600}"
+    "input[type=email],input[type=password],select{width:100%;box-sizing:border-box;"
+    "padding:.5rem;font:inherit;border:1px solid #9aa4b1;border-radius:4px}"
+    "button{font:inherit;padding:.5rem 1.25rem;border-radius:4px;border:1px solid #1f5fbf;"
+    "margin:1.25rem .5rem 0 0;cursor:pointer}.allow{background:#1f5fbf;color:#fff}"
+    ".deny{background:#fff;color:#1f5fbf}.error{color:#a31515;font-weight:600}"
+    "ul{padding-left:1.25rem}code{font-size:.85em;color:#57606a}"
+    ":focus-visible{outline:3px solid #f0a500;outline-offset:2px}";
+
+/// 'sha256-<base64>' of the stylesheet, for style-src.
+const std::string& style_hash() {
+  static const std::string hash = [] {
+    const auto digest = infra::sha256(stylesheet);
+    auto b64 =
+        domain::base64url_encode(std::span<const std::uint8_t>(digest.data(), digest.size()));
+    for (char& c : b64) {
+      if (c == '-') c = '+';
+      if (c == '_') c = '/';
+    }
+    while (b64.size() % 4 != 0) b64 += '=';
+    return "'sha256-" + b64 + "'";
+  }();
+  return hash;
+}
+
+infra::http_response page(unsigned status, std::string_view title, const std::string& body,
+                          std::string_view redirect_origin) {
+  infra::http_response r;
+  r.status = status;
+  r.content_type = "text/html; charset=utf-8";
+  r.body =
+      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+      "<meta name=\"referrer\" content=\"no-referrer\"><title>" +
+      html_escape(title) + "</title><style>" + std::string(stylesheet) +
+      "</style></head><body><main>" + body + "</main></body></html>\n";
+  std::string form_action = "'self'";
+  if (!redirect_origin.empty()) form_action += " " + std::string(redirect_origin);
+  r.headers.emplace_back("Content-Security-Policy",
+                         "default-src 'none'; style-src " + style_hash() + "; form-action " +
+                             form_action + "; frame-ancestors 'none'; base-uri 'none'");
+  r.headers.emplace_back("X-Frame-Options", "DENY");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("Pragma", "no-cache");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  return r;
+}
+
+std::string hidden(std::string_view name, std::string_view value) {
+  return "<input type=\"hidden\" name=\"" + html_escape(name) + "\" value=\"" + html_escape(value) +
+         "\">";
+}
+
+}  // namespace
+
+std::string origin_of(std::string_view uri) {
+  const auto scheme_end = uri.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  const auto host_end = uri.find_first_of("/?#", scheme_end + 3);
+  return std::string(uri.substr(0, host_end));
+}
+
+std::string scope_in_words(std::string_view scope) {
+  const auto colon = scope.find(':');
+  if (colon == std::string_view::npos) return std::string(scope);
+  std::string resource(scope.substr(0, colon));
+  for (char& c : resource) {
+    if (c == '_' || c == '-' || c == '.') c = ' ';
+  }
+  const auto action = scope.substr(colon + 1);
+  std::string verb;
+  if (action == "read") {
+    verb = "Read";
+  } else if (action == "write") {
+    verb = "Create and change";
+  } else if (action == "delete") {
+    verb = "Delete";
+  } else {
+    verb = std::string(action);
+    if (!verb.empty()) verb[0] = domain::is_ascii_lower(verb[0]) ? verb[0] - 'a' + 'A' : verb[0];
+  }
+  return verb + " your " + resource;
+}
+
+infra::http_response render(const login_page& p, unsigned status) {
+  std::string body = "<h1>Log in to continue to " + html_escape(p.client_name) + "</h1>";
+  if (!p.error.empty()) {
+    body += "<p class=\"error\" role=\"alert\">" + html_escape(p.error) + "</p>";
+  }
+  body += "<form method=\"post\" action=\"/oauth/login\">" + hidden("interaction", p.interaction) +
+          "<label for=\"email\">Email</label><input id=\"email\" name=\"email\" type=\"email\" "
+          "autocomplete=\"username\" required value=\"" +
+          html_escape(p.email) +
+          "\"><label for=\"password\">Password</label><input id=\"password\" name=\"password\" "
+          "type=\"password\" autocomplete=\"current-password\" required>"
+          "<button class=\"allow\" type=\"submit\">Log in</button></form>";
+  return page(status, "Log in", body, p.redirect_origin);
+}
+
+infra::http_response render(const consent_page& p) {
+  std::string body = "<h1>" + html_escape(p.client_name) + " wants access</h1><p>Signed in as " +
+                     html_escape(p.user_email) + ". <strong>" + html_escape(p.client_name) +
+                     "</strong> <code>" + html_escape(p.client_id) + "</code> asks to:</p><ul>";
+  for (const auto& s : p.scopes) {
+    body += "<li>" + html_escape(scope_in_words(s)) + " <code>" + html_escape(s) + "</code></li>";
+  }
+  body += "</ul><form method=\"post\" action=\"/oauth/authorize\">" +
+          hidden("interaction", p.interaction) + hidden("csrf_token", p.csrf_token);
+  if (p.workspaces.size() == 1) {
+    const auto& w = p.workspaces.front();
+    body += "<p>In the workspace <strong>" + html_escape(w.name) +
+            "</strong> (your role: " + html_escape(w.role) + ").</p>" +
+            hidden("workspace_id", w.workspace_id);
+  } else {
+    body +=
+        "<label for=\"workspace_id\">In the workspace</label><select id=\"workspace_id\" "
+        "name=\"workspace_id\" required>";
+    for (const auto& w : p.workspaces) {
+      body += "<option value=\"" + html_escape(w.workspace_id) + "\">" + html_escape(w.name) +
+              " (" + html_escape(w.role) + ")</option>";
+    }
+    body += "</select>";
+  }
+  body +=
+      "<button class=\"allow\" type=\"submit\" name=\"decision\" value=\"allow\">Allow"
+      "</button><button class=\"deny\" type=\"submit\" name=\"decision\" value=\"deny\">"
+      "Deny</button></form>";
+  return page(200, "Allow access", body, p.redirect_origin);
+}
+
+infra::http_response error_page(const domain::problem& p, std::string_view request_id) {
+  return page(status_of(p.kind), "Something is wrong",
+              "<h1>This request cannot go on</h1><p class=\"error\" role=\"alert\">" +
+                  html_escape(p.text.empty() ? std::string(p.code) : p.text) +
+                  "</p><p><small>Request " + html_escape(request_id) + "</small></p>",
+              {});
+}
+
+}  // namespace keyledger::services::http
