@@ -131,14 +131,17 @@ void token_endpoints::token(call& c) {
   }
   const auto& tokens = d_.oauth.tokens;
   if (*grant_type == "client_credentials") {
-    // Nothing to store: answered on the I/O thread (one HMAC, one ECDSA signature).
-    try {
-      auto issued =
-          tokens.client_credentials(client->client, form->get("scope"), form->get("resource"));
-      return c.respond(issued ? token_response(issued.value()) : oauth_error(issued.error()));
-    } catch (const std::exception& e) {
-      return c.respond(oauth_failure(e, c.req.request_id));
-    }
+    // Nothing is stored, but the first signature with a new key loads its sealed private half
+    // from the database: on the pool, like every grant.
+    return on_pool(
+        c,
+        [this, client = std::move(client->client), form = std::move(form.value())](std::size_t)
+            -> domain::result<std::pair<http_response, std::uint64_t>, domain::problem> {
+          auto issued =
+              d_.oauth.tokens.client_credentials(client, form.get("scope"), form.get("resource"));
+          if (!issued) return issued.error();
+          return std::pair{token_response(issued.value()), std::uint64_t{0}};
+        });
   }
   auto ctx = context_of(c);
   ctx.actor = client->client.client_id;
