@@ -18,6 +18,10 @@
 //                               subscription's 250 ms poll carries the revocation: what a lost
 //                               notification costs (default 50; 0 skips the phase)
 //   BENCH_REVOKE_DEADLINE_MS    how long to wait for a node before counting a miss (default 5000)
+//   BENCH_REVOKE_TOKEN_ROUNDS   rounds of the OAuth phase (default 200; 0 skips it): an access
+//                               token issued on A (client_credentials), revoked on A (RFC 7009
+//                               POST /oauth/revoke), polled on B and C with POST /oauth/introspect
+//                               until {"active":false}
 //
 // Every phase is held against the bar (p99 of "refused by every node" <= 100 ms, from the DELETE
 // sent); the notify phase alone decides the exit status: 0 when it meets the bar, 1 when it does
@@ -171,11 +175,12 @@ async function stop_child(child, grace_ms = 10_000, signal = 'SIGTERM') {
 /// One kept-alive connection to a node: requests go back to back, never in parallel.
 function connection(port) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  function request(method, url_path, { headers = {}, json } = {}) {
-    const body = json === undefined ? undefined : Buffer.from(JSON.stringify(json));
+  function request(method, url_path, { headers = {}, json, form } = {}) {
+    const body = json !== undefined ? Buffer.from(JSON.stringify(json))
+      : form !== undefined ? Buffer.from(new URLSearchParams(form).toString()) : undefined;
     const h = { ...headers };
     if (body !== undefined) {
-      h['content-type'] = 'application/json';
+      h['content-type'] = json !== undefined ? 'application/json' : 'application/x-www-form-urlencoded';
       h['content-length'] = String(body.length);
     }
     return new Promise((resolve, reject) => {
@@ -221,6 +226,20 @@ async function poll_until(conn, key, want, passing, deadline_ms) {
     if (r.status !== 200 || !passing.includes(code)) {
       throw new Error(`verify answered ${r.status} ${code ?? '(no code)'} while waiting for ${want}`);
     }
+    if (r.at > end) return { miss: true, polls, spent: r.at - start };
+  }
+}
+
+/// Introspects `token` back to back until `active` is `want` (as poll_until does for keys).
+async function poll_introspect(conn, auth, token, want, deadline_ms) {
+  const start = now_ns();
+  const end = start + BigInt(deadline_ms) * 1_000_000n;
+  for (let polls = 1; ; polls++) {
+    const r = await conn.request('POST', '/oauth/introspect', { headers: auth, form: { token } });
+    if (r.status !== 200 || typeof r.json?.active !== 'boolean') {
+      throw new Error(`introspection answered ${r.status} ${r.json?.error ?? ''}`);
+    }
+    if (r.json.active === want) return { at: r.at, polls, spent: r.at - start };
     if (r.at > end) return { miss: true, polls, spent: r.at - start };
   }
 }
@@ -345,6 +364,91 @@ async function run_phase(phase, rounds, ctx) {
   };
 }
 
+/// The OAuth phase: `rounds` times issue an access token on A, wait until B and C introspect it
+/// as active, revoke it on A and time until B and C answer {"active":false}. Same result shape
+/// as run_phase ("DELETE" is the revocation request here).
+async function run_token_phase(rounds, ctx) {
+  const { a, others, auth, deadline_ms, client_auth } = ctx;
+  const per_node = Object.fromEntries(others.map((o) => [
+    o.name,
+    { from_ack: [], from_send: [], polls: [], misses: 0, spent: 0n, verifications: 0 },
+  ]));
+  const every = { from_ack: [], from_send: [] };
+  const delete_rtt = [];
+  const created_seen = [];
+  const failed_deletes = [];
+  let own_refused = 0;
+  let misses = 0;
+  const started = Date.now();
+  for (let i = 0; i < rounds; i++) {
+    const issued = await a.conn.request('POST', '/oauth/token', {
+      headers: client_auth, form: { grant_type: 'client_credentials' },
+    });
+    const token = issued.json?.access_token;
+    if (issued.status !== 200 || typeof token !== 'string') {
+      throw new Error(`POST /oauth/token on A answered ${issued.status} ${issued.json?.error ?? ''}`);
+    }
+    const seen = await Promise.all(others.map((o) => poll_introspect(o.conn, auth, token, true, create_deadline_ms)));
+    if (seen.some((x) => x.miss)) throw new Error(`round ${i}: a new token was not active on every node`);
+    created_seen.push(Math.max(...seen.map((x) => ms_between(issued.at, x.at))));
+    const sent = now_ns();
+    const revoked = a.conn.request('POST', '/oauth/revoke', { headers: client_auth, form: { token } })
+      .then(async (ack) => {
+        if (ack.status !== 200) return { ack, own_refused: false };
+        const own = await ctx.a_verify.request('POST', '/oauth/introspect', { headers: auth, form: { token } });
+        return { ack, own_refused: own.status === 200 && own.json?.active === false };
+      });
+    const refused = others.map((o) => poll_introspect(o.conn, auth, token, false, deadline_ms));
+    const [{ ack, own_refused: at_once }, ...results] = await Promise.all([revoked, ...refused]);
+    if (ack.status !== 200) {
+      failed_deletes.push(`${ack.status} ${ack.json?.error ?? ''}`.trim());
+      continue;
+    }
+    if (at_once) own_refused++;
+    delete_rtt.push(ms_between(sent, ack.at));
+    let slowest = -Infinity;
+    let round_missed = false;
+    results.forEach((r, k) => {
+      const stats = per_node[others[k].name];
+      stats.polls.push(r.polls);
+      stats.spent += r.spent;
+      stats.verifications += r.polls;
+      if (r.miss) {
+        stats.misses++;
+        round_missed = true;
+        return;
+      }
+      stats.from_ack.push(ms_between(ack.at, r.at));
+      stats.from_send.push(ms_between(sent, r.at));
+      slowest = r.at > slowest ? r.at : slowest;
+    });
+    if (round_missed) {
+      misses++;
+    } else {
+      every.from_ack.push(ms_between(ack.at, slowest));
+      every.from_send.push(ms_between(sent, slowest));
+    }
+  }
+  return {
+    phase: 'oauth',
+    rounds,
+    seconds: (Date.now() - started) / 1000,
+    per_node: Object.fromEntries(Object.entries(per_node).map(([n, st]) => [n, {
+      from_ack: summary(st.from_ack),
+      from_send: summary(st.from_send),
+      polls: summary(st.polls),
+      round_trip_us: st.verifications > 0 ? Number(st.spent) / 1e3 / st.verifications : NaN,
+      misses: st.misses,
+    }])),
+    every: { from_ack: summary(every.from_ack), from_send: summary(every.from_send) },
+    delete_rtt: summary(delete_rtt),
+    created_seen: summary(created_seen),
+    own_refused,
+    misses,
+    failed_deletes,
+  };
+}
+
 function report_phase(r, title) {
   const columns = (s) => [s.p50, s.p90, s.p99, s.max].map((v) => fmt(v).padStart(8)).join('');
   const heads = ['p50', 'p90', 'p99', 'max'].map((h) => h.padStart(8)).join('');
@@ -408,6 +512,7 @@ async function main() {
   const load_connections = positive_int('BENCH_REVOKE_LOAD_CONNECTIONS', 16);
   const poll_rounds = positive_int('BENCH_REVOKE_POLL_ROUNDS', 50, { allow_zero: true });
   const deadline_ms = positive_int('BENCH_REVOKE_DEADLINE_MS', 5000);
+  const token_rounds = positive_int('BENCH_REVOKE_TOKEN_ROUNDS', 200, { allow_zero: true });
   if (load_rounds > 0 && !which('wrk')) {
     say('wrk is not installed: skipping the phase under verify load');
     load_rounds = 0;
@@ -420,7 +525,13 @@ async function main() {
   let trigger_disabled = false;
   try {
     // One data dir (one server secret) for every process, so keys verify on every node.
-    const env = keyledger_env({ DATABASE_URL: database_url, KEYLEDGER_DATA_DIR: path.join(work, 'data') });
+    // One issuer for every node: an access token issued by A names it, and B and C accept only
+    // their own issuer (docs/oauth.md: several nodes share KEYLEDGER_ISSUER).
+    const env = keyledger_env({
+      DATABASE_URL: database_url,
+      KEYLEDGER_DATA_DIR: path.join(work, 'data'),
+      KEYLEDGER_ISSUER: 'http://127.0.0.1:1',
+    });
     say('migrating');
     await run(bin, ['migrate'], env);
     const workspace = `revbench-${Math.random().toString(36).slice(2, 10)}`;
@@ -446,6 +557,16 @@ async function main() {
     const a_verify = connection(a.port);
     conns.push(a_verify);
     const ctx = { a, others, auth, deadline_ms, a_verify };
+    if (token_rounds > 0) {
+      // An OAuth client of the workspace, for the OAuth phase (its secret stays in memory).
+      const client = await a.conn.request('POST', '/v1/oauth/clients', {
+        headers: auth, json: { type: 'confidential', name: 'revbench', grant_types: ['client_credentials'] },
+      });
+      if (client.status !== 201) throw new setup_error(`registering an OAuth client answered ${client.status}`);
+      ctx.client_auth = {
+        authorization: `Basic ${Buffer.from(`${client.json.id}:${client.json.client_secret}`).toString('base64')}`,
+      };
+    }
 
     const m = machine();
     const results = [];
@@ -501,6 +622,11 @@ async function main() {
       await run(psql_bin(), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', database_url, '-c',
         'ALTER TABLE events ENABLE TRIGGER events_notify_after_insert'], process.env);
       trigger_disabled = false;
+    }
+
+    if (token_rounds > 0) {
+      say(`phase oauth: ${token_rounds} rounds (access token revoked on A, introspected on B and C)`);
+      results.push(['oauth', 'OAuth access token: POST /oauth/revoke on A, introspection on B and C', await run_token_phase(token_rounds, ctx)]);
     }
 
     // Report.
