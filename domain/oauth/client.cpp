@@ -329,6 +329,7 @@ client_state evolve(client_state state, const client_event& event) {
                  [&](const client_disabled& e) {
                    state.enabled = false;
                    state.updated_at = e.at;
+                   state.tokens_not_before = e.at;
                  },
                  [&](const client_enabled& e) {
                    state.enabled = true;

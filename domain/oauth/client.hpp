@@ -165,6 +165,9 @@ struct client_state {
   std::optional<timestamp> previous_valid_until;
   timestamp registered_at{};
   std::optional<timestamp> updated_at;
+  /// The last ClientDisabled: every token and code issued until then stays dead when the client
+  /// is enabled again (disabling ends its tokens, issue 8). nullopt: never disabled.
+  std::optional<timestamp> tokens_not_before;
 
   /// The keyed hashes a presented secret may match at `now`: the current secret's, and the
   /// previous one's before its grace ended; none for a deleted, disabled or public client. The

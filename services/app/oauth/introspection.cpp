@@ -45,9 +45,12 @@ introspection introspection_service::introspect(std::string_view token,
   }
 }
 
-bool introspection_service::client_live(std::string_view client_id) const {
+bool introspection_service::client_live(std::string_view client_id,
+                                        domain::timestamp issued_at) const {
   const auto c = d_.clients.find(client_id);
-  return c && c->exists && !c->deleted && c->enabled;
+  // A token from before the client was last disabled stays dead when it is enabled again.
+  return c && c->exists && !c->deleted && c->enabled &&
+         (!c->tokens_not_before || issued_at > *c->tokens_not_before);
 }
 
 std::optional<std::vector<std::string>> introspection_service::scopes_now(
@@ -72,7 +75,10 @@ introspection introspection_service::access_token(std::string_view token,
   if (!claims) return {};
   if (oauth::check_claims(*claims, d_.issuer, d_.clock.now())) return {};
   if (!may_see(caller, claims->client_id, claims->workspace_id)) return {};
-  if (d_.grants.access_token_revoked(claims->jti) || !client_live(claims->client_id)) return {};
+  if (d_.grants.access_token_revoked(claims->jti) ||
+      !client_live(claims->client_id, claims->issued_at)) {
+    return {};
+  }
   introspection out;
   if (claims->session_id.empty()) {
     // client_credentials: the client acts for itself, within its workspace's catalog now.
@@ -114,7 +120,7 @@ introspection introspection_service::refresh_token(std::string_view token,
   // Only the family's current token is good; a superseded one is inactive.
   if (family == nullptr || family->refresh_hash != hash || !family->live(now)) return {};
   if (!may_see(caller, grant->client_id, grant->workspace_id)) return {};
-  if (!client_live(grant->client_id)) return {};
+  if (!client_live(grant->client_id, family->last_used_at)) return {};
   auto scopes = scopes_now(family->scopes, grant->user_id, grant->workspace_id);
   if (!scopes) return {};
   introspection out;

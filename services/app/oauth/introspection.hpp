@@ -78,8 +78,8 @@ class introspection_service {
   std::optional<std::vector<std::string>> scopes_now(const std::vector<std::string>& scopes,
                                                      std::string_view user_id,
                                                      std::string_view workspace_id) const;
-  /// The client exists, is enabled and not deleted.
-  bool client_live(std::string_view client_id) const;
+  /// The client exists, is enabled, not deleted, and was not disabled after `issued_at`.
+  bool client_live(std::string_view client_id, domain::timestamp issued_at) const;
 
   dependencies d_;
 };

@@ -284,6 +284,9 @@ domain::result<issued_tokens, problem> token_service::exchange_code(
       if (!scopes || scopes->empty()) {
         return invalid_grant("The user may no longer grant these scopes in this workspace");
       }
+      if (client.tokens_not_before && issued->issued_at <= *client.tokens_not_before) {
+        return invalid_grant("The code was issued before the client was disabled");
+      }
       auto audience = resource_for(resource, issued->resource);
       if (!audience) return audience.error();
       auto done = execute(
@@ -346,6 +349,11 @@ domain::result<issued_tokens, problem> token_service::refresh(
         return problem_of_grant(r);
       }
       const auto* family = grant.family_of_refresh(hash);
+      if (client.tokens_not_before && family->last_used_at <= *client.tokens_not_before) {
+        // Disabling the client ended its tokens for good.
+        end_family(store, grant, family->family_id, oauth::family_end::revoked, ctx);
+        return invalid_grant("The refresh token was issued before the client was disabled");
+      }
       auto scopes =
           grantable_now(asked.empty() ? family->scopes : asked, grant.user_id, grant.workspace_id);
       if (!scopes) {

@@ -171,8 +171,10 @@ TEST(oauth_client, disable_enable_and_delete_and_nothing_after_deletion) {
   s = evolve(s, off.value().front());
   EXPECT_FALSE(s.enabled);
   EXPECT_TRUE(decide(s, disable_client{a_client_id, fixed_instant()}).value().empty());
+  EXPECT_EQ(s.tokens_not_before, fixed_instant()) << "tokens issued until now end for good";
   s = evolve(s, decide(s, enable_client{a_client_id, fixed_instant()}).value().front());
   EXPECT_TRUE(s.enabled);
+  EXPECT_EQ(s.tokens_not_before, fixed_instant()) << "enabling does not bring them back";
   s = evolve(s, decide(s, delete_client{a_client_id, fixed_instant()}).value().front());
   EXPECT_TRUE(s.deleted);
   EXPECT_TRUE(s.accepted_secret_hashes(fixed_instant()).empty());

@@ -448,6 +448,29 @@ TEST_F(oauth_flow_test, a_token_never_outlives_its_users_membership_or_its_clien
   EXPECT_FALSE(introspect(at)["active"].GetBool());
   EXPECT_EQ(string_field(token("grant_type=refresh_token&refresh_token=" + rt).body, "error"),
             "invalid_grant");
+  // A disabled client's tokens stay dead when it is enabled again.
+  auto before = token("grant_type=client_credentials");
+  const auto old_token = string_field(before.body, "access_token");
+  auto rs0 = create(R"({"name":"rs0","environment":"live","scopes":["oauth:introspect"]})");
+  const headers_t by_key{{"Authorization", "Bearer " + rs0.key}};
+  EXPECT_TRUE(introspect(old_token, by_key)["active"].GetBool());
+  clock_.advance(1s);
+  EXPECT_EQ(call("PATCH", "/v1/oauth/clients/" + client_id_, R"({"enabled":false})",
+                 json_with(admin_))
+                .status,
+            200u);
+  EXPECT_FALSE(introspect(old_token, by_key)["active"].GetBool());
+  clock_.advance(1s);
+  EXPECT_EQ(call("PATCH", "/v1/oauth/clients/" + client_id_, R"({"enabled":true})",
+                 json_with(admin_))
+                .status,
+            200u);
+  EXPECT_FALSE(introspect(old_token, by_key)["active"].GetBool()) << "ended for good";
+  EXPECT_TRUE(introspect(string_field(token("grant_type=client_credentials").body,
+                                      "access_token"),
+                         by_key)["active"]
+                  .GetBool())
+      << "a new token works";
   // A deleted client: its own tokens end.
   auto cc = token("grant_type=client_credentials");
   const auto cc_token = string_field(cc.body, "access_token");
