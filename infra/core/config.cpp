@@ -130,6 +130,13 @@ void parse_listen(const std::string& text, std::string& host, std::uint16_t& por
   port = static_cast<std::uint16_t>(*value);
 }
 
+const std::string& require_database_url(const config& cfg) {
+  if (cfg.database_url.empty()) {
+    throw error(errc::config, "DATABASE_URL is not set (a libpq connection string or URI)");
+  }
+  return cfg.database_url;
+}
+
 bool valid_issuer(const std::string& url) {
   const bool https = url.starts_with("https://");
   if (!https && !url.starts_with("http://")) return false;

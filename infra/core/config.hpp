@@ -48,6 +48,9 @@ bool valid_issuer(const std::string& url);
 /// Reads the variables above. Throws infra::error(errc::config) naming the bad variable.
 config load_config_from_env();
 
+/// cfg.database_url; throws infra::error(errc::config) when DATABASE_URL is not set.
+const std::string& require_database_url(const config& cfg);
+
 /// Parses "host:port" or "[v6]:port". Throws infra::error(errc::config).
 void parse_listen(const std::string& text, std::string& host, std::uint16_t& port);
 

@@ -1,0 +1,259 @@
+// `keyledger serve`: the composition root of the server - the stores, the views and the
+// subscription that feeds them, the jobs, the services, the HTTP API - and its orderly stop.
+#include "services/serve.hpp"
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "domain/keys/key_format.hpp"
+#include "domain/net.hpp"
+#include "domain/people/policy.hpp"
+#include "domain/people/user.hpp"
+#include "domain/workspace/workspace.hpp"
+#include "infra/core/blocking_pool.hpp"
+#include "infra/core/config.hpp"
+#include "infra/core/error.hpp"
+#include "infra/core/log.hpp"
+#include "infra/crypto/aead.hpp"
+#include "infra/crypto/crypto.hpp"
+#include "infra/http/server.hpp"
+#include "infra/json/json.hpp"
+#include "infra/pg/migrations.hpp"
+#include "infra/pg/pg_event_store.hpp"
+#include "infra/pg/pg_idempotency_store.hpp"
+#include "infra/pg/pg_people_store.hpp"
+#include "infra/pg/pg_signing_key_store.hpp"
+#include "infra/pg/pg_subscription.hpp"
+#include "infra/pg/pg_telemetry_store.hpp"
+#include "services/app/expiry_job.hpp"
+#include "services/app/housekeeping.hpp"
+#include "services/app/key_service.hpp"
+#include "services/app/oauth/authorization_service.hpp"
+#include "services/app/oauth/client_service.hpp"
+#include "services/app/oauth/introspection.hpp"
+#include "services/app/oauth/signing_key_ring.hpp"
+#include "services/app/oauth/signing_key_service.hpp"
+#include "services/app/oauth/token_service.hpp"
+#include "services/app/rate_limiter.hpp"
+#include "services/app/usage_recorder.hpp"
+#include "services/app/user_service.hpp"
+#include "services/app/verifier.hpp"
+#include "services/app/workspace_service.hpp"
+#include "services/cli/keys_cli.hpp"
+#include "services/cli/signing_keys_cli.hpp"
+#include "services/http/api_handler.hpp"
+#include "services/http/errors/errors.hpp"
+#include "services/http/oauth/oauth_routes.hpp"
+#include "services/projections/active_key_view.hpp"
+#include "services/projections/directory_view.hpp"
+#include "services/projections/oauth_client_view.hpp"
+#include "services/projections/oauth_grant_view.hpp"
+
+namespace kl = keyledger;
+using kl::infra::log;
+using kl::infra::log_level;
+
+namespace keyledger::services {
+namespace {
+
+/// The session cookie goes without `Secure` only when nothing but this machine can reach us.
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost") return true;
+  auto ip = kl::domain::parse_ip(host);
+  return ip && kl::domain::is_loopback(*ip);
+}
+
+/// The OAuth issuer (KEYLEDGER_ISSUER, else http://<the bound address>) and the default
+/// audience of access tokens (KEYLEDGER_OAUTH_AUDIENCE, else the issuer).
+kl::services::oauth_settings oauth_settings_of(const kl::infra::config& cfg, std::uint16_t port) {
+  std::string issuer = cfg.issuer;
+  if (issuer.empty()) {
+    const bool v6 = cfg.listen_host.find(':') != std::string::npos;
+    issuer = "http://" + (v6 ? "[" + cfg.listen_host + "]" : cfg.listen_host) + ":" +
+             std::to_string(port);
+    if (!is_loopback_host(cfg.listen_host)) {
+      // Clients must reach the issuer by the name in its tokens: set it in production.
+      log(log_level::warn, "oauth_issuer_not_configured", {{"issuer", issuer}});
+    }
+  }
+  return {issuer, cfg.oauth_audience.empty() ? issuer : cfg.oauth_audience};
+}
+
+}  // namespace
+
+int serve(const kl::infra::config& cfg) {
+  const auto& url = infra::require_database_url(cfg);
+  kl::infra::system_clock clock;
+  kl::infra::openssl_random_source random;
+  auto server_secret = kl::infra::load_or_create_server_secret(cfg);
+  // Each use of the server secret gets its own derived key.
+  kl::infra::response_sealer sealer(
+      kl::infra::derive_key(server_secret.reveal(), "keyledger/idempotency/v1"));
+  const kl::infra::response_sealer signing_sealer(
+      kl::infra::derive_key(server_secret.reveal(), kl::services::signing_key_sealing_info));
+  kl::services::user_service::options user_options;
+  kl::services::user_service users(
+      kl::infra::derive_key(server_secret.reveal(), "keyledger/invitation/v1"),
+      kl::infra::derive_key(server_secret.reveal(), "keyledger/csrf/v1"), random, clock,
+      user_options);
+  // Seals the OAuth authorization request between the login and consent pages.
+  kl::infra::response_sealer interactions(
+      kl::infra::derive_key(server_secret.reveal(), "keyledger/oauth/interaction/v1"));
+  kl::infra::hmac_key_hasher hasher(std::move(server_secret));
+  auto trusted_proxies = kl::services::parse_trusted_proxies(cfg.trusted_proxies);
+
+  // Build the views from the whole log before accepting a request, then follow it. The
+  // directory first: once the key view has applied an event, the directory has it too.
+  kl::services::directory_view directory;
+  kl::services::oauth_client_view oauth_clients;
+  kl::services::oauth_grant_view oauth_grants;
+  kl::services::active_key_view view;
+  const auto open_signing_secrets = [url] {
+    return std::make_unique<kl::infra::pg_signing_key_store>(url);
+  };
+  kl::services::signing_key_ring signing_keys(signing_sealer, open_signing_secrets, clock);
+  kl::infra::consumer_fan_out projections("projections");
+  projections.add(directory);
+  projections.add(oauth_clients);
+  projections.add(oauth_grants);
+  projections.add(view);
+  projections.add(signing_keys);
+  kl::infra::pg_subscription subscription(url, projections, {});
+  subscription.catch_up();
+  log(log_level::info, "projection_ready",
+      {{"applied_seq", std::to_string(view.applied_seq())},
+       {"keys", std::to_string(view.key_count())}});
+  subscription.start();
+
+  // One connection per pool thread and store kind, opened lazily by its thread.
+  kl::infra::blocking_pool pool(cfg.db_threads, cfg.db_queue);
+  std::vector<std::unique_ptr<kl::infra::pg_event_store>> stores;
+  std::vector<std::unique_ptr<kl::infra::pg_telemetry_store>> telemetry;
+  std::vector<std::unique_ptr<kl::infra::pg_idempotency_store>> idempotency;
+  std::vector<std::unique_ptr<kl::infra::pg_people_store>> people;
+  for (std::size_t i = 0; i < cfg.db_threads; ++i) {
+    stores.push_back(std::make_unique<kl::infra::pg_event_store>(url));
+    telemetry.push_back(std::make_unique<kl::infra::pg_telemetry_store>(url));
+    idempotency.push_back(std::make_unique<kl::infra::pg_idempotency_store>(url));
+    people.push_back(std::make_unique<kl::infra::pg_people_store>(url));
+  }
+  kl::services::key_service keys(hasher, random, clock);
+  kl::services::workspace_service workspaces(keys, random, clock);
+  kl::services::client_service oauth_client_service(hasher, random, clock);
+
+  // Verification telemetry is buffered and written by its own thread and connection.
+  kl::services::usage_recorder usage(
+      [url] { return std::make_unique<kl::infra::pg_telemetry_store>(url); },
+      {std::chrono::milliseconds(cfg.usage_flush_ms)});
+  kl::services::rate_limiter limiter;
+  kl::services::verifier verifier(view, hasher, limiter, usage, clock);
+  usage.start();
+
+  kl::services::expiry_job::options expiry_options;
+  expiry_options.interval = std::chrono::milliseconds(cfg.expiry_interval_ms);
+  expiry_options.clock = &clock;
+  kl::services::expiry_job expiry(
+      view, keys, [url] { return std::make_unique<kl::infra::pg_event_store>(url); },
+      expiry_options);
+  expiry.start();
+
+  // Every node runs the signing key schedule; a fresh server makes its first key before it
+  // answers (or, if another node was quicker, sees that node's key arrive).
+  kl::services::signing_key_service signing_key_commands(signing_sealer, random, clock);
+  kl::services::signing_key_rotation rotation(
+      signing_key_commands, [url] { return std::make_unique<kl::infra::pg_event_store>(url); },
+      open_signing_secrets, {});
+  try {
+    rotation.run_once();
+  } catch (const std::exception& e) {
+    log(log_level::error, "signing_key_rotation_failed", {{"detail", e.what()}});
+  }
+  if (!signing_keys.wait_for_active_key(std::chrono::steady_clock::now() +
+                                        std::chrono::seconds(5))) {
+    log(log_level::warn, "no_active_signing_key");  // the schedule tries again every minute
+  }
+  rotation.start();
+
+  kl::services::housekeeping::options housekeeping_options;
+  housekeeping_options.request_log_retention = std::chrono::days(cfg.request_log_days);
+  housekeeping_options.sessions = user_options.sessions;
+  kl::services::housekeeping chores(
+      [url] { return std::make_unique<kl::infra::pg_telemetry_store>(url); },
+      [url] { return std::make_unique<kl::infra::pg_idempotency_store>(url); },
+      [url] { return std::make_unique<kl::infra::pg_people_store>(url); }, limiter, clock,
+      housekeeping_options);
+  chores.start();
+
+  kl::infra::server_options options;
+  options.host = cfg.listen_host;
+  options.port = cfg.listen_port;
+  options.io_threads = cfg.io_threads;
+  // The issuer names the bound address unless configured, so the handler is made once the
+  // server listens (no request is read before run()).
+  kl::infra::request_handler api;
+  kl::infra::http_server server(
+      options,
+      [&api](kl::infra::http_request&& req, kl::infra::responder respond) {
+        api(std::move(req), std::move(respond));
+      },
+      kl::services::make_error_renderer());
+  server.listen();
+  const auto settings = oauth_settings_of(cfg, server.port());
+  kl::services::ring_token_signer token_signer(signing_keys);
+  kl::services::token_service tokens(
+      {hasher, random, clock, token_signer, directory, view, oauth_grants, settings});
+  kl::services::introspection_service introspection(
+      {hasher, clock, token_signer, view, oauth_clients, oauth_grants, directory, settings.issuer});
+  kl::services::authorization_service authorizations(
+      {hasher, random, clock, directory, view, oauth_grants});
+  const kl::services::oauth_components oauth{oauth_clients, oauth_grants,  oauth_client_service,
+                                             tokens,        introspection, authorizations,
+                                             interactions,  signing_keys,  settings};
+  api = kl::services::make_api_handler({
+      .view = view,
+      .keys = keys,
+      .workspaces = workspaces,
+      .verify = verifier,
+      .pool = pool,
+      .store_for = [&stores](std::size_t worker) -> kl::infra::event_store& {
+        return *stores[worker];
+      },
+      .telemetry_for = [&telemetry](std::size_t worker) -> kl::infra::telemetry_store& {
+        return *telemetry[worker];
+      },
+      .idempotency_for = [&idempotency](std::size_t worker) -> kl::infra::idempotency_store& {
+        return *idempotency[worker];
+      },
+      .sealer = sealer,
+      .clock = clock,
+      .trusted_proxies = std::move(trusted_proxies),
+      .directory = directory,
+      .users = users,
+      .people_for = [&people](std::size_t worker) -> kl::infra::people_store& {
+        return *people[worker];
+      },
+      .usage = usage,
+      .loopback_listener = is_loopback_host(cfg.listen_host),
+      .sessions = user_options.sessions,
+      .oauth = oauth,
+  });
+  server.run();
+
+  // In-flight requests are answered; finish queued database work, stop the jobs, write the
+  // buffered telemetry, then stop following the log.
+  pool.stop();
+  chores.stop();
+  expiry.stop();
+  rotation.stop();
+  usage.stop();
+  subscription.stop();
+  log(log_level::info, "stopped");
+  return 0;
+}
+
+}  // namespace keyledger::services
