@@ -81,6 +81,11 @@ void signing_key_ring::apply(const infra::recorded_event& e) {
       }
     }
   }
+  // Whatever the event changed (a key retired, unpublished), no verification outlives it.
+  {
+    std::unique_lock lock(remembered_mutex_);
+    remembered_.clear();
+  }
   // Through the waiters' mutex, so that one between its check and its wait is not missed.
   { std::lock_guard lock(active_mutex_); }
   active_changed_.notify_all();
@@ -178,9 +183,37 @@ std::optional<infra::es256_public_key> signing_key_ring::published_key(
 domain::result<std::string, infra::jws_refusal> signing_key_ring::verify(
     std::string_view token) const {
   const auto now = clock_.now();
-  return infra::verify_compact(
-      token, [&](std::string_view kid) { return published_key(kid, now); },
+  // The same bytes verified before under a key that cannot change (a kid names one key for
+  // ever): only whether that key is published now is left to check. An oversized token is not
+  // even hashed: verify_compact refuses it first.
+  if (token.size() <= infra::max_compact_jws_bytes) {
+    std::optional<remembered_token> seen;
+    {
+      std::shared_lock lock(remembered_mutex_);
+      if (const auto it = remembered_.find(token); it != remembered_.end()) seen = it->second;
+    }
+    if (seen && published_key(seen->kid, now)) {
+      remembered_hits_.fetch_add(1, std::memory_order_relaxed);
+      return std::move(seen->payload);
+    }
+  }
+  std::string verified_kid;
+  auto payload = infra::verify_compact(
+      token,
+      [&](std::string_view kid) {
+        verified_kid = kid;
+        return published_key(kid, now);
+      },
       infra::access_token_typ);
+  if (payload) {
+    std::unique_lock lock(remembered_mutex_);
+    // Bounded: forgetting everything at once keeps the cost of a flood of distinct tokens at one
+    // verification each, as without the memory.
+    if (remembered_.size() >= max_remembered_tokens) remembered_.clear();
+    remembered_.insert_or_assign(std::string(token),
+                                 remembered_token{std::move(verified_kid), payload.value()});
+  }
+  return payload;
 }
 
 std::string signing_key_ring::jwks_json(domain::timestamp now) const {

@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "domain/oauth/signing_keys.hpp"
 #include "domain/result.hpp"
@@ -46,6 +47,9 @@ inline constexpr std::string_view signing_key_sealing_info = "keyledger/signing-
 
 /// How long a kid whose private key could not be loaded is left alone before the next try.
 inline constexpr std::chrono::seconds load_retry_interval{5};
+
+/// How many verified tokens the ring remembers (by their exact bytes) before it forgets them all.
+inline constexpr std::size_t max_remembered_tokens = 4096;
 
 /// Thread-safety: one applier (the subscription thread), any number of concurrent signers and
 /// verifiers (pool and I/O threads). Readers take a shared lock for a lookup only; signing and
@@ -80,7 +84,18 @@ class signing_key_ring final : public infra::log_consumer {
   /// The payload of an access token signed by a key published now (pending, active, or retired
   /// within its publication), or why not (infra::verify_compact: ES256 only, typ at+jwt, ...).
   /// Claims are not checked. Never blocks on I/O.
+  ///
+  /// A token that verified is remembered by its exact bytes with its kid and payload (at most
+  /// max_remembered_tokens, then all are forgotten; every signing-key event forgets them too).
+  /// The same bytes again skip the ECDSA verification, never the publication check: the kid must
+  /// still be published now, else the token goes through verify_compact again (and is refused).
+  /// A token that failed is never remembered.
   domain::result<std::string, infra::jws_refusal> verify(std::string_view token) const;
+
+  /// How many verifications the remembered tokens answered (tests, diagnostics).
+  std::uint64_t remembered_hits() const noexcept {
+    return remembered_hits_.load(std::memory_order_relaxed);
+  }
 
   /// {"keys":[...]}: the public JWKs of the keys published at `now` (pending, active, recently
   /// retired), in creation order. Never a private member.
@@ -129,6 +144,22 @@ class signing_key_ring final : public infra::log_consumer {
   mutable std::mutex load_mutex_;
   mutable std::unique_ptr<infra::signing_key_store> store_;
   mutable std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> retry_after_;
+
+  // Tokens that verified, by their exact bytes: the kid that verified them and their payload.
+  struct remembered_token {
+    std::string kid;
+    std::string payload;
+  };
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  mutable std::shared_mutex remembered_mutex_;
+  mutable std::unordered_map<std::string, remembered_token, string_hash, std::equal_to<>>
+      remembered_;
+  mutable std::atomic<std::uint64_t> remembered_hits_{0};
 
   mutable std::mutex active_mutex_;
   mutable std::condition_variable active_changed_;

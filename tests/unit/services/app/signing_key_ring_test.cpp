@@ -242,5 +242,71 @@ TEST_F(signing_key_ring_test, many_signers_and_one_applier_through_a_rotation) {
   EXPECT_LE(secrets_.gets(), 2u + signers);
 }
 
+TEST_F(signing_key_ring_test, the_same_token_again_skips_the_signature_not_the_publication) {
+  tick();
+  const auto token = sign_ok(claims("usr_9"));
+  ASSERT_TRUE(ring_.verify(token).ok());
+  EXPECT_EQ(ring_.remembered_hits(), 0u);
+  const auto again = ring_.verify(token);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.value(), claims("usr_9"));
+  EXPECT_EQ(ring_.remembered_hits(), 1u);
+  // One byte off in the signature is another token: verified in full, and refused.
+  auto altered = token;
+  altered[altered.size() - 2] = altered[altered.size() - 2] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(ring_.verify(altered).ok());
+  EXPECT_FALSE(ring_.verify(altered).ok());
+  // A prefix or an extension of a remembered token is not it either.
+  EXPECT_FALSE(ring_.verify(token.substr(0, token.size() - 1)).ok());
+  EXPECT_FALSE(ring_.verify(token + "A").ok());
+  EXPECT_EQ(ring_.remembered_hits(), 1u);
+}
+
+TEST_F(signing_key_ring_test, a_remembered_token_is_refused_once_its_key_is_unpublished) {
+  tick();
+  const auto token = sign_ok();
+  ASSERT_TRUE(ring_.verify(token).ok());
+  ASSERT_TRUE(ring_.verify(token).ok());
+  // The emergency rotation unpublishes every earlier key at once.
+  const request_context ctx{"cli", "req_test", "", ""};
+  ASSERT_TRUE(service_.rotate(events_, secrets_, true, ctx).ok());
+  feed();
+  const auto after = ring_.verify(token);
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error(), infra::jws_refusal::unknown_kid);
+}
+
+TEST_F(signing_key_ring_test, a_remembered_token_ends_with_its_keys_publication_without_an_event) {
+  tick();
+  const auto old_token = sign_ok();
+  clock_.advance(29 * 24h);
+  tick();
+  clock_.advance(24h);
+  tick();  // the old key retires now, published 24 h 5 min more
+  ASSERT_TRUE(ring_.verify(old_token).ok());
+  clock_.advance(24h + 5min - 1us);
+  const auto hits = ring_.remembered_hits();
+  ASSERT_TRUE(ring_.verify(old_token).ok());
+  EXPECT_EQ(ring_.remembered_hits(), hits + 1);
+  // No event in between: the clock alone ends the publication, and the memory with it.
+  clock_.advance(1us);
+  const auto late = ring_.verify(old_token);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error(), infra::jws_refusal::unknown_kid);
+}
+
+TEST_F(signing_key_ring_test, the_memory_is_bounded) {
+  tick();
+  const auto first = sign_ok(claims("usr_first"));
+  ASSERT_TRUE(ring_.verify(first).ok());
+  for (std::size_t i = 0; i < max_remembered_tokens; ++i) {
+    ASSERT_TRUE(ring_.verify(sign_ok(claims("usr_" + std::to_string(i)))).ok());
+  }
+  // The first was forgotten when the memory filled: verified in full again, and still good.
+  const auto hits = ring_.remembered_hits();
+  ASSERT_TRUE(ring_.verify(first).ok());
+  EXPECT_EQ(ring_.remembered_hits(), hits);
+}
+
 }  // namespace
 }  // namespace keyledger::services::signing_testing
