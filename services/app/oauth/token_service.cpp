@@ -65,6 +65,13 @@ problem problem_of_grant(oauth::grant_rejection r) {
   return invalid_grant("The grant is invalid");
 }
 
+token_refusal refused(problem p) { return {std::move(p), 0}; }
+
+/// A refusal that appended (a family revoked): its position, for the endpoint to settle.
+token_refusal refused(problem p, const domain::result<std::uint64_t, problem>& appended) {
+  return {std::move(p), appended ? appended.value() : 0};
+}
+
 oauth::grant_state load_grant(infra::event_store& store, std::string_view grant_id) {
   return fold_stream<oauth::grant_state>(store, oauth::grant_stream_id(grant_id),
                                          infra::decode_grant_event);
@@ -228,18 +235,19 @@ domain::result<std::uint64_t, problem> token_service::end_family(infra::event_st
   }
 }
 
-domain::result<issued_tokens, problem> token_service::exchange_code(
+domain::result<issued_tokens, token_refusal> token_service::exchange_code(
     infra::event_store& store, const oauth::client_state& client, std::string_view code,
     const std::optional<std::string>& redirect_uri, const std::optional<std::string>& code_verifier,
     const std::optional<std::string>& resource, const request_context& ctx) const {
   if (!has_grant(client, oauth::grant_type::authorization_code)) {
-    return oauth_problem("unauthorized_client", "The client may not use authorization_code");
+    return refused(
+        oauth_problem("unauthorized_client", "The client may not use authorization_code"));
   }
   if (!redirect_uri) {
-    return oauth_problem("invalid_request", "redirect_uri is required");
+    return refused(oauth_problem("invalid_request", "redirect_uri is required"));
   }
   const auto grant_id = grant_id_in(code, code_prefix);
-  if (!grant_id) return invalid_grant("The authorization code is invalid");
+  if (!grant_id) return refused(invalid_grant("The authorization code is invalid"));
   // A missing or malformed verifier fails PKCE like a wrong one (RFC 7636 4.6).
   const auto challenge =
       code_verifier && oauth::valid_code_verifier(*code_verifier) ? s256(*code_verifier) : "";
@@ -247,7 +255,7 @@ domain::result<issued_tokens, problem> token_service::exchange_code(
   for (int attempt = 1;; ++attempt) {
     try {
       auto grant = load_grant(store, *grant_id);
-      if (!grant.exists) return invalid_grant("The authorization code is invalid");
+      if (!grant.exists) return refused(invalid_grant("The authorization code is invalid"));
       const auto* issued = grant.find_code(code_hash);
       // The user may still grant these scopes in the workspace (not removed, not demoted).
       std::optional<std::vector<std::string>> scopes;
@@ -276,21 +284,23 @@ domain::result<issued_tokens, problem> token_service::exchange_code(
         if (r == oauth::grant_rejection::code_reused) {
           // RFC 6749 4.1.2: the tokens issued from the code are revoked.
           if (auto family = oauth::family_of_reuse(grant, command, r)) {
-            end_family(store, grant, *family, oauth::family_end::code_reused, ctx);
+            return refused(problem_of_grant(r),
+                           end_family(store, grant, *family, oauth::family_end::code_reused, ctx));
           }
         }
-        return problem_of_grant(r);
+        return refused(problem_of_grant(r));
       }
       if (!scopes || scopes->empty()) {
-        return invalid_grant("The user may no longer grant these scopes in this workspace");
+        return refused(
+            invalid_grant("The user may no longer grant these scopes in this workspace"));
       }
       auto audience = resource_for(resource, issued->resource);
-      if (!audience) return audience.error();
+      if (!audience) return refused(audience.error());
       auto done = execute(
           store, oauth::grant_stream_id(*grant_id), std::move(grant),
           [&](const oauth::grant_state& s) { return oauth::decide(s, command); }, ctx, d_.random,
           now);
-      if (!done) return problem_of_grant(done.error());
+      if (!done) return refused(problem_of_grant(done.error()));
       issued_tokens out;
       out.scopes = *scopes;
       out.access_token = sign_access_token(client, done->state.user_id, done->state.workspace_id,
@@ -305,26 +315,26 @@ domain::result<issued_tokens, problem> token_service::exchange_code(
   }
 }
 
-domain::result<issued_tokens, problem> token_service::refresh(
+domain::result<issued_tokens, token_refusal> token_service::refresh(
     infra::event_store& store, const oauth::client_state& client, std::string_view refresh_token,
     const std::optional<std::string>& scope, const std::optional<std::string>& resource,
     const request_context& ctx) const {
   if (!has_grant(client, oauth::grant_type::refresh_token)) {
-    return oauth_problem("unauthorized_client", "The client may not use refresh_token");
+    return refused(oauth_problem("unauthorized_client", "The client may not use refresh_token"));
   }
   std::vector<std::string> asked;
   if (scope) {
     auto parsed = oauth::parse_scope_parameter(*scope);
-    if (!parsed) return oauth_problem("invalid_scope", "scope is malformed");
+    if (!parsed) return refused(oauth_problem("invalid_scope", "scope is malformed"));
     asked = std::move(*parsed);
   }
   const auto grant_id = grant_id_in(refresh_token, refresh_prefix);
-  if (!grant_id) return invalid_grant("The refresh token is invalid");
+  if (!grant_id) return refused(invalid_grant("The refresh token is invalid"));
   const auto hash = d_.hasher.hash_hex(refresh_token);
   for (int attempt = 1;; ++attempt) {
     try {
       auto grant = load_grant(store, *grant_id);
-      if (!grant.exists) return invalid_grant("The refresh token is invalid");
+      if (!grant.exists) return refused(invalid_grant("The refresh token is invalid"));
       const auto now = d_.clock.now();
       oauth::rotate_refresh command;
       command.grant_id = *grant_id;
@@ -340,30 +350,33 @@ domain::result<issued_tokens, problem> token_service::refresh(
         const auto r = decided.error();
         if (r == oauth::grant_rejection::refresh_reused) {
           if (auto family = oauth::family_of_reuse(grant, command, r)) {
-            end_family(store, grant, *family, oauth::family_end::refresh_reused, ctx);
+            return refused(problem_of_grant(r), end_family(store, grant, *family,
+                                                           oauth::family_end::refresh_reused, ctx));
           }
         }
-        return problem_of_grant(r);
+        return refused(problem_of_grant(r));
       }
       const auto* family = grant.family_of_refresh(hash);
       auto scopes =
           grantable_now(asked.empty() ? family->scopes : asked, grant.user_id, grant.workspace_id);
       if (!scopes) {
         // The user left the workspace: the family ends for good.
-        end_family(store, grant, family->family_id, oauth::family_end::user_removed, ctx);
-        return invalid_grant("The user is no longer a member of the workspace");
+        return refused(
+            invalid_grant("The user is no longer a member of the workspace"),
+            end_family(store, grant, family->family_id, oauth::family_end::user_removed, ctx));
       }
       if (scopes->empty()) {
-        return invalid_grant("The user may no longer grant these scopes in this workspace");
+        return refused(
+            invalid_grant("The user may no longer grant these scopes in this workspace"));
       }
       auto audience = resource_for(resource, family->resource);
-      if (!audience) return audience.error();
+      if (!audience) return refused(audience.error());
       const auto family_id = family->family_id;
       auto done = execute(
           store, oauth::grant_stream_id(*grant_id), std::move(grant),
           [&](const oauth::grant_state& s) { return oauth::decide(s, command); }, ctx, d_.random,
           now);
-      if (!done) return problem_of_grant(done.error());
+      if (!done) return refused(problem_of_grant(done.error()));
       issued_tokens out;
       out.scopes = *scopes;
       out.access_token =

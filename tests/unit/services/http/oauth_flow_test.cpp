@@ -306,6 +306,56 @@ TEST_F(oauth_flow_test, refresh_tokens_rotate_and_a_reuse_revokes_the_family) {
   EXPECT_TRUE(recorded);
 }
 
+/// The position of the last FamilyRevoked with `reason`, 0 if none.
+std::uint64_t last_family_revoked(infra::event_store& store, std::string_view reason) {
+  std::uint64_t seq = 0;
+  for (const auto& e : store.read_all(0, 10'000)) {
+    if (e.type == "FamilyRevoked" && e.payload.find(reason) != std::string::npos) {
+      seq = e.global_seq;
+    }
+  }
+  return seq;
+}
+
+// A replay refused with invalid_grant has appended the family's revocation: the refusal
+// carries its position, so that the endpoint answers only once its node has applied it (else
+// an introspection right after the invalid_grant could still find the family's tokens active;
+// seen in tests/e2e/oauth_attacks.test.mjs).
+TEST_F(oauth_flow_test, a_replay_refusal_names_the_revocation_it_appended) {
+  const auto client = oauth_clients_.find(client_id_);
+  ASSERT_TRUE(client.has_value());
+  const request_context ctx{client_id_, "req_test", "127.0.0.1", ""};
+
+  auto t = exchange(code_for());
+  const std::string rt1 = t["refresh_token"].GetString();
+  ASSERT_EQ(token("grant_type=refresh_token&refresh_token=" + rt1).status, 200u);
+  auto reused = tokens_.refresh(store_, *client, rt1, std::nullopt, std::nullopt, ctx);
+  ASSERT_FALSE(reused.ok());
+  EXPECT_EQ(reused.error().problem.code, "invalid_grant");
+  const auto refresh_revoked = last_family_revoked(store_, "refresh_reused");
+  EXPECT_NE(refresh_revoked, 0u);
+  EXPECT_EQ(reused.error().global_seq, refresh_revoked);
+
+  const auto code = code_for();
+  exchange(code);
+  auto replayed =
+      tokens_.exchange_code(store_, *client, code, redirect, verifier, std::nullopt, ctx);
+  ASSERT_FALSE(replayed.ok());
+  EXPECT_EQ(replayed.error().problem.code, "invalid_grant");
+  const auto code_revoked = last_family_revoked(store_, "code_reused");
+  EXPECT_NE(code_revoked, 0u);
+  EXPECT_EQ(replayed.error().global_seq, code_revoked);
+
+  // A refusal that appended nothing names no position.
+  auto unknown = tokens_.refresh(store_, *client, "klrt_nothing", std::nullopt, std::nullopt, ctx);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().global_seq, 0u);
+  // A third use of the code: the family is already revoked, nothing more is appended.
+  auto again = tokens_.exchange_code(store_, *client, code, redirect, verifier, std::nullopt, ctx);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(last_family_revoked(store_, "code_reused"), code_revoked);
+}
+
 TEST_F(oauth_flow_test, a_remembered_consent_skips_the_page_but_wider_scopes_do_not) {
   exchange(code_for("leads:read"));
   auto again = call("GET", authorize_query("leads:read"), "", {{"Cookie", cookie_}});
