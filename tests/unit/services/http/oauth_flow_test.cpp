@@ -246,6 +246,32 @@ TEST_F(oauth_flow_test, the_code_flow_goes_through_login_and_consent_pages) {
   for (const auto& s : {code, rt, at, secret_}) EXPECT_EQ(log.find(s), std::string::npos);
 }
 
+// Under Referrer-Policy no-referrer a browser sends "Origin: null" with a page's own form posts
+// (Fetch, "append a request Origin header"): Chromium's login then failed CSRF_FAILED (seen in
+// tests/e2e/oauth_browser.test.mjs). same-origin lets the origin through and still sends nothing
+// to any other origin; the redirect to the client keeps no-referrer.
+TEST_F(oauth_flow_test, the_pages_let_a_browser_send_their_origin_with_their_forms) {
+  auto login = call("GET", authorize_query());
+  ASSERT_EQ(login.status, 200u) << login.body;
+  EXPECT_EQ(header_of(login, "Referrer-Policy"), "same-origin");
+  EXPECT_NE(login.body.find("<meta name=\"referrer\" content=\"same-origin\">"), std::string::npos);
+  EXPECT_EQ(login.body.find("no-referrer"), std::string::npos);
+  const auto interaction = form_value(login.body, "interaction");
+  const auto post = [&](const std::string& origin) {
+    return form_post("/oauth/login",
+                     "interaction=" + interaction +
+                         "&email=" + http::percent_encode("owner@acme.example") +
+                         "&password=" + http::percent_encode(owner_password_),
+                     {{"Origin", origin}, {"Sec-Fetch-Site", "same-origin"}});
+  };
+  // What a browser sends under same-origin: the issuer's origin.
+  auto ok = post(std::string(issuer));
+  EXPECT_EQ(ok.status, 303u) << ok.body;
+  EXPECT_EQ(header_of(ok, "Referrer-Policy"), "no-referrer");
+  // An opaque origin (a sandboxed frame, a data: page) stays refused.
+  EXPECT_EQ(post("null").status, 403u);
+}
+
 TEST_F(oauth_flow_test, a_second_use_of_a_code_fails_and_revokes_what_the_first_gave) {
   const auto code = code_for();
   auto first = exchange(code);
