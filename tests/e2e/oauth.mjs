@@ -38,6 +38,12 @@ export async function callback_server() {
   const waiters = [];
   const srv = http.createServer((req, res) => {
     const url = new URL(req.url, `http://127.0.0.1:${srv.address().port}`);
+    if (url.pathname !== '/cb') {
+      // Not the redirect URI (a browser's /favicon.ico, say): not recorded, and no error for
+      // the browser's console.
+      res.writeHead(204).end();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end('<!doctype html><title>callback</title><p>done</p>');
     const w = waiters.shift();
