@@ -30,6 +30,19 @@ using domain::problem_kind;
 /// meanwhile (two devices refreshing at once); a second decision sees what the first did.
 constexpr int grant_attempts = 3;
 
+/// Runs `once(attempt)` again when it failed on a conflict: another request changed the grant
+/// between its load and its append. Other errors, and the last attempt's conflict, propagate.
+template <class Once>
+auto retrying_conflicts(Once&& once) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return once(attempt);
+    } catch (const infra::error& e) {
+      if (e.code() != infra::errc::conflict || attempt == grant_attempts) throw;
+    }
+  }
+}
+
 bool has_grant(const oauth::client_state& c, oauth::grant_type g) {
   const auto& gs = c.settings.grant_types;
   return std::find(gs.begin(), gs.end(), g) != gs.end();
@@ -63,6 +76,13 @@ problem problem_of_grant(oauth::grant_rejection r) {
       break;
   }
   return invalid_grant("The grant is invalid");
+}
+
+token_refusal refused(problem p) { return {std::move(p), 0}; }
+
+/// A refusal that appended (a family revoked): its position, for the endpoint to settle.
+token_refusal refused(problem p, const domain::result<std::uint64_t, problem>& appended) {
+  return {std::move(p), appended ? appended.value() : 0};
 }
 
 oauth::grant_state load_grant(infra::event_store& store, std::string_view grant_id) {
@@ -162,6 +182,20 @@ std::string token_service::sign_access_token(const oauth::client_state& client, 
   return d_.signer.sign(infra::encode_claims(c));
 }
 
+issued_tokens token_service::tokens_of(const oauth::client_state& client,
+                                       const oauth::grant_state& grant,
+                                       std::vector<std::string> scopes,
+                                       const std::string& family_id, const std::string& audience,
+                                       infra::secret refresh, std::uint64_t global_seq) const {
+  issued_tokens out;
+  out.scopes = scopes;
+  out.access_token = sign_access_token(client, grant.user_id, grant.workspace_id, std::move(scopes),
+                                       family_id, audience, out.expires_in);
+  out.refresh_token = std::move(refresh);
+  out.global_seq = global_seq;
+  return out;
+}
+
 domain::result<issued_tokens, problem> token_service::client_credentials(
     const oauth::client_state& client, const std::optional<std::string>& scope,
     const std::optional<std::string>& resource) const {
@@ -213,177 +247,157 @@ domain::result<std::uint64_t, problem> token_service::end_family(infra::event_st
                                                                  const request_context& ctx) const {
   const auto now = d_.clock.now();
   const oauth::revoke_family command{grant.grant_id, family_id, reason, now};
-  for (int attempt = 1;; ++attempt) {
-    try {
-      auto state = attempt == 1 ? grant : load_grant(store, grant.grant_id);
-      auto done = execute(
-          store, oauth::grant_stream_id(grant.grant_id), std::move(state),
-          [&](const oauth::grant_state& s) { return oauth::decide(s, command); }, ctx, d_.random,
-          now);
-      if (!done) return std::uint64_t{0};
-      return done->position.last_seq;
-    } catch (const infra::error& e) {
-      if (e.code() != infra::errc::conflict || attempt == grant_attempts) throw;
-    }
-  }
+  return retrying_conflicts([&](int attempt) -> domain::result<std::uint64_t, problem> {
+    auto state = attempt == 1 ? grant : load_grant(store, grant.grant_id);
+    auto done = execute(
+        store, oauth::grant_stream_id(grant.grant_id), std::move(state),
+        [&](const oauth::grant_state& s) { return oauth::decide(s, command); }, ctx, d_.random,
+        now);
+    if (!done) return std::uint64_t{0};
+    return done->position.last_seq;
+  });
 }
 
-domain::result<issued_tokens, problem> token_service::exchange_code(
+domain::result<issued_tokens, token_refusal> token_service::exchange_code(
     infra::event_store& store, const oauth::client_state& client, std::string_view code,
     const std::optional<std::string>& redirect_uri, const std::optional<std::string>& code_verifier,
     const std::optional<std::string>& resource, const request_context& ctx) const {
   if (!has_grant(client, oauth::grant_type::authorization_code)) {
-    return oauth_problem("unauthorized_client", "The client may not use authorization_code");
+    return refused(
+        oauth_problem("unauthorized_client", "The client may not use authorization_code"));
   }
   if (!redirect_uri) {
-    return oauth_problem("invalid_request", "redirect_uri is required");
+    return refused(oauth_problem("invalid_request", "redirect_uri is required"));
   }
   const auto grant_id = grant_id_in(code, code_prefix);
-  if (!grant_id) return invalid_grant("The authorization code is invalid");
+  if (!grant_id) return refused(invalid_grant("The authorization code is invalid"));
   // A missing or malformed verifier fails PKCE like a wrong one (RFC 7636 4.6).
   const auto challenge =
       code_verifier && oauth::valid_code_verifier(*code_verifier) ? s256(*code_verifier) : "";
   const auto code_hash = d_.hasher.hash_hex(code);
-  for (int attempt = 1;; ++attempt) {
-    try {
-      auto grant = load_grant(store, *grant_id);
-      if (!grant.exists) return invalid_grant("The authorization code is invalid");
-      const auto* issued = grant.find_code(code_hash);
-      // The user may still grant these scopes in the workspace (not removed, not demoted).
-      std::optional<std::vector<std::string>> scopes;
-      if (issued != nullptr) {
-        scopes = grantable_now(issued->scopes, grant.user_id, grant.workspace_id);
-      }
-      const auto now = d_.clock.now();
-      oauth::redeem_code command;
-      command.grant_id = *grant_id;
-      command.code_hash = code_hash;
-      command.client_id = client.client_id;
-      command.redirect_uri = *redirect_uri;
-      command.verifier_challenge = challenge;
-      command.family_id = domain::new_id(oauth::family_id_tag, d_.random);
-      infra::secret refresh;
-      if (has_grant(client, oauth::grant_type::refresh_token)) {
-        refresh = infra::secret(mint_token(refresh_prefix, *grant_id));
-        command.refresh_hash = d_.hasher.hash_hex(refresh.reveal());
-      }
-      command.idle_lifetime = client.settings.refresh_idle_lifetime;
-      command.absolute_lifetime = client.settings.refresh_absolute_lifetime;
-      command.now = now;
-      const auto decided = oauth::decide(grant, command);
-      if (!decided) {
-        const auto r = decided.error();
-        if (r == oauth::grant_rejection::code_reused) {
-          // RFC 6749 4.1.2: the tokens issued from the code are revoked.
-          if (auto family = oauth::family_of_reuse(grant, command, r)) {
-            end_family(store, grant, *family, oauth::family_end::code_reused, ctx);
-          }
-        }
-        return problem_of_grant(r);
-      }
-      if (!scopes || scopes->empty()) {
-        return invalid_grant("The user may no longer grant these scopes in this workspace");
-      }
-      if (client.tokens_not_before && issued->issued_at <= *client.tokens_not_before) {
-        return invalid_grant("The code was issued before the client was disabled");
-      }
-      auto audience = resource_for(resource, issued->resource);
-      if (!audience) return audience.error();
-      auto done = execute(
-          store, oauth::grant_stream_id(*grant_id), std::move(grant),
-          [&](const oauth::grant_state& s) { return oauth::decide(s, command); }, ctx, d_.random,
-          now);
-      if (!done) return problem_of_grant(done.error());
-      issued_tokens out;
-      out.scopes = *scopes;
-      out.access_token = sign_access_token(client, done->state.user_id, done->state.workspace_id,
-                                           std::move(*scopes), command.family_id, audience.value(),
-                                           out.expires_in);
-      out.refresh_token = std::move(refresh);
-      out.global_seq = done->position.last_seq;
-      return out;
-    } catch (const infra::error& e) {
-      if (e.code() != infra::errc::conflict || attempt == grant_attempts) throw;
+  return retrying_conflicts([&](int) -> domain::result<issued_tokens, token_refusal> {
+    auto grant = load_grant(store, *grant_id);
+    if (!grant.exists) return refused(invalid_grant("The authorization code is invalid"));
+    const auto* issued = grant.find_code(code_hash);
+    // The user may still grant these scopes in the workspace (not removed, not demoted).
+    std::optional<std::vector<std::string>> scopes;
+    if (issued != nullptr) {
+      scopes = grantable_now(issued->scopes, grant.user_id, grant.workspace_id);
     }
-  }
+    const auto now = d_.clock.now();
+    oauth::redeem_code command;
+    command.grant_id = *grant_id;
+    command.code_hash = code_hash;
+    command.client_id = client.client_id;
+    command.redirect_uri = *redirect_uri;
+    command.verifier_challenge = challenge;
+    command.family_id = domain::new_id(oauth::family_id_tag, d_.random);
+    infra::secret refresh;
+    if (has_grant(client, oauth::grant_type::refresh_token)) {
+      refresh = infra::secret(mint_token(refresh_prefix, *grant_id));
+      command.refresh_hash = d_.hasher.hash_hex(refresh.reveal());
+    }
+    command.idle_lifetime = client.settings.refresh_idle_lifetime;
+    command.absolute_lifetime = client.settings.refresh_absolute_lifetime;
+    command.now = now;
+    const auto decided = oauth::decide(grant, command);
+    if (!decided) {
+      const auto r = decided.error();
+      if (r == oauth::grant_rejection::code_reused) {
+        // RFC 6749 4.1.2: the tokens issued from the code are revoked.
+        if (auto family = oauth::family_of_reuse(grant, command, r)) {
+          return refused(problem_of_grant(r),
+                         end_family(store, grant, *family, oauth::family_end::code_reused, ctx));
+        }
+      }
+      return refused(problem_of_grant(r));
+    }
+    if (!scopes || scopes->empty()) {
+      return refused(invalid_grant("The user may no longer grant these scopes in this workspace"));
+    }
+    if (client.tokens_not_before && issued->issued_at <= *client.tokens_not_before) {
+      return refused(invalid_grant("The code was issued before the client was disabled"));
+    }
+    auto audience = resource_for(resource, issued->resource);
+    if (!audience) return refused(audience.error());
+    auto done = execute(
+        store, oauth::grant_stream_id(*grant_id), std::move(grant),
+        [&](const oauth::grant_state& s) { return oauth::decide(s, command); }, ctx, d_.random,
+        now);
+    if (!done) return refused(problem_of_grant(done.error()));
+    return tokens_of(client, done->state, std::move(*scopes), command.family_id, audience.value(),
+                     std::move(refresh), done->position.last_seq);
+  });
 }
 
-domain::result<issued_tokens, problem> token_service::refresh(
+domain::result<issued_tokens, token_refusal> token_service::refresh(
     infra::event_store& store, const oauth::client_state& client, std::string_view refresh_token,
     const std::optional<std::string>& scope, const std::optional<std::string>& resource,
     const request_context& ctx) const {
   if (!has_grant(client, oauth::grant_type::refresh_token)) {
-    return oauth_problem("unauthorized_client", "The client may not use refresh_token");
+    return refused(oauth_problem("unauthorized_client", "The client may not use refresh_token"));
   }
   std::vector<std::string> asked;
   if (scope) {
     auto parsed = oauth::parse_scope_parameter(*scope);
-    if (!parsed) return oauth_problem("invalid_scope", "scope is malformed");
+    if (!parsed) return refused(oauth_problem("invalid_scope", "scope is malformed"));
     asked = std::move(*parsed);
   }
   const auto grant_id = grant_id_in(refresh_token, refresh_prefix);
-  if (!grant_id) return invalid_grant("The refresh token is invalid");
+  if (!grant_id) return refused(invalid_grant("The refresh token is invalid"));
   const auto hash = d_.hasher.hash_hex(refresh_token);
-  for (int attempt = 1;; ++attempt) {
-    try {
-      auto grant = load_grant(store, *grant_id);
-      if (!grant.exists) return invalid_grant("The refresh token is invalid");
-      const auto now = d_.clock.now();
-      oauth::rotate_refresh command;
-      command.grant_id = *grant_id;
-      command.refresh_hash = hash;
-      command.client_id = client.client_id;
-      infra::secret next(mint_token(refresh_prefix, *grant_id));
-      command.new_refresh_hash = d_.hasher.hash_hex(next.reveal());
-      command.scopes = asked;
-      command.idle_lifetime = client.settings.refresh_idle_lifetime;
-      command.now = now;
-      const auto decided = oauth::decide(grant, command);
-      if (!decided) {
-        const auto r = decided.error();
-        if (r == oauth::grant_rejection::refresh_reused) {
-          if (auto family = oauth::family_of_reuse(grant, command, r)) {
-            end_family(store, grant, *family, oauth::family_end::refresh_reused, ctx);
-          }
+  return retrying_conflicts([&](int) -> domain::result<issued_tokens, token_refusal> {
+    auto grant = load_grant(store, *grant_id);
+    if (!grant.exists) return refused(invalid_grant("The refresh token is invalid"));
+    const auto now = d_.clock.now();
+    oauth::rotate_refresh command;
+    command.grant_id = *grant_id;
+    command.refresh_hash = hash;
+    command.client_id = client.client_id;
+    infra::secret next(mint_token(refresh_prefix, *grant_id));
+    command.new_refresh_hash = d_.hasher.hash_hex(next.reveal());
+    command.scopes = asked;
+    command.idle_lifetime = client.settings.refresh_idle_lifetime;
+    command.now = now;
+    const auto decided = oauth::decide(grant, command);
+    if (!decided) {
+      const auto r = decided.error();
+      if (r == oauth::grant_rejection::refresh_reused) {
+        if (auto family = oauth::family_of_reuse(grant, command, r)) {
+          return refused(problem_of_grant(r),
+                         end_family(store, grant, *family, oauth::family_end::refresh_reused, ctx));
         }
-        return problem_of_grant(r);
       }
-      const auto* family = grant.family_of_refresh(hash);
-      if (client.tokens_not_before && family->last_used_at <= *client.tokens_not_before) {
-        // Disabling the client ended its tokens for good.
-        end_family(store, grant, family->family_id, oauth::family_end::revoked, ctx);
-        return invalid_grant("The refresh token was issued before the client was disabled");
-      }
-      auto scopes =
-          grantable_now(asked.empty() ? family->scopes : asked, grant.user_id, grant.workspace_id);
-      if (!scopes) {
-        // The user left the workspace: the family ends for good.
-        end_family(store, grant, family->family_id, oauth::family_end::user_removed, ctx);
-        return invalid_grant("The user is no longer a member of the workspace");
-      }
-      if (scopes->empty()) {
-        return invalid_grant("The user may no longer grant these scopes in this workspace");
-      }
-      auto audience = resource_for(resource, family->resource);
-      if (!audience) return audience.error();
-      const auto family_id = family->family_id;
-      auto done = execute(
-          store, oauth::grant_stream_id(*grant_id), std::move(grant),
-          [&](const oauth::grant_state& s) { return oauth::decide(s, command); }, ctx, d_.random,
-          now);
-      if (!done) return problem_of_grant(done.error());
-      issued_tokens out;
-      out.scopes = *scopes;
-      out.access_token =
-          sign_access_token(client, done->state.user_id, done->state.workspace_id,
-                            std::move(*scopes), family_id, audience.value(), out.expires_in);
-      out.refresh_token = std::move(next);
-      out.global_seq = done->position.last_seq;
-      return out;
-    } catch (const infra::error& e) {
-      if (e.code() != infra::errc::conflict || attempt == grant_attempts) throw;
+      return refused(problem_of_grant(r));
     }
-  }
+    const auto* family = grant.family_of_refresh(hash);
+    if (client.tokens_not_before && family->last_used_at <= *client.tokens_not_before) {
+      // Disabling the client ended its tokens for good.
+      return refused(invalid_grant("The refresh token was issued before the client was disabled"),
+                     end_family(store, grant, family->family_id, oauth::family_end::revoked, ctx));
+    }
+    auto scopes =
+        grantable_now(asked.empty() ? family->scopes : asked, grant.user_id, grant.workspace_id);
+    if (!scopes) {
+      // The user left the workspace: the family ends for good.
+      return refused(
+          invalid_grant("The user is no longer a member of the workspace"),
+          end_family(store, grant, family->family_id, oauth::family_end::user_removed, ctx));
+    }
+    if (scopes->empty()) {
+      return refused(invalid_grant("The user may no longer grant these scopes in this workspace"));
+    }
+    auto audience = resource_for(resource, family->resource);
+    if (!audience) return refused(audience.error());
+    const auto family_id = family->family_id;
+    auto done = execute(
+        store, oauth::grant_stream_id(*grant_id), std::move(grant),
+        [&](const oauth::grant_state& s) { return oauth::decide(s, command); }, ctx, d_.random,
+        now);
+    if (!done) return refused(problem_of_grant(done.error()));
+    return tokens_of(client, done->state, std::move(*scopes), family_id, audience.value(),
+                     std::move(next), done->position.last_seq);
+  });
 }
 
 domain::result<std::uint64_t, problem> token_service::revoke(infra::event_store& store,

@@ -60,6 +60,16 @@ struct issued_tokens {
 /// RFC 6749 5.2 problems.
 domain::problem oauth_problem(std::string_view error, std::string text);
 
+/// A refusal of the token endpoint. A refusal may still append: the replay of a code or of a
+/// superseded refresh token revokes its family, and so does a refresh by a person who left the
+/// workspace. `global_seq` is then the position of that FamilyRevoked (else 0), for the
+/// endpoint to wait until its node has applied it before answering: whoever got the
+/// invalid_grant and introspects next must not find the revoked tokens still active.
+struct token_refusal {
+  domain::problem problem;
+  std::uint64_t global_seq = 0;
+};
+
 class token_service {
  public:
   struct dependencies {
@@ -83,21 +93,22 @@ class token_service {
 
   /// RFC 6749 4.1.3 + RFC 7636 4.6: redeems a code (single use, 60 s, bound to the client, the
   /// redirect URI and the challenge). A second use revokes the family the first one started
-  /// (FamilyRevoked code_reused) and is invalid_grant.
-  domain::result<issued_tokens, domain::problem> exchange_code(
+  /// (FamilyRevoked code_reused, its position in the refusal) and is invalid_grant.
+  domain::result<issued_tokens, token_refusal> exchange_code(
       infra::event_store& store, const domain::oauth::client_state& client, std::string_view code,
       const std::optional<std::string>& redirect_uri,
       const std::optional<std::string>& code_verifier, const std::optional<std::string>& resource,
       const request_context& ctx) const;
 
   /// RFC 6749 6 + RFC 9700 4.14.2: rotates the refresh token; a superseded one revokes the
-  /// family (FamilyRevoked refresh_reused) and is invalid_grant. `scope` may narrow, never widen.
-  domain::result<issued_tokens, domain::problem> refresh(infra::event_store& store,
-                                                         const domain::oauth::client_state& client,
-                                                         std::string_view refresh_token,
-                                                         const std::optional<std::string>& scope,
-                                                         const std::optional<std::string>& resource,
-                                                         const request_context& ctx) const;
+  /// family (FamilyRevoked refresh_reused, its position in the refusal) and is invalid_grant.
+  /// `scope` may narrow, never widen.
+  domain::result<issued_tokens, token_refusal> refresh(infra::event_store& store,
+                                                       const domain::oauth::client_state& client,
+                                                       std::string_view refresh_token,
+                                                       const std::optional<std::string>& scope,
+                                                       const std::optional<std::string>& resource,
+                                                       const request_context& ctx) const;
 
   /// RFC 7009: a refresh token ends its family; an access token's jti joins the denylist until
   /// its exp. Unknown, malformed or expired tokens change nothing (200 anyway, RFC 7009 2.2); a
@@ -118,6 +129,12 @@ class token_service {
                                 std::string workspace_id, std::vector<std::string> scopes,
                                 std::string session_id, const std::string& resource,
                                 std::chrono::seconds& expires_in) const;
+  /// The answer to a code or refresh that appended: an access token for the grant's user and
+  /// workspace, the new refresh token (if any) and the position appended.
+  issued_tokens tokens_of(const domain::oauth::client_state& client,
+                          const domain::oauth::grant_state& grant, std::vector<std::string> scopes,
+                          const std::string& family_id, const std::string& audience,
+                          infra::secret refresh, std::uint64_t global_seq) const;
   domain::result<std::uint64_t, domain::problem> end_family(infra::event_store& store,
                                                             const domain::oauth::grant_state& grant,
                                                             const std::string& family_id,

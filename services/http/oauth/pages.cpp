@@ -47,7 +47,7 @@ infra::http_response page(unsigned status, std::string_view title, const std::st
   r.body =
       "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-      "<meta name=\"referrer\" content=\"no-referrer\"><title>" +
+      "<meta name=\"referrer\" content=\"same-origin\"><title>" +
       html_escape(title) + "</title><style>" + std::string(stylesheet) +
       "</style></head><body><main>" + body + "</main></body></html>\n";
   std::string form_action = "'self'";
@@ -58,7 +58,10 @@ infra::http_response page(unsigned status, std::string_view title, const std::st
   r.headers.emplace_back("X-Frame-Options", "DENY");
   r.headers.emplace_back("Cache-Control", "no-store");
   r.headers.emplace_back("Pragma", "no-cache");
-  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  // Not no-referrer: under it a browser sends "Origin: null" with the page's own form posts
+  // (Fetch, "append a request Origin header"), which the Origin check must refuse.
+  // same-origin still sends nothing to any other origin.
+  r.headers.emplace_back("Referrer-Policy", "same-origin");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   return r;
 }

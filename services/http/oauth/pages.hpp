@@ -5,7 +5,7 @@
 // stylesheet is inline and allowed by its hash. Every page answers with
 //   Content-Security-Policy: default-src 'none'; style-src 'sha256-...'; form-action <targets>;
 //                            frame-ancestors 'none'; base-uri 'none'
-//   X-Frame-Options: DENY, Cache-Control: no-store, Referrer-Policy: no-referrer,
+//   X-Frame-Options: DENY, Cache-Control: no-store, Referrer-Policy: same-origin,
 //   X-Content-Type-Options: nosniff.
 // Every value shown is escaped.
 

@@ -46,6 +46,12 @@ http_response token_response(const issued_tokens& t) {
   return no_store_json(w.take());
 }
 
+/// A refusal as the answer, with the position of what it appended (a revoked family): the
+/// answer waits until this node has applied it, like every answer that appended.
+std::pair<http_response, std::uint64_t> refusal(const token_refusal& r) {
+  return {oauth_error(r.problem), r.global_seq};
+}
+
 /// The form of a POST to an OAuth endpoint: application/x-www-form-urlencoded only (RFC 6749
 /// 3.2, RFC 7009 2.1, RFC 7662 2.1).
 domain::result<oauth_form, domain::problem> read_form(const infra::http_request& req) {
@@ -155,7 +161,7 @@ void token_endpoints::token(call& c) {
                      auto issued = d_.oauth.tokens.exchange_code(
                          d_.store_for(worker), client, code, form.get("redirect_uri"),
                          form.get("code_verifier"), form.get("resource"), ctx);
-                     if (!issued) return issued.error();
+                     if (!issued) return refusal(issued.error());
                      return std::pair{token_response(issued.value()), issued->global_seq};
                    });
   }
@@ -171,7 +177,7 @@ void token_endpoints::token(call& c) {
                      auto issued =
                          d_.oauth.tokens.refresh(d_.store_for(worker), client, refresh,
                                                  form.get("scope"), form.get("resource"), ctx);
-                     if (!issued) return issued.error();
+                     if (!issued) return refusal(issued.error());
                      return std::pair{token_response(issued.value()), issued->global_seq};
                    });
   }

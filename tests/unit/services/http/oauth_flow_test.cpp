@@ -246,6 +246,32 @@ TEST_F(oauth_flow_test, the_code_flow_goes_through_login_and_consent_pages) {
   for (const auto& s : {code, rt, at, secret_}) EXPECT_EQ(log.find(s), std::string::npos);
 }
 
+// Under Referrer-Policy no-referrer a browser sends "Origin: null" with a page's own form posts
+// (Fetch, "append a request Origin header"): Chromium's login then failed CSRF_FAILED (seen in
+// tests/e2e/oauth_browser.test.mjs). same-origin lets the origin through and still sends nothing
+// to any other origin; the redirect to the client keeps no-referrer.
+TEST_F(oauth_flow_test, the_pages_let_a_browser_send_their_origin_with_their_forms) {
+  auto login = call("GET", authorize_query());
+  ASSERT_EQ(login.status, 200u) << login.body;
+  EXPECT_EQ(header_of(login, "Referrer-Policy"), "same-origin");
+  EXPECT_NE(login.body.find("<meta name=\"referrer\" content=\"same-origin\">"), std::string::npos);
+  EXPECT_EQ(login.body.find("no-referrer"), std::string::npos);
+  const auto interaction = form_value(login.body, "interaction");
+  const auto post = [&](const std::string& origin) {
+    return form_post("/oauth/login",
+                     "interaction=" + interaction +
+                         "&email=" + http::percent_encode("owner@acme.example") +
+                         "&password=" + http::percent_encode(owner_password_),
+                     {{"Origin", origin}, {"Sec-Fetch-Site", "same-origin"}});
+  };
+  // What a browser sends under same-origin: the issuer's origin.
+  auto ok = post(std::string(issuer));
+  EXPECT_EQ(ok.status, 303u) << ok.body;
+  EXPECT_EQ(header_of(ok, "Referrer-Policy"), "no-referrer");
+  // An opaque origin (a sandboxed frame, a data: page) stays refused.
+  EXPECT_EQ(post("null").status, 403u);
+}
+
 TEST_F(oauth_flow_test, a_second_use_of_a_code_fails_and_revokes_what_the_first_gave) {
   const auto code = code_for();
   auto first = exchange(code);
@@ -304,6 +330,56 @@ TEST_F(oauth_flow_test, refresh_tokens_rotate_and_a_reuse_revokes_the_family) {
                (e.type == "FamilyRevoked" && e.payload.find("refresh_reused") != std::string::npos);
   }
   EXPECT_TRUE(recorded);
+}
+
+/// The position of the last FamilyRevoked with `reason`, 0 if none.
+std::uint64_t last_family_revoked(infra::event_store& store, std::string_view reason) {
+  std::uint64_t seq = 0;
+  for (const auto& e : store.read_all(0, 10'000)) {
+    if (e.type == "FamilyRevoked" && e.payload.find(reason) != std::string::npos) {
+      seq = e.global_seq;
+    }
+  }
+  return seq;
+}
+
+// A replay refused with invalid_grant has appended the family's revocation: the refusal
+// carries its position, so that the endpoint answers only once its node has applied it (else
+// an introspection right after the invalid_grant could still find the family's tokens active;
+// seen in tests/e2e/oauth_attacks.test.mjs).
+TEST_F(oauth_flow_test, a_replay_refusal_names_the_revocation_it_appended) {
+  const auto client = oauth_clients_.find(client_id_);
+  ASSERT_TRUE(client.has_value());
+  const request_context ctx{client_id_, "req_test", "127.0.0.1", ""};
+
+  auto t = exchange(code_for());
+  const std::string rt1 = t["refresh_token"].GetString();
+  ASSERT_EQ(token("grant_type=refresh_token&refresh_token=" + rt1).status, 200u);
+  auto reused = tokens_.refresh(store_, *client, rt1, std::nullopt, std::nullopt, ctx);
+  ASSERT_FALSE(reused.ok());
+  EXPECT_EQ(reused.error().problem.code, "invalid_grant");
+  const auto refresh_revoked = last_family_revoked(store_, "refresh_reused");
+  EXPECT_NE(refresh_revoked, 0u);
+  EXPECT_EQ(reused.error().global_seq, refresh_revoked);
+
+  const auto code = code_for();
+  exchange(code);
+  auto replayed =
+      tokens_.exchange_code(store_, *client, code, redirect, verifier, std::nullopt, ctx);
+  ASSERT_FALSE(replayed.ok());
+  EXPECT_EQ(replayed.error().problem.code, "invalid_grant");
+  const auto code_revoked = last_family_revoked(store_, "code_reused");
+  EXPECT_NE(code_revoked, 0u);
+  EXPECT_EQ(replayed.error().global_seq, code_revoked);
+
+  // A refusal that appended nothing names no position.
+  auto unknown = tokens_.refresh(store_, *client, "klrt_nothing", std::nullopt, std::nullopt, ctx);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().global_seq, 0u);
+  // A third use of the code: the family is already revoked, nothing more is appended.
+  auto again = tokens_.exchange_code(store_, *client, code, redirect, verifier, std::nullopt, ctx);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(last_family_revoked(store_, "code_reused"), code_revoked);
 }
 
 TEST_F(oauth_flow_test, a_remembered_consent_skips_the_page_but_wider_scopes_do_not) {
