@@ -25,6 +25,10 @@ class fake_token_signer final : public services::access_token_signer {
            domain::base64url_encode(marker);
   }
 
+  /// What signs_without_io() answers: a test sets it to say the active key is in memory.
+  bool key_in_memory = false;
+  bool signs_without_io() const override { return key_in_memory; }
+
   std::optional<std::string> verify(std::string_view token) const override {
     const auto first = token.find('.');
     const auto second = token.find('.', first == std::string_view::npos ? first : first + 1);

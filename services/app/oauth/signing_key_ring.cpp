@@ -244,6 +244,12 @@ std::optional<std::string> signing_key_ring::active_kid() const {
   return active->kid;
 }
 
+bool signing_key_ring::active_key_loaded() const {
+  std::shared_lock lock(mutex_);
+  const auto* active = state_.active();
+  return active != nullptr && private_keys_.contains(active->kid);
+}
+
 bool signing_key_ring::wait_for_active_key(std::chrono::steady_clock::time_point until) const {
   std::unique_lock lock(active_mutex_);
   return active_changed_.wait_until(lock, until, [this] { return active_kid().has_value(); });

@@ -106,6 +106,8 @@ class signing_key_ring final : public infra::log_consumer {
 
   /// The active key's id, if any.
   std::optional<std::string> active_kid() const;
+  /// Whether the active key's private half is loaded (sign() then never touches the store).
+  bool active_key_loaded() const;
 
   /// Waits until some key is active (true) or `until` passes (false).
   bool wait_for_active_key(std::chrono::steady_clock::time_point until) const;
@@ -173,6 +175,7 @@ class ring_token_signer final : public access_token_signer {
   explicit ring_token_signer(const signing_key_ring& ring) : ring_(ring) {}
   std::string sign(std::string_view claims_json) const override;
   std::optional<std::string> verify(std::string_view token) const override;
+  bool signs_without_io() const override { return ring_.active_key_loaded(); }
 
  private:
   const signing_key_ring& ring_;

@@ -135,6 +135,8 @@ std::optional<std::string> grant_id_in(std::string_view token, std::string_view 
 
 token_service::token_service(dependencies deps) : d_(std::move(deps)) {}
 
+bool token_service::signs_without_io() const { return d_.signer.signs_without_io(); }
+
 std::string token_service::mint_token(std::string_view prefix, std::string_view grant_id) const {
   std::array<std::uint8_t, 32> bytes{};
   d_.random.fill(bytes);

@@ -91,6 +91,9 @@ class token_service {
       const domain::oauth::client_state& client, const std::optional<std::string>& scope,
       const std::optional<std::string>& resource) const;
 
+  /// Whether client_credentials may run on an I/O thread now (signing needs no database).
+  bool signs_without_io() const;
+
   /// RFC 6749 4.1.3 + RFC 7636 4.6: redeems a code (single use, 60 s, bound to the client, the
   /// redirect URI and the challenge). A second use revokes the family the first one started
   /// (FamilyRevoked code_reused, its position in the refusal) and is invalid_grant.

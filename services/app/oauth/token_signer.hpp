@@ -20,6 +20,9 @@ class access_token_signer {
   /// nullopt for anything else (alg none, HS256, an unknown or retired kid, a bad signature, a
   /// malformed token). Claims are not checked. Thread-safe.
   virtual std::optional<std::string> verify(std::string_view token) const = 0;
+  /// Whether sign() would now run without blocking on I/O (the active key's private half is in
+  /// memory): then an I/O thread may call it. Thread-safe.
+  virtual bool signs_without_io() const { return false; }
 };
 
 }  // namespace keyledger::services

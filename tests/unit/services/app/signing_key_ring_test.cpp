@@ -83,6 +83,24 @@ TEST_F(signing_key_ring_test, the_private_key_is_loaded_once_per_kid) {
   EXPECT_EQ(secrets_.gets(), 2u);
 }
 
+TEST_F(signing_key_ring_test, the_signer_says_when_signing_needs_no_database) {
+  const ring_token_signer signer(ring_);
+  EXPECT_FALSE(signer.signs_without_io());  // no active key
+  tick();
+  EXPECT_FALSE(signer.signs_without_io());  // active, its private half not loaded yet
+  sign_ok();
+  EXPECT_TRUE(signer.signs_without_io());
+  // A rotation: the next key signs only once its private half is loaded.
+  clock_.advance(29 * 24h);
+  tick();
+  clock_.advance(24h);
+  tick();
+  EXPECT_FALSE(signer.signs_without_io());
+  sign_ok();
+  EXPECT_TRUE(signer.signs_without_io());
+  EXPECT_EQ(secrets_.gets(), 2u);
+}
+
 TEST_F(signing_key_ring_test, a_retired_keys_tokens_verify_until_its_publication_ends) {
   tick();
   const auto old_token = sign_ok();

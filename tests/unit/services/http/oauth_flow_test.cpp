@@ -137,6 +137,23 @@ TEST_F(oauth_flow_test, the_metadata_names_every_endpoint_and_only_s256) {
   EXPECT_EQ(d["response_types_supported"].Size(), 1u);
 }
 
+TEST_F(oauth_flow_test, client_credentials_with_the_key_in_memory_needs_no_pool) {
+  // The pool stopped: a grant that must wait for it is refused (503), one whose signature needs
+  // no database is answered on the I/O thread.
+  pool_.stop();
+  EXPECT_EQ(token("grant_type=client_credentials&scope=leads%3Aread").status, 503u);
+  signer_.key_in_memory = true;
+  auto r = token("grant_type=client_credentials&scope=leads%3Aread");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(header_of(r, "Cache-Control"), "no-store");
+  const std::string at = parse(r.body)["access_token"].GetString();
+  EXPECT_EQ(infra::decode_claims(*signer_.verify(at))->subject, client_id_);
+  // Refusals are answered there too, in the RFC 6749 5.2 shape.
+  auto bad = token("grant_type=client_credentials&scope=calendar%3Aread");
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_EQ(string_field(bad.body, "error"), "invalid_scope");
+}
+
 TEST_F(oauth_flow_test, client_credentials_gives_a_token_for_the_client_itself) {
   const auto before = store_.head_seq();
   auto r = token("grant_type=client_credentials&scope=leads%3Aread");
