@@ -9,17 +9,16 @@
 
 #include "domain/keys/api_key.hpp"
 #include "infra/json/json.hpp"
+#include "services/app/key_json.hpp"
 #include "services/app/key_service.hpp"
 #include "services/http/keys/key_routes.hpp"
 #include "services/projections/active_key_view.hpp"
 
 namespace keyledger::services::http {
 
-/// What a key's owner allows it now: effective scopes and whether the owner was removed.
-struct key_standing {
-  std::vector<std::string> effective_scopes;
-  bool owner_removed = false;
-};
+// The key object's writer and what it needs of the owner: services/app/key_json.hpp.
+using services::key_standing;
+using services::write_key_fields;
 
 /// Reads and checks the shared settings of a create or PATCH body; answers 4xx itself.
 bool read_settings(const call& c, const infra::json_body& body, const workspace_entry& ws,
@@ -27,12 +26,6 @@ bool read_settings(const call& c, const infra::json_body& body, const workspace_
 
 /// The `limit` query parameter, from 1 to 100 (`fallback` when absent); answers 400 itself.
 std::optional<std::size_t> page_limit(const call& c, std::size_t fallback);
-
-/// The key object of docs/api.md; `last` the key's last use, if any. Leaves the object open,
-/// so that create and rotate can add "key".
-void write_key_fields(infra::json_writer& w, const domain::api_key_state& k,
-                      const key_standing& standing, domain::timestamp now,
-                      const infra::last_use* last);
 
 infra::http_response key_object(const domain::api_key_state& k, const key_standing& standing,
                                 domain::timestamp now, const infra::last_use* last,
