@@ -37,6 +37,19 @@ infra::http_response created_response(const created_key& created, const key_stan
 
 const infra::last_use* find_use(const std::vector<infra::last_use>& uses, std::string_view id);
 
+/// A page of `view`'s list for `q`; with `only_owner` set, only that user's keys (a member's
+/// list), paged the same way.
+key_page visible_page(const active_key_view& view, const key_query& q,
+                      const std::string& only_owner);
+
+/// {"data":[key objects],"next_cursor":...}, statuses evaluated at `now`.
+infra::http_response key_list_response(const key_page& page, domain::timestamp now,
+                                       const std::vector<infra::last_use>& uses);
+
+/// The `as_of` query parameter: `out` stays empty when absent. Answers 400 itself (and returns
+/// false) for a time that is not RFC 3339 or lies after now.
+bool read_as_of(const call& c, const domain::clock& clock, std::optional<domain::timestamp>& out);
+
 class key_endpoints {
  public:
   explicit key_endpoints(key_routes_dependencies deps) : d_(std::move(deps)), run_(d_.run) {}
@@ -53,6 +66,13 @@ class key_endpoints {
   void auth_failures(call& c);
 
  private:
+  // key_as_of.cpp: the list and the key as they were at `as_of` (already checked).
+  void list_keys_as_of(call& c, key_query q, std::string only_owner, domain::timestamp as_of);
+  void get_key_as_of(call& c, domain::timestamp as_of);
+  bool read_as_of(const call& c, std::optional<domain::timestamp>& out) const {
+    return http::read_as_of(c, d_.clock, out);
+  }
+
   /// The key's standing from the directory and the workspace's catalog (as the key view
   /// computes it).
   key_standing standing_of(const domain::api_key_state& k, const workspace_entry& ws) const;
