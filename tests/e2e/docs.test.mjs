@@ -58,6 +58,7 @@ const routes = {
   '/v1/keys/{}': ['get', 'patch', 'delete'],
   '/v1/keys/{}/rotate': ['post'],
   '/v1/keys/{}/requests': ['get'],
+  '/v1/keys/{}/history': ['get'],
   '/v1/keys/self': ['get'],
   '/v1/keys/verify': ['post'],
   '/v1/auth-failures': ['get'],

@@ -374,6 +374,9 @@ void add_key_routes(route_table& t, key_routes_dependencies deps) {
   // visibility: someone else's key is 404 to a member, not 403).
   t.add({"/v1/keys/{id}/requests",
          {{"GET", P, "", {"limit", "cursor"}, false, false, bind(e, &E::key_requests)}}});
+  // A key's history: reading the key with keys:read OR audit:read (the endpoint checks).
+  t.add({"/v1/keys/{id}/history",
+         {{"GET", P, "", {"limit", "cursor"}, false, false, bind(e, &E::key_history)}}});
   t.add({"/v1/auth-failures",
          {{"GET", P, "audit:read", {"since", "limit"}, false, false, bind(e, &E::auth_failures)}}});
 }

@@ -64,6 +64,8 @@ class key_endpoints {
   // key_logs.cpp
   void key_requests(call& c);
   void auth_failures(call& c);
+  // key_history.cpp
+  void key_history(call& c);
 
  private:
   // key_as_of.cpp: the list and the key as they were at `as_of` (already checked).
