@@ -1,5 +1,7 @@
 // The keyledger executable: serve | migrate | bootstrap | verify-log | keys | signing-keys.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -25,6 +27,7 @@
 #include "infra/pg/pg_event_store.hpp"
 #include "infra/pg/pg_idempotency_store.hpp"
 #include "infra/pg/pg_people_store.hpp"
+#include "infra/pg/pg_audit_store.hpp"
 #include "infra/pg/pg_signing_key_store.hpp"
 #include "infra/pg/pg_subscription.hpp"
 #include "infra/pg/pg_telemetry_store.hpp"
@@ -43,6 +46,7 @@
 #include "services/app/verifier.hpp"
 #include "services/app/workspace_service.hpp"
 #include "services/cli/keys_cli.hpp"
+#include "services/cli/audit_cli.hpp"
 #include "services/cli/signing_keys_cli.hpp"
 #include "services/http/api_handler.hpp"
 #include "services/http/errors/errors.hpp"
@@ -172,6 +176,29 @@ int run_signing_keys(const kl::infra::config& cfg, kl::services::signing_keys_co
       std::cout, std::cerr);
 }
 
+/// `keyledger audit ...`: the database is opened only by the commands that read it.
+int run_audit(kl::services::audit_command& command) {
+  kl::infra::system_clock clock;
+  std::unique_ptr<kl::infra::pg_event_store> events;
+  std::unique_ptr<kl::infra::pg_audit_store> audit;
+  std::optional<kl::infra::config> cfg;
+  const auto url = [&cfg]() -> const std::string& {
+    if (!cfg) cfg = kl::infra::load_config_from_env();
+    return kl::infra::require_database_url(*cfg);
+  };
+  return command.run(
+      {[&]() -> kl::infra::event_store& {
+         if (!events) events = std::make_unique<kl::infra::pg_event_store>(url());
+         return *events;
+       },
+       [&]() -> kl::infra::audit_store& {
+         if (!audit) audit = std::make_unique<kl::infra::pg_audit_store>(url());
+         return *audit;
+       },
+       clock, ::isatty(2) == 1},
+      std::cout, std::cerr);
+}
+
 int verify_log(const kl::infra::config& cfg) {
   kl::infra::pg_event_store store(kl::infra::require_database_url(cfg));
   auto v = kl::infra::verify_chain(store);
@@ -242,6 +269,7 @@ int main(int argc, char** argv) {
 
   kl::services::keys_command keys_client(app);  // `keyledger keys ...`: a client of a server
   kl::services::signing_keys_command signing_keys_cli(app);  // operator: DATABASE_URL
+  kl::services::audit_command audit_cli(app);  // auditors: verify offline; export: DATABASE_URL
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -251,6 +279,8 @@ int main(int argc, char** argv) {
   if (keys_client.chosen()) return keys_client.run();
 
   try {
+    // The audit commands load the configuration only if they read the database.
+    if (audit_cli.chosen()) return run_audit(audit_cli);
     const auto cfg = kl::infra::load_config_from_env();
     if (*serve_cmd) return kl::services::serve(cfg);
     if (*migrate_cmd) return migrate(cfg);
