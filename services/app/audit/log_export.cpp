@@ -1,6 +1,9 @@
 #include "services/app/audit/log_export.hpp"
 
 #include <deque>
+#include <future>
+#include <string>
+#include <vector>
 #include <ostream>
 
 #include "domain/audit/merkle.hpp"
@@ -71,17 +74,32 @@ log_export_result export_audit_log(
       checkpoints.pop_front();
     }
   };
-  for (std::uint64_t after = since; after < head;) {
-    const auto page =
-        events.read_all(after, std::min<std::uint64_t>(events_per_read, head - after));
+  // The next page is read while this one is written (the store is used by one thread at a
+  // time: the reader's), so the database's time and the formatting overlap.
+  const auto read_after = [&events, head](std::uint64_t after) {
+    return events.read_all(after, std::min<std::uint64_t>(events_per_read, head - after));
+  };
+  std::future<std::vector<infra::recorded_event>> next;
+  if (since < head) next = std::async(std::launch::async, read_after, since);
+  std::string buffer;
+  while (next.valid()) {
+    const auto page = next.get();
     if (page.empty()) break;
+    const auto after = page.back().global_seq;
+    if (after < head) next = std::async(std::launch::async, read_after, after);
+    buffer.clear();
     for (const auto& e : page) {
-      out << infra::format_export_event_line(e) << '\n';
+      buffer += infra::format_export_event_line(e);
+      buffer += '\n';
       ++r.events;
       r.last_seq = e.global_seq;
-      write_due(e.global_seq);
+      if (!checkpoints.empty() && checkpoints.front().tree_size <= e.global_seq) {
+        out << buffer;
+        buffer.clear();
+        write_due(e.global_seq);
+      }
     }
-    after = page.back().global_seq;
+    out << buffer;
     if (progress) progress(r.events, total);
   }
   // Checkpoints the stored events no longer reach: the verifier names them.
