@@ -78,6 +78,8 @@ class audit_store {
 
   /// The number of leaves in the tree.
   virtual std::uint64_t tree_size() = 0;
+  /// The highest global_seq of the events table (0 when empty): where the stored log ends.
+  virtual std::uint64_t log_head() = 0;
   /// The hashes of `ids`, in their order. A node that is not stored: infra::error(errc::storage)
   /// (a proof was asked for a size the tree does not have, or a row is missing).
   virtual std::vector<sha256_digest> nodes(std::span<const tree_node_id> ids) = 0;

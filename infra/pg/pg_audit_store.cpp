@@ -23,6 +23,7 @@ constexpr const char* stmt_key_get = "kl_audit_key_get";
 constexpr const char* stmt_key_put = "kl_audit_key_put";
 constexpr const char* stmt_size = "kl_audit_size";
 constexpr const char* stmt_nodes = "kl_audit_nodes";
+constexpr const char* stmt_log_head = "kl_audit_log_head";
 constexpr const char* stmt_leaves = "kl_audit_leaves";
 constexpr const char* stmt_put_nodes = "kl_audit_put_nodes";
 constexpr const char* stmt_put_owners = "kl_audit_put_owners";
@@ -48,6 +49,9 @@ std::unique_ptr<pqxx::connection> open_audit_connection(const std::string& conni
   conn->prepare(stmt_size,
                 "SELECT coalesce((SELECT idx + 1 FROM audit_tree_nodes WHERE level = 0 "
                 "ORDER BY idx DESC LIMIT 1), 0)");
+  conn->prepare(
+      stmt_log_head,
+      "SELECT coalesce((SELECT global_seq FROM events ORDER BY global_seq DESC LIMIT 1), 0)");
   conn->prepare(stmt_nodes,
                 "SELECT n.level, n.idx, encode(n.hash, 'hex') FROM audit_tree_nodes n "
                 "JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, idx) "
@@ -175,6 +179,13 @@ std::uint64_t pg_audit_store::tree_size() {
   return impl_->conn.run("audit tree size", [&](pqxx::connection& c) {
     pqxx::read_transaction txn(c);
     return read_size(txn);
+  });
+}
+
+std::uint64_t pg_audit_store::log_head() {
+  return impl_->conn.run("audit log head", [&](pqxx::connection& c) {
+    pqxx::read_transaction txn(c);
+    return parse_integer<std::uint64_t>(txn.exec_prepared1(stmt_log_head)[0]);
   });
 }
 

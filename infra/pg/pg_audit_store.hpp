@@ -22,6 +22,7 @@ class pg_audit_store final : public audit_store {
   std::optional<checkpoint_key_row> checkpoint_key() override;
   checkpoint_key_row create_checkpoint_key(const checkpoint_key_row& row) override;
   std::uint64_t tree_size() override;
+  std::uint64_t log_head() override;
   std::vector<sha256_digest> nodes(std::span<const tree_node_id> ids) override;
   std::vector<audit_leaf> leaves(std::uint64_t after, std::size_t limit) override;
   void extend(const tree_extension& ext) override;

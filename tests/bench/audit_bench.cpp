@@ -14,9 +14,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -127,8 +127,8 @@ int main() {
       const double b = append_rate(url, writers, seconds, next);
       stop = true;
       signer.join();
-      std::printf("round %d: appends without the signer %.0f/s, with it %.0f/s (%.3f)\n", r + 1,
-                  a, b, b / a);
+      std::printf("round %d: appends without the signer %.0f/s, with it %.0f/s (%.3f)\n", r + 1, a,
+                  b, b / a);
       without += a;
       with += b;
     }
@@ -170,7 +170,8 @@ int main() {
         n += page.size();
         after = page.back().global_seq;
       }
-      std::printf("read_all alone: %.0f events/s\n", static_cast<double>(n) / seconds_since(read_start));
+      std::printf("read_all alone: %.0f events/s\n",
+                  static_cast<double>(n) / seconds_since(read_start));
     }
 
     // 3. Export, to a file as `keyledger audit export --out` writes it.

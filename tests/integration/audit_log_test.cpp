@@ -229,6 +229,13 @@ TEST_F(audit_tamper_test, an_inserted_event) {
 TEST_F(audit_tamper_test, a_dropped_tail) {
   tamper("DELETE FROM events WHERE global_seq > 24");
   expect_export_fails("checkpoint 30: the export ends at event 24");
+  // A node starting on this log applies 24 events and finds the signed 30 beyond its end.
+  services::audit_monitor monitor(hasher_, verifier_);
+  for (const auto& e : events_.read_all(0, 100)) monitor.apply(e);
+  monitor.check_checkpoints(audit_, proofs_);
+  ASSERT_TRUE(monitor.failure());
+  EXPECT_NE(monitor.failure()->find("checkpoint 30: the log ends at event 24"), std::string::npos)
+      << *monitor.failure();
 }
 
 TEST_F(audit_tamper_test, a_rewritten_chain_is_caught_by_the_signed_roots_and_the_monitor) {

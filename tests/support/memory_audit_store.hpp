@@ -21,6 +21,7 @@ class memory_audit_store final : public infra::audit_store {
   std::optional<infra::checkpoint_key_row> checkpoint_key() override;
   infra::checkpoint_key_row create_checkpoint_key(const infra::checkpoint_key_row& row) override;
   std::uint64_t tree_size() override;
+  std::uint64_t log_head() override { return events_.head_seq(); }
   std::vector<infra::sha256_digest> nodes(std::span<const infra::tree_node_id> ids) override;
   std::vector<infra::audit_leaf> leaves(std::uint64_t after, std::size_t limit) override;
   void extend(const infra::tree_extension& ext) override;

@@ -37,7 +37,14 @@ std::string workspace_of_stream(const infra::audit_leaf& first) {
       std::any_of(std::begin(workspace_named_categories), std::end(workspace_named_categories),
                   [&](std::string_view p) { return stream.starts_with(p); });
   if (!named) return {};
-  auto body = infra::json_body::parse(first.payload);
+  // The log's own payloads: limits well beyond any event's (a key's scopes and CIDRs, a
+  // client's redirect URIs), so that no stream goes unattributed.
+  infra::json_limits limits;
+  limits.max_depth = 16;
+  limits.max_string = 1024 * 1024;
+  limits.max_array = 100'000;
+  limits.max_members = 10'000;
+  auto body = infra::json_body::parse(first.payload, limits);
   if (!body) return {};
   auto ws = body->get_string("workspace_id");
   if (!ws || !ws.value()) return {};

@@ -54,7 +54,16 @@ std::size_t audit_monitor::check_checkpoints(infra::audit_store& store,
   }
   std::size_t checked = 0;
   for (const auto& c : todo) {
-    if (c.tree_size > snapshot_->size()) break;  // after the snapshot: with the next one
+    if (c.tree_size > snapshot_->size()) {
+      // Signed beyond what this node applied: normal while it catches up, unless the stored
+      // log itself ends before it - then its tail was removed.
+      if (const auto head = store.log_head(); head < c.tree_size) {
+        fail("checkpoint " + std::to_string(c.tree_size) + ": the log ends at event " +
+             std::to_string(head) + ", before this signed size (events at the end were removed)");
+        return checked;
+      }
+      break;  // with the next snapshot
+    }
     if (!check(c, *snapshot_, store, proofs)) return checked;
     ++checked;
     std::lock_guard lock(mutex_);

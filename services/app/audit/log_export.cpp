@@ -2,9 +2,9 @@
 
 #include <deque>
 #include <future>
+#include <ostream>
 #include <string>
 #include <vector>
-#include <ostream>
 
 #include "domain/audit/merkle.hpp"
 #include "infra/core/error.hpp"

@@ -76,6 +76,58 @@ TEST_F(audit_monitor_test, a_stored_tree_that_does_not_lead_to_the_events_is_rep
       << *monitor_.failure();
 }
 
+TEST_F(audit_monitor_test, a_tail_removed_after_its_checkpoint_is_reported) {
+  auto writer = make_writer(4);
+  append_many(8);
+  writer.run_once(audit_);  // checkpoints at 4 and 8
+  // A node that starts on a log whose last two events are gone: it applies 6, the latest
+  // signed size is 8, and the stored log ends at 6 too.
+  for (const auto& e : events_.read_all(0, 6)) monitor_.apply(e);
+  // The audit tables still say 8; the events table ends at 6.
+  class head_at_6 final : public infra::audit_store {
+   public:
+    explicit head_at_6(infra::audit_store& real) : real_(real) {}
+    std::optional<infra::checkpoint_key_row> checkpoint_key() override {
+      return real_.checkpoint_key();
+    }
+    infra::checkpoint_key_row create_checkpoint_key(const infra::checkpoint_key_row& r) override {
+      return real_.create_checkpoint_key(r);
+    }
+    std::uint64_t tree_size() override { return real_.tree_size(); }
+    std::uint64_t log_head() override { return 6; }
+    std::vector<infra::sha256_digest> nodes(std::span<const infra::tree_node_id> ids) override {
+      return real_.nodes(ids);
+    }
+    std::vector<infra::audit_leaf> leaves(std::uint64_t a, std::size_t l) override {
+      return real_.leaves(a, l);
+    }
+    void extend(const infra::tree_extension& x) override { real_.extend(x); }
+    bool add_checkpoint(const infra::stored_checkpoint& c) override {
+      return real_.add_checkpoint(c);
+    }
+    std::vector<infra::stored_checkpoint> checkpoints(std::uint64_t f, std::size_t l) override {
+      return real_.checkpoints(f, l);
+    }
+    std::optional<infra::stored_checkpoint> latest_checkpoint() override {
+      return real_.latest_checkpoint();
+    }
+    std::optional<infra::stored_checkpoint> checkpoint_at(std::uint64_t s) override {
+      return real_.checkpoint_at(s);
+    }
+    std::vector<workspace_event> workspace_events(std::string_view w, std::uint64_t a,
+                                                  std::uint64_t u, std::size_t l) override {
+      return real_.workspace_events(w, a, u, l);
+    }
+
+   private:
+    infra::audit_store& real_;
+  } store(audit_);
+  EXPECT_EQ(monitor_.check_checkpoints(store, proofs_), 0u);
+  ASSERT_TRUE(monitor_.failure());
+  EXPECT_NE(monitor_.failure()->find("checkpoint 8: the log ends at event 6"), std::string::npos)
+      << *monitor_.failure();
+}
+
 TEST_F(audit_monitor_test, a_checkpoint_of_another_log_or_key_is_reported) {
   append_many(4);
   feed(monitor_);
