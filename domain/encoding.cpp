@@ -6,27 +6,33 @@ namespace {
 constexpr std::string_view base64url_alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+constexpr std::string_view base64_alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// base64url without padding, or (padded) standard base64 with `alphabet` = base64_alphabet.
 template <class Byte>
-std::string encode(const Byte* data, std::size_t size) {
+std::string encode(const Byte* data, std::size_t size,
+                   std::string_view alphabet = base64url_alphabet, bool pad = false) {
   const auto at = [data](std::size_t i) {
     return std::uint32_t{static_cast<std::uint8_t>(data[i])};
   };
   std::string out;
-  out.reserve((size * 4 + 2) / 3);
+  out.reserve((size + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 3 <= size; i += 3) {
     const std::uint32_t v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
-    out.push_back(base64url_alphabet[(v >> 18) & 63]);
-    out.push_back(base64url_alphabet[(v >> 12) & 63]);
-    out.push_back(base64url_alphabet[(v >> 6) & 63]);
-    out.push_back(base64url_alphabet[v & 63]);
+    out.push_back(alphabet[(v >> 18) & 63]);
+    out.push_back(alphabet[(v >> 12) & 63]);
+    out.push_back(alphabet[(v >> 6) & 63]);
+    out.push_back(alphabet[v & 63]);
   }
   if (const std::size_t rest = size - i; rest > 0) {
     std::uint32_t v = at(i) << 16;
     if (rest == 2) v |= at(i + 1) << 8;
-    out.push_back(base64url_alphabet[(v >> 18) & 63]);
-    out.push_back(base64url_alphabet[(v >> 12) & 63]);
-    if (rest == 2) out.push_back(base64url_alphabet[(v >> 6) & 63]);
+    out.push_back(alphabet[(v >> 18) & 63]);
+    out.push_back(alphabet[(v >> 12) & 63]);
+    if (rest == 2) out.push_back(alphabet[(v >> 6) & 63]);
+    if (pad) out.append(3 - rest, '=');
   }
   return out;
 }
@@ -67,6 +73,14 @@ std::string base64url_encode(std::span<const std::uint8_t> bytes) {
 }
 
 std::string base64url_encode(std::string_view bytes) { return encode(bytes.data(), bytes.size()); }
+
+std::string base64_encode(std::span<const std::uint8_t> bytes) {
+  return encode(bytes.data(), bytes.size(), base64_alphabet, true);
+}
+
+std::string base64_encode(std::string_view bytes) {
+  return encode(bytes.data(), bytes.size(), base64_alphabet, true);
+}
 
 std::optional<std::string> base64url_decode(std::string_view text) {
   if (text.size() % 4 == 1) return std::nullopt;

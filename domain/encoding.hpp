@@ -1,7 +1,8 @@
 #pragma once
 
 // Byte and ASCII encodings used on every floor (one copy each): hex digits, base64url
-// (RFC 4648 section 5, no padding) and ASCII case folding. Standard library only.
+// (RFC 4648 section 5, no padding), base64 (RFC 4648 section 4, padded) and ASCII case folding.
+// Standard library only.
 
 #include <cstddef>
 #include <cstdint>
@@ -46,6 +47,11 @@ std::string base64url_encode(std::string_view bytes);
 /// an impossible length, or unused trailing bits that are not zero (so that every byte string
 /// has exactly one spelling).
 std::optional<std::string> base64url_decode(std::string_view text);
+
+/// Standard base64 (RFC 4648 section 4: '+' and '/', '=' padding to a multiple of 4), the
+/// spelling base64_decode accepts (signed notes and checkpoints, C2SP).
+std::string base64_encode(std::span<const std::uint8_t> bytes);
+std::string base64_encode(std::string_view bytes);
 
 /// Decodes standard base64 (RFC 4648 4: '+' and '/', '=' padding to a multiple of 4, as in HTTP
 /// Basic credentials). Strict like base64url_decode; the padding is required.

@@ -1,6 +1,8 @@
 // The keyledger executable: serve | migrate | bootstrap | verify-log | keys | signing-keys |
 // audit.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -26,6 +28,7 @@
 #include "infra/pg/pg_event_store.hpp"
 #include "infra/pg/pg_idempotency_store.hpp"
 #include "infra/pg/pg_people_store.hpp"
+#include "infra/pg/pg_audit_store.hpp"
 #include "infra/pg/pg_signing_key_store.hpp"
 #include "infra/pg/pg_subscription.hpp"
 #include "infra/pg/pg_telemetry_store.hpp"
@@ -44,6 +47,7 @@
 #include "services/app/verifier.hpp"
 #include "services/app/workspace_service.hpp"
 #include "services/cli/audit_cli.hpp"
+#include "services/cli/audit_replay_cli.hpp"
 #include "services/cli/keys_cli.hpp"
 #include "services/cli/signing_keys_cli.hpp"
 #include "services/http/api_handler.hpp"
@@ -174,6 +178,29 @@ int run_signing_keys(const kl::infra::config& cfg, kl::services::signing_keys_co
       std::cout, std::cerr);
 }
 
+/// `keyledger audit ...`: the database is opened only by the commands that read it.
+int run_audit(kl::services::audit_command& command) {
+  kl::infra::system_clock clock;
+  std::unique_ptr<kl::infra::pg_event_store> events;
+  std::unique_ptr<kl::infra::pg_audit_store> audit;
+  std::optional<kl::infra::config> cfg;
+  const auto url = [&cfg]() -> const std::string& {
+    if (!cfg) cfg = kl::infra::load_config_from_env();
+    return kl::infra::require_database_url(*cfg);
+  };
+  return command.run(
+      {[&]() -> kl::infra::event_store& {
+         if (!events) events = std::make_unique<kl::infra::pg_event_store>(url());
+         return *events;
+       },
+       [&]() -> kl::infra::audit_store& {
+         if (!audit) audit = std::make_unique<kl::infra::pg_audit_store>(url());
+         return *audit;
+       },
+       clock, ::isatty(2) == 1},
+      std::cout, std::cerr);
+}
+
 int verify_log(const kl::infra::config& cfg) {
   kl::infra::pg_event_store store(kl::infra::require_database_url(cfg));
   auto v = kl::infra::verify_chain(store);
@@ -244,6 +271,7 @@ int main(int argc, char** argv) {
 
   kl::services::keys_command keys_client(app);  // `keyledger keys ...`: a client of a server
   kl::services::signing_keys_command signing_keys_cli(app);  // operator: DATABASE_URL
+  kl::services::audit_command audit_cli(app);  // auditors: verify offline; export: DATABASE_URL
   kl::services::audit_replay_command audit_replay(app);  // offline: an export file
   try {
     app.parse(argc, argv);
@@ -258,6 +286,8 @@ int main(int argc, char** argv) {
   }
 
   try {
+    // The audit commands load the configuration only if they read the database.
+    if (audit_cli.chosen()) return run_audit(audit_cli);
     const auto cfg = kl::infra::load_config_from_env();
     if (*serve_cmd) return kl::services::serve(cfg);
     if (*migrate_cmd) return migrate(cfg);

@@ -24,12 +24,19 @@
 #include "infra/http/server.hpp"
 #include "infra/json/json.hpp"
 #include "infra/pg/migrations.hpp"
+#include "infra/crypto/rfc6962_hasher.hpp"
+#include "infra/pg/pg_audit_store.hpp"
 #include "infra/pg/pg_event_store.hpp"
 #include "infra/pg/pg_idempotency_store.hpp"
 #include "infra/pg/pg_people_store.hpp"
 #include "infra/pg/pg_signing_key_store.hpp"
 #include "infra/pg/pg_subscription.hpp"
 #include "infra/pg/pg_telemetry_store.hpp"
+#include "services/app/audit/audit_jobs.hpp"
+#include "services/app/audit/audit_log_writer.hpp"
+#include "services/app/audit/audit_monitor.hpp"
+#include "services/app/audit/audit_proofs.hpp"
+#include "services/app/audit/checkpoint_key.hpp"
 #include "services/app/expiry_job.hpp"
 #include "services/app/housekeeping.hpp"
 #include "services/app/key_service.hpp"
@@ -47,6 +54,7 @@
 #include "services/cli/keys_cli.hpp"
 #include "services/cli/signing_keys_cli.hpp"
 #include "services/http/api_handler.hpp"
+#include "services/http/audit/audit_routes.hpp"
 #include "services/http/errors/errors.hpp"
 #include "services/http/oauth/oauth_routes.hpp"
 #include "services/projections/active_key_view.hpp"
@@ -104,6 +112,8 @@ int serve(const kl::infra::config& cfg) {
   // Seals the OAuth authorization request between the login and consent pages.
   kl::infra::response_sealer interactions(
       kl::infra::derive_key(server_secret.reveal(), "keyledger/oauth/interaction/v1"));
+  const kl::infra::response_sealer audit_sealer(
+      kl::infra::derive_key(server_secret.reveal(), kl::services::checkpoint_key_seal_info));
   kl::infra::hmac_key_hasher hasher(std::move(server_secret));
   auto trusted_proxies = kl::services::parse_trusted_proxies(cfg.trusted_proxies);
 
@@ -117,12 +127,22 @@ int serve(const kl::infra::config& cfg) {
     return std::make_unique<kl::infra::pg_signing_key_store>(url);
   };
   kl::services::signing_key_ring signing_keys(signing_sealer, open_signing_secrets, clock);
+  // The verifiable log: the checkpoint key (made by the first server to start), and the monitor
+  // that checks every event's chain link and every signed checkpoint against the events.
+  kl::infra::pg_audit_store audit_store(url);
+  const auto checkpoints = kl::services::checkpoint_key::load_or_create(
+      audit_store, audit_sealer,
+      cfg.audit_origin.empty() ? kl::services::new_log_origin(random) : cfg.audit_origin);
+  const kl::infra::rfc6962_hasher tree_hasher;
+  kl::services::audit_monitor audit_monitor(
+      tree_hasher, *kl::services::checkpoint_verifier::parse(checkpoints.verifier_key()));
   kl::infra::consumer_fan_out projections("projections");
   projections.add(directory);
   projections.add(oauth_clients);
   projections.add(oauth_grants);
   projections.add(view);
   projections.add(signing_keys);
+  projections.add(audit_monitor);
   kl::infra::pg_subscription subscription(url, projections, {});
   subscription.catch_up();
   log(log_level::info, "projection_ready",
@@ -136,7 +156,9 @@ int serve(const kl::infra::config& cfg) {
   std::vector<std::unique_ptr<kl::infra::pg_telemetry_store>> telemetry;
   std::vector<std::unique_ptr<kl::infra::pg_idempotency_store>> idempotency;
   std::vector<std::unique_ptr<kl::infra::pg_people_store>> people;
+  std::vector<std::unique_ptr<kl::infra::pg_audit_store>> audit_stores;
   for (std::size_t i = 0; i < cfg.db_threads; ++i) {
+    audit_stores.push_back(std::make_unique<kl::infra::pg_audit_store>(url));
     stores.push_back(std::make_unique<kl::infra::pg_event_store>(url));
     telemetry.push_back(std::make_unique<kl::infra::pg_telemetry_store>(url));
     idempotency.push_back(std::make_unique<kl::infra::pg_idempotency_store>(url));
@@ -178,6 +200,26 @@ int serve(const kl::infra::config& cfg) {
     log(log_level::warn, "no_active_signing_key");  // the schedule tries again every minute
   }
   rotation.start();
+
+  // Every node extends the tree and signs what is due (one at a time), and checks new checkpoints.
+  const kl::services::audit_proofs audit_proofs(tree_hasher);
+  kl::services::audit_log_writer::options writer_options;
+  writer_options.checkpoint_every_events = cfg.audit_checkpoint_events;
+  writer_options.checkpoint_every = std::chrono::seconds(cfg.audit_checkpoint_seconds);
+  kl::services::audit_log_writer audit_writer(tree_hasher, checkpoints, clock, writer_options);
+  kl::services::audit_jobs audit_work(
+      audit_writer, audit_monitor, audit_proofs,
+      [url] { return std::make_unique<kl::infra::pg_audit_store>(url); },
+      std::chrono::milliseconds(std::min<std::size_t>(500, cfg.audit_checkpoint_seconds * 250)));
+  audit_work.start();
+  const auto& public_key = checkpoints.public_key().bytes();
+  const kl::services::audit_components audit{
+      audit_proofs,
+      [&audit_stores](std::size_t worker) -> kl::infra::audit_store& {
+        return *audit_stores[worker];
+      },
+      checkpoints.origin(), checkpoints.verifier_key(),
+      std::string(reinterpret_cast<const char*>(public_key.data()), public_key.size())};
 
   kl::services::housekeeping::options housekeeping_options;
   housekeeping_options.request_log_retention = std::chrono::days(cfg.request_log_days);
@@ -241,6 +283,8 @@ int serve(const kl::infra::config& cfg) {
       .loopback_listener = is_loopback_host(cfg.listen_host),
       .sessions = user_options.sessions,
       .oauth = oauth,
+      .audit = &audit,
+      .log_mismatch = [&audit_monitor] { return audit_monitor.failure(); },
   });
   server.run();
 
@@ -250,6 +294,7 @@ int serve(const kl::infra::config& cfg) {
   chores.stop();
   expiry.stop();
   rotation.stop();
+  audit_work.stop();
   usage.stop();
   subscription.stop();
   log(log_level::info, "stopped");

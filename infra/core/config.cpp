@@ -199,6 +199,18 @@ config load_config_from_env() {
     }
     c.oauth_audience = std::move(*audience);
   }
+  c.audit_checkpoint_events =
+      read_count("KEYLEDGER_AUDIT_CHECKPOINT_EVENTS", c.audit_checkpoint_events, 1, 1'000'000);
+  c.audit_checkpoint_seconds =
+      read_count("KEYLEDGER_AUDIT_CHECKPOINT_SECONDS", c.audit_checkpoint_seconds, 1, 86'400);
+  if (auto origin = read_env("KEYLEDGER_AUDIT_ORIGIN")) {
+    // A signed-note key name: printable ASCII here, no space, no '+'.
+    const bool ok = !origin->empty() && origin->size() <= 200 &&
+                    std::all_of(origin->begin(), origin->end(),
+                                [](char ch) { return ch > 0x20 && ch < 0x7f && ch != '+'; });
+    if (!ok) fail("KEYLEDGER_AUDIT_ORIGIN: must be printable ASCII without spaces or '+'");
+    c.audit_origin = std::move(*origin);
+  }
   if (const auto proxies = read_env("KEYLEDGER_TRUSTED_PROXIES")) {
     // Split on commas, trimming spaces; the services layer validates each entry as a CIDR.
     std::string_view rest = *proxies;

@@ -24,6 +24,11 @@ namespace keyledger::infra {
 ///                           http only to a loopback host); default http://<listen address>
 ///   KEYLEDGER_OAUTH_AUDIENCE  `aud` of access tokens issued without a resource; default the
 ///                             issuer
+///   KEYLEDGER_AUDIT_CHECKPOINT_EVENTS   a signed checkpoint every N events, default 1000
+///                                       (1-1000000)
+///   KEYLEDGER_AUDIT_CHECKPOINT_SECONDS  or every T seconds if the log grew, default 10 (1-86400)
+///   KEYLEDGER_AUDIT_ORIGIN  the audit log's origin (its checkpoints' first line), used only when
+///                           the log's checkpoint key is created; default keyledger/log_<random>
 struct config {
   std::string database_url;
   std::string listen_host = "127.0.0.1";
@@ -39,6 +44,9 @@ struct config {
   std::size_t request_log_days = 30;
   std::string issuer;          ///< empty: from the bound listen address
   std::string oauth_audience;  ///< empty: the issuer
+  std::size_t audit_checkpoint_events = 1000;
+  std::size_t audit_checkpoint_seconds = 10;
+  std::string audit_origin;  ///< empty: a random one at the key's creation
 };
 
 /// Whether `url` may be an OAuth issuer: https://host[:port][/path] (no query, no fragment, no

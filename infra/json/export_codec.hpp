@@ -1,50 +1,60 @@
 #pragma once
 
-// One line of an export of the event log (NDJSON, one JSON object per line; `keyledger audit
-// export` writes it, `keyledger audit replay` and the offline verifier read it). An event line
-// carries the stored row with its exact bytes: payload and metadata as JSON strings holding
-// the stored text, the hash in hex:
-//
-//   {"event":{"global_seq":N,"stream_id":"...","version":N,"event_id":"<uuid>","type":"...",
-//             "payload":"<stored payload text>","metadata":"<stored metadata text>",
-//             "recorded_at_us":N,"hash":"<64 lowercase hex>"}}
-//
-// (on one line, members in this order). Lines of other kinds (a header {"format":...}, a
-// {"checkpoint":...}) are objects without an "event" member; readers of events skip them.
+// The lines of an audit export (NDJSON, docs/audit.md "Export format"): one JSON object per
+// line, the first a header, then each event as stored - its payload and metadata as JSON strings
+// holding their exact stored bytes - and each signed checkpoint right after the event that
+// completes its tree size. The event line's members are written and read in one fixed order, so
+// the offline verifier parses it without a general JSON parser (>= 200k events/s).
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "infra/core/event_store.hpp"
 
 namespace keyledger::infra {
 
-/// What one line of an export is.
-struct export_line {
-  enum class kind {
-    event,      ///< an event line; `event` holds it
-    other,      ///< a JSON object without "event" (another kind of line), or a blank line
-    malformed,  ///< not one JSON object, or an "event" that breaks the format; see `problem`
-  };
-  kind what = kind::other;
-  recorded_event event;
-  /// Why a line is malformed. Names the member, never quotes a value.
-  std::string problem;
-};
+inline constexpr std::string_view export_format = "keyledger-audit-export/1";
 
-/// Reads one line (without its line break; a trailing '\r' is ignored). Strict for event
-/// lines: exactly the members above, each with its type (global_seq and version >= 1, a
-/// non-empty stream id and type, a UUID, 64 hex digits for the hash), nothing else beside
-/// "event". Never throws.
-export_line read_export_line(std::string_view line);
+enum class export_line_kind { header, event, checkpoint, other };
 
-/// The event of an event line; nullopt for any other line, malformed ones included (callers
-/// that must tell those apart use read_export_line).
+/// What a line is, from its first member's name.
+export_line_kind kind_of_export_line(std::string_view line) noexcept;
+
+/// {"event":{"global_seq":N,"stream_id":"…","version":N,"event_id":"8-4-4-4-12 hex",
+///  "type":"…","payload":"…","metadata":"…","recorded_at_us":N,"hash":"64 hex"}} (no newline)
+std::string format_export_event_line(const recorded_event& e);
+/// The event of a line format_export_event_line wrote (members in that order, strings with any
+/// RFC 8259 escape); nullopt for anything else.
 std::optional<recorded_event> parse_export_event_line(std::string_view line);
 
-/// The event line for `e`, without a line break: compact, members in the documented order,
-/// strings escaped as RFC 8259 requires, so that read_export_line gives back `e` exactly.
-std::string format_export_event_line(const recorded_event& e);
+/// The first line: where the export starts (after `since` events), the chain hash of event
+/// `since` (zeros for 0) and the tree's right edge at `since` (the hashes of
+/// domain::audit::frontier_ids(since)), so that a verifier can go on from there; the log's
+/// origin and verifier key for reference (an auditor verifies with the key they hold).
+struct export_header {
+  std::string origin;
+  std::string verifier_key;
+  std::uint64_t since = 0;
+  sha256_digest previous_hash{};
+  std::vector<sha256_digest> frontier;
+  std::string exported_at;  ///< RFC 3339
+};
+std::string format_export_header(const export_header& h);
+std::optional<export_header> parse_export_header(std::string_view line);
+
+/// {"checkpoint":{"tree_size":N,"note":"…"}}
+std::string format_export_checkpoint_line(std::uint64_t tree_size, std::string_view note);
+struct export_checkpoint {
+  std::uint64_t tree_size = 0;
+  std::string note;
+};
+std::optional<export_checkpoint> parse_export_checkpoint_line(std::string_view line);
+
+/// "8-4-4-4-12" lowercase hex, as PostgreSQL prints a uuid.
+std::string format_uuid_text(const uuid& id);
+std::optional<uuid> parse_uuid_text(std::string_view text);
 
 }  // namespace keyledger::infra

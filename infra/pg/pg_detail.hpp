@@ -32,6 +32,14 @@ std::unique_ptr<pqxx::connection> open_app_connection(const std::string& conninf
 /// exceptions (callers translate).
 std::unique_ptr<pqxx::connection> open_event_connection(const std::string& conninfo);
 
+/// The columns of an event row, in the order parse_event_row() reads them (a SELECT list over
+/// `events`, optionally qualified by a table alias such as "e.").
+std::string event_columns_sql(std::string_view alias = "");
+
+/// One event row selected with event_columns_sql(). Throws infra::error(errc::storage) on
+/// malformed values.
+recorded_event parse_event_row(const pqxx::row& row, pqxx::row::size_type first = 0);
+
 /// Events with global_seq > after_seq, at most `limit`, in global order (prepared statement of
 /// open_event_connection).
 std::vector<recorded_event> read_all(pqxx::transaction_base& txn, std::uint64_t after_seq,

@@ -121,17 +121,17 @@ sha256_digest parse_digest(const pqxx::field& f) {
   return digest;
 }
 
-recorded_event parse_event(const pqxx::row& row) {
+recorded_event parse_event(const pqxx::row& row, pqxx::row::size_type f = 0) {
   recorded_event e;
-  e.global_seq = parse_integer<std::uint64_t>(row[0]);
-  e.stream_id.assign(row[1].c_str(), row[1].size());
-  e.version = parse_integer<std::uint64_t>(row[2]);
-  e.event_id = parse_uuid(std::string_view(row[3].c_str(), row[3].size()));
-  e.type.assign(row[4].c_str(), row[4].size());
-  e.payload.assign(row[5].c_str(), row[5].size());
-  e.metadata.assign(row[6].c_str(), row[6].size());
-  e.recorded_at_us = parse_integer<std::int64_t>(row[7]);
-  e.hash = parse_digest(row[8]);
+  e.global_seq = parse_integer<std::uint64_t>(row[f + 0]);
+  e.stream_id.assign(row[f + 1].c_str(), row[f + 1].size());
+  e.version = parse_integer<std::uint64_t>(row[f + 2]);
+  e.event_id = parse_uuid(std::string_view(row[f + 3].c_str(), row[f + 3].size()));
+  e.type.assign(row[f + 4].c_str(), row[f + 4].size());
+  e.payload.assign(row[f + 5].c_str(), row[f + 5].size());
+  e.metadata.assign(row[f + 6].c_str(), row[f + 6].size());
+  e.recorded_at_us = parse_integer<std::int64_t>(row[f + 7]);
+  e.hash = parse_digest(row[f + 8]);
   return e;
 }
 
@@ -184,6 +184,17 @@ struct uuid_hash {
 // --- shared helpers (pg_detail.hpp) ---
 
 namespace pg_detail {
+
+std::string event_columns_sql(std::string_view alias) {
+  const std::string a(alias);
+  return a + "global_seq, " + a + "stream_id, " + a + "version, " + a + "event_id, " + a +
+         "type, " + a + "payload, " + a + "metadata, (extract(epoch FROM " + a +
+         "recorded_at) * 1000000)::bigint, encode(" + a + "hash, 'hex')";
+}
+
+recorded_event parse_event_row(const pqxx::row& row, pqxx::row::size_type first) {
+  return parse_event(row, first);
+}
 
 std::unique_ptr<pqxx::connection> open_event_connection(const std::string& conninfo) {
   auto conn = open_app_connection(conninfo);

@@ -1,71 +1,39 @@
-// `keyledger audit replay`: an export file, folded up to an instant, printed like `keys list`.
 #include "services/cli/audit_cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <fstream>
-#include <optional>
+#include <iterator>
 #include <ostream>
+#include <sstream>
 #include <string>
-#include <vector>
 
-#include "infra/json/export_codec.hpp"
-#include "infra/json/json.hpp"
-#include "services/app/key_json.hpp"
-#include "services/app/key_replay.hpp"
-#include "services/cli/cli_support.hpp"
+#include "infra/core/error.hpp"
+#include "infra/crypto/rfc6962_hasher.hpp"
+#include "services/app/audit/checkpoint_key.hpp"
+#include "services/app/audit/log_export.hpp"
+#include "services/app/audit/offline_verifier.hpp"
 #include "services/cli/keys_cli.hpp"
 
 namespace keyledger::services {
 namespace {
 
-// What an export holds once read up to the instant.
-struct replayed {
-  std::unique_ptr<active_key_view> view = std::make_unique<active_key_view>();
-  std::size_t events = 0;  // event lines read
-  std::int64_t last_recorded_us = 0;
-  std::vector<std::string> incomplete;
-};
+/// The whole content of a file, or nullopt.
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
-// Every key of one workspace in `view`, newest first (the API's list order), in full pages.
-std::vector<std::shared_ptr<const key_entry>> all_keys(const active_key_view& view,
-                                                       const std::string& workspace_id) {
-  std::vector<std::shared_ptr<const key_entry>> out;
-  key_query q;
-  q.workspace_id = workspace_id;
-  q.limit = 100;
-  for (;;) {
-    auto page = view.list(q);
-    out.insert(out.end(), page.items.begin(), page.items.end());
-    if (!page.next) break;
-    q.after = page.next;
+/// A verifier key given as itself or as a file holding it (one line).
+std::string key_text(const std::string& arg) {
+  if (arg.find('+') != std::string::npos) return arg;
+  auto content = read_file(arg);
+  if (!content) return arg;
+  while (!content->empty() && (content->back() == '\n' || content->back() == '\r')) {
+    content->pop_back();
   }
-  return out;
-}
-
-std::string key_json(const key_entry& k, domain::timestamp as_of) {
-  infra::json_writer w;
-  w.begin_object();
-  // Last use is telemetry, never in the log: null, as the API answers for the past.
-  write_key_fields(w, k.state, {k.effective_scopes, k.owner_removed}, as_of, nullptr);
-  w.end_object();
-  return w.take();
-}
-
-const std::vector<std::string>& replay_header() {
-  static const std::vector<std::string> header = {
-      "ID", "NAME", "ENV", "STATUS", "START", "CREATED", "EXPIRES", "OWNER", "EFFECTIVE SCOPES"};
-  return header;
-}
-
-// keys list's row (its LAST USED column has nothing to say about the past), plus the owner and
-// what the key could do then.
-std::vector<std::string> replay_row(const infra::json_body& key) {
-  auto row = cli::key_row(key);
-  row.pop_back();
-  row.push_back(cli::printable(cli::string_of(key, "owner_user_id").value_or("-")));
-  const auto scopes = cli::strings_of(key, "effective_scopes");
-  row.push_back(scopes.empty() ? "-" : cli::printable(cli::join(scopes, " ")));
-  return row;
+  return *content;
 }
 
 }  // namespace
@@ -75,153 +43,113 @@ CLI::App& audit_group(CLI::App& app) {
       app.get_subcommands([](const CLI::App* s) { return s->get_name() == "audit"; });
   if (!found.empty()) return *found.front();
   auto* group = app.add_subcommand(
-      "audit", "The auditors' tools: replay an export of the event log to any instant");
+      "audit",
+      "The verifiable log: its checkpoint key, an export, an offline verification, a replay to "
+      "any instant");
   group->require_subcommand(1);
   return *group;
 }
 
-struct audit_replay_command::state {
-  CLI::App* replay = nullptr;
-  std::string as_of_text;
-  std::string workspace;
+struct audit_command::state {
+  CLI::App* group = nullptr;
+  CLI::App* public_key = nullptr;
+  CLI::App* export_cmd = nullptr;
+  CLI::App* verify = nullptr;
+  std::string out_path;
+  std::uint64_t since = 0;
   std::string file;
-  bool json = false;
-
-  // Reads `file` up to `as_of`; nullopt after printing why it could not.
-  std::optional<replayed> read(domain::timestamp as_of, std::ostream& err) const;
+  std::string key;
+  std::string older;
 };
 
-audit_replay_command::audit_replay_command(CLI::App& app) : state_(std::make_unique<state>()) {
+audit_command::audit_command(CLI::App& app) : state_(std::make_unique<state>()) {
   auto& s = *state_;
-  s.replay = audit_group(app).add_subcommand(
-      "replay",
-      "Print every key as it was at an instant, folded from an export file (NDJSON) with no "
-      "database or server: a table, or the API's JSON with --json");
-  s.replay->add_option("--as-of", s.as_of_text, "The instant, RFC 3339 UTC (2026-11-23T19:36:02Z)")
+  s.group = &audit_group(app);
+  s.public_key = s.group->add_subcommand(
+      "public-key", "Print the log's verifier key (reads DATABASE_URL): what auditors verify with");
+  s.export_cmd = s.group->add_subcommand(
+      "export",
+      "Write the log (events with their exact bytes, signed checkpoints) as NDJSON "
+      "(reads DATABASE_URL)");
+  s.export_cmd->add_option("--out", s.out_path, "The file to write ('-' for stdout)")->required();
+  s.export_cmd->add_option("--since", s.since, "Only the events after this global_seq")
+      ->capture_default_str();
+  s.verify = s.group->add_subcommand(
+      "verify", "Check an export or a workspace's events file offline: exit 0 when all holds");
+  s.verify->add_option("FILE", s.file, "An export, or pages of GET /v1/audit/events")->required();
+  s.verify
+      ->add_option("--public-key", s.key,
+                   "The log's verifier key (as `keyledger audit public-key` prints it), or a "
+                   "file holding it")
       ->required();
-  s.replay->add_option("--workspace", s.workspace, "Only this workspace (its id or its name)");
-  s.replay->add_flag("--json", s.json,
-                     "Print {\"data\":[key objects],\"next_cursor\":null} as GET /v1/keys?as_of= "
-                     "answers");
-  s.replay->add_option("file", s.file, "The export (NDJSON, one event per line)")->required();
-  s.replay->footer(
-      "Lines other than events (a header, checkpoints) are skipped. Exit status: 0 done, 1 the "
-      "file is unreadable or damaged (a malformed line, events out of order, a stream with a "
-      "missing event: named on stderr), 2 usage.");
+  s.verify->add_option("--checkpoint", s.older,
+                       "A file holding an older signed checkpoint: the log must extend it");
 }
 
-audit_replay_command::~audit_replay_command() = default;
+audit_command::~audit_command() = default;
 
-bool audit_replay_command::chosen() const { return state_->replay->parsed(); }
-
-std::optional<replayed> audit_replay_command::state::read(domain::timestamp as_of,
-                                                          std::ostream& err) const {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    err << "keyledger: cannot open " << cli::printable(file) << "\n";
-    return std::nullopt;
-  }
-  replayed out;
-  instant_filter filter(as_of);
-  std::uint64_t last_seq = 0;
-  std::size_t line_number = 0;
-  const auto where = [&] { return cli::printable(file) + ":" + std::to_string(line_number); };
-  for (std::string line; std::getline(in, line);) {
-    ++line_number;
-    auto read = infra::read_export_line(line);
-    if (read.what == infra::export_line::kind::other) continue;
-    if (read.what == infra::export_line::kind::malformed) {
-      err << "keyledger: " << where() << ": " << read.problem << "\n";
-      return std::nullopt;
-    }
-    const auto& e = read.event;
-    // Folding needs the log's order; a file in another order was not written by an export.
-    if (e.global_seq <= last_seq) {
-      err << "keyledger: " << where() << ": event " << e.global_seq << " comes after event "
-          << last_seq << " (an export is in global order)\n";
-      return std::nullopt;
-    }
-    last_seq = e.global_seq;
-    ++out.events;
-    out.last_recorded_us = std::max(out.last_recorded_us, e.recorded_at_us);
-    if (filter.admit(e) == instant_filter::verdict::admitted) out.view->apply(e);
-  }
-  if (in.bad()) {
-    err << "keyledger: reading " << cli::printable(file) << " failed\n";
-    return std::nullopt;
-  }
-  out.incomplete = filter.incomplete_streams();
-  return out;
-}
-
-int audit_replay_command::run(const domain::clock& clock, std::ostream& out, std::ostream& err) {
+bool audit_command::chosen() const {
   const auto& s = *state_;
-  const auto as_of = domain::parse_timestamp(s.as_of_text);
-  if (!as_of) {
-    err << "keyledger: --as-of must be an RFC 3339 UTC time such as 2026-11-23T19:36:02Z\n";
+  return s.public_key->parsed() || s.export_cmd->parsed() || s.verify->parsed();
+}
+
+int audit_command::run(const audit_cli_dependencies& d, std::ostream& out, std::ostream& err) {
+  const auto& s = *state_;
+  if (s.public_key->parsed()) {
+    const auto row = d.audit().checkpoint_key();
+    const auto key = row ? verifier_key_of(*row) : std::nullopt;
+    if (!key) {
+      err << "keyledger: the log has no checkpoint key yet (start a server once)\n";
+      return cli_exit_error;
+    }
+    out << *key << '\n';
+    return cli_exit_ok;
+  }
+  if (s.export_cmd->parsed()) {
+    std::ofstream file;
+    std::ostream* target = &out;
+    if (s.out_path != "-") {
+      file.open(s.out_path, std::ios::binary | std::ios::trunc);
+      if (!file) {
+        err << "keyledger: cannot write " << s.out_path << '\n';
+        return cli_exit_error;
+      }
+      target = &file;
+    }
+    const auto progress = [&](std::uint64_t done, std::uint64_t total) {
+      if (d.progress_on_terminal)
+        err << "\rexported " << done << " / " << total << " events" << std::flush;
+    };
+    const auto r = export_audit_log(d.events(), d.audit(), s.since, d.clock, *target, progress);
+    target->flush();
+    if (d.progress_on_terminal) err << '\n';
+    err << "exported " << r.events << " events and " << r.checkpoints << " checkpoints"
+        << (s.out_path == "-" ? "" : " to " + s.out_path) << '\n';
+    return *target ? cli_exit_ok : cli_exit_error;
+  }
+  // verify
+  const auto verifier = checkpoint_verifier::parse(key_text(s.key));
+  if (!verifier) {
+    err << "keyledger: --public-key is not a verifier key (<name>+<key id>+<base64 key>)\n";
     return cli_exit_usage;
   }
-  if (*as_of > clock.now()) {
-    err << "keyledger: --as-of is in the future; the log knows nothing after now\n";
+  audit_verify_options options;
+  if (!s.older.empty()) {
+    options.older_checkpoint = read_file(s.older);
+    if (!options.older_checkpoint) {
+      err << "keyledger: cannot read " << s.older << '\n';
+      return cli_exit_usage;
+    }
+  }
+  std::ifstream in(s.file, std::ios::binary);
+  if (!in) {
+    err << "keyledger: cannot read " << s.file << '\n';
     return cli_exit_usage;
   }
-  auto replay = s.read(*as_of, err);
-  if (!replay) return cli_exit_error;
-
-  std::vector<workspace_entry> shown;
-  for (auto& w : replay->view->workspaces()) {
-    if (s.workspace.empty() || s.workspace == w.workspace_id || s.workspace == w.name) {
-      shown.push_back(std::move(w));
-    }
-  }
-  if (!s.workspace.empty() && shown.empty()) {
-    err << "keyledger: no workspace " << cli::printable(s.workspace) << " in "
-        << cli::printable(s.file) << " at " << domain::format_timestamp(*as_of) << "\n";
-  }
-
-  if (s.json) {
-    out << "{\"data\":[";
-    bool first = true;
-    for (const auto& w : shown) {
-      for (const auto& k : all_keys(*replay->view, w.workspace_id)) {
-        out << (first ? "" : ",") << key_json(*k, *as_of);
-        first = false;
-      }
-    }
-    out << "],\"next_cursor\":null}\n";
-  } else {
-    out << "As of " << domain::format_timestamp(*as_of) << ", from " << replay->events
-        << " events of " << cli::printable(s.file) << ":\n";
-    for (const auto& w : shown) {
-      const auto keys = all_keys(*replay->view, w.workspace_id);
-      out << "\n"
-          << cli::printable(w.name) << " (" << w.workspace_id << "): " << keys.size()
-          << (keys.size() == 1 ? " key" : " keys") << "\n";
-      if (keys.empty()) continue;
-      std::vector<std::vector<std::string>> table{replay_header()};
-      for (const auto& k : keys) {
-        // Through the API's JSON, so the table shows exactly what --json (and the API) says.
-        if (auto parsed = cli::parse_json(key_json(*k, *as_of))) {
-          table.push_back(replay_row(*parsed));
-        }
-      }
-      cli::print_table(out, table);
-    }
-  }
-  if (replay->events > 0 && domain::to_micros(*as_of) > replay->last_recorded_us) {
-    err << "keyledger: note: the file's last event was recorded at "
-        << domain::format_timestamp(
-               domain::timestamp(std::chrono::microseconds(replay->last_recorded_us)))
-        << "; what happened later is not in it\n";
-  }
-  if (!replay->incomplete.empty()) {
-    err << "keyledger: " << replay->incomplete.size()
-        << " stream(s) lack an event in the file (the first: "
-        << cli::printable(replay->incomplete.front())
-        << "); each is shown only as far as it goes before the gap\n";
-    return cli_exit_error;
-  }
-  return cli_exit_ok;
+  const infra::rfc6962_hasher hasher;
+  const auto v = verify_audit_file(in, *verifier, hasher, options);
+  out << (v.ok ? "" : "FAILED: ") << v.message << '\n';
+  return v.ok ? cli_exit_ok : cli_exit_error;
 }
 
 }  // namespace keyledger::services

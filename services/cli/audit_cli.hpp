@@ -1,12 +1,17 @@
 #pragma once
 
-// `keyledger audit replay`: the key view at an instant from an export file, offline (no
-// database, no server, no secret). docs/cli.md, "keyledger audit replay".
+// `keyledger audit public-key | export | verify`: the auditors' commands (and the group that
+// `audit replay`, services/cli/audit_replay_cli.hpp, joins) (docs/audit.md,
+// docs/cli.md). public-key and export read the servers' database (DATABASE_URL); verify needs
+// nothing but a file and the log's verifier key.
 
+#include <functional>
 #include <iosfwd>
 #include <memory>
 
 #include "domain/types.hpp"
+#include "infra/core/audit_store.hpp"
+#include "infra/core/event_store.hpp"
 
 namespace CLI {
 class App;
@@ -15,32 +20,33 @@ class App;
 namespace keyledger::services {
 
 /// The `audit` subcommand group of `app`: the one already added, or a new one. Every audit
-/// command (replay, and the export and verify commands beside it) joins it through here, so
-/// that they may be registered in any order.
+/// command (public-key, export, verify here; replay in audit_replay_cli.hpp) joins it through
+/// here, so that they may be registered in any order.
 CLI::App& audit_group(CLI::App& app);
 
-/// `keyledger audit replay --as-of T [--workspace W] [--json] FILE`: reads an export (NDJSON,
-/// infra/json/export_codec.hpp; lines of other kinds are skipped), folds the events recorded at
-/// or before T with the live view's own code (services/app/key_replay.hpp) and prints every
-/// key of every workspace (or of W, an id or a name) as it was then: a table, or with --json
-/// the API's list answer ({"data":[key objects],"next_cursor":null}). Exit status: 0 done; 1 the
-/// file cannot be read, a line is malformed or out of order, or a stream is incomplete (the
-/// view is printed, the problem named on stderr); 2 usage (a bad --as-of, one after now).
-/// Wiring in main(), like keys_command: construct before the parse, then
-/// `if (replay.chosen()) return replay.run(clock, std::cout, std::cerr);` before the server's
-/// configuration is loaded. Holds CLI11's option values: must outlive the parse.
-class audit_replay_command {
+/// What the commands work with: the stores are opened only by the commands that read the
+/// database (main opens Postgres; tests hand in fakes).
+struct audit_cli_dependencies {
+  std::function<infra::event_store&()> events;
+  std::function<infra::audit_store&()> audit;
+  const domain::clock& clock;
+  /// Whether stderr is a terminal (export prints a progress line there).
+  bool progress_on_terminal = false;
+};
+
+/// Adds `audit` with `public-key`, `export --out FILE [--since SEQ]` and
+/// `verify FILE --public-key KEY [--checkpoint FILE]`. Exit status: 0 done (verify: all holds),
+/// 1 failed (verify: something does not hold, named on stdout), 2 usage.
+class audit_command {
  public:
-  explicit audit_replay_command(CLI::App& app);
-  ~audit_replay_command();
-  audit_replay_command(const audit_replay_command&) = delete;
-  audit_replay_command& operator=(const audit_replay_command&) = delete;
+  explicit audit_command(CLI::App& app);
+  ~audit_command();
+  audit_command(const audit_command&) = delete;
+  audit_command& operator=(const audit_command&) = delete;
 
-  /// True when the parsed command line chose `audit replay`.
+  /// True when the parsed command line chose public-key, export or verify (not replay).
   bool chosen() const;
-
-  /// Runs it; `clock` says what "after now" is. Returns the exit status (cli_exit_*).
-  int run(const domain::clock& clock, std::ostream& out, std::ostream& err);
+  int run(const audit_cli_dependencies& deps, std::ostream& out, std::ostream& err);
 
  private:
   struct state;

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "services/http/audit/audit_routes.hpp"
 #include "services/http/auth/authenticators.hpp"
 #include "services/http/keys/key_routes.hpp"
 #include "services/http/oauth/client_routes.hpp"
@@ -46,7 +47,8 @@ struct api_state {
     http::add_grant_routes(t, oauth);
     http::add_token_routes(t, oauth);
     http::add_authorize_routes(t, oauth);
-    http::add_system_routes(t, {deps.view, deps.store_for, run});
+    if (deps.audit != nullptr) http::add_audit_routes(t, *deps.audit, run);
+    http::add_system_routes(t, {deps.view, deps.store_for, run, deps.log_mismatch});
     http::add_jwks_routes(t, {deps.oauth.signing_keys, deps.clock});
 
     std::vector<std::unique_ptr<http::authenticator>> authenticators;

@@ -29,6 +29,7 @@ namespace keyledger::services {
 class active_key_view;
 class directory_view;
 struct oauth_components;
+struct audit_components;
 class key_service;
 class workspace_service;
 class usage_recorder;
@@ -77,6 +78,14 @@ struct api_dependencies {
   /// The clients and grants views (fed by the same subscription as `view`, applied before it),
   /// the OAuth services and the issuer (services/http/oauth/oauth_routes.hpp).
   const oauth_components& oauth;
+
+  // ---- the verifiable log (issue 9) ----
+  /// Checkpoints, proofs and a workspace's provable events (services/http/audit); null: the
+  /// /v1/audit routes are not served (route tests that do not need them).
+  const audit_components* audit = nullptr;
+  /// Whether this node found the stored log to differ from a signed checkpoint (then /readyz
+  /// answers 503 with the reason); null: not checked.
+  std::function<std::optional<std::string>()> log_mismatch;
 };
 
 /// The keyledger HTTP API (docs/api.md, docs/openapi.json): a router over the route tables of

@@ -27,6 +27,19 @@ const std::string& grant_id_of(const oauth::grant_event& e) {
 
 }  // namespace
 
+std::vector<const oauth::grant_state*> oauth_grant_view::of_index(
+    const std::unordered_map<std::string, std::vector<std::string>>& index,
+    std::string_view key) const {
+  std::vector<const oauth::grant_state*> out;
+  const auto ids = index.find(std::string(key));
+  if (ids == index.end()) return out;
+  out.reserve(ids->second.size());
+  for (const auto& id : ids->second) {
+    if (const auto g = grants_.find(id); g != grants_.end()) out.push_back(&g->second);
+  }
+  return out;
+}
+
 std::span<const std::string_view> oauth_grant_view::categories() const noexcept {
   static constexpr std::string_view grants[] = {"oauth_grant", "oauth_access_token"};
   return grants;
@@ -55,6 +68,10 @@ void oauth_grant_view::apply(const infra::recorded_event& e) {
   if (creation == (it != grants_.end())) return log_skipped(e);  // a grant starts once
   if (creation) it = grants_.emplace(grant_id, oauth::grant_state{}).first;
   it->second = oauth::evolve(std::move(it->second), *decoded);
+  if (creation) {
+    grants_by_user_[it->second.user_id].push_back(grant_id);
+    grants_by_client_[it->second.client_id].push_back(grant_id);
+  }
   if (const auto* redeemed = std::get_if<oauth::code_redeemed>(&*decoded)) {
     grant_by_family_[redeemed->family_id] = grant_id;
   }
@@ -103,8 +120,8 @@ std::vector<oauth::grant_state> oauth_grant_view::of_user(std::string_view user_
   std::vector<oauth::grant_state> out;
   {
     std::shared_lock lock(mutex_);
-    for (const auto& [id, g] : grants_) {
-      if (g.user_id == user_id && !g.revoked) out.push_back(g);
+    for (const auto* g : of_index(grants_by_user_, user_id)) {
+      if (!g->revoked) out.push_back(*g);
     }
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
@@ -118,13 +135,10 @@ std::optional<oauth::grant_state> oauth_grant_view::find(std::string_view user_i
                                                          std::string_view workspace_id) const {
   std::shared_lock lock(mutex_);
   const oauth::grant_state* best = nullptr;
-  for (const auto& [id, g] : grants_) {
-    if (g.revoked || g.user_id != user_id || g.client_id != client_id ||
-        g.workspace_id != workspace_id) {
-      continue;
-    }
+  for (const auto* g : of_index(grants_by_user_, user_id)) {
+    if (g->revoked || g->client_id != client_id || g->workspace_id != workspace_id) continue;
     // Two consents racing on two nodes may leave two grants: the older one is the one.
-    if (best == nullptr || g.created_at < best->created_at) best = &g;
+    if (best == nullptr || g->created_at < best->created_at) best = g;
   }
   if (best == nullptr) return std::nullopt;
   return *best;
@@ -133,8 +147,8 @@ std::optional<oauth::grant_state> oauth_grant_view::find(std::string_view user_i
 std::vector<std::string> oauth_grant_view::grants_of_client(std::string_view client_id) const {
   std::vector<std::string> out;
   std::shared_lock lock(mutex_);
-  for (const auto& [id, g] : grants_) {
-    if (g.client_id == client_id && !g.revoked) out.push_back(id);
+  for (const auto* g : of_index(grants_by_client_, client_id)) {
+    if (!g->revoked) out.push_back(g->grant_id);
   }
   return out;
 }

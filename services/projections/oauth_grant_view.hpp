@@ -49,10 +49,18 @@ class oauth_grant_view final : public infra::log_consumer {
 
  private:
   void forget_expired_denials(domain::timestamp now);
+  /// Under mutex_: the grants an index lists under `key`.
+  std::vector<const domain::oauth::grant_state*> of_index(
+      const std::unordered_map<std::string, std::vector<std::string>>& index,
+      std::string_view key) const;
 
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, domain::oauth::grant_state> grants_;
   std::unordered_map<std::string, std::string> grant_by_family_;
+  // Grant ids by person and by client, in creation order: the reads below look at one
+  // person's or one client's grants, never at all of them.
+  std::unordered_map<std::string, std::vector<std::string>> grants_by_user_;
+  std::unordered_map<std::string, std::vector<std::string>> grants_by_client_;
   std::unordered_map<std::string, domain::timestamp> denied_jtis_;  // jti -> token expiry
   domain::timestamp last_pruned_{};
 };

@@ -1,21 +1,25 @@
 // Replay to any instant against the real server and PostgreSQL: GET /v1/keys/{id}?as_of= at each
 // instant of a key's life is what GET answered then; GET /v1/keys/{id}/history tells the same
-// life in order; and `keyledger audit replay` on an export of the very rows of the events table
-// prints exactly what GET /v1/keys?as_of= answers, with no database.
+// life in order; and `keyledger audit replay` on what `keyledger audit export` wrote (which holds
+// the very rows of the events table) prints exactly what GET /v1/keys?as_of= answers, with no
+// database.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { run_keyledger, start_stack } from './harness.mjs';
+import { poll, run_keyledger, start_stack } from './harness.mjs';
 
 let stack;
 let api;
 let admin;
 let dir;
 
+// Checkpoints often, so that an export (which ends at the signed tree) soon holds every event.
+const audit_env = { KEYLEDGER_AUDIT_CHECKPOINT_EVENTS: '1', KEYLEDGER_AUDIT_CHECKPOINT_SECONDS: '1' };
+
 before(async () => {
-  stack = await start_stack();
+  stack = await start_stack({ env: audit_env });
   api = stack.api;
   admin = stack.admin_key;
   dir = await mkdtemp(path.join(tmpdir(), 'keyledger-replay-'));
@@ -29,7 +33,30 @@ after(async () => {
 /// Last use is telemetry: the past answers null.
 const without_last_use = (k) => ({ ...k, last_used_at: null, last_used_ip: null });
 
-/// The events table as an export (docs/cli.md, "keyledger audit replay"): a header line, then
+/// The events of an export file, parsed.
+async function events_of(file) {
+  const lines = (await readFile(file, 'utf8')).split('\n').filter((l) => l.startsWith('{"event":'));
+  return lines.map((l) => JSON.parse(l).event);
+}
+
+/// The events table as `keyledger audit export` writes it, once the export holds every event.
+async function audit_export(expected_events) {
+  const file = path.join(dir, 'audit-export.ndjson');
+  await poll(
+    async () => {
+      const r = await run_keyledger(['audit', 'export', '--out', file], {
+        DATABASE_URL: stack.db.url,
+        KEYLEDGER_DATA_DIR: stack.data_dir,
+      });
+      return r.code === 0 ? (await events_of(file)).length : -1;
+    },
+    (n) => n === expected_events,
+    { deadline_ms: 10_000, interval_ms: 100, what: `an export of ${expected_events} events` },
+  );
+  return file;
+}
+
+/// The events table built here from its rows (docs/cli.md, "audit replay"): a header line, then
 /// one line per row with the exact stored texts.
 async function export_file() {
   const rows = await stack.db.psql(
@@ -122,8 +149,11 @@ test('as_of, history and audit replay agree with what the live API said', async 
   assert.match(history.json.data[3].description, /^Revoked by usr_\w+ with key key_\w+\.$/);
   assert.ok(!history.text.includes(created.json.key), 'never the secret');
 
-  // Offline, from the table's own rows: the API's answer, byte for byte, at each instant.
-  const file = await export_file();
+  // Offline, from the export: the API's answer, byte for byte, at each instant. The export is
+  // the table's own rows, as read here.
+  const rows = await export_file();
+  const file = await audit_export((await events_of(rows)).length);
+  assert.deepEqual(await events_of(file), await events_of(rows));
   for (const { at } of snapshots) {
     const listed = await api.get(`/v1/keys?limit=100&as_of=${encodeURIComponent(at)}`, { key: admin });
     assert.equal(listed.status, 200, listed.text);

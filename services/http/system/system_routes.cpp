@@ -19,9 +19,19 @@ class system_endpoints {
 
   void healthz(call& c) { c.respond(json_response(200, R"({"status":"ok"})")); }
 
-  /// Ready when this node's view has applied the log's head (within a second).
+  /// Ready when this node's view has applied the log's head (within a second) and the log it
+  /// serves from still matches its signed checkpoints.
   void readyz(call& c) {
     d_.run.read(c, [this, request_id = c.req.request_id](std::size_t worker) {
+      if (d_.log_mismatch) {
+        if (auto why = d_.log_mismatch()) {
+          return json_error(domain::problem::of(domain::problem_kind::unavailable, "LOG_MISMATCH",
+                                                "The stored log differs from its signed "
+                                                "checkpoints: " +
+                                                    *why),
+                            request_id);
+        }
+      }
       const auto head = d_.store_for(worker).head_seq();
       if (!d_.view.wait_applied(head, std::chrono::steady_clock::now() + std::chrono::seconds(1))) {
         return json_error(domain::problem::of(domain::problem_kind::unavailable, "NOT_READY",

@@ -63,6 +63,30 @@ TEST(encoding, base64_decodes_the_standard_alphabet_with_padding_only) {
   EXPECT_EQ(base64_decode("Zm 8="), std::nullopt);
 }
 
+TEST(encoding, base64_matches_rfc4648_test_vectors_with_padding) {
+  EXPECT_EQ(base64_encode(std::string_view("")), "");
+  EXPECT_EQ(base64_encode(std::string_view("f")), "Zg==");
+  EXPECT_EQ(base64_encode(std::string_view("fo")), "Zm8=");
+  EXPECT_EQ(base64_encode(std::string_view("foo")), "Zm9v");
+  EXPECT_EQ(base64_encode(std::string_view("foob")), "Zm9vYg==");
+  EXPECT_EQ(base64_encode(std::string_view("fooba")), "Zm9vYmE=");
+  EXPECT_EQ(base64_encode(std::string_view("foobar")), "Zm9vYmFy");
+  // The two characters that differ from base64url: '+' and '/'.
+  EXPECT_EQ(base64_encode(std::string_view("\xfb\xff", 2)), "+/8=");
+  const std::uint8_t bytes[] = {0xfb, 0xef, 0xbe};
+  EXPECT_EQ(base64_encode(std::span<const std::uint8_t>(bytes)), "++++");
+}
+
+TEST(encoding, base64_round_trips_every_byte_and_length) {
+  std::string all;
+  for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
+  for (std::size_t n = 0; n <= all.size(); ++n) {
+    const auto text = base64_encode(std::string_view(all).substr(0, n));
+    EXPECT_EQ(text.size() % 4, 0u);
+    EXPECT_EQ(base64_decode(text), all.substr(0, n));
+  }
+}
+
 TEST(encoding, a_keyed_hash_is_64_lowercase_hex_characters) {
   EXPECT_TRUE(is_keyed_hash(std::string(32, '0') + std::string(32, 'f')));
   EXPECT_FALSE(is_keyed_hash(std::string(63, 'a')));

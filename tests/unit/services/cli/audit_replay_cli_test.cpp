@@ -1,6 +1,8 @@
 // `keyledger audit replay` over an export file built in the test from a log the HTTP API wrote:
 // its --json is GET /v1/keys?as_of= byte for byte at every instant, the table says the same,
 // lines of other kinds are skipped, and a damaged file is named and refused.
+#include "services/cli/audit_replay_cli.hpp"
+
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <fstream>
@@ -8,7 +10,6 @@
 #include <sstream>
 
 #include "infra/json/export_codec.hpp"
-#include "services/cli/audit_cli.hpp"
 #include "services/cli/keys_cli.hpp"
 #include "tests/unit/services/http/routes_fixture.hpp"
 
@@ -43,7 +44,7 @@ class audit_replay_test : public routes_test {
 
   /// The store as an export: a header, every event, a checkpoint in the middle.
   std::vector<std::string> export_lines() {
-    std::vector<std::string> lines{R"({"format":"keyledger-export/1"})"};
+    std::vector<std::string> lines{infra::format_export_header({})};
     const auto events = store_.events();
     for (std::size_t i = 0; i < events.size(); ++i) {
       lines.push_back(infra::format_export_event_line(events[i]));
@@ -180,8 +181,19 @@ TEST_F(audit_replay_test, a_damaged_file_is_named_and_refused) {
   malformed[3] = malformed[3].substr(0, malformed[3].size() / 2);
   auto o = run({"--as-of", as_of, write(malformed)});
   EXPECT_EQ(o.status, cli_exit_error);
-  EXPECT_NE(o.err.find(path_.string() + ":4: not one JSON object"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find(path_.string() + ":4: not an event line of the export format"),
+            std::string::npos)
+      << o.err;
   EXPECT_EQ(o.out, "");
+  auto garbage = lines;
+  garbage.insert(garbage.begin() + 2, "this is no JSON");
+  o = run({"--as-of", as_of, write(garbage)});
+  EXPECT_EQ(o.status, cli_exit_error);
+  EXPECT_NE(o.err.find(":3: not one JSON object"), std::string::npos) << o.err;
+  // A kind of line this reader does not know, but JSON: skipped.
+  auto unknown = lines;
+  unknown.insert(unknown.begin() + 2, R"({"annotation":{"by":"an auditor"}})");
+  EXPECT_EQ(run({"--as-of", as_of, write(unknown)}).status, 0);
 
   auto swapped = lines;
   std::swap(swapped[1], swapped[2]);
@@ -214,6 +226,16 @@ TEST_F(audit_replay_test, a_damaged_file_is_named_and_refused) {
   EXPECT_NE(o.err.find("1 stream(s) lack an event"), std::string::npos) << o.err;
   EXPECT_NE(o.err.find(dropped), std::string::npos) << o.err;
   EXPECT_NE(o.out.find("acme ("), std::string::npos) << "the view is printed all the same";
+
+  // An export of a part of the log (--since) is refused from its header on.
+  infra::export_header part;
+  part.since = 3;
+  part.exported_at = as_of;
+  auto since = lines;
+  since.front() = infra::format_export_header(part);
+  o = run({"--as-of", as_of, write(since)});
+  EXPECT_EQ(o.status, cli_exit_error);
+  EXPECT_NE(o.err.find(":1: the export starts after event 3"), std::string::npos) << o.err;
 
   o = run({"--as-of", as_of, (std::filesystem::temp_directory_path() / "no-such-export").string()});
   EXPECT_EQ(o.status, cli_exit_error);

@@ -40,6 +40,7 @@
 #include "services/http/oauth/oauth_routes.hpp"
 #include "services/projections/oauth_grant_view.hpp"
 #include "tests/support/fake_token_signer.hpp"
+#include "tests/unit/services/http/audit_parts.hpp"
 #include "tests/support/manual_clock.hpp"
 #include "tests/support/memory_event_store.hpp"
 #include "tests/support/memory_people_store.hpp"
@@ -324,6 +325,8 @@ class routes_test : public ::testing::Test {
         loopback,
         {},
         oauth_,
+        &audit_.components,
+        log_mismatch_,
     });
   }
 
@@ -468,6 +471,8 @@ class routes_test : public ::testing::Test {
   test_support::manual_clock clock_{domain::timestamp(std::chrono::seconds(1'800'000'000))};
   infra::hmac_key_hasher hasher_;
   test_support::memory_event_store store_;
+  audit_parts audit_{store_, clock_};
+  std::function<std::optional<std::string>()> log_mismatch_;  ///< what /readyz is told
   active_key_view view_;
   key_service keys_;
   workspace_service workspaces_;
