@@ -1,4 +1,5 @@
-// The keyledger executable: serve | migrate | bootstrap | verify-log | keys | signing-keys.
+// The keyledger executable: serve | migrate | bootstrap | verify-log | keys | signing-keys |
+// audit.
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
@@ -45,8 +46,9 @@
 #include "services/app/user_service.hpp"
 #include "services/app/verifier.hpp"
 #include "services/app/workspace_service.hpp"
-#include "services/cli/keys_cli.hpp"
 #include "services/cli/audit_cli.hpp"
+#include "services/cli/audit_replay_cli.hpp"
+#include "services/cli/keys_cli.hpp"
 #include "services/cli/signing_keys_cli.hpp"
 #include "services/http/api_handler.hpp"
 #include "services/http/errors/errors.hpp"
@@ -270,6 +272,7 @@ int main(int argc, char** argv) {
   kl::services::keys_command keys_client(app);  // `keyledger keys ...`: a client of a server
   kl::services::signing_keys_command signing_keys_cli(app);  // operator: DATABASE_URL
   kl::services::audit_command audit_cli(app);  // auditors: verify offline; export: DATABASE_URL
+  kl::services::audit_replay_command audit_replay(app);  // offline: an export file
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -277,6 +280,10 @@ int main(int argc, char** argv) {
   }
   // The client commands need no server configuration (no DATABASE_URL, no secret).
   if (keys_client.chosen()) return keys_client.run();
+  if (audit_replay.chosen()) {
+    const kl::infra::system_clock clock;
+    return audit_replay.run(clock, std::cout, std::cerr);
+  }
 
   try {
     // The audit commands load the configuration only if they read the database.

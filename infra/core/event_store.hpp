@@ -87,6 +87,16 @@ class event_store {
   /// Up to `limit` events with global_seq > after_seq, in global order.
   virtual std::vector<recorded_event> read_all(std::uint64_t after_seq, std::size_t limit) = 0;
 
+  /// Every event of the given streams with recorded_at_us <= until_us, in global order. A
+  /// stream that does not exist adds nothing; an id given twice counts once. For reads at an
+  /// instant (the key view as of a time): a workspace's few streams in one round trip, instead
+  /// of one read per stream or the whole log. The filter is per event: when writers' clocks
+  /// disagreed, a stream's version N+1 may be recorded at or before until_us while version N
+  /// is not, so callers that fold keep each stream only up to its first missing version
+  /// (docs/event-store.md, "Reading at an instant").
+  virtual std::vector<recorded_event> read_streams_until(std::span<const std::string> stream_ids,
+                                                         std::int64_t until_us) = 0;
+
   /// The highest committed global_seq (0 if the log is empty).
   virtual std::uint64_t head_seq() = 0;
 };

@@ -439,4 +439,23 @@ std::string encode_metadata(const event_metadata& m) {
   return w.take();
 }
 
+std::optional<event_metadata> decode_metadata(std::string_view text) {
+  // Stored metadata was written by encode_metadata: small, flat, at most four members (a
+  // request's Idempotency-Key is up to 255 bytes). The cap keeps the default string limit.
+  auto body = json_body::parse(text);
+  if (!body) return std::nullopt;
+  event_metadata m;
+  const std::pair<std::string_view, std::string*> members[] = {
+      {"actor", &m.actor},
+      {"request_id", &m.request_id},
+      {"source_ip", &m.source_ip},
+      {"idempotency_key", &m.idempotency_key}};
+  for (const auto& [name, out] : members) {
+    auto value = body->get_string(name);
+    if (!value) return std::nullopt;
+    if (value.value()) *out = std::move(*value.value());
+  }
+  return m;
+}
+
 }  // namespace keyledger::infra

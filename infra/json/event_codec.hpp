@@ -24,4 +24,10 @@ std::optional<domain::workspace_event> decode_workspace_event(std::string_view t
 /// {"actor":..,"request_id":..,"source_ip":..,"idempotency_key":..}; empty members omitted.
 std::string encode_metadata(const event_metadata& m);
 
+/// The metadata a stored event carries, back from its text (docs/events.md, "Metadata"): an
+/// absent member is "". Tolerant like the payload decoders: members it does not know are
+/// ignored. nullopt when the text is not one JSON object or a known member is not a string
+/// (never throws).
+std::optional<event_metadata> decode_metadata(std::string_view text);
+
 }  // namespace keyledger::infra

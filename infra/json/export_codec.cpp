@@ -256,7 +256,9 @@ std::optional<recorded_event> parse_export_event_line(std::string_view line) {
   }
   e.recorded_at_us = negative ? -us : us;
   auto parsed_id = parse_uuid_text(id);
-  if (!parsed_id || !digest_of(hash, e.hash) || e.global_seq == 0 || e.version == 0) {
+  // As the table's CHECKs require: positions from 1, a stream id and a type.
+  if (!parsed_id || !digest_of(hash, e.hash) || e.global_seq == 0 || e.version == 0 ||
+      e.stream_id.empty() || e.type.empty()) {
     return std::nullopt;
   }
   e.event_id = *parsed_id;

@@ -41,6 +41,7 @@ constexpr const char* event_columns =
 // --- names of the prepared statements (one set per connection) ---
 constexpr const char* stmt_read_all = "kl_read_all";
 constexpr const char* stmt_read_stream = "kl_read_stream";
+constexpr const char* stmt_read_streams_until = "kl_read_streams_until";
 constexpr const char* stmt_head_seq = "kl_head_seq";
 constexpr const char* stmt_append_state = "kl_append_state";
 constexpr const char* stmt_append_insert = "kl_append_insert";
@@ -202,6 +203,11 @@ std::unique_ptr<pqxx::connection> open_event_connection(const std::string& conni
                     " FROM events WHERE global_seq > $1 ORDER BY global_seq LIMIT $2");
   conn->prepare(stmt_read_stream, std::string("SELECT ") + event_columns +
                                       " FROM events WHERE stream_id = $1 ORDER BY version");
+  // The (stream_id, version) index finds the streams' rows; the instant filters them.
+  conn->prepare(stmt_read_streams_until,
+                std::string("SELECT ") + event_columns +
+                    " FROM events WHERE stream_id = ANY($1::text[]) AND recorded_at <= " +
+                    pg_detail::timestamptz_from_us_sql("$2::bigint") + " ORDER BY global_seq");
   conn->prepare(
       stmt_head_seq,
       "SELECT coalesce((SELECT global_seq FROM events ORDER BY global_seq DESC LIMIT 1), 0)");
@@ -500,6 +506,40 @@ std::vector<recorded_event> pg_event_store::read_all(std::uint64_t after_seq, st
   return impl_->with_connection("read_all", [&](pqxx::connection& c) {
     pqxx::nontransaction txn(c);
     return pg_detail::read_all(txn, after_seq, limit);
+  });
+}
+
+std::vector<recorded_event> pg_event_store::read_streams_until(
+    std::span<const std::string> stream_ids, std::int64_t until_us) {
+  // Nothing is stored before the first storable instant; past the last one, everything counts.
+  if (until_us < pg_detail::min_timestamp_us) return {};
+  const std::int64_t until = pg_detail::clamp_timestamp(until_us);
+  std::set<std::string_view> unique;
+  for (const std::string& id : stream_ids) {
+    // A stream id the store could never hold has no events (and must not reach a statement).
+    if (event_log::is_storable_text(id) && !id.empty()) unique.insert(id);
+  }
+  if (unique.empty()) return {};
+  // The ids travel as one array parameter; a huge workspace is read in a few statements so that
+  // no single parameter grows without bound.
+  constexpr std::size_t ids_per_statement = 1000;
+  return impl_->with_connection("read_streams_until", [&](pqxx::connection& c) {
+    pqxx::nontransaction txn(c);
+    std::vector<recorded_event> out;
+    auto it = unique.begin();
+    while (it != unique.end()) {
+      array_literal ids;
+      for (std::size_t n = 0; n < ids_per_statement && it != unique.end(); ++n, ++it) ids.add(*it);
+      const pqxx::result r = txn.exec_prepared(stmt_read_streams_until, ids.str(), until);
+      for (const auto& row : r) out.push_back(parse_event(row));
+    }
+    // Each statement answers in global order; several are merged (their streams are disjoint).
+    if (unique.size() > ids_per_statement) {
+      std::sort(out.begin(), out.end(), [](const recorded_event& a, const recorded_event& b) {
+        return a.global_seq < b.global_seq;
+      });
+    }
+    return out;
   });
 }
 

@@ -62,6 +62,10 @@ class pg_event_store final : public event_store {
 
   std::vector<recorded_event> read_stream(std::string_view stream_id) override;
   std::vector<recorded_event> read_all(std::uint64_t after_seq, std::size_t limit) override;
+  /// One statement per 1000 distinct stream ids (`stream_id = ANY(...)`, the (stream_id,
+  /// version) index), none for an empty list.
+  std::vector<recorded_event> read_streams_until(std::span<const std::string> stream_ids,
+                                                 std::int64_t until_us) override;
   std::uint64_t head_seq() override;
 
   /// Round-trips `SELECT 1` (readiness). Throws infra::error(errc::unavailable).

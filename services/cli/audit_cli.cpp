@@ -38,6 +38,18 @@ std::string key_text(const std::string& arg) {
 
 }  // namespace
 
+CLI::App& audit_group(CLI::App& app) {
+  const auto found =
+      app.get_subcommands([](const CLI::App* s) { return s->get_name() == "audit"; });
+  if (!found.empty()) return *found.front();
+  auto* group = app.add_subcommand(
+      "audit",
+      "The verifiable log: its checkpoint key, an export, an offline verification, a replay to "
+      "any instant");
+  group->require_subcommand(1);
+  return *group;
+}
+
 struct audit_command::state {
   CLI::App* group = nullptr;
   CLI::App* public_key = nullptr;
@@ -52,9 +64,7 @@ struct audit_command::state {
 
 audit_command::audit_command(CLI::App& app) : state_(std::make_unique<state>()) {
   auto& s = *state_;
-  s.group = app.add_subcommand(
-      "audit", "The verifiable log: its checkpoint key, an export, an offline verification");
-  s.group->require_subcommand(1);
+  s.group = &audit_group(app);
   s.public_key = s.group->add_subcommand(
       "public-key", "Print the log's verifier key (reads DATABASE_URL): what auditors verify with");
   s.export_cmd = s.group->add_subcommand(
@@ -78,7 +88,10 @@ audit_command::audit_command(CLI::App& app) : state_(std::make_unique<state>()) 
 
 audit_command::~audit_command() = default;
 
-bool audit_command::chosen() const { return state_->group->parsed(); }
+bool audit_command::chosen() const {
+  const auto& s = *state_;
+  return s.public_key->parsed() || s.export_cmd->parsed() || s.verify->parsed();
+}
 
 int audit_command::run(const audit_cli_dependencies& d, std::ostream& out, std::ostream& err) {
   const auto& s = *state_;

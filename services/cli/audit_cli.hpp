@@ -1,6 +1,7 @@
 #pragma once
 
-// `keyledger audit public-key | export | verify`: the auditors' commands (docs/audit.md,
+// `keyledger audit public-key | export | verify`: the auditors' commands (and the group that
+// `audit replay`, services/cli/audit_replay_cli.hpp, joins) (docs/audit.md,
 // docs/cli.md). public-key and export read the servers' database (DATABASE_URL); verify needs
 // nothing but a file and the log's verifier key.
 
@@ -17,6 +18,11 @@ class App;
 }  // namespace CLI
 
 namespace keyledger::services {
+
+/// The `audit` subcommand group of `app`: the one already added, or a new one. Every audit
+/// command (public-key, export, verify here; replay in audit_replay_cli.hpp) joins it through
+/// here, so that they may be registered in any order.
+CLI::App& audit_group(CLI::App& app);
 
 /// What the commands work with: the stores are opened only by the commands that read the
 /// database (main opens Postgres; tests hand in fakes).
@@ -38,6 +44,7 @@ class audit_command {
   audit_command(const audit_command&) = delete;
   audit_command& operator=(const audit_command&) = delete;
 
+  /// True when the parsed command line chose public-key, export or verify (not replay).
   bool chosen() const;
   int run(const audit_cli_dependencies& deps, std::ostream& out, std::ostream& err);
 

@@ -337,6 +337,32 @@ key_page active_key_view::list(const key_query& q) const {
   return page;
 }
 
+std::vector<std::string> active_key_view::key_ids_of(std::string_view workspace_id,
+                                                     domain::timestamp created_until) const {
+  std::vector<std::string> ids;
+  std::shared_lock lock(mutex_);
+  const auto ws = by_workspace_.find(workspace_id);
+  if (ws == by_workspace_.end()) return ids;
+  // Newest first: skip what was created later, then take the rest.
+  for (const auto& [position, entry] : ws->second) {
+    if (position.created_at <= created_until) ids.push_back(position.key_id);
+  }
+  return ids;
+}
+
+std::vector<workspace_entry> active_key_view::workspaces() const {
+  std::vector<workspace_entry> out;
+  {
+    std::shared_lock lock(mutex_);
+    out.reserve(workspaces_.size());
+    for (const auto& [id, w] : workspaces_) out.push_back(w);
+  }
+  std::sort(out.begin(), out.end(), [](const workspace_entry& a, const workspace_entry& b) {
+    return a.workspace_id < b.workspace_id;
+  });
+  return out;
+}
+
 std::vector<std::string> active_key_view::expiry_due(domain::timestamp now, std::size_t max) const {
   std::vector<std::pair<domain::timestamp, std::string>> due;
   {

@@ -114,6 +114,15 @@ class active_key_view final : public infra::log_consumer {
   /// A page of one workspace's keys, newest first, filtered.
   key_page list(const key_query& q) const;
 
+  /// Ids of every key of the workspace the view holds (revoked and expired ones too) created at
+  /// or before `created_until`, newest first. For reads at an instant: which key streams to
+  /// read.
+  std::vector<std::string> key_ids_of(std::string_view workspace_id,
+                                      domain::timestamp created_until) const;
+
+  /// Every workspace the view holds, by id.
+  std::vector<workspace_entry> workspaces() const;
+
   /// Ids of keys for which the expiry job has something to record at `now`: KeyExpired due
   /// (expires_at <= now, not recorded, not revoked) or KeyExpiryApproaching due (within 14
   /// days, not warned for this expires_at, not revoked). At most `max`, soonest first.

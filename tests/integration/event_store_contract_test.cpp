@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <latch>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -42,6 +43,10 @@ class shared_memory_store final : public infra::event_store {
   }
   std::vector<infra::recorded_event> read_all(std::uint64_t after_seq, std::size_t limit) override {
     return s_.read_all(after_seq, limit);
+  }
+  std::vector<infra::recorded_event> read_streams_until(std::span<const std::string> ids,
+                                                        std::int64_t until_us) override {
+    return s_.read_streams_until(ids, until_us);
   }
   std::uint64_t head_seq() override { return s_.head_seq(); }
 
@@ -128,6 +133,39 @@ TYPED_TEST(event_store_contract, BadInputIsABadRequest) {
   EXPECT_EQ(error_of([&] { s.append("a", 0, {make_event("T", "\xc0\xaf")}, this->metadata_, 1); }),
             infra::errc::bad_request);
   EXPECT_EQ(s.head_seq(), 0u);
+}
+
+TYPED_TEST(event_store_contract, ReadStreamsUntilKeepsTheStreamsEventsUpToTheInstant) {
+  auto& s = this->store();
+  // Global order a1 b1 c1 a2 b2 (a3: another writer's clock was behind), recorded at:
+  s.append("a", 0, {make_event("T", R"({"n":"a1"})")}, this->metadata_, 100);
+  s.append("b", 0, {make_event("T", R"({"n":"b1"})")}, this->metadata_, 200);
+  s.append("c", 0, {make_event("T", R"({"n":"c1"})")}, this->metadata_, 250);
+  s.append("a", 1, {make_event("T", R"({"n":"a2"})")}, this->metadata_, 300);
+  s.append("b", 1, {make_event("T", R"({"n":"b2"})")}, this->metadata_, 400);
+  s.append("a", 2, {make_event("T", R"({"n":"a3"})")}, this->metadata_, 150);
+  const auto payloads = [](const std::vector<infra::recorded_event>& events) {
+    std::string out;
+    for (const auto& e : events) out += e.payload;
+    return out;
+  };
+  const std::vector<std::string> ab{"b", "a", "missing", "a"};
+  EXPECT_EQ(payloads(s.read_streams_until(ab, 300)), R"({"n":"a1"}{"n":"b1"}{"n":"a2"}{"n":"a3"})");
+  // Exactly at an instant counts; one microsecond before does not.
+  EXPECT_EQ(payloads(s.read_streams_until(ab, 199)), R"({"n":"a1"}{"n":"a3"})");
+  EXPECT_EQ(payloads(s.read_streams_until(ab, 99)), "");
+  const auto all = s.read_streams_until(ab, std::numeric_limits<std::int64_t>::max());
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all.front().global_seq, 1u);
+  EXPECT_EQ(all.back().global_seq, 6u);
+  EXPECT_EQ(all.back().version, 3u);
+  EXPECT_EQ(all.back().recorded_at_us, 150);
+  EXPECT_EQ(all.back().hash, s.read_stream("a").back().hash) << "the stored row, whole";
+  EXPECT_TRUE(s.read_streams_until({}, 1000).empty());
+  EXPECT_TRUE(s.read_streams_until(ab, std::numeric_limits<std::int64_t>::min()).empty());
+  // An id no stream could have (not valid UTF-8) is no error, just nothing.
+  const std::vector<std::string> odd{"\xc0\xaf", "c"};
+  EXPECT_EQ(payloads(s.read_streams_until(odd, 1000)), R"({"n":"c1"})");
 }
 
 // --- append_all: several streams in one transaction, all or nothing ---

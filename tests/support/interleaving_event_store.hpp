@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -44,6 +45,10 @@ class interleaving_event_store final : public infra::event_store {
   }
   std::vector<infra::recorded_event> read_all(std::uint64_t after, std::size_t limit) override {
     return inner_.read_all(after, limit);
+  }
+  std::vector<infra::recorded_event> read_streams_until(std::span<const std::string> ids,
+                                                        std::int64_t until_us) override {
+    return inner_.read_streams_until(ids, until_us);
   }
   std::uint64_t head_seq() override { return inner_.head_seq(); }
 

@@ -1,6 +1,7 @@
 #include "tests/support/memory_event_store.hpp"
 
 #include <algorithm>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -171,6 +172,27 @@ std::vector<infra::recorded_event> memory_event_store::read_all(std::uint64_t af
   const std::size_t end = begin + std::min(limit, log_.size() - begin);
   out.assign(log_.begin() + static_cast<std::ptrdiff_t>(begin),
              log_.begin() + static_cast<std::ptrdiff_t>(end));
+  return out;
+}
+
+std::vector<infra::recorded_event> memory_event_store::read_streams_until(
+    std::span<const std::string> stream_ids, std::int64_t until_us) {
+  std::lock_guard lock(mutex_);
+  std::vector<std::size_t> indexes;
+  std::set<std::string_view> seen;
+  for (const std::string& id : stream_ids) {
+    if (!seen.insert(id).second) continue;
+    if (const auto it = streams_.find(id); it != streams_.end()) {
+      for (const std::size_t i : it->second) {
+        if (log_[i].recorded_at_us <= until_us) indexes.push_back(i);
+      }
+    }
+  }
+  // Indexes into log_ are global positions - 1: sorting them is global order.
+  std::sort(indexes.begin(), indexes.end());
+  std::vector<infra::recorded_event> out;
+  out.reserve(indexes.size());
+  for (const std::size_t i : indexes) out.push_back(log_[i]);
   return out;
 }
 

@@ -33,6 +33,8 @@ class memory_event_store final : public infra::event_store {
                                                std::int64_t recorded_at_us) override;
   std::vector<infra::recorded_event> read_stream(std::string_view stream_id) override;
   std::vector<infra::recorded_event> read_all(std::uint64_t after_seq, std::size_t limit) override;
+  std::vector<infra::recorded_event> read_streams_until(std::span<const std::string> stream_ids,
+                                                        std::int64_t until_us) override;
   std::uint64_t head_seq() override;
 
   /// Makes the next append() or append_all() throw infra::error(code) and write nothing (e.g.

@@ -131,53 +131,16 @@ void key_endpoints::list_keys(call& c) {
     if (!q.after)
       return void(invalid(c, "cursor", "query parameter 'cursor' is not a cursor of this list"));
   }
+  std::optional<domain::timestamp> as_of;
+  if (!read_as_of(c, as_of)) return;
+  if (as_of) return list_keys_as_of(c, std::move(q), std::move(only_owner), *as_of);
   run_.read(c, [this, q = std::move(q), only_owner](std::size_t worker) mutable {
     q.now = d_.clock.now();
-    key_page page;
-    if (only_owner.empty()) {
-      page = d_.view.list(q);
-    } else {
-      // Only the caller's keys: walk the workspace's list (newest first) in full pages and
-      // keep theirs, one more than the page to know whether another page follows.
-      const auto wanted = q.limit;
-      key_query scan = q;
-      scan.limit = max_page;
-      while (page.items.size() <= wanted) {
-        auto chunk = d_.view.list(scan);
-        for (auto& item : chunk.items) {
-          if (item->state.owner_user_id == only_owner && page.items.size() <= wanted) {
-            page.items.push_back(std::move(item));
-          }
-        }
-        if (!chunk.next) break;
-        scan.after = chunk.next;
-      }
-      if (page.items.size() > wanted) {
-        page.items.resize(wanted);
-        const auto& last = page.items.back()->state;
-        page.next = list_cursor{last.created_at, last.key_id};
-      }
-    }
+    const key_page page = visible_page(d_.view, q, only_owner);
     std::vector<std::string> ids;
     ids.reserve(page.items.size());
     for (const auto& item : page.items) ids.push_back(item->key_id());
-    const auto uses = last_uses(worker, ids);
-    infra::json_writer w;
-    w.begin_object().key("data").begin_array();
-    for (const auto& item : page.items) {
-      w.begin_object();
-      write_key_fields(w, item->state, {item->effective_scopes, item->owner_removed}, q.now,
-                       find_use(uses, item->key_id()));
-      w.end_object();
-    }
-    w.end_array().key("next_cursor");
-    if (page.next) {
-      w.string(encode_cursor(*page.next));
-    } else {
-      w.null();
-    }
-    w.end_object();
-    return json_response(200, w.take());
+    return key_list_response(page, q.now, last_uses(worker, ids));
   });
 }
 
@@ -185,6 +148,9 @@ void key_endpoints::get_key(call& c) {
   if (!plausible_key_id(c.path_id)) {
     return answer(c, not_found());
   }
+  std::optional<domain::timestamp> as_of;
+  if (!read_as_of(c, as_of)) return;
+  if (as_of) return get_key_as_of(c, *as_of);
   auto workspace = workspace_of(c, d_.view);
   if (!workspace) return;
   run_.read(c, [this, id = c.path_id, who = *c.who, workspace = std::move(*workspace),
@@ -316,6 +282,53 @@ void key_endpoints::get_self(call& c) {
   });
 }
 
+key_page visible_page(const active_key_view& view, const key_query& q,
+                      const std::string& only_owner) {
+  if (only_owner.empty()) return view.list(q);
+  // Only the caller's keys: walk the workspace's list (newest first) in full pages and keep
+  // theirs, one more than the page to know whether another page follows.
+  key_page page;
+  const auto wanted = q.limit;
+  key_query scan = q;
+  scan.limit = max_page;
+  while (page.items.size() <= wanted) {
+    auto chunk = view.list(scan);
+    for (auto& item : chunk.items) {
+      if (item->state.owner_user_id == only_owner && page.items.size() <= wanted) {
+        page.items.push_back(std::move(item));
+      }
+    }
+    if (!chunk.next) break;
+    scan.after = chunk.next;
+  }
+  if (page.items.size() > wanted) {
+    page.items.resize(wanted);
+    const auto& last = page.items.back()->state;
+    page.next = list_cursor{last.created_at, last.key_id};
+  }
+  return page;
+}
+
+infra::http_response key_list_response(const key_page& page, domain::timestamp now,
+                                       const std::vector<infra::last_use>& uses) {
+  infra::json_writer w;
+  w.begin_object().key("data").begin_array();
+  for (const auto& item : page.items) {
+    w.begin_object();
+    write_key_fields(w, item->state, {item->effective_scopes, item->owner_removed}, now,
+                     find_use(uses, item->key_id()));
+    w.end_object();
+  }
+  w.end_array().key("next_cursor");
+  if (page.next) {
+    w.string(encode_cursor(*page.next));
+  } else {
+    w.null();
+  }
+  w.end_object();
+  return json_response(200, w.take());
+}
+
 key_standing key_endpoints::standing_of(const domain::api_key_state& k,
                                         const workspace_entry& ws) const {
   key_standing out;
@@ -346,13 +359,13 @@ void add_key_routes(route_table& t, key_routes_dependencies deps) {
          {{"GET",
            P,
            "keys:read",
-           {"name", "environment", "status", "limit", "cursor"},
+           {"name", "environment", "status", "limit", "cursor", "as_of"},
            false,
            false,
            bind(e, &E::list_keys)},
           {"POST", P, "keys:write", {}, false, true, bind(e, &E::create_key)}}});
   t.add({"/v1/keys/{id}",
-         {{"GET", P, "keys:read", {}, false, false, bind(e, &E::get_key)},
+         {{"GET", P, "keys:read", {"as_of"}, false, false, bind(e, &E::get_key)},
           {"PATCH", P, "keys:write", {}, false, true, bind(e, &E::update_key)},
           {"DELETE", P, "keys:write", {}, false, true, bind(e, &E::revoke_key)}}});
   t.add({"/v1/keys/{id}/rotate",
@@ -361,6 +374,9 @@ void add_key_routes(route_table& t, key_routes_dependencies deps) {
   // visibility: someone else's key is 404 to a member, not 403).
   t.add({"/v1/keys/{id}/requests",
          {{"GET", P, "", {"limit", "cursor"}, false, false, bind(e, &E::key_requests)}}});
+  // A key's history: reading the key with keys:read OR audit:read (the endpoint checks).
+  t.add({"/v1/keys/{id}/history",
+         {{"GET", P, "", {"limit", "cursor"}, false, false, bind(e, &E::key_history)}}});
   t.add({"/v1/auth-failures",
          {{"GET", P, "audit:read", {"since", "limit"}, false, false, bind(e, &E::auth_failures)}}});
 }

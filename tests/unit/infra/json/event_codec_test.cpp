@@ -641,5 +641,24 @@ TEST(event_codec, metadata_in_fixed_order_with_empty_members_omitted) {
   EXPECT_EQ(encode_metadata({"key_a", "", "::1", ""}), R"({"actor":"key_a","source_ip":"::1"})");
 }
 
+TEST(event_codec, metadata_decodes_back_tolerating_members_it_does_not_know) {
+  for (const event_metadata& m : {event_metadata{}, event_metadata{"key_a", "req_b", "::1", "i"},
+                                  event_metadata{"", "req_b", "", "idem\"1"}}) {
+    const auto back = decode_metadata(encode_metadata(m));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->actor, m.actor);
+    EXPECT_EQ(back->request_id, m.request_id);
+    EXPECT_EQ(back->source_ip, m.source_ip);
+    EXPECT_EQ(back->idempotency_key, m.idempotency_key);
+  }
+  const auto newer = decode_metadata(R"({"actor":"usr_x","on_behalf_of":"usr_y"})");
+  ASSERT_TRUE(newer);
+  EXPECT_EQ(newer->actor, "usr_x");
+  EXPECT_FALSE(decode_metadata(R"({"actor":7})"));
+  EXPECT_FALSE(decode_metadata(R"({"actor":null})"));
+  EXPECT_FALSE(decode_metadata("[]"));
+  EXPECT_FALSE(decode_metadata(""));
+}
+
 }  // namespace
 }  // namespace keyledger::infra

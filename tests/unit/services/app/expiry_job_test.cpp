@@ -66,6 +66,10 @@ class watched_store final : public infra::event_store {
   std::vector<infra::recorded_event> read_all(std::uint64_t after_seq, std::size_t limit) override {
     return s_.log.read_all(after_seq, limit);
   }
+  std::vector<infra::recorded_event> read_streams_until(std::span<const std::string> ids,
+                                                        std::int64_t until_us) override {
+    return s_.log.read_streams_until(ids, until_us);
+  }
   std::uint64_t head_seq() override { return s_.log.head_seq(); }
 
  private:
