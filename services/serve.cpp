@@ -21,10 +21,10 @@
 #include "infra/core/log.hpp"
 #include "infra/crypto/aead.hpp"
 #include "infra/crypto/crypto.hpp"
+#include "infra/crypto/rfc6962_hasher.hpp"
 #include "infra/http/server.hpp"
 #include "infra/json/json.hpp"
 #include "infra/pg/migrations.hpp"
-#include "infra/crypto/rfc6962_hasher.hpp"
 #include "infra/pg/pg_audit_store.hpp"
 #include "infra/pg/pg_event_store.hpp"
 #include "infra/pg/pg_idempotency_store.hpp"
@@ -129,10 +129,12 @@ int serve(const kl::infra::config& cfg) {
   kl::services::signing_key_ring signing_keys(signing_sealer, open_signing_secrets, clock);
   // The verifiable log: the checkpoint key (made by the first server to start), and the monitor
   // that checks every event's chain link and every signed checkpoint against the events.
-  kl::infra::pg_audit_store audit_store(url);
-  const auto checkpoints = kl::services::checkpoint_key::load_or_create(
-      audit_store, audit_sealer,
-      cfg.audit_origin.empty() ? kl::services::new_log_origin(random) : cfg.audit_origin);
+  const auto checkpoints = [&] {
+    kl::infra::pg_audit_store once(url);  // closed once the key is loaded
+    return kl::services::checkpoint_key::load_or_create(
+        once, audit_sealer,
+        cfg.audit_origin.empty() ? kl::services::new_log_origin(random) : cfg.audit_origin);
+  }();
   const kl::infra::rfc6962_hasher tree_hasher;
   kl::services::audit_monitor audit_monitor(
       tree_hasher, *kl::services::checkpoint_verifier::parse(checkpoints.verifier_key()));

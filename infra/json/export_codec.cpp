@@ -181,6 +181,12 @@ json_limits export_limits() {
 
 }  // namespace
 
+std::optional<sha256_digest> parse_hex_digest(std::string_view hex) {
+  sha256_digest d{};
+  if (!digest_of(hex, d)) return std::nullopt;
+  return d;
+}
+
 export_line_kind kind_of_export_line(std::string_view line) noexcept {
   if (line.starts_with(R"({"event":)")) return export_line_kind::event;
   if (line.starts_with(R"({"checkpoint":)")) return export_line_kind::checkpoint;

@@ -53,6 +53,9 @@ struct export_checkpoint {
 };
 std::optional<export_checkpoint> parse_export_checkpoint_line(std::string_view line);
 
+/// A hash as every audit line writes it: exactly 64 lowercase hex digits.
+std::optional<sha256_digest> parse_hex_digest(std::string_view hex);
+
 /// "8-4-4-4-12" lowercase hex, as PostgreSQL prints a uuid.
 std::string format_uuid_text(const uuid& id);
 std::optional<uuid> parse_uuid_text(std::string_view text);

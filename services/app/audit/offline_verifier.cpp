@@ -22,25 +22,6 @@ std::string at_text(std::int64_t unix_seconds) {
   return domain::format_timestamp(domain::timestamp(std::chrono::seconds(unix_seconds)));
 }
 
-/// Lowercase hex of exactly 32 bytes.
-std::optional<audit::digest> digest_of_hex(std::string_view hex) {
-  // The export codec's strict reading, through a one-hash header would be roundabout: inline.
-  if (hex.size() != 64) return std::nullopt;
-  audit::digest d{};
-  for (std::size_t i = 0; i < 32; ++i) {
-    const auto v = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      return -1;
-    };
-    const int hi = v(hex[2 * i]);
-    const int lo = v(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    d[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-  }
-  return d;
-}
-
 /// A member's value when present with the right type (a copy: the getters return temporaries).
 template <class T>
 std::optional<T> got(domain::result<std::optional<T>, infra::json_error> r) {
@@ -63,7 +44,7 @@ std::optional<std::vector<audit::digest>> proof_of(const infra::json_body& o) {
   if (!p) return std::nullopt;
   std::vector<audit::digest> out;
   for (const auto& h : *p) {
-    auto d = digest_of_hex(h);
+    auto d = infra::parse_hex_digest(h);
     if (!d) return std::nullopt;
     out.push_back(*d);
   }
@@ -267,8 +248,8 @@ class workspace_check {
     }
     const auto label = "event " + std::to_string(*seq) + ": ";
     auto uuid = infra::parse_uuid_text(*id);
-    auto h = digest_of_hex(*hash);
-    auto p = digest_of_hex(*previous);
+    auto h = infra::parse_hex_digest(*hash);
+    auto p = infra::parse_hex_digest(*previous);
     if (!uuid || !h || !p) return label + "a malformed id or hash";
     if (static_cast<std::uint64_t>(*seq) <= last_seq_) {
       return label + "out of order or repeated (after event " + std::to_string(last_seq_) + ")";

@@ -8,6 +8,7 @@
 #include "domain/encoding.hpp"
 #include "domain/people/policy.hpp"
 #include "infra/crypto/crypto.hpp"
+#include "infra/json/export_codec.hpp"
 #include "infra/json/json.hpp"
 #include "services/app/audit/audit_proofs.hpp"
 #include "services/app/key_authorization.hpp"
@@ -24,12 +25,6 @@ constexpr std::size_t max_page = 1000;
 
 std::string hex(const std::array<std::uint8_t, 32>& d) {
   return infra::to_hex(std::span<const std::uint8_t>(d.data(), d.size()));
-}
-
-std::string hex(const infra::uuid& id) {
-  std::string out = infra::to_hex(std::span<const std::uint8_t>(id.data(), id.size()));
-  for (const std::size_t at : {8u, 13u, 18u, 23u}) out.insert(at, 1, '-');
-  return out;
 }
 
 void write_proof(infra::json_writer& w, const std::vector<domain::audit::digest>& proof) {
@@ -173,7 +168,7 @@ class audit_endpoints {
             .field("global_seq", ev.global_seq)
             .field("stream_id", ev.stream_id)
             .field("version", ev.version)
-            .field("event_id", hex(ev.event_id))
+            .field("event_id", infra::format_uuid_text(ev.event_id))
             .field("type", ev.type)
             .field("payload", ev.payload)
             .field("metadata", ev.metadata)
