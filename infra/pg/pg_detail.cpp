@@ -89,7 +89,6 @@ void rethrow_translated(std::string_view operation) {
   }
 }
 
-
 void array_literal::add(std::string_view text) {
   out_ += out_.empty() ? '{' : ',';
   out_ += '"';
@@ -131,6 +130,18 @@ bool decode_hex(std::string_view hex, std::string& out) {
     out += static_cast<char>(hi << 4 | lo);
   }
   return true;
+}
+
+std::string format_uuid(const uuid& id) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += digits[id[i] >> 4];
+    out += digits[id[i] & 0x0f];
+  }
+  return out;
 }
 
 }  // namespace keyledger::infra::pg_detail

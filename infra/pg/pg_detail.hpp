@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "infra/core/event_log/append_rules.hpp"
 #include "infra/core/error.hpp"
+#include "infra/core/event_log/append_rules.hpp"
 #include "infra/core/event_store.hpp"
 
 namespace keyledger::infra::pg_detail {
@@ -105,10 +105,10 @@ class array_literal {
   std::string out_;
 };
 
+using event_log::end_timestamp_us;
 using event_log::is_storable_text;
 using event_log::is_storable_timestamp;
 using event_log::min_timestamp_us;
-using event_log::end_timestamp_us;
 
 /// `us` clamped into [min_timestamp_us, end_timestamp_us): for query bounds that may come from
 /// a client (a cursor), which must never make a statement fail.
@@ -124,6 +124,9 @@ constexpr std::int64_t clamp_timestamp(std::int64_t us) noexcept {
 /// (3.6e9 = 2^10 * 3515625); an interval with neither days nor months adds the same in every
 /// time zone.
 std::string timestamptz_from_us_sql(std::string_view expr);
+
+/// A uuid as PostgreSQL reads it: 8-4-4-4-12 lowercase hex.
+std::string format_uuid(const uuid& id);
 
 /// SQL expression turning a timestamptz column into exact bigint microseconds (extract(epoch) is
 /// numeric since PostgreSQL 14).

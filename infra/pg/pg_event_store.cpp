@@ -84,17 +84,7 @@ SELECT r.global_seq, r.stream_id, r.version, r.event_id, r.type, r.payload, r.me
 
 // --- small codecs ---
 
-std::string format_uuid(const uuid& id) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (std::size_t i = 0; i < id.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += digits[id[i] >> 4];
-    out += digits[id[i] & 0x0f];
-  }
-  return out;
-}
+using pg_detail::format_uuid;
 
 // PostgreSQL's uuid output: 8-4-4-4-12 lowercase hex.
 uuid parse_uuid(std::string_view text) {
