@@ -1,5 +1,6 @@
 #include "domain/net.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -241,6 +242,43 @@ bool is_loopback(const ip_address& ip) noexcept {
   static constexpr std::array<std::uint8_t, 16> v6_loopback{0, 0, 0, 0, 0, 0, 0, 0,
                                                             0, 0, 0, 0, 0, 0, 0, 1};
   return ip.bytes == v6_loopback;
+}
+
+namespace {
+
+bool public_v4(std::uint8_t a, std::uint8_t b, std::uint8_t c) noexcept {
+  if (a == 0 || a == 10 || a == 127 || a >= 224)
+    return false;                                              // this net, private, loopback,
+                                                               // multicast, reserved, broadcast
+  if (a == 100 && (b & 0xc0) == 64) return false;              // 100.64/10 shared (CGNAT)
+  if (a == 169 && b == 254) return false;                      // link-local, metadata
+  if (a == 172 && (b & 0xf0) == 16) return false;              // 172.16/12
+  if (a == 192 && b == 168) return false;                      // 192.168/16
+  if (a == 192 && b == 0 && (c == 0 || c == 2)) return false;  // IETF, TEST-NET-1
+  if (a == 198 && (b & 0xfe) == 18) return false;              // 198.18/15 benchmarking
+  if (a == 198 && b == 51 && c == 100) return false;           // TEST-NET-2
+  if (a == 203 && b == 0 && c == 113) return false;            // TEST-NET-3
+  return true;
+}
+
+}  // namespace
+
+bool is_public_unicast(const ip_address& ip) noexcept {
+  const auto& x = ip.bytes;
+  if (ip.is_v4()) return public_v4(x[12], x[13], x[14]);
+  const bool first_96_zero = std::all_of(x.begin(), x.begin() + 12, [](auto b) { return b == 0; });
+  if (first_96_zero) return false;                          // ::, ::1, IPv4-compatible (deprecated)
+  if ((x[0] & 0xfe) == 0xfc) return false;                  // fc00::/7 unique local
+  if (x[0] == 0xfe && (x[1] & 0xc0) == 0x80) return false;  // fe80::/10 link-local
+  if (x[0] == 0xfe && (x[1] & 0xc0) == 0xc0) return false;  // fec0::/10 site-local (old)
+  if (x[0] == 0xff) return false;                           // multicast
+  if (x[0] == 0x20 && x[1] == 0x01 && x[2] == 0x0d && x[3] == 0xb8) return false;  // 2001:db8::/32
+  if (x[0] == 0x20 && x[1] == 0x02) return public_v4(x[2], x[3], x[4]);            // 6to4
+  const bool nat64 = x[0] == 0 && x[1] == 0x64 && x[2] == 0xff && x[3] == 0x9b &&
+                     std::all_of(x.begin() + 4, x.begin() + 12, [](auto b) { return b == 0; });
+  if (nat64) return public_v4(x[12], x[13], x[14]);
+  if (x[0] == 0 && x[1] == 0) return false;  // ::/16 is otherwise reserved
+  return (x[0] & 0xe0) == 0x20;              // 2000::/3, global unicast
 }
 
 }  // namespace keyledger::domain

@@ -48,4 +48,13 @@ bool ip_allowed(const std::vector<cidr>& allowed, const ip_address& ip) noexcept
 /// True for 127.0.0.0/8 and ::1 (used by the postback URL rule).
 bool is_loopback(const ip_address& ip) noexcept;
 
+/// Whether `ip` is a public unicast address a postback may be sent to (the SSRF rule, issue 10):
+/// false for unspecified, loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7), shared
+/// (100.64/10), link-local (169.254/16 - the cloud metadata address 169.254.169.254 among them -
+/// and fe80::/10), multicast (224/4, ff00::/8), reserved and broadcast (0/8, 240/4), the IETF and
+/// documentation ranges (192.0.0/24, 192.0.2/24, 198.18/15, 198.51.100/24, 203.0.113/24,
+/// 2001:db8::/32), and IPv6 forms that carry an IPv4 address (NAT64 64:ff9b::/96, 6to4 2002::/16,
+/// IPv4-compatible ::/96) unless that address is public. When in doubt: not public.
+bool is_public_unicast(const ip_address& ip) noexcept;
+
 }  // namespace keyledger::domain

@@ -47,8 +47,9 @@ decision decide_rotate(const endpoint_state& state, const rotate_endpoint_secret
   if (c.overlap < std::chrono::seconds(0) || c.overlap > max_secret_overlap) {
     return endpoint_rejection::invalid_overlap;
   }
+  if (c.secret_version <= state.secret_version) return endpoint_rejection::invalid_secret_version;
   return std::vector<endpoint_event>{
-      endpoint_secret_rotated{c.endpoint_id, state.secret_version + 1, c.now + c.overlap, c.now}};
+      endpoint_secret_rotated{c.endpoint_id, c.secret_version, c.now + c.overlap, c.now}};
 }
 
 decision decide_disable(const endpoint_state& state, const disable_endpoint& c) {
@@ -79,6 +80,8 @@ std::string_view to_string(endpoint_rejection r) noexcept {
       return "invalid_event_types";
     case endpoint_rejection::invalid_overlap:
       return "invalid_overlap";
+    case endpoint_rejection::invalid_secret_version:
+      return "invalid_secret_version";
   }
   return "unknown";
 }

@@ -52,6 +52,7 @@ enum class endpoint_rejection {
   invalid_url,
   invalid_event_types,
   invalid_overlap,
+  invalid_secret_version,
 };
 std::string_view to_string(endpoint_rejection r) noexcept;
 
@@ -165,6 +166,9 @@ struct update_endpoint {
 };
 struct rotate_endpoint_secret {
   std::string endpoint_id;
+  /// The version the caller stored the new secret under: above the current one (a version
+  /// left by a rotation whose append failed is skipped, never reused).
+  std::uint32_t secret_version = 0;
   std::chrono::seconds overlap{default_secret_overlap};
   timestamp now{};
 };
@@ -198,8 +202,9 @@ inline constexpr std::string_view endpoint_category = "webhook_endpoint";
 /// Refuses: create - endpoint_already_exists, invalid_endpoint_id, invalid_workspace, the
 /// settings rules; every other command - endpoint_not_found, endpoint_deleted; update - the
 /// settings rules (an update that changes nothing decides no event); rotate - invalid_overlap
-/// (0 to 7 days); disable/enable of an endpoint already so decide nothing (a failing-disable of
-/// an endpoint a person disabled keeps the person's reason).
+/// (0 to 7 days), invalid_secret_version (not above the current one); disable/enable of an endpoint
+/// already so decide nothing (a failing-disable of an endpoint a person disabled keeps the person's
+/// reason).
 result<std::vector<endpoint_event>, endpoint_rejection> decide(const endpoint_state& state,
                                                                const endpoint_command& command);
 

@@ -1,5 +1,4 @@
 #include "infra/http/client.hpp"
-#include "domain/encoding.hpp"
 
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
@@ -14,6 +13,9 @@
 #include <limits>
 #include <optional>
 #include <variant>
+#include <vector>
+
+#include "domain/encoding.hpp"
 
 namespace keyledger::infra {
 
@@ -25,7 +27,6 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
-
 
 bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
   return s.size() >= prefix.size() && domain::iequals_ascii(s.substr(0, prefix.size()), prefix);
@@ -293,10 +294,29 @@ struct http_client::impl {
                            });
     run();
     if (resolve_timed_out) {
-      return fail("cannot resolve " + endpoint.host + " within " +
-                  std::to_string(options.connect_timeout.count()) + " ms");
+      auto late = fail("cannot resolve " + endpoint.host + " within " +
+                       std::to_string(options.connect_timeout.count()) + " ms");
+      late.timed_out = true;
+      return late;
     }
     if (resolve_ec) return fail("cannot resolve " + endpoint.host + ": " + resolve_ec.message());
+    // Only the allowed addresses are ever connected to.
+    std::vector<tcp::endpoint> candidates;
+    for (const auto& entry : endpoints) {
+      const auto address = entry.endpoint().address();
+      const auto text =
+          address.is_v6() && address.to_v6().is_v4_mapped()
+              ? asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string()
+              : address.to_string();
+      if (!options.address_allowed || options.address_allowed(text)) {
+        candidates.push_back(entry.endpoint());
+      }
+    }
+    if (candidates.empty()) {
+      auto refused = fail(endpoint.host + " resolves to no address that may be connected to");
+      refused.refused = true;
+      return refused;
+    }
 
     // Try each address in turn until one accepts, all within the deadline.
     if (tls_context) {
@@ -307,14 +327,16 @@ struct http_client::impl {
     tcp().expires_at(deadline);
     beast::error_code connect_ec;
     tcp().async_connect(
-        endpoints, [&](const beast::error_code& ec, const tcp::endpoint&) { connect_ec = ec; });
+        candidates, [&](const beast::error_code& ec, const tcp::endpoint&) { connect_ec = ec; });
     run();
     if (connect_ec) {
       plain.reset();
       secure.reset();
       if (connect_ec == beast::error::timeout) {
-        return fail("cannot connect to " + where(endpoint) + " within " +
-                    std::to_string(options.connect_timeout.count()) + " ms");
+        auto late = fail("cannot connect to " + where(endpoint) + " within " +
+                         std::to_string(options.connect_timeout.count()) + " ms");
+        late.timed_out = true;
+        return late;
       }
       return fail("cannot connect to " + where(endpoint) + ": " + connect_ec.message());
     }
@@ -376,9 +398,11 @@ struct http_client::impl {
 
   exchange_outcome exchange(http::request<http::string_body>& req, bool head) {
     exchange_outcome out;
-    const auto timeout_message = [&] {
-      return "no answer from " + where(endpoint) + " within " +
-             std::to_string(options.request_timeout.count()) + " ms";
+    const auto timeout_error = [&] {
+      auto late = fail("no answer from " + where(endpoint) + " within " +
+                       std::to_string(options.request_timeout.count()) + " ms");
+      late.timed_out = true;
+      return late;
     };
     tcp().expires_after(options.request_timeout);
 
@@ -393,7 +417,7 @@ struct http_client::impl {
       close();
       out.stale = write_ec != beast::error::timeout;
       out.error = write_ec == beast::error::timeout
-                      ? fail(timeout_message())
+                      ? timeout_error()
                       : fail(where(endpoint) +
                              " closed the connection before the request "
                              "was sent (" +
@@ -413,11 +437,24 @@ struct http_client::impl {
                        [&](const beast::error_code& ec, std::size_t) { read_ec = ec; });
     });
     run();
+    if (read_ec == http::error::body_limit && options.truncate_body && parser.is_header_done()) {
+      // What arrived of the body is kept; the rest is never read.
+      auto& partial = parser.get();
+      client_response response;
+      response.status = partial.result_int();
+      for (const auto& field : partial) {
+        response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      }
+      response.body = std::move(partial.body());
+      close();
+      out.response = std::move(response);
+      return out;
+    }
     if (read_ec) {
       const bool nothing_received = !parser.got_some();
       close();
       if (read_ec == beast::error::timeout) {
-        out.error = fail(timeout_message());
+        out.error = timeout_error();
       } else if (read_ec == http::error::body_limit) {
         out.error = fail("the response body from " + where(endpoint) + " exceeds the " +
                          std::to_string(options.body_limit) + "-byte limit");

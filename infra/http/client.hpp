@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +45,14 @@ struct http_client_options {
   std::string ca_file;
   /// https only: the same as PEM text (several certificates may follow each other).
   std::string ca_pem;
+  /// When set, called with each address the host resolves to (canonical text, e.g. "10.0.0.1",
+  /// "::1"); only the addresses it allows are connected to (the check is made after resolution,
+  /// on the very addresses used, so a name cannot change its answer in between). None allowed:
+  /// a client_error with `refused` set, and nothing is sent.
+  std::function<bool(std::string_view address)> address_allowed;
+  /// A longer body is cut at `body_limit` and the response returned as received so far (the
+  /// connection is then closed) instead of failing.
+  bool truncate_body = false;
 };
 
 /// One request. `target` is the path and query ("/v1/keys?limit=5"); the endpoint's base_path
@@ -71,6 +80,8 @@ struct client_response {
 /// never contains a request header value (so never the Authorization header) or a body.
 struct client_error {
   std::string message;
+  bool timed_out = false;  ///< a deadline passed
+  bool refused = false;    ///< address_allowed refused every address of the host
 };
 
 /// A small synchronous HTTP/1.1 client (Boost.Beast and OpenSSL inside the .cpp only), over

@@ -314,3 +314,57 @@ TEST(net_parse, never_crashes_on_arbitrary_bytes) {
 
 }  // namespace
 }  // namespace keyledger::domain
+
+namespace keyledger::domain {
+namespace {
+
+bool public_text(std::string_view text) {
+  const auto ip = parse_ip(text);
+  EXPECT_TRUE(ip.has_value()) << text;
+  return ip && is_public_unicast(*ip);
+}
+
+TEST(PostbackAddresses, OnlyPublicUnicastIsPublic) {
+  for (const auto* ok :
+       {"8.8.8.8", "1.1.1.1", "93.184.216.34", "172.32.0.1", "100.128.0.1", "2606:4700:4700::1111",
+        "2a00:1450:4001:80b::200e", "2002:808:808::1", "64:ff9b::808:808"}) {
+    EXPECT_TRUE(public_text(ok)) << ok;
+  }
+  for (const auto* no : {"0.0.0.0",
+                         "127.0.0.1",
+                         "127.1.2.3",
+                         "10.0.0.1",
+                         "172.16.0.1",
+                         "172.31.255.255",
+                         "192.168.1.1",
+                         "100.64.0.1",
+                         "169.254.169.254",
+                         "224.0.0.1",
+                         "239.255.255.250",
+                         "255.255.255.255",
+                         "240.0.0.1",
+                         "192.0.2.1",
+                         "198.18.0.1",
+                         "198.51.100.7",
+                         "203.0.113.9",
+                         "192.0.0.8",
+                         "::",
+                         "::1",
+                         "::ffff:127.0.0.1",
+                         "::ffff:10.0.0.1",
+                         "::127.0.0.1",
+                         "fc00::1",
+                         "fd00:ec2::254",
+                         "fe80::1",
+                         "ff02::1",
+                         "2001:db8::1",
+                         "2002:a00:1::1",
+                         "64:ff9b::a00:1",
+                         "64:ff9b::7f00:1",
+                         "100::1"}) {
+    EXPECT_FALSE(public_text(no)) << no;
+  }
+}
+
+}  // namespace
+}  // namespace keyledger::domain

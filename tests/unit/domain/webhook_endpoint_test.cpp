@@ -111,24 +111,27 @@ TEST(WebhookEndpoint, UpdateRecordsOnlyWhatChanged) {
 
 TEST(WebhookEndpoint, RotationSignsWithBothVersionsDuringTheOverlap) {
   const auto s = created();
-  const auto r = decide(s, rotate_endpoint_secret{an_endpoint_id, 1h, fixed_instant()});
+  const auto r = decide(s, rotate_endpoint_secret{an_endpoint_id, 2, 1h, fixed_instant()});
   ASSERT_TRUE(r.ok());
   const auto after = apply_all(s, r.value());
   EXPECT_EQ(after.secret_version, 2u);
   EXPECT_EQ(after.signing_versions(fixed_instant() + 59min), (std::vector<std::uint32_t>{2, 1}));
   EXPECT_EQ(after.signing_versions(fixed_instant() + 1h), std::vector<std::uint32_t>{2});
 
-  EXPECT_EQ(refusal(s, rotate_endpoint_secret{an_endpoint_id, -1s, fixed_instant()}),
+  EXPECT_EQ(refusal(s, rotate_endpoint_secret{an_endpoint_id, 2, -1s, fixed_instant()}),
             endpoint_rejection::invalid_overlap);
-  EXPECT_EQ(
-      refusal(s, rotate_endpoint_secret{an_endpoint_id, max_secret_overlap + 1s, fixed_instant()}),
-      endpoint_rejection::invalid_overlap);
+  EXPECT_EQ(refusal(s, rotate_endpoint_secret{an_endpoint_id, 2, max_secret_overlap + 1s,
+                                              fixed_instant()}),
+            endpoint_rejection::invalid_overlap);
   // A second rotation: the overlap carries the version just replaced.
-  const auto again = decide(after, rotate_endpoint_secret{an_endpoint_id, 0s, fixed_instant()});
+  // A version at or below the current one is refused; one skipped (an orphan row) is fine.
+  EXPECT_EQ(refusal(after, rotate_endpoint_secret{an_endpoint_id, 2, 0s, fixed_instant()}),
+            endpoint_rejection::invalid_secret_version);
+  const auto again = decide(after, rotate_endpoint_secret{an_endpoint_id, 4, 0s, fixed_instant()});
   ASSERT_TRUE(again.ok());
   const auto third = apply_all(after, again.value());
-  EXPECT_EQ(third.secret_version, 3u);
-  EXPECT_EQ(third.signing_versions(fixed_instant()), std::vector<std::uint32_t>{3});
+  EXPECT_EQ(third.secret_version, 4u);
+  EXPECT_EQ(third.signing_versions(fixed_instant()), std::vector<std::uint32_t>{4});
 }
 
 TEST(WebhookEndpoint, DisableAndEnableAreIdempotentAndKeepTheReason) {

@@ -468,3 +468,53 @@ TEST(http_client_test, headers_over_the_limit_are_refused) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(http_client_test, only_allowed_addresses_are_connected_to) {
+  std::atomic<int> calls{0};
+  running_server server(echo_handler(&calls));
+  std::vector<std::string> asked;
+  http_client_options refusing;
+  refusing.address_allowed = [&asked](std::string_view address) {
+    asked.emplace_back(address);
+    return false;
+  };
+  http_client refused(local(server.port()), refusing);
+  auto r = refused.send(get("/"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.error().refused);
+  EXPECT_FALSE(r.error().timed_out);
+  EXPECT_EQ(asked, std::vector<std::string>{"127.0.0.1"});
+  EXPECT_EQ(calls.load(), 0) << "nothing was sent";
+
+  http_client_options allowing;
+  allowing.address_allowed = [](std::string_view address) { return address == "127.0.0.1"; };
+  http_client allowed(local(server.port()), allowing);
+  auto ok = allowed.send(get("/"));
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST(http_client_test, a_long_body_can_be_cut_instead_of_refused) {
+  running_server server([](http_request&&, responder respond) {
+    http_response r;
+    r.status = 202;
+    r.body = std::string(100 * 1024, 'x');
+    respond(std::move(r));
+  });
+  http_client_options options;
+  options.body_limit = 1024;
+  options.truncate_body = true;
+  http_client client(local(server.port()), options);
+  auto r = client.send(get("/"));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 202u);
+  EXPECT_LE(r->body.size(), 1024u);
+  // The connection was closed; the next request opens a new one and works.
+  auto again = client.send(get("/"));
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->status, 202u);
+}
+
+}  // namespace
