@@ -92,12 +92,8 @@ std::unique_ptr<pqxx::connection> open_audit_connection(const std::string& conni
   return conn;
 }
 
+using pg_detail::hex_of;
 std::string hex_of(std::span<const std::uint8_t> bytes) { return to_hex(bytes); }
-
-std::string hex_of(std::string_view bytes) {
-  return to_hex(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()),
-                                              bytes.size()));
-}
 
 sha256_digest digest_of(const pqxx::field& f) {
   sha256_digest d{};

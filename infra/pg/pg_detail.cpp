@@ -8,6 +8,7 @@
 
 #include "domain/encoding.hpp"
 #include "infra/core/error.hpp"
+#include "infra/crypto/crypto.hpp"
 
 namespace keyledger::infra::pg_detail {
 
@@ -142,6 +143,11 @@ std::string format_uuid(const uuid& id) {
     out += digits[id[i] & 0x0f];
   }
   return out;
+}
+
+std::string hex_of(std::string_view bytes) {
+  return to_hex(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                                              bytes.size()));
 }
 
 }  // namespace keyledger::infra::pg_detail

@@ -125,6 +125,9 @@ constexpr std::int64_t clamp_timestamp(std::int64_t us) noexcept {
 /// time zone.
 std::string timestamptz_from_us_sql(std::string_view expr);
 
+/// Bytes as lowercase hex, for decode($n, 'hex') into a bytea.
+std::string hex_of(std::string_view bytes);
+
 /// A uuid as PostgreSQL reads it: 8-4-4-4-12 lowercase hex.
 std::string format_uuid(const uuid& id);
 

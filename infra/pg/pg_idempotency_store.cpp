@@ -60,11 +60,6 @@ bool storable(std::string_view text) noexcept {
          pg_detail::is_storable_text(text);
 }
 
-std::string hex_of(std::string_view bytes) {
-  return to_hex(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()),
-                                              bytes.size()));
-}
-
 }  // namespace
 
 struct pg_idempotency_store::impl {
@@ -130,7 +125,7 @@ void pg_idempotency_store::complete(std::string_view scope, std::string_view key
                                     std::string_view sealed_response) {
   // A scope or key that cannot be stored was never claimed.
   if (!storable(scope) || !storable(key)) return;
-  const std::string response_hex = hex_of(sealed_response);
+  const std::string response_hex = pg_detail::hex_of(sealed_response);
   impl_->conn.run("idempotency complete", [&](pqxx::connection& c) {
     pqxx::nontransaction txn(c);
     txn.exec_prepared(stmt_complete, std::string(scope), std::string(key), response_hex);

@@ -31,11 +31,6 @@ std::unique_ptr<pqxx::connection> open_signing_key_connection(const std::string&
   return conn;
 }
 
-std::string hex_of(std::string_view bytes) {
-  return to_hex(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()),
-                                              bytes.size()));
-}
-
 std::optional<std::string> read(pqxx::transaction_base& txn, const std::string& kid) {
   const pqxx::result r = txn.exec_prepared(stmt_get, kid);
   if (r.empty()) return std::nullopt;
@@ -64,7 +59,7 @@ void pg_signing_key_store::put(std::string_view kid, std::string_view sealed) {
     throw error(errc::bad_request, "signing key put: kid malformed or no bytes");
   }
   const std::string kid_text(kid);
-  const std::string sealed_hex = hex_of(sealed);
+  const std::string sealed_hex = pg_detail::hex_of(sealed);
   impl_->conn.run("signing key put", [&](pqxx::connection& c) {
     pqxx::nontransaction txn(c);
     if (!txn.exec_prepared(stmt_put, kid_text, sealed_hex).empty()) return;

@@ -110,11 +110,6 @@ std::unique_ptr<pqxx::connection> open_webhook_connection(const std::string& con
   return conn;
 }
 
-std::string hex_of(std::string_view bytes) {
-  return to_hex(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()),
-                                              bytes.size()));
-}
-
 std::string text_of(const pqxx::field& f) { return std::string(f.c_str(), f.size()); }
 
 std::optional<std::string> read_secret(pqxx::transaction_base& txn, const std::string& owner,
@@ -167,7 +162,7 @@ void pg_webhook_store::put_secret(std::string_view owner_id, std::uint32_t versi
     throw error(errc::bad_request, "webhook secret put: owner malformed, version 0 or no bytes");
   }
   const std::string owner(owner_id);
-  const std::string sealed_hex = hex_of(sealed);
+  const std::string sealed_hex = pg_detail::hex_of(sealed);
   impl_->conn.run("webhook secret put", [&](pqxx::connection& c) {
     pqxx::nontransaction txn(c);
     if (!txn.exec_prepared(stmt_secret_put, owner, version, sealed_hex).empty()) return;

@@ -72,8 +72,8 @@ infra::secret endpoint_service::mint_and_store(infra::webhook_store& secrets,
                                                std::uint32_t version) const {
   std::array<std::uint8_t, 32> key{};
   random_.fill(key);
-  const std::string raw(reinterpret_cast<const char*>(key.data()), key.size());
-  secrets.put_secret(owner, version, sealer_.seal(raw, associated_data(owner, version)));
+  const infra::secret raw(std::string(reinterpret_cast<const char*>(key.data()), key.size()));
+  secrets.put_secret(owner, version, sealer_.seal(raw.reveal(), associated_data(owner, version)));
   infra::secret text(wh::secret_text(key));
   key.fill(0);
   return text;
