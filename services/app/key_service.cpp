@@ -197,7 +197,14 @@ std::size_t key_service::record_expiry(infra::event_store& store, std::string_vi
     auto decision = domain::decide(state, command);
     if (!decision || decision->empty()) continue;
     std::vector<infra::new_event> events;
-    const auto base = "keyledger/key-" + std::string(kind) + "/" + state.key_id + "/" + expires;
+    // The 14-day warning keeps the id it had before the 1-day one existed, so nodes of both
+    // versions racing on it still append one.
+    std::string what(kind);
+    if (const auto* warning = std::get_if<domain::key_expiry_approaching>(&decision->front());
+        warning != nullptr && warning->days_before != 14) {
+      what += "-" + std::to_string(warning->days_before) + "d";
+    }
+    const auto base = "keyledger/key-" + what + "/" + state.key_id + "/" + expires;
     for (std::size_t i = 0; i < decision->size(); ++i) {
       events.push_back(
           encode_event(decision.value()[i], derived_event_id(base + "/" + std::to_string(i))));
