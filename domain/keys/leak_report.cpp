@@ -47,6 +47,11 @@ bool valid_leak_source(std::string_view source) noexcept {
                      [](char c) { return is_ascii_alnum(c) || c == '_' || c == '-'; });
 }
 
+bool valid_leak_type(std::string_view type) noexcept {
+  return !type.empty() && type.size() <= max_leak_type_length &&
+         std::all_of(type.begin(), type.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
 std::string recorded_leak_url(std::string_view url) {
   return contains_key(url) ? std::string() : std::string(url);
 }

@@ -39,6 +39,12 @@ bool valid_leak_url(std::string_view url) noexcept;
 /// "unknown").
 bool valid_leak_source(std::string_view source) noexcept;
 
+/// A reported string's type as the reporter names it (GitHub: the secret type registered with the
+/// partner program, e.g. "keyledger_api_key"), echoed in the answer: 1-128 printable ASCII
+/// characters, no space.
+inline constexpr std::size_t max_leak_type_length = 128;
+bool valid_leak_type(std::string_view type) noexcept;
+
 /// The URL as a KeyLeaked event records it: "" when it holds a well-formed key anywhere (events
 /// never hold a secret, and a URL can), otherwise as given. Precondition: valid_leak_url.
 std::string recorded_leak_url(std::string_view url);

@@ -8,7 +8,7 @@
 
 #include "domain/encoding.hpp"
 
-namespace keyledger::testing {
+namespace keyledger::test_support {
 
 struct p256_test_signer::impl {
   EVP_PKEY* key = nullptr;
@@ -62,4 +62,4 @@ std::string p256_test_signer::sign_base64(std::string_view message) const {
   return domain::base64_encode(sign(message));
 }
 
-}  // namespace keyledger::testing
+}  // namespace keyledger::test_support

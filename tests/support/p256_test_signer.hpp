@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace keyledger::testing {
+namespace keyledger::test_support {
 
 class p256_test_signer {
  public:
@@ -30,4 +30,4 @@ class p256_test_signer {
   std::unique_ptr<impl> impl_;
 };
 
-}  // namespace keyledger::testing
+}  // namespace keyledger::test_support

@@ -132,6 +132,15 @@ TEST(key_leak, given_a_url_or_source_an_event_may_not_hold_then_invalid_leak_rep
   }
 }
 
+TEST(key_leak, a_reported_type_is_printable_ascii_of_at_most_128) {
+  EXPECT_TRUE(valid_leak_type("keyledger_api_key"));
+  EXPECT_TRUE(valid_leak_type(std::string(max_leak_type_length, 't')));
+  for (const std::string& bad : {std::string(), std::string(max_leak_type_length + 1, 't'),
+                                 std::string("a b"), std::string("a\n"), std::string("\xc3\xa9")}) {
+    EXPECT_FALSE(valid_leak_type(bad)) << bad;
+  }
+}
+
 TEST(key_leak, given_an_empty_url_then_it_is_recorded_empty) {
   const auto key = a_key();
   auto r = a_report(key, t0);

@@ -42,8 +42,8 @@ TEST(ecdsa_p256, verifies_the_example_github_documents) {
 }
 
 TEST(ecdsa_p256, a_fresh_key_verifies_its_own_signatures_and_no_other_keys) {
-  const testing::p256_test_signer signer;
-  const testing::p256_test_signer other;
+  const test_support::p256_test_signer signer;
+  const test_support::p256_test_signer other;
   const auto key = ecdsa_p256_verifier::from_pem(signer.public_pem());
   ASSERT_TRUE(key.has_value());
   const std::string body = R"([{"token":"kl_live_x","type":"keyledger_api_key"}])";
