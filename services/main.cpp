@@ -227,7 +227,7 @@ int main(int argc, char** argv) {
       "(default 127.0.0.1:8080), KEYLEDGER_DATA_DIR (default .local/), KEYLEDGER_SECRET_FILE, "
       "KEYLEDGER_IO_THREADS, KEYLEDGER_DB_THREADS, KEYLEDGER_DB_QUEUE, KEYLEDGER_LOG_LEVEL, "
       "KEYLEDGER_TRUSTED_PROXIES, KEYLEDGER_EXPIRY_INTERVAL_MS, KEYLEDGER_USAGE_FLUSH_MS, "
-      "KEYLEDGER_REQUEST_LOG_DAYS (docs/operations.md)."};
+      "KEYLEDGER_REQUEST_LOG_DAYS, KEYLEDGER_LEAK_REPORTER_KEYS (docs/operations.md)."};
   app.require_subcommand(1);
 
   auto* serve_cmd = app.add_subcommand(

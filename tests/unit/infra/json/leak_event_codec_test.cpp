@@ -72,9 +72,8 @@ TEST(leak_event_codec, on_leak_is_written_last_only_when_it_changed) {
   EXPECT_EQ(unchanged.find("on_leak"), std::string::npos) << unchanged;
   e.on_leak = domain::leak_action::disable;
   const auto payload = encode_payload(domain::workspace_event{e});
-  EXPECT_EQ(payload,
-            R"({"workspace_id":"ws_x","changed_by":"usr_x",)"
-            R"("changed_at":"2026-11-23T19:36:02.123456Z","on_leak":"disable"})");
+  EXPECT_EQ(payload, R"({"workspace_id":"ws_x","changed_by":"usr_x",)"
+                     R"("changed_at":"2026-11-23T19:36:02.123456Z","on_leak":"disable"})");
   const auto back = decode_workspace_event("WorkspaceSettingsChanged", payload);
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(std::get<domain::workspace_settings_changed>(*back), e);
