@@ -1,8 +1,8 @@
 // The keyledger executable: serve | migrate | bootstrap | verify-log | keys | signing-keys |
 // audit.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -25,10 +25,10 @@
 #include "infra/http/server.hpp"
 #include "infra/json/json.hpp"
 #include "infra/pg/migrations.hpp"
+#include "infra/pg/pg_audit_store.hpp"
 #include "infra/pg/pg_event_store.hpp"
 #include "infra/pg/pg_idempotency_store.hpp"
 #include "infra/pg/pg_people_store.hpp"
-#include "infra/pg/pg_audit_store.hpp"
 #include "infra/pg/pg_signing_key_store.hpp"
 #include "infra/pg/pg_subscription.hpp"
 #include "infra/pg/pg_telemetry_store.hpp"
@@ -49,6 +49,7 @@
 #include "services/cli/audit_cli.hpp"
 #include "services/cli/audit_replay_cli.hpp"
 #include "services/cli/keys_cli.hpp"
+#include "services/cli/scan_cli.hpp"
 #include "services/cli/signing_keys_cli.hpp"
 #include "services/http/api_handler.hpp"
 #include "services/http/errors/errors.hpp"
@@ -226,7 +227,7 @@ int main(int argc, char** argv) {
       "(default 127.0.0.1:8080), KEYLEDGER_DATA_DIR (default .local/), KEYLEDGER_SECRET_FILE, "
       "KEYLEDGER_IO_THREADS, KEYLEDGER_DB_THREADS, KEYLEDGER_DB_QUEUE, KEYLEDGER_LOG_LEVEL, "
       "KEYLEDGER_TRUSTED_PROXIES, KEYLEDGER_EXPIRY_INTERVAL_MS, KEYLEDGER_USAGE_FLUSH_MS, "
-      "KEYLEDGER_REQUEST_LOG_DAYS (docs/operations.md)."};
+      "KEYLEDGER_REQUEST_LOG_DAYS, KEYLEDGER_LEAK_REPORTER_KEYS (docs/operations.md)."};
   app.require_subcommand(1);
 
   auto* serve_cmd = app.add_subcommand(
@@ -273,6 +274,7 @@ int main(int argc, char** argv) {
   kl::services::signing_keys_command signing_keys_cli(app);  // operator: DATABASE_URL
   kl::services::audit_command audit_cli(app);  // auditors: verify offline; export: DATABASE_URL
   kl::services::audit_replay_command audit_replay(app);  // offline: an export file
+  kl::services::scan_command scan(app);                  // offline: files, for hooks and CI
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -280,6 +282,7 @@ int main(int argc, char** argv) {
   }
   // The client commands need no server configuration (no DATABASE_URL, no secret).
   if (keys_client.chosen()) return keys_client.run();
+  if (scan.chosen()) return scan.run(std::cout, std::cerr);
   if (audit_replay.chosen()) {
     const kl::infra::system_clock clock;
     return audit_replay.run(clock, std::cout, std::cerr);

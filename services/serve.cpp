@@ -40,6 +40,8 @@
 #include "services/app/expiry_job.hpp"
 #include "services/app/housekeeping.hpp"
 #include "services/app/key_service.hpp"
+#include "services/app/leaks/leak_reporters.hpp"
+#include "services/app/leaks/leak_service.hpp"
 #include "services/app/oauth/authorization_service.hpp"
 #include "services/app/oauth/client_service.hpp"
 #include "services/app/oauth/introspection.hpp"
@@ -116,6 +118,8 @@ int serve(const kl::infra::config& cfg) {
       kl::infra::derive_key(server_secret.reveal(), kl::services::checkpoint_key_seal_info));
   kl::infra::hmac_key_hasher hasher(std::move(server_secret));
   auto trusted_proxies = kl::services::parse_trusted_proxies(cfg.trusted_proxies);
+  // Who may report leaked keys (POST /v1/leaks); a bad key stops the start, naming its id.
+  const auto leak_reporter_keys = kl::services::leak_reporters::load(cfg.leak_reporter_keys);
 
   // Build the views from the whole log before accepting a request, then follow it. The
   // directory first: once the key view has applied an event, the directory has it too.
@@ -177,6 +181,9 @@ int serve(const kl::infra::config& cfg) {
   kl::services::rate_limiter limiter;
   kl::services::verifier verifier(view, hasher, limiter, usage, clock);
   usage.start();
+  const kl::services::leak_service leaks(view, keys, workspaces, hasher, usage, clock);
+  log(log_level::info, "leak_reports",
+      {{"reporter_keys", std::to_string(leak_reporter_keys.size())}});
 
   kl::services::expiry_job::options expiry_options;
   expiry_options.interval = std::chrono::milliseconds(cfg.expiry_interval_ms);
@@ -287,6 +294,8 @@ int serve(const kl::infra::config& cfg) {
       .oauth = oauth,
       .audit = &audit,
       .log_mismatch = [&audit_monitor] { return audit_monitor.failure(); },
+      .leak_reporter_keys = &leak_reporter_keys,
+      .leaks = &leaks,
   });
   server.run();
 

@@ -163,11 +163,33 @@ decision decide_expire(const api_key_state& state, const expire_key& c) {
 
 decision decide_warn(const api_key_state& state, const warn_key_expiry& c) {
   if (!state.exists) return rejection::key_not_found;
-  if (state.revoked_at || !state.expires_at) return rejection::not_due;
-  const timestamp expires_at = *state.expires_at;
-  if (c.now >= expires_at || c.now < expires_at - expiry_warning_lead) return rejection::not_due;
-  if (state.expiry_warned_for == expires_at) return rejection::not_due;
-  return std::vector<api_key_event>{key_expiry_approaching{state.key_id, expires_at}};
+  const auto days = due_expiry_warning(state, c.now);
+  if (!days) return rejection::not_due;
+  return std::vector<api_key_event>{key_expiry_approaching{state.key_id, *state.expires_at, *days}};
+}
+
+decision decide_leak(const api_key_state& state, const report_leak& c) {
+  if (!state.exists) return rejection::key_not_found;
+  if (!valid_leak_url(c.url) || !valid_leak_source(c.source)) {
+    return rejection::invalid_leak_report;
+  }
+  key_leaked leaked{state.key_id, recorded_leak_url(c.url), c.source, leak_response::none, c.now};
+  std::vector<api_key_event> events;
+  // A key that can never work again needs nothing more; a disabled one under "revoke" is
+  // revoked all the same (a person could re-enable it).
+  const bool dead = state.revoked_at.has_value() || is_expired_at(state, c.now);
+  if (!dead && c.on_leak == leak_action::revoke) {
+    leaked.action = leak_response::revoked;
+    events.emplace_back(leaked);
+    events.emplace_back(key_revoked{state.key_id, c.now});
+  } else if (!dead && state.enabled) {
+    leaked.action = leak_response::disabled;
+    events.emplace_back(leaked);
+    events.emplace_back(key_disabled{state.key_id, c.now});
+  } else {
+    events.emplace_back(leaked);
+  }
+  return events;
 }
 
 }  // namespace
@@ -183,6 +205,7 @@ std::string_view event_type(const api_key_event& e) noexcept {
           [](const key_revoked&) -> std::string_view { return "KeyRevoked"; },
           [](const key_expired&) -> std::string_view { return "KeyExpired"; },
           [](const key_expiry_approaching&) -> std::string_view { return "KeyExpiryApproaching"; },
+          [](const key_leaked&) -> std::string_view { return "KeyLeaked"; },
       },
       e);
 }
@@ -262,8 +285,30 @@ std::string_view to_string(rejection r) noexcept {
       return "invalid_owner";
     case rejection::workspace_not_found:
       return "workspace_not_found";
+    case rejection::invalid_leak_report:
+      return "invalid_leak_report";
   }
   return "unknown";
+}
+
+std::optional<int> due_expiry_warning(const api_key_state& state, timestamp now) noexcept {
+  if (!state.exists || state.revoked_at || !state.expires_at) return std::nullopt;
+  const timestamp expires_at = *state.expires_at;
+  if (now >= expires_at) return std::nullopt;
+  int due = 0;
+  if (now >= expires_at - last_expiry_warning_lead) {
+    due = 1;
+  } else if (now >= expires_at - expiry_warning_lead) {
+    due = 14;
+  } else {
+    return std::nullopt;
+  }
+  // Warnings only get closer: one recorded at (or nearer than) this one makes it not due.
+  if (state.expiry_warned_for == expires_at && state.expiry_warned_days > 0 &&
+      state.expiry_warned_days <= due) {
+    return std::nullopt;
+  }
+  return due;
 }
 
 std::string key_stream_id(std::string_view key_id) {
@@ -280,6 +325,7 @@ result<std::vector<api_key_event>, rejection> decide(const api_key_state& state,
                         [&](const revoke_key& c) { return decide_revoke(state, c); },
                         [&](const expire_key& c) { return decide_expire(state, c); },
                         [&](const warn_key_expiry& c) { return decide_warn(state, c); },
+                        [&](const report_leak& c) { return decide_leak(state, c); },
                     },
                     command);
 }
@@ -355,7 +401,9 @@ api_key_state evolve(api_key_state state, const api_key_event& event) {
                    state.revoked_at.reset();
                    state.expiry_recorded = false;
                    state.expiry_warned_for.reset();
+                   state.expiry_warned_days = 0;
                    state.updated_at.reset();
+                   state.leaked_at.reset();
                  },
                  [&](const key_updated& e) {
                    if (e.name) state.name = *e.name;
@@ -381,7 +429,11 @@ api_key_state evolve(api_key_state state, const api_key_event& event) {
                  },
                  [&](const key_revoked& e) { state.revoked_at = e.revoked_at; },
                  [&](const key_expired&) { state.expiry_recorded = true; },
-                 [&](const key_expiry_approaching& e) { state.expiry_warned_for = e.expires_at; },
+                 [&](const key_expiry_approaching& e) {
+                   state.expiry_warned_for = e.expires_at;
+                   state.expiry_warned_days = e.days_before;
+                 },
+                 [&](const key_leaked& e) { state.leaked_at = e.reported_at; },
              },
              event);
   ++state.version;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "domain/keys/key_settings.hpp"
+#include "domain/keys/leak_report.hpp"
 #include "domain/result.hpp"
 #include "domain/types.hpp"
 
@@ -94,16 +95,33 @@ struct key_expired {
   bool operator==(const key_expired&) const = default;
 };
 
-/// Type name "KeyExpiryApproaching": the key expires within 14 days (postbacks use it).
-/// Appended once per (key, expires_at).
+/// Type name "KeyExpiryApproaching": the key expires within 14 days (postbacks use it), or
+/// within 1 day (the last warning). Appended once per (key, expires_at, days_before).
 struct key_expiry_approaching {
   std::string key_id;
   timestamp expires_at{};
+  /// Which warning: 14 (the first, 14 days before) or 1 (the last, 1 day before). Absent in
+  /// events written before the second warning existed: 14.
+  int days_before = 14;
   bool operator==(const key_expiry_approaching&) const = default;
 };
 
+/// Type name "KeyLeaked": a signed leak report (GitHub secret scanning) named this key. Appended
+/// in the same transaction as the KeyRevoked or KeyDisabled it caused (`action`), or alone when
+/// the key was already refused (`action` none), so that every reader that knows only KeyRevoked
+/// and KeyDisabled still refuses the key. Carries no secret: where the key was found, not the
+/// key.
+struct key_leaked {
+  std::string key_id;
+  std::string url;     ///< where it was found; "" when unknown or withheld (it held a key)
+  std::string source;  ///< the reporter's source: "content", "commit", ..., "unknown"
+  leak_response action = leak_response::none;
+  timestamp reported_at{};  ///< when keyledger received the report
+  bool operator==(const key_leaked&) const = default;
+};
+
 using api_key_event = std::variant<key_created, key_updated, key_disabled, key_enabled, key_rotated,
-                                   key_revoked, key_expired, key_expiry_approaching>;
+                                   key_revoked, key_expired, key_expiry_approaching, key_leaked>;
 
 /// The stable type name stored in the event log.
 std::string_view event_type(const api_key_event& e) noexcept;
@@ -140,7 +158,9 @@ struct api_key_state {
   std::optional<timestamp> revoked_at;
   bool expiry_recorded = false;                ///< KeyExpired appended
   std::optional<timestamp> expiry_warned_for;  ///< expires_at of the last KeyExpiryApproaching
+  int expiry_warned_days = 0;                  ///< its days_before (0 before any warning)
   std::optional<timestamp> updated_at;         ///< last KeyUpdated/Disabled/Enabled/Rotated
+  std::optional<timestamp> leaked_at;          ///< reported_at of the last KeyLeaked
 
   /// The status at `now` (expiry is a matter of time, not of the KeyExpired event).
   key_status status_at(timestamp now) const noexcept;
@@ -198,15 +218,29 @@ struct expire_key {
   timestamp now{};
 };
 
-/// Background job: KeyExpiryApproaching if now >= expires_at - 14 days, now < expires_at and
-/// no warning was recorded for this expires_at (else not_due). Never for a revoked key.
+/// Background job: KeyExpiryApproaching for the warning due_expiry_warning names (else
+/// not_due). Never for a revoked key.
 struct warn_key_expiry {
   std::string key_id;
   timestamp now{};
 };
 
+/// A signed leak report named this key (the caller matched the reported string by keyed hash).
+/// Decides KeyLeaked plus, for a key not yet refused, KeyRevoked (on_leak revoke) or KeyDisabled
+/// (on_leak disable); KeyLeaked alone (action none) for a key revoked, expired, or already
+/// disabled under "disable". The URL is recorded as recorded_leak_url has it. Refuses
+/// key_not_found, and invalid_leak_report for a URL or source outside valid_leak_url /
+/// valid_leak_source.
+struct report_leak {
+  std::string key_id;
+  std::string url;
+  std::string source = "unknown";
+  leak_action on_leak = leak_action::revoke;  ///< the workspace's setting
+  timestamp now{};
+};
+
 using api_key_command =
-    std::variant<create_key, update_key, revoke_key, expire_key, warn_key_expiry>;
+    std::variant<create_key, update_key, revoke_key, expire_key, warn_key_expiry, report_leak>;
 
 /// Why a command was refused. Values, never exceptions.
 enum class rejection {
@@ -233,12 +267,19 @@ enum class rejection {
   invalid_key_policy,
   invalid_owner,  ///< create: owner_user_id neither "" nor a user id
   workspace_not_found,
+  invalid_leak_report,  ///< a leak report's URL or source is not one an event may hold
 };
 
 std::string_view to_string(rejection r) noexcept;
 
 /// The stream that holds one key's events: "api_key-<key_id>".
 std::string key_stream_id(std::string_view key_id);
+
+/// The expiry warning due at `now`, as its days_before: 1 from expires_at - 1 day, 14 from
+/// expires_at - 14 days, until expires_at; nullopt when none is, when that warning (or the later
+/// one: a key whose 14-day window was missed gets only the last) was recorded for this
+/// expires_at, and for revoked keys and keys that never expire. Pure.
+std::optional<int> due_expiry_warning(const api_key_state& state, timestamp now) noexcept;
 
 /// decide(state, command) -> events | rejection. Pure.
 result<std::vector<api_key_event>, rejection> decide(const api_key_state& state,

@@ -42,8 +42,10 @@ struct key_policy {
 /// Grace period of a rotation: 0 (the old key stops at once) to 30 days; default 24 h.
 inline constexpr std::chrono::seconds max_grace_period = std::chrono::days(30);
 inline constexpr std::chrono::seconds default_grace_period = std::chrono::hours(24);
-/// KeyExpiryApproaching is due this long before expires_at.
+/// The first KeyExpiryApproaching (days_before 14) is due this long before expires_at...
 inline constexpr std::chrono::seconds expiry_warning_lead = std::chrono::days(14);
+/// ...and the last one (days_before 1) this long before it.
+inline constexpr std::chrono::seconds last_expiry_warning_lead = std::chrono::days(1);
 /// At most this many allowed CIDRs per key.
 inline constexpr std::size_t max_allowed_cidrs = 32;
 inline constexpr std::size_t max_postback_url_length = 2048;

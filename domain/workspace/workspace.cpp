@@ -42,7 +42,8 @@ decision decide_settings(const workspace_state& state, const update_workspace_se
     if (!valid_catalog(*c.scope_catalog)) return rejection::invalid_scopes;
     if (*c.scope_catalog != state.scope_catalog) e.scope_catalog = c.scope_catalog;
   }
-  if (!e.policy && !e.scope_catalog) return std::vector<workspace_event>{};
+  if (c.on_leak && *c.on_leak != state.on_leak) e.on_leak = c.on_leak;
+  if (!e.policy && !e.scope_catalog && !e.on_leak) return std::vector<workspace_event>{};
   return std::vector<workspace_event>{std::move(e)};
 }
 
@@ -103,6 +104,7 @@ workspace_state evolve(workspace_state state, const workspace_event& event) {
                  [&](const workspace_settings_changed& e) {
                    if (e.policy) state.policy = *e.policy;
                    if (e.scope_catalog) state.scope_catalog = *e.scope_catalog;
+                   if (e.on_leak) state.on_leak = *e.on_leak;
                  },
              },
              event);

@@ -34,6 +34,8 @@ struct workspace_settings_changed {
   std::optional<std::vector<std::string>> scope_catalog;
   std::string changed_by;  ///< a user id
   timestamp changed_at{};
+  /// What a signed leak report does to a live key of the workspace (since leak reports).
+  std::optional<leak_action> on_leak;
   bool operator==(const workspace_settings_changed&) const = default;
 };
 
@@ -50,6 +52,7 @@ struct workspace_state {
   timestamp created_at{};
   key_policy policy;
   std::vector<std::string> scope_catalog;
+  leak_action on_leak = leak_action::revoke;  ///< revoke unless a settings change says disable
 };
 
 struct create_workspace {
@@ -62,6 +65,7 @@ struct create_workspace {
 };
 
 /// Decides WorkspaceSettingsChanged with the members that really differ (nothing if none).
+/// on_leak: revoke (the default) or disable, for keys named by a leak report.
 /// Refuses an invalid policy (invalid_key_policy) or catalog (invalid_scopes), and a missing
 /// workspace (workspace_not_found).
 struct update_workspace_settings {
@@ -70,6 +74,7 @@ struct update_workspace_settings {
   std::optional<std::vector<std::string>> scope_catalog;
   std::string changed_by;
   timestamp now{};
+  std::optional<leak_action> on_leak;
 };
 
 using workspace_command = std::variant<create_workspace, update_workspace_settings>;

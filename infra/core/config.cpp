@@ -160,6 +160,66 @@ bool valid_issuer(const std::string& url) {
   return host == "127.0.0.1" || host == "[::1]" || host == "localhost";
 }
 
+std::vector<leak_reporter_key> parse_leak_reporter_keys(std::string_view text) {
+  constexpr std::string_view variable = "KEYLEDGER_LEAK_REPORTER_KEYS: ";
+  constexpr std::string_view pem_start = "-----BEGIN";
+  auto trim = [](std::string_view s) {
+    while (!s.empty() &&
+           (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) {
+      s.remove_prefix(1);
+    }
+    while (!s.empty() &&
+           (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
+      s.remove_suffix(1);
+    }
+    return s;
+  };
+  std::vector<leak_reporter_key> keys;
+  std::size_t position = 0;
+  while (true) {
+    const auto comma = text.find(',');
+    const auto entry = trim(text.substr(0, comma));
+    ++position;
+    const std::string where = "entry " + std::to_string(position);
+    const auto equals = entry.find('=');
+    if (entry.empty() || equals == std::string_view::npos) {
+      fail(std::string(variable) + where + " must be <key id>=<PEM file or inline PEM>");
+    }
+    leak_reporter_key key;
+    key.key_id = std::string(trim(entry.substr(0, equals)));
+    const bool id_ok = !key.key_id.empty() && key.key_id.size() <= 128 &&
+                       std::all_of(key.key_id.begin(), key.key_id.end(), [](char ch) {
+                         return is_alnum(ch) || ch == '.' || ch == '_' || ch == ':' || ch == '-';
+                       });
+    if (!id_ok)
+      fail(std::string(variable) + where + ": the key id must be 1-128 of [A-Za-z0-9._:-]");
+    for (const auto& other : keys) {
+      if (other.key_id == key.key_id) {
+        fail(std::string(variable) + "key id " + key.key_id + " is given twice");
+      }
+    }
+    const auto value = trim(entry.substr(equals + 1));
+    if (value.empty()) fail(std::string(variable) + "key id " + key.key_id + " has no key");
+    if (value.starts_with(pem_start)) {
+      // One line in an environment variable: "\n" stands for a line break.
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        if (value[i] == '\\' && i + 1 < value.size() && value[i + 1] == 'n') {
+          key.pem.push_back('\n');
+          ++i;
+        } else {
+          key.pem.push_back(value[i]);
+        }
+      }
+    } else {
+      key.pem_file = std::string(value);
+    }
+    keys.push_back(std::move(key));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return keys;
+}
+
 config load_config_from_env() {
   config c;
   // Never echo DATABASE_URL in an error: it may carry a password.
@@ -210,6 +270,9 @@ config load_config_from_env() {
                                 [](char ch) { return ch > 0x20 && ch < 0x7f && ch != '+'; });
     if (!ok) fail("KEYLEDGER_AUDIT_ORIGIN: must be printable ASCII without spaces or '+'");
     c.audit_origin = std::move(*origin);
+  }
+  if (const auto reporters = read_env("KEYLEDGER_LEAK_REPORTER_KEYS")) {
+    c.leak_reporter_keys = parse_leak_reporter_keys(*reporters);
   }
   if (const auto proxies = read_env("KEYLEDGER_TRUSTED_PROXIES")) {
     // Split on commas, trimming spaces; the services layer validates each entry as a CIDR.

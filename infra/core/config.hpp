@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace keyledger::infra {
@@ -29,6 +30,19 @@ namespace keyledger::infra {
 ///   KEYLEDGER_AUDIT_CHECKPOINT_SECONDS  or every T seconds if the log grew, default 10 (1-86400)
 ///   KEYLEDGER_AUDIT_ORIGIN  the audit log's origin (its checkpoints' first line), used only when
 ///                           the log's checkpoint key is created; default keyledger/log_<random>
+///   KEYLEDGER_LEAK_REPORTER_KEYS  the public keys that may sign leak reports (POST /v1/leaks):
+///                           comma-separated `<key id>=<PEM file path>` or `<key id>=<inline PEM>`
+///                           (parse_leak_reporter_keys); default none: the endpoint refuses
+///
+/// One public key that may sign leak reports: its identifier (GitHub's
+/// Github-Public-Key-Identifier) and the PEM text, or the path of a file holding it.
+struct leak_reporter_key {
+  std::string key_id;
+  std::string pem;       ///< inline PEM ("" when pem_file is set)
+  std::string pem_file;  ///< path of a PEM file ("" when pem is set)
+  bool operator==(const leak_reporter_key&) const = default;
+};
+
 struct config {
   std::string database_url;
   std::string listen_host = "127.0.0.1";
@@ -47,7 +61,15 @@ struct config {
   std::size_t audit_checkpoint_events = 1000;
   std::size_t audit_checkpoint_seconds = 10;
   std::string audit_origin;  ///< empty: a random one at the key's creation
+  std::vector<leak_reporter_key> leak_reporter_keys;  ///< empty: leak reports are refused
 };
+
+/// KEYLEDGER_LEAK_REPORTER_KEYS: entries separated by commas (whitespace around them ignored),
+/// each `<key id>=<value>`. The key id is 1-128 of [A-Za-z0-9._:-] (GitHub's are 64 hex digits),
+/// unique. The value is an inline PEM when it starts with "-----BEGIN" (a literal `\n` stands
+/// for a line break, so it fits on one line), otherwise the path of a PEM file. Throws
+/// infra::error(errc::config) naming the entry's position or key id, never its value.
+std::vector<leak_reporter_key> parse_leak_reporter_keys(std::string_view text);
 
 /// Whether `url` may be an OAuth issuer: https://host[:port][/path] (no query, no fragment, no
 /// user info, no trailing slash), or the same with http to 127.0.0.1, [::1] or localhost.

@@ -132,6 +132,17 @@ std::string encode(const domain::key_expiry_approaching& e) {
   json_writer w;
   w.begin_object().field("key_id", e.key_id);
   write_timestamp(w, "expires_at", e.expires_at);
+  // Since the 1-day warning: which warning this is (absent in older events: 14).
+  w.field("days_before", static_cast<std::int64_t>(e.days_before));
+  w.end_object();
+  return w.take();
+}
+
+std::string encode(const domain::key_leaked& e) {
+  json_writer w;
+  w.begin_object().field("key_id", e.key_id).field("url", e.url).field("source", e.source);
+  w.field("action", domain::to_string(e.action));
+  write_timestamp(w, "reported_at", e.reported_at);
   w.end_object();
   return w.take();
 }
@@ -158,6 +169,8 @@ std::string encode(const domain::workspace_settings_changed& e) {
   if (e.scope_catalog) write_string_array(w, "scope_catalog", *e.scope_catalog);
   w.field("changed_by", e.changed_by);
   write_timestamp(w, "changed_at", e.changed_at);
+  // Since leak reports, after the older members: only when it changed.
+  if (e.on_leak) w.field("on_leak", domain::to_string(*e.on_leak));
   w.end_object();
   return w.take();
 }
@@ -312,7 +325,26 @@ std::optional<domain::key_expiry_approaching> decode_key_expiry_approaching(cons
   domain::key_expiry_approaching e;
   e.key_id = r.string("key_id");
   e.expires_at = r.timestamp("expires_at");
+  // Since the 1-day warning; older events are the 14-day one.
+  if (r.has("days_before")) {
+    const std::int64_t days = r.integer("days_before");
+    if (days < 1 || days > 3650) return std::nullopt;
+    e.days_before = static_cast<int>(days);
+  }
   if (!r.ok()) return std::nullopt;
+  return e;
+}
+
+std::optional<domain::key_leaked> decode_key_leaked(const rj::Value& obj) {
+  field_reader r(obj);
+  domain::key_leaked e;
+  e.key_id = r.string("key_id");
+  e.url = r.string("url");
+  e.source = r.string("source");
+  const auto action = domain::parse_leak_response(r.string("action"));
+  e.reported_at = r.timestamp("reported_at");
+  if (!r.ok() || !action) return std::nullopt;
+  e.action = *action;
   return e;
 }
 
@@ -339,16 +371,36 @@ std::optional<domain::workspace_settings_changed> decode_workspace_settings_chan
   e.scope_catalog = r.opt_string_array("scope_catalog");
   e.changed_by = r.string("changed_by");
   e.changed_at = r.timestamp("changed_at");
+  if (auto on_leak = r.opt_string("on_leak")) {
+    e.on_leak = domain::parse_leak_action(*on_leak);
+    if (!e.on_leak) return std::nullopt;
+  }
   if (!r.ok()) return std::nullopt;
   return e;
 }
 
-template <class Event, class Decoder>
-std::optional<domain::api_key_event> decode_as(const rj::Value& obj, Decoder decoder) {
-  std::optional<Event> e = decoder(obj);
+template <class Event, std::optional<Event> (*Decode)(const rj::Value&)>
+std::optional<domain::api_key_event> decode_as(const rj::Value& obj) {
+  std::optional<Event> e = Decode(obj);
   if (!e) return std::nullopt;
   return domain::api_key_event{std::move(*e)};
 }
+
+using key_event_decoder = std::optional<domain::api_key_event> (*)(const rj::Value&);
+
+// Every key event type by its stored name.
+constexpr std::pair<std::string_view, key_event_decoder> key_event_decoders[] = {
+    {"KeyCreated", decode_as<domain::key_created, decode_key_created>},
+    {"KeyUpdated", decode_as<domain::key_updated, decode_key_updated>},
+    {"KeyDisabled", decode_as<domain::key_disabled, decode_key_disabled>},
+    {"KeyEnabled", decode_as<domain::key_enabled, decode_key_enabled>},
+    {"KeyRotated", decode_as<domain::key_rotated, decode_key_rotated>},
+    {"KeyRevoked", decode_as<domain::key_revoked, decode_key_revoked>},
+    {"KeyExpired", decode_as<domain::key_expired, decode_key_expired>},
+    {"KeyExpiryApproaching",
+     decode_as<domain::key_expiry_approaching, decode_key_expiry_approaching>},
+    {"KeyLeaked", decode_as<domain::key_leaked, decode_key_leaked>},
+};
 
 }  // namespace
 
@@ -362,43 +414,11 @@ std::string encode_payload(const domain::workspace_event& e) {
 
 std::optional<domain::api_key_event> decode_api_key_event(std::string_view type,
                                                           std::string_view payload) {
-  using decoder = std::optional<domain::api_key_event> (*)(const rj::Value&);
-  decoder decode = nullptr;
-  if (type == "KeyCreated") {
-    decode = [](const rj::Value& o) {
-      return decode_as<domain::key_created>(o, decode_key_created);
-    };
-  } else if (type == "KeyUpdated") {
-    decode = [](const rj::Value& o) {
-      return decode_as<domain::key_updated>(o, decode_key_updated);
-    };
-  } else if (type == "KeyDisabled") {
-    decode = [](const rj::Value& o) {
-      return decode_as<domain::key_disabled>(o, decode_key_disabled);
-    };
-  } else if (type == "KeyEnabled") {
-    decode = [](const rj::Value& o) {
-      return decode_as<domain::key_enabled>(o, decode_key_enabled);
-    };
-  } else if (type == "KeyRotated") {
-    decode = [](const rj::Value& o) {
-      return decode_as<domain::key_rotated>(o, decode_key_rotated);
-    };
-  } else if (type == "KeyRevoked") {
-    decode = [](const rj::Value& o) {
-      return decode_as<domain::key_revoked>(o, decode_key_revoked);
-    };
-  } else if (type == "KeyExpired") {
-    decode = [](const rj::Value& o) {
-      return decode_as<domain::key_expired>(o, decode_key_expired);
-    };
-  } else if (type == "KeyExpiryApproaching") {
-    decode = [](const rj::Value& o) {
-      return decode_as<domain::key_expiry_approaching>(o, decode_key_expiry_approaching);
-    };
-  } else {
-    return std::nullopt;
+  key_event_decoder decode = nullptr;
+  for (const auto& [name, decoder] : key_event_decoders) {
+    if (name == type) decode = decoder;
   }
+  if (decode == nullptr) return std::nullopt;
   try {
     rj::Document doc;
     if (!parse_payload_object(payload, doc)) return std::nullopt;

@@ -53,6 +53,10 @@ class json_body {
   /// a server's answer). Error messages are worded for a request body.
   static domain::result<json_body, json_error> parse(std::string_view text,
                                                      const json_limits& limits = {});
+  /// The same rules for a JSON array whose every element is an object (a partner's batch,
+  /// e.g. GitHub's secret scanning reports): each element as a json_body of its own, in order.
+  static domain::result<std::vector<json_body>, json_error> parse_object_array(
+      std::string_view text, const json_limits& limits = {});
   ~json_body();
   json_body(json_body&&) noexcept;
   json_body& operator=(json_body&&) noexcept;

@@ -7,12 +7,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <utility>
 #include <vector>
 
-#include "infra/json/json.hpp"
-
 #include "domain/text.hpp"
+#include "infra/json/json.hpp"
 
 namespace keyledger::infra {
 
@@ -193,8 +193,12 @@ json_body::~json_body() = default;
 json_body::json_body(json_body&&) noexcept = default;
 json_body& json_body::operator=(json_body&&) noexcept = default;
 
-domain::result<json_body, json_error> json_body::parse(std::string_view text,
-                                                       const json_limits& limits) {
+namespace {
+
+// The one parse of untrusted JSON text: exactly one value within `limits`, nothing after it, no
+// member given twice. The caller checks the root's type.
+domain::result<std::unique_ptr<rj::Document>, json_error> parse_document(
+    std::string_view text, const json_limits& limits) {
   if (text.size() > limits.max_bytes) return json_error{"JSON text too long"};
   // RapidJSON's memory stream reports NUL as end of input, so an embedded NUL could hide
   // whatever follows it; NUL is never valid in JSON text anyway.
@@ -205,14 +209,14 @@ domain::result<json_body, json_error> json_body::parse(std::string_view text,
     return json_error{"request body is empty"};
   }
 
-  auto p = std::make_unique<impl>();
+  auto doc = std::make_unique<rj::Document>();
   rj::MemoryStream stream(text.data(), text.size());
   rj::Reader reader;
-  limiting_handler handler(p->doc, limits);
+  limiting_handler handler(*doc, limits);
   auto generate = [&](rj::Document&) {
     return !reader.Parse<parse_flags>(stream, handler).IsError();
   };
-  p->doc.Populate(generate);
+  doc->Populate(generate);
 
   if (reader.HasParseError()) {
     switch (reader.GetParseErrorCode()) {
@@ -229,12 +233,40 @@ domain::result<json_body, json_error> json_body::parse(std::string_view text,
   if (!std::all_of(rest.begin(), rest.end(), is_json_whitespace)) {
     return json_error{"request body has data after the JSON value"};
   }
-  if (!p->doc.IsObject()) return json_error{"request body must be a JSON object"};
-  if (auto dup = find_duplicate_member(p->doc)) {
+  if (auto dup = find_duplicate_member(*doc)) {
     if (domain::is_echoable_name(*dup)) return json_error{"duplicate field '" + *dup + "'"};
     return json_error{"duplicate field in JSON object"};
   }
+  return doc;
+}
+
+}  // namespace
+
+domain::result<json_body, json_error> json_body::parse(std::string_view text,
+                                                       const json_limits& limits) {
+  auto doc = parse_document(text, limits);
+  if (!doc) return doc.error();
+  if (!doc.value()->IsObject()) return json_error{"request body must be a JSON object"};
+  auto p = std::make_unique<impl>();
+  p->doc.Swap(*doc.value());
   return json_body(std::move(p));
+}
+
+domain::result<std::vector<json_body>, json_error> json_body::parse_object_array(
+    std::string_view text, const json_limits& limits) {
+  auto doc = parse_document(text, limits);
+  if (!doc) return doc.error();
+  const rj::Document& root = *doc.value();
+  if (!root.IsArray()) return json_error{"request body must be a JSON array of objects"};
+  std::vector<json_body> out;
+  out.reserve(root.Size());
+  for (const auto& e : root.GetArray()) {
+    if (!e.IsObject()) return json_error{"request body must be a JSON array of objects"};
+    auto p = std::make_unique<impl>();
+    p->doc.CopyFrom(e, p->doc.GetAllocator());
+    out.push_back(json_body(std::move(p)));
+  }
+  return out;
 }
 
 domain::result<std::optional<std::string>, json_error> json_body::get_string(

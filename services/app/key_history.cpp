@@ -149,6 +149,9 @@ std::string actor_phrase(std::string_view actor, std::string_view acting_for) {
   if (actor.empty()) return "an unrecorded actor";
   if (actor == "expiry-job") return "the expiry job";
   if (actor == "bootstrap") return "keyledger bootstrap";
+  if (actor.starts_with("leak-reporter:")) {
+    return "the leak reporter " + std::string(actor.substr(14));
+  }
   if (actor.starts_with("key_")) {
     return acting_for.empty() ? "key " + std::string(actor)
                               : std::string(acting_for) + " with key " + std::string(actor);
@@ -177,8 +180,23 @@ std::string describe_key_event(const domain::api_key_state& before,
             return "Expired at " + domain::format_timestamp(e.expired_at) + " (recorded by " + by +
                    ").";
           },
+          [&](const domain::key_leaked& e) {
+            std::string text = "Reported leaked (found in " + e.source;
+            if (!e.url.empty()) text += " at " + e.url;
+            text += ", reported by " + by + ")";
+            switch (e.action) {
+              case domain::leak_response::revoked:
+                return text + ": revoked at once.";
+              case domain::leak_response::disabled:
+                return text + ": disabled at once.";
+              case domain::leak_response::none:
+                break;
+            }
+            return text + "; it was already refused.";
+          },
           [&](const domain::key_expiry_approaching& e) {
-            return "Expiry warning: the key expires at " + domain::format_timestamp(e.expires_at) +
+            return std::string(e.days_before == 14 ? "Expiry warning" : "Last expiry warning") +
+                   ": the key expires at " + domain::format_timestamp(e.expires_at) +
                    " (recorded by " + by + ").";
           },
       },

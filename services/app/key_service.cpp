@@ -181,6 +181,36 @@ domain::result<revoked_key, domain::rejection> key_service::revoke(
   return revoked_key{std::move(outcome->state), outcome->position.last_seq};
 }
 
+domain::result<leaked_key, domain::rejection> key_service::report_leak(
+    infra::event_store& store, std::string_view key_id, const domain::report_leak& command,
+    std::string_view report_id, const request_context& ctx) const {
+  const auto base = "keyledger/key-leaked/" + std::string(key_id) + "/" + std::string(report_id);
+  constexpr int attempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    auto state = load_key(store, key_id);
+    domain::report_leak c = command;
+    c.key_id = std::string(key_id);
+    auto decision = domain::decide(state, c);
+    if (!decision) return decision.error();
+    std::vector<infra::new_event> events;
+    for (std::size_t i = 0; i < decision->size(); ++i) {
+      events.push_back(
+          encode_event(decision.value()[i], derived_event_id(base + "/" + std::to_string(i))));
+    }
+    const auto action = std::get<domain::key_leaked>(decision->front()).action;
+    try {
+      const auto position = store.append(domain::key_stream_id(key_id), state.version, events,
+                                         metadata_of(ctx), domain::to_micros(c.now));
+      if (position.duplicate) return leaked_key{load_key(store, key_id), action, true, 0};
+      for (const auto& e : decision.value()) state = domain::evolve(std::move(state), e);
+      return leaked_key{std::move(state), action, false, position.last_seq};
+    } catch (const infra::error& e) {
+      // A rename or a rotation got there first: decide again on the new state.
+      if (e.code() != infra::errc::conflict || attempt == attempts) throw;
+    }
+  }
+}
+
 std::size_t key_service::record_expiry(infra::event_store& store, std::string_view key_id) const {
   const auto now = clock_.now();
   const auto state = load_key(store, key_id);
@@ -197,7 +227,14 @@ std::size_t key_service::record_expiry(infra::event_store& store, std::string_vi
     auto decision = domain::decide(state, command);
     if (!decision || decision->empty()) continue;
     std::vector<infra::new_event> events;
-    const auto base = "keyledger/key-" + std::string(kind) + "/" + state.key_id + "/" + expires;
+    // The 14-day warning keeps the id it had before the 1-day one existed, so nodes of both
+    // versions racing on it still append one.
+    std::string what(kind);
+    if (const auto* warning = std::get_if<domain::key_expiry_approaching>(&decision->front());
+        warning != nullptr && warning->days_before != 14) {
+      what += "-" + std::to_string(warning->days_before) + "d";
+    }
+    const auto base = "keyledger/key-" + what + "/" + state.key_id + "/" + expires;
     for (std::size_t i = 0; i < decision->size(); ++i) {
       events.push_back(
           encode_event(decision.value()[i], derived_event_id(base + "/" + std::to_string(i))));

@@ -70,6 +70,15 @@ struct revoked_key {
   std::uint64_t global_seq = 0;  ///< 0 when it was already revoked (nothing appended)
 };
 
+/// A key a leak report named, after the report: what was done (KeyLeaked.action), whether this
+/// report had been recorded before (a retry: nothing appended), and where it was stored.
+struct leaked_key {
+  domain::api_key_state state;
+  domain::leak_response action = domain::leak_response::none;
+  bool repeated = false;         ///< this very report was recorded already: nothing appended
+  std::uint64_t global_seq = 0;  ///< 0 when nothing was appended
+};
+
 /// Command handlers for keys (workspaces: workspace_service): load the stream, decide, append
 /// with the loaded version as the expected one (command_executor.hpp). A command on an existing key
 /// whose stream changed meanwhile is NOT retried: it fails with infra::error(errc::conflict) (409),
@@ -103,6 +112,18 @@ class key_service {
   /// derived from (key, kind, expires_at), so racing nodes append it once. Returns the number
   /// of events appended (0 if nothing was due, or another node was first).
   std::size_t record_expiry(infra::event_store& store, std::string_view key_id) const;
+
+  /// A signed leak report named this key (domain::report_leak): KeyLeaked, plus KeyRevoked or
+  /// KeyDisabled per `on_leak` when the key still worked, in one append. The events' ids are
+  /// derived from (key, `report_id`), so the same report delivered again (a reporter's retry,
+  /// two nodes) appends nothing (repeated). A concurrent command on the key is not allowed to
+  /// keep a leaked key alive: on a conflict the command is decided again, up to a few times,
+  /// before errc::conflict propagates. Refuses key_not_found and invalid_leak_report.
+  domain::result<leaked_key, domain::rejection> report_leak(infra::event_store& store,
+                                                            std::string_view key_id,
+                                                            const domain::report_leak& command,
+                                                            std::string_view report_id,
+                                                            const request_context& ctx) const;
 
   /// The key's current state; exists == false if there is no such key.
   domain::api_key_state load(infra::event_store& store, std::string_view key_id) const;

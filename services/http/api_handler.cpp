@@ -7,6 +7,7 @@
 #include "services/http/audit/audit_routes.hpp"
 #include "services/http/auth/authenticators.hpp"
 #include "services/http/keys/key_routes.hpp"
+#include "services/http/leaks/leak_routes.hpp"
 #include "services/http/oauth/client_routes.hpp"
 #include "services/http/oauth/jwks_routes.hpp"
 #include "services/http/oauth/oauth_routes.hpp"
@@ -48,6 +49,7 @@ struct api_state {
     http::add_token_routes(t, oauth);
     http::add_authorize_routes(t, oauth);
     if (deps.audit != nullptr) http::add_audit_routes(t, *deps.audit, run);
+    http::add_leak_routes(t, {deps.leak_reporter_keys, deps.leaks, deps.store_for, run});
     http::add_system_routes(t, {deps.view, deps.store_for, run, deps.log_mismatch});
     http::add_jwks_routes(t, {deps.oauth.signing_keys, deps.clock});
 

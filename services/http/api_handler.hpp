@@ -31,6 +31,8 @@ class directory_view;
 struct oauth_components;
 struct audit_components;
 class key_service;
+class leak_reporters;
+class leak_service;
 class workspace_service;
 class usage_recorder;
 class user_service;
@@ -86,6 +88,12 @@ struct api_dependencies {
   /// Whether this node found the stored log to differ from a signed checkpoint (then /readyz
   /// answers 503 with the reason); null: not checked.
   std::function<std::optional<std::string>()> log_mismatch;
+
+  // ---- leaked-key reports (issue 10) ----
+  /// The reporter keys of KEYLEDGER_LEAK_REPORTER_KEYS and the service that acts on reports;
+  /// either null or no key: POST /v1/leaks answers 403 LEAK_REPORTS_NOT_CONFIGURED.
+  const leak_reporters* leak_reporter_keys = nullptr;
+  const leak_service* leaks = nullptr;
 };
 
 /// The keyledger HTTP API (docs/api.md, docs/openapi.json): a router over the route tables of

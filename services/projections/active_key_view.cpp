@@ -18,9 +18,9 @@ namespace keyledger::services {
 
 namespace {
 
-constexpr std::array<std::string_view, 8> key_event_types = {
-    "KeyCreated", "KeyUpdated", "KeyDisabled", "KeyEnabled",
-    "KeyRotated", "KeyRevoked", "KeyExpired",  "KeyExpiryApproaching"};
+constexpr std::array<std::string_view, 9> key_event_types = {
+    "KeyCreated", "KeyUpdated", "KeyDisabled",          "KeyEnabled", "KeyRotated",
+    "KeyRevoked", "KeyExpired", "KeyExpiryApproaching", "KeyLeaked"};
 
 bool is_key_event_type(std::string_view type) noexcept {
   return std::find(key_event_types.begin(), key_event_types.end(), type) != key_event_types.end();
@@ -184,7 +184,8 @@ bool active_key_view::apply_workspace_event(const infra::recorded_event& r,
     {
       std::unique_lock lock(mutex_);
       workspaces_[w->workspace_id] =
-          workspace_entry{w->workspace_id, w->name, w->key_prefix, w->policy, w->scope_catalog};
+          workspace_entry{w->workspace_id, w->name,          w->key_prefix,
+                          w->policy,       w->scope_catalog, domain::leak_action::revoke};
       auto [it, inserted] = workspace_by_prefix_.try_emplace(w->key_prefix, w->workspace_id);
       // A prefix shared by two workspaces names neither: failures are then unattributed.
       if (!inserted && it->second != w->workspace_id) it->second.clear();
@@ -202,6 +203,7 @@ bool active_key_view::apply_workspace_event(const infra::recorded_event& r,
     if (it == workspaces_.end()) return false;
     if (changed.policy) it->second.policy = *changed.policy;
     if (changed.scope_catalog) it->second.scope_catalog = *changed.scope_catalog;
+    if (changed.on_leak) it->second.on_leak = *changed.on_leak;
   }
   if (changed.scope_catalog) republish(keys_of(changed.workspace_id, {}));
   return true;
@@ -372,8 +374,7 @@ std::vector<std::string> active_key_view::expiry_due(domain::timestamp now, std:
       if (s.revoked_at || !s.expires_at) continue;
       const domain::timestamp expires = *s.expires_at;
       const bool expire_due = expires <= now && !s.expiry_recorded;
-      const bool warn_due = now < expires && now >= expires - domain::expiry_warning_lead &&
-                            s.expiry_warned_for != expires;
+      const bool warn_due = domain::due_expiry_warning(s, now).has_value();
       if (!expire_due && !warn_due) continue;
       // The domain decides what the job appends; a key it would turn down must not come back
       // on every pass and crowd out keys that are due.

@@ -54,6 +54,7 @@ struct workspace_entry {
   std::string key_prefix;
   domain::key_policy policy;
   std::vector<std::string> scope_catalog;
+  domain::leak_action on_leak = domain::leak_action::revoke;
 };
 
 /// Position in a key list ordered newest first: (created_at, key_id), both descending.
@@ -124,8 +125,8 @@ class active_key_view final : public infra::log_consumer {
   std::vector<workspace_entry> workspaces() const;
 
   /// Ids of keys for which the expiry job has something to record at `now`: KeyExpired due
-  /// (expires_at <= now, not recorded, not revoked) or KeyExpiryApproaching due (within 14
-  /// days, not warned for this expires_at, not revoked). At most `max`, soonest first.
+  /// (expires_at <= now, not recorded, not revoked) or a KeyExpiryApproaching due
+  /// (domain::due_expiry_warning: 14 days and again 1 day before). At most `max`, soonest first.
   std::vector<std::string> expiry_due(domain::timestamp now, std::size_t max) const;
 
   /// The global_seq of the last event applied.

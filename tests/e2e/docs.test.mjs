@@ -62,6 +62,7 @@ const routes = {
   '/v1/keys/self': ['get'],
   '/v1/keys/verify': ['post'],
   '/v1/auth-failures': ['get'],
+  '/v1/leaks': ['post'],
   '/v1/audit/public-key': ['get'],
   '/v1/audit/checkpoints': ['get'],
   '/v1/audit/proofs/inclusion': ['get'],
@@ -107,7 +108,7 @@ test('openapi.json is OpenAPI 3.1 and documents every route', () => {
     }
   }
   for (const [p, m] of [['/v1/keys/verify', 'post'], ['/healthz', 'get'], ['/readyz', 'get'], ['/openapi.json', 'get'],
-    ['/v1/users/set-password', 'post'], ['/v1/sessions', 'post'], ['/oauth/jwks', 'get'],
+    ['/v1/users/set-password', 'post'], ['/v1/sessions', 'post'], ['/oauth/jwks', 'get'], ['/v1/leaks', 'post'],
     ['/oauth/authorize', 'get'], ['/oauth/authorize', 'post'], ['/oauth/login', 'post'], ['/oauth/token', 'post'],
     ['/oauth/introspect', 'post'], ['/oauth/revoke', 'post'], ['/.well-known/oauth-authorization-server', 'get']]) {
     assert.deepEqual(documented[p][m].security, [], `${m} ${p} is unauthenticated`);
@@ -194,7 +195,8 @@ test('every error and verification code is documented', () => {
     'FORBIDDEN', 'INVALID_JSON', 'UNKNOWN_FIELD', 'INVALID_FIELD', 'MISSING_FIELD', 'NO_ROUTE',
     'METHOD_NOT_ALLOWED', 'UNSUPPORTED_MEDIA_TYPE', 'UNSUPPORTED_VERSION', 'KEY_REVOKED',
     'KEY_EXPIRED', 'KEY_ALREADY_ROTATED', 'CONFLICT', 'IDEMPOTENCY_KEY_REUSED',
-    'IDEMPOTENCY_IN_PROGRESS', 'OVERLOADED', 'PAYLOAD_TOO_LARGE',
+    'IDEMPOTENCY_IN_PROGRESS', 'OVERLOADED', 'PAYLOAD_TOO_LARGE', 'LEAK_REPORTS_NOT_CONFIGURED',
+    'LEAK_SIGNATURE_REQUIRED', 'UNKNOWN_REPORTER_KEY', 'INVALID_SIGNATURE',
   ];
   for (const c of codes) assert.match(text, new RegExp(`\\b${c}\\b`), `${c} is documented`);
   for (const h of ['Idempotency-Key', 'Keyledger-Version', 'Retry-After', 'X-Keyledger-Key-Id', 'X-Forwarded-For']) {

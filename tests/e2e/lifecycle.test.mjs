@@ -786,7 +786,7 @@ describe('expiry', () => {
     assert_error(await api.rotate_key(admin, a.id, {}), 409, 'KEY_EXPIRED', 'rotate expired');
   });
 
-  test('KeyExpiryApproaching once for a key expiring within 14 days, not for later ones', async () => {
+  test('KeyExpiryApproaching once for a key expiring within 14 days (days_before 14), the last one within a day (1), none for later keys', async () => {
     const far = await create({ name: 'expires-far', environment: 'test', expires_in_days: 30 });
     const near = await create({ name: 'expires-near', environment: 'test', expires_in_days: 7 });
     await poll(() => key_event_types(stack.db, near.id), (t) => t.includes('KeyExpiryApproaching'), {
@@ -807,6 +807,13 @@ describe('expiry', () => {
       `SELECT payload FROM events WHERE stream_id = 'api_key-${near.id}' AND type = 'KeyExpiryApproaching'`,
     );
     assert.equal(JSON.parse(rows[0][0]).expires_at, near.expires_at);
+    assert.equal(JSON.parse(rows[0][0]).days_before, 14, 'a key 7 days from expiry: the first warning');
+    // A key with a day left gets the last warning only (its 14-day window is already behind it).
+    const last = await stack.db.psql(
+      `SELECT payload FROM events WHERE stream_id = 'api_key-${nearer.id}' AND type = 'KeyExpiryApproaching'`,
+    );
+    assert.equal(last.length, 1);
+    assert.equal(JSON.parse(last[0][0]).days_before, 1);
     // A warning changes nothing for the caller.
     assert.equal((await api.verify(near.key)).json.code, 'VALID');
     assert.equal((await api.get_key(admin, near.id)).json.status, 'active');

@@ -32,7 +32,8 @@ const default_policy = { default_lifespan_days: 90, max_lifespan_days: 365, allo
 
 function assert_workspace(w, what = '') {
   const ctx = `${what}: ${JSON.stringify(w)}`;
-  assert.deepEqual(Object.keys(w).sort(), ['id', 'key_policy', 'key_prefix', 'name', 'scope_catalog'], ctx);
+  assert.deepEqual(Object.keys(w).sort(), ['id', 'key_policy', 'key_prefix', 'name', 'on_leak', 'scope_catalog'], ctx);
+  assert.ok(['revoke', 'disable'].includes(w.on_leak), ctx);
   assert.deepEqual(Object.keys(w.key_policy).sort(), ['allow_no_expiry', 'default_lifespan_days', 'max_lifespan_days', 'names_allow_spaces'], ctx);
   assert.ok(Array.isArray(w.scope_catalog), ctx);
 }
@@ -52,6 +53,7 @@ describe('GET /v1/workspace', () => {
       key_prefix: stack.workspace.prefix,
       key_policy: default_policy,
       scope_catalog: default_scope_catalog,
+      on_leak: 'revoke',
     });
     const by_key = await api.get('/v1/workspace', { key: stack.admin_key });
     assert.equal(by_key.status, 200, by_key.text);
@@ -72,6 +74,7 @@ describe('GET /v1/workspace', () => {
       key_prefix: 'qg',
       key_policy: { default_lifespan_days: 7, max_lifespan_days: 30, allow_no_expiry: true, names_allow_spaces: false },
       scope_catalog: ['proposals:read', 'messages:write'],
+      on_leak: 'revoke',
     });
   });
 
@@ -200,6 +203,32 @@ describe('the key policy', () => {
     const same = await patch_workspace({ key_policy: default_policy, scope_catalog: empty.json.scope_catalog });
     assert.equal(same.status, 200, same.text);
     assert.equal(await command_event_count(stack.db), events, 'no change, no event');
+  });
+});
+
+describe('on_leak', () => {
+  test('PATCH on_leak: disable and back to revoke, one event each; bad values are 400 and change nothing', async () => {
+    const events = await command_event_count(stack.db);
+    for (const on_leak of ['delete', 'Revoke', '', true, null, ['revoke']]) {
+      assert_error(await patch_workspace({ on_leak }), 400, 'INVALID_FIELD', JSON.stringify(on_leak));
+    }
+    assert.equal(await command_event_count(stack.db), events);
+    const disable = await patch_workspace({ on_leak: 'disable' });
+    assert.equal(disable.status, 200, disable.text);
+    assert_workspace(disable.json, 'on_leak disable');
+    assert.equal(disable.json.on_leak, 'disable');
+    assert.equal((await api.get('/v1/workspace', as_owner())).json.on_leak, 'disable');
+    assert.equal(await command_event_count(stack.db), events + 1);
+    const rows = await stack.db.psql(
+      `SELECT payload FROM events WHERE type = 'WorkspaceSettingsChanged' ORDER BY global_seq DESC LIMIT 1`,
+    );
+    assert.equal(JSON.parse(rows[0][0]).on_leak, 'disable');
+    assert.equal((await patch_workspace({ on_leak: 'disable' })).status, 200);
+    assert.equal(await command_event_count(stack.db), events + 1, 'the same value again: no event');
+    const back = await patch_workspace({ on_leak: 'revoke' });
+    assert.equal(back.status, 200, back.text);
+    assert.equal(back.json.on_leak, 'revoke');
+    assert.equal(await command_event_count(stack.db), events + 2);
   });
 });
 

@@ -336,6 +336,10 @@ problem problem_of(domain::rejection r) {
                               "max_lifespan_days, and max_lifespan_days from 1 to 3650");
     case rejection::invalid_owner:
       return problem::invalid("owner_user_id", "invalid key owner");
+    case rejection::invalid_leak_report:
+      return problem::invalid("url",
+                              "each report's 'url' must be at most 2048 printable ASCII "
+                              "characters and its 'source' 1-64 of [A-Za-z0-9_-]");
     case rejection::invalid_key_hash:
     case rejection::invalid_key_start:
     case rejection::not_due:

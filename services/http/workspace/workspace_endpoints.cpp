@@ -1,4 +1,4 @@
-// The caller's workspace: its settings (key policy, scope catalog), read and changed.
+// The caller's workspace: its settings (key policy, scope catalog, on_leak), read and changed.
 #include <string>
 
 #include "domain/people/policy.hpp"
@@ -24,6 +24,7 @@ struct workspace_fields {
   std::string_view key_prefix;
   const domain::key_policy& policy;
   const std::vector<std::string>& scope_catalog;
+  domain::leak_action on_leak;
 };
 
 http_response workspace_object(const workspace_fields& ws) {
@@ -41,7 +42,9 @@ http_response workspace_object(const workspace_fields& ws) {
       .end_object();
   w.key("scope_catalog").begin_array();
   for (const auto& s : ws.scope_catalog) w.string(s);
-  w.end_array().end_object();
+  w.end_array();
+  w.field("on_leak", domain::to_string(ws.on_leak));
+  w.end_object();
   return json_response(200, w.take());
 }
 
@@ -96,14 +99,14 @@ void workspace_endpoints::get_workspace(call& c) {
   auto ws = workspace_of(c, d_.view);
   if (!ws) return;
   c.respond(workspace_object(
-      {ws->workspace_id, ws->name, ws->key_prefix, ws->policy, ws->scope_catalog}));
+      {ws->workspace_id, ws->name, ws->key_prefix, ws->policy, ws->scope_catalog, ws->on_leak}));
 }
 
 void workspace_endpoints::update_workspace(call& c) {
   if (!may(*c.who, action::workspace_update, "workspace:admin")) {
     return answer(c, forbidden(*c.who, action::workspace_update));
   }
-  auto body = parse_body(c, {"key_policy", "scope_catalog"});
+  auto body = parse_body(c, {"key_policy", "scope_catalog", "on_leak"});
   if (!body) return;
   auto ws = workspace_of(c, d_.view);
   if (!ws) return;
@@ -128,6 +131,14 @@ void workspace_endpoints::update_workspace(call& c) {
     }
     command.scope_catalog = std::move(*catalog.value());
   }
+  auto on_leak = body->get_string("on_leak");
+  if (!on_leak) return void(invalid(c, "on_leak", on_leak.error().message));
+  if (on_leak.value()) {
+    command.on_leak = domain::parse_leak_action(*on_leak.value());
+    if (!command.on_leak) {
+      return void(invalid(c, "on_leak", "field 'on_leak' must be \"revoke\" or \"disable\""));
+    }
+  }
   command.changed_by = c.who->user_id.empty() ? c.who->key_id : c.who->user_id;
   run_.command(
       c,
@@ -136,7 +147,8 @@ void workspace_endpoints::update_workspace(call& c) {
         auto changed = d_.workspaces.update_settings(d_.store_for(worker), command, ctx);
         if (!changed) return {json_error(problem_of(changed.error()), request_id)};
         const auto& w = changed->workspace;
-        return {workspace_object({w.workspace_id, w.name, w.key_prefix, w.policy, w.scope_catalog}),
+        return {workspace_object(
+                    {w.workspace_id, w.name, w.key_prefix, w.policy, w.scope_catalog, w.on_leak}),
                 changed->global_seq};
       });
 }

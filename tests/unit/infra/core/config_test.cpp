@@ -267,3 +267,52 @@ TEST_F(config_env, the_issuer_and_audience_are_checked) {
 
 }  // namespace
 }  // namespace keyledger::infra
+
+namespace keyledger::infra {
+namespace {
+
+const std::string pem_line =
+    "-----BEGIN PUBLIC KEY-----\\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\\n-----END PUBLIC KEY-----";
+
+TEST(leak_reporter_keys, entries_name_a_pem_file_or_an_inline_pem) {
+  const auto keys =
+      parse_leak_reporter_keys(" github-1=/etc/keyledger/gh1.pem , ab:c.d_e-f=" + pem_line + "\n");
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].key_id, "github-1");
+  EXPECT_EQ(keys[0].pem_file, "/etc/keyledger/gh1.pem");
+  EXPECT_EQ(keys[0].pem, "");
+  EXPECT_EQ(keys[1].key_id, "ab:c.d_e-f");
+  EXPECT_EQ(keys[1].pem_file, "");
+  // A literal \n is a line break, so that a PEM fits in one variable.
+  EXPECT_EQ(keys[1].pem,
+            "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n"
+            "-----END PUBLIC KEY-----");
+  const std::string github_id(64, 'f');
+  EXPECT_EQ(parse_leak_reporter_keys(github_id + "=k.pem").front().key_id, github_id);
+}
+
+TEST(leak_reporter_keys, bad_entries_are_refused_without_echoing_a_value) {
+  const std::pair<std::string, std::string> bad[] = {
+      {"", "entry 1"},
+      {"a=k.pem,", "entry 2"},
+      {"nokey", "entry 1"},
+      {"=k.pem", "entry 1"},
+      {"a b=k.pem", "entry 1"},
+      {std::string(129, 'a') + "=k.pem", "entry 1"},
+      {"a=", "key id a has no key"},
+      {"a=x.pem,a=y.pem", "key id a is given twice"},
+  };
+  for (const auto& [text, says] : bad) {
+    try {
+      parse_leak_reporter_keys(text);
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const error& e) {
+      EXPECT_EQ(e.code(), errc::config);
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find(".pem"), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace keyledger::infra

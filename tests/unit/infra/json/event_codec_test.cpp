@@ -121,9 +121,25 @@ TEST(event_codec, small_events_have_fixed_encodings) {
       {domain::key_expired{"key_x", t1},
        R"({"key_id":"key_x","expired_at":"2026-11-23T19:36:02.123456Z"})"},
       {domain::key_expiry_approaching{"key_x", t1},
-       R"({"key_id":"key_x","expires_at":"2026-11-23T19:36:02.123456Z"})"},
+       R"({"key_id":"key_x","expires_at":"2026-11-23T19:36:02.123456Z","days_before":14})"},
+      {domain::key_expiry_approaching{"key_x", t1, 1},
+       R"({"key_id":"key_x","expires_at":"2026-11-23T19:36:02.123456Z","days_before":1})"},
   };
   for (const auto& [e, payload] : cases) EXPECT_EQ(encode_payload(e), payload);
+}
+
+TEST(event_codec, an_expiry_warning_stored_before_the_last_warning_is_the_fourteen_day_one) {
+  const auto e = decode_api_key_event("KeyExpiryApproaching",
+                                      R"({"key_id":"key_x","expires_at":"2026-11-23T19:36:02Z"})");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(std::get<domain::key_expiry_approaching>(*e).days_before, 14);
+  for (const char* bad :
+       {R"({"key_id":"k","expires_at":"2026-11-23T19:36:02Z","days_before":0})",
+        R"({"key_id":"k","expires_at":"2026-11-23T19:36:02Z","days_before":"1"})",
+        R"({"key_id":"k","expires_at":"2026-11-23T19:36:02Z","days_before":null})",
+        R"({"key_id":"k","expires_at":"2026-11-23T19:36:02Z","days_before":1.5})"}) {
+    EXPECT_FALSE(decode_api_key_event("KeyExpiryApproaching", bad)) << bad;
+  }
 }
 
 TEST(event_codec, workspace_created_writes_the_key_policy) {
@@ -176,6 +192,7 @@ std::vector<domain::api_key_event> every_kind_of_key_event() {
   out.emplace_back(domain::key_revoked{"key_x", t1 + 1s});
   out.emplace_back(domain::key_expired{"key_x", t1});
   out.emplace_back(domain::key_expiry_approaching{"key_x", t1 + 14 * 24h});
+  out.emplace_back(domain::key_expiry_approaching{"key_x", t1 + 24h, 1});
   return out;
 }
 

@@ -250,3 +250,35 @@ TEST(json_body, first_unknown_field) {
 
 }  // namespace
 }  // namespace keyledger::infra
+
+namespace keyledger::infra {
+namespace {
+
+TEST(json_body_array, an_array_of_objects_gives_each_object_in_order) {
+  auto r = json_body::parse_object_array(R"( [{"token":"a","n":1}, {"token":"b"}] )");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ(r.value()[0].get_string("token").value(), std::optional<std::string>("a"));
+  EXPECT_EQ(r.value()[0].get_int("n").value(), std::optional<std::int64_t>(1));
+  EXPECT_EQ(r.value()[1].get_string("token").value(), std::optional<std::string>("b"));
+  EXPECT_EQ(r.value()[1].first_unknown_field({"token"}), std::nullopt);
+  auto empty = json_body::parse_object_array("[]");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST(json_body_array, anything_else_is_refused_with_the_object_rules) {
+  json_limits two;
+  two.max_array = 2;
+  for (const char* bad : {R"({"token":"a"})", R"(["a"])", R"([{"a":1}, 2])", R"([[{}]])",
+                          R"([{"a":1,"a":2}])", R"([{}] [])", "", "[", R"([{"a":"\u0000"}])"}) {
+    EXPECT_FALSE(json_body::parse_object_array(bad).ok()) << bad;
+  }
+  EXPECT_FALSE(json_body::parse_object_array("[{},{},{}]", two).ok());
+  EXPECT_TRUE(json_body::parse_object_array("[{},{}]", two).ok());
+  // And an object body is still only an object.
+  EXPECT_FALSE(json_body::parse("[{}]").ok());
+}
+
+}  // namespace
+}  // namespace keyledger::infra

@@ -164,6 +164,36 @@ TEST_F(expiry_job_test, given_a_key_expiring_within_14_days_then_a_warning_is_ap
   EXPECT_EQ(count("KeyExpired", id), 1u);
 }
 
+TEST_F(expiry_job_test, given_a_warned_key_then_the_last_warning_comes_one_day_before_once) {
+  const auto id = create_key(20);
+  feed(view_);
+  expiry_job job(view_, keys_, factory(), opts());
+  active_key_view other_view;
+  feed(other_view);
+  expiry_job other(other_view, keys_, factory(), opts());
+
+  clock_.set(t0 + std::chrono::days(10));  // 10 days left: the 14-day warning
+  EXPECT_EQ(job.run_once(shared_.log), 1u);
+  feed(view_);
+  feed(other_view);
+  clock_.set(t0 + std::chrono::days(18));  // 2 days left: nothing new
+  EXPECT_EQ(job.run_once(shared_.log), 0u);
+  clock_.set(t0 + std::chrono::days(19));  // exactly 1 day left: the last warning
+  // Two nodes racing on it: the derived event id keeps one.
+  EXPECT_EQ(job.run_once(shared_.log) + other.run_once(shared_.log), 1u);
+  feed(view_);
+  EXPECT_EQ(job.run_once(shared_.log), 0u);
+  EXPECT_EQ(count("KeyExpiryApproaching", id), 2u);
+
+  std::vector<std::string> payloads;
+  for (const auto& e : shared_.log.read_stream(domain::key_stream_id(id))) {
+    if (e.type == "KeyExpiryApproaching") payloads.push_back(e.payload);
+  }
+  ASSERT_EQ(payloads.size(), 2u);
+  EXPECT_NE(payloads[0].find(R"("days_before":14)"), std::string::npos) << payloads[0];
+  EXPECT_NE(payloads[1].find(R"("days_before":1})"), std::string::npos) << payloads[1];
+}
+
 TEST_F(expiry_job_test, given_two_nodes_racing_then_each_event_is_appended_once) {
   std::vector<std::string> ids;
   for (int i = 0; i < 20; ++i) ids.push_back(create_key(1 + i % 3));

@@ -20,8 +20,14 @@
 #include "infra/crypto/aead.hpp"
 #include "infra/crypto/crypto.hpp"
 #include "services/app/key_service.hpp"
+#include "services/app/leaks/leak_reporters.hpp"
+#include "services/app/leaks/leak_service.hpp"
+#include "services/app/oauth/authorization_service.hpp"
+#include "services/app/oauth/client_service.hpp"
+#include "services/app/oauth/introspection.hpp"
 #include "services/app/oauth/signing_key_ring.hpp"
 #include "services/app/oauth/signing_key_service.hpp"
+#include "services/app/oauth/token_service.hpp"
 #include "services/app/rate_limiter.hpp"
 #include "services/app/usage_recorder.hpp"
 #include "services/app/user_service.hpp"
@@ -29,28 +35,35 @@
 #include "services/app/workspace_service.hpp"
 #include "services/http/api_handler.hpp"
 #include "services/http/errors/errors.hpp"
+#include "services/http/oauth/oauth_routes.hpp"
 #include "services/http/openapi_document.hpp"
 #include "services/projections/active_key_view.hpp"
 #include "services/projections/directory_view.hpp"
 #include "services/projections/oauth_client_view.hpp"
-#include "services/app/oauth/authorization_service.hpp"
-#include "services/app/oauth/client_service.hpp"
-#include "services/app/oauth/introspection.hpp"
-#include "services/app/oauth/token_service.hpp"
-#include "services/http/oauth/oauth_routes.hpp"
 #include "services/projections/oauth_grant_view.hpp"
 #include "tests/support/fake_token_signer.hpp"
-#include "tests/unit/services/http/audit_parts.hpp"
 #include "tests/support/manual_clock.hpp"
 #include "tests/support/memory_event_store.hpp"
 #include "tests/support/memory_people_store.hpp"
 #include "tests/support/memory_signing_key_store.hpp"
+#include "tests/support/p256_test_signer.hpp"
+#include "tests/unit/services/http/audit_parts.hpp"
 
 namespace keyledger::services::routes_testing {
 
 using namespace std::chrono_literals;
 using headers_t = std::vector<std::pair<std::string, std::string>>;
 using domain::role;
+
+/// The identifier of the leak reporter key route tests sign reports with.
+inline constexpr std::string_view reporter_key_id = "test-reporter";
+
+/// The reporter keys of route tests: `signer`'s public key under reporter_key_id.
+inline leak_reporters reporters_of(const test_support::p256_test_signer& signer) {
+  leak_reporters out;
+  out.add(std::string(reporter_key_id), *infra::ecdsa_p256_verifier::from_pem(signer.public_pem()));
+  return out;
+}
 
 /// The issuer the OAuth endpoints are configured with in route tests.
 inline constexpr std::string_view issuer = "http://127.0.0.1:8080";
@@ -304,7 +317,9 @@ class routes_test : public ::testing::Test {
     return out;
   }
 
-  infra::request_handler handler_with(std::vector<domain::cidr> trusted, bool loopback = false) {
+  /// `leaks`: POST /v1/leaks with the fixture's reporter key (false: no reporter configured).
+  infra::request_handler handler_with(std::vector<domain::cidr> trusted, bool loopback = false,
+                                      bool leaks = true) {
     return make_api_handler(api_dependencies{
         view_,
         keys_,
@@ -327,6 +342,8 @@ class routes_test : public ::testing::Test {
         oauth_,
         &audit_.components,
         log_mismatch_,
+        leaks ? &leak_reporters_ : nullptr,
+        leaks ? &leak_service_ : nullptr,
     });
   }
 
@@ -504,6 +521,11 @@ class routes_test : public ::testing::Test {
       signing_sealer_,
       [this] { return std::make_unique<test_support::signing_key_store_ref>(signing_secrets_); }, clock_};
   signing_key_service signing_key_service_{signing_sealer_, random_, clock_};
+  // Leak reports: the reporter's key pair (it signs as GitHub would), the keys the server
+  // trusts, the service that acts on reports.
+  test_support::p256_test_signer reporter_;
+  leak_reporters leak_reporters_ = reporters_of(reporter_);
+  leak_service leak_service_{view_, keys_, workspaces_, hasher_, usage_, clock_};
   infra::request_handler handler_;
   std::mutex feed_mutex_;
   std::string admin_;

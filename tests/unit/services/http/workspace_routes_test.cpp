@@ -10,7 +10,7 @@ TEST_F(routes_test, the_workspace_settings_are_read_and_changed_by_those_allowed
   EXPECT_EQ(
       got.body,
       R"({"id":")" + workspace_id_ +
-          R"(","name":"acme","key_prefix":"kl","key_policy":{"default_lifespan_days":90,"max_lifespan_days":365,"allow_no_expiry":false,"names_allow_spaces":true},"scope_catalog":["leads:read","leads:write","calendar:read"]})");
+          R"(","name":"acme","key_prefix":"kl","key_policy":{"default_lifespan_days":90,"max_lifespan_days":365,"allow_no_expiry":false,"names_allow_spaces":true},"scope_catalog":["leads:read","leads:write","calendar:read"],"on_leak":"revoke"})");
   auto member = join(role::member, "m@acme.example");
   auto auditor = join(role::auditor, "u@acme.example");
   EXPECT_EQ(call("GET", "/v1/workspace", "", as(member, false)).status, 403u);
@@ -53,11 +53,26 @@ TEST_F(routes_test, the_workspace_settings_are_read_and_changed_by_those_allowed
       {R"({"scope_catalog":["Leads"]})", "INVALID_FIELD"},
       {R"({"scope_catalog":["a:b","a:b"]})", "INVALID_FIELD"},
       {R"({"name":"renamed"})", "UNKNOWN_FIELD"},
+      {R"({"on_leak":"delete"})", "INVALID_FIELD"},
+      {R"({"on_leak":"Revoke"})", "INVALID_FIELD"},
+      {R"({"on_leak":true})", "INVALID_FIELD"},
+      {R"({"on_leak":null})", "INVALID_FIELD"},
   };
   for (const auto& [body, code] : bad) {
     EXPECT_EQ(code_of(call("PATCH", "/v1/workspace", body, json_with(admin_))), code) << body;
   }
   EXPECT_EQ(store_.head_seq(), before);
+
+  // on_leak: what a signed leak report does to a live key (revoke by default).
+  auto disable = call("PATCH", "/v1/workspace", R"({"on_leak":"disable"})", json_with(admin_));
+  ASSERT_EQ(disable.status, 200u) << disable.body;
+  EXPECT_EQ(string_field(disable.body, "on_leak"), "disable");
+  EXPECT_EQ(parse(disable.body)["key_policy"]["max_lifespan_days"].GetInt(), 120);
+  EXPECT_EQ(store_.head_seq(), before + 1);
+  EXPECT_EQ(string_field(call("GET", "/v1/workspace", "", json_with(admin_)).body, "on_leak"),
+            "disable");
+  EXPECT_EQ(call("PATCH", "/v1/workspace", R"({"on_leak":"revoke"})", as(auditor)).status, 403u);
+  EXPECT_EQ(store_.head_seq(), before + 1);
 }
 
 TEST_F(routes_test, another_workspace_sees_nothing_of_this_one_on_any_id_taking_endpoint) {
