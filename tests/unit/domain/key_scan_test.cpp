@@ -21,8 +21,8 @@ class key_scan_test : public ::testing::Test {
 
 TEST_F(key_scan_test, finds_a_key_wherever_it_sits_in_a_line) {
   const auto k = key();
-  for (const std::string& before : {"", "TOKEN=", "\"", "Bearer ", "x", "MY_", "kl_live_"}) {
-    for (const std::string& after : {"", "\"", ";", " trailing", "\n"}) {
+  for (const std::string before : {"", "TOKEN=", "\"", "Bearer ", "x", "MY_", "kl_live_"}) {
+    for (const std::string after : {"", "\"", ";", " trailing", "\n"}) {
       const std::string text = before + k + after;
       const auto found = find_keys(text);
       ASSERT_EQ(found.size(), 1u) << text;
