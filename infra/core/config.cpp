@@ -160,6 +160,26 @@ bool valid_issuer(const std::string& url) {
   return host == "127.0.0.1" || host == "[::1]" || host == "localhost";
 }
 
+namespace {
+
+/// Comma-separated entries, spaces around each trimmed, empty ones dropped; the services layer
+/// validates each (as a CIDR, ...).
+std::vector<std::string> split_list(std::string_view rest) {
+  std::vector<std::string> out;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    auto item = rest.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<leak_reporter_key> parse_leak_reporter_keys(std::string_view text) {
   constexpr std::string_view variable = "KEYLEDGER_LEAK_REPORTER_KEYS: ";
   constexpr std::string_view pem_start = "-----BEGIN";
@@ -275,18 +295,19 @@ config load_config_from_env() {
     c.leak_reporter_keys = parse_leak_reporter_keys(*reporters);
   }
   if (const auto proxies = read_env("KEYLEDGER_TRUSTED_PROXIES")) {
-    // Split on commas, trimming spaces; the services layer validates each entry as a CIDR.
-    std::string_view rest = *proxies;
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      auto item = rest.substr(0, comma);
-      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-      if (!item.empty()) c.trusted_proxies.emplace_back(item);
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
+    c.trusted_proxies = split_list(*proxies);
   }
+  if (const auto allowed = read_env("KEYLEDGER_POSTBACK_ALLOW_PRIVATE")) {
+    c.postback_allow_private = split_list(*allowed);
+  }
+  c.postback_threads = read_count("KEYLEDGER_POSTBACK_THREADS", c.postback_threads, 1, 64);
+  c.postback_timeout_ms =
+      read_count("KEYLEDGER_POSTBACK_TIMEOUT_MS", c.postback_timeout_ms, 100, 10'000);
+  c.postback_poll_ms = read_count("KEYLEDGER_POSTBACK_POLL_MS", c.postback_poll_ms, 10, 60'000);
+  c.postback_failure_window_seconds =
+      read_count("KEYLEDGER_POSTBACK_FAILURE_WINDOW_SECONDS", c.postback_failure_window_seconds,
+                 1, 30 * 24 * 3600);
+  if (auto ca = read_env("KEYLEDGER_POSTBACK_CA_FILE")) c.postback_ca_file = std::move(*ca);
   return c;
 }
 

@@ -33,6 +33,18 @@ namespace keyledger::infra {
 ///   KEYLEDGER_LEAK_REPORTER_KEYS  the public keys that may sign leak reports (POST /v1/leaks):
 ///                           comma-separated `<key id>=<PEM file path>` or `<key id>=<inline PEM>`
 ///                           (parse_leak_reporter_keys); default none: the endpoint refuses
+///   KEYLEDGER_POSTBACK_ALLOW_PRIVATE  comma-separated CIDRs that postbacks may be sent to
+///                           although they are not public unicast (default none: loopback,
+///                           private, link-local, metadata... addresses are refused)
+///   KEYLEDGER_POSTBACK_THREADS  postback sender threads, default 2 (1-64)
+///   KEYLEDGER_POSTBACK_TIMEOUT_MS  one delivery attempt, connection included, default 10000
+///                           (100-10000)
+///   KEYLEDGER_POSTBACK_POLL_MS  how often idle senders look for due deliveries, default 1000
+///                           (10-60000; new deliveries wake them at once)
+///   KEYLEDGER_POSTBACK_FAILURE_WINDOW_SECONDS  an endpoint failing this long is disabled,
+///                           default 432000 = 5 days (1-2592000)
+///   KEYLEDGER_POSTBACK_CA_FILE  a PEM file of the CAs postback receivers are verified against
+///                           instead of the system store (a private CA); default the system
 ///
 /// One public key that may sign leak reports: its identifier (GitHub's
 /// Github-Public-Key-Identifier) and the PEM text, or the path of a file holding it.
@@ -62,6 +74,12 @@ struct config {
   std::size_t audit_checkpoint_seconds = 10;
   std::string audit_origin;  ///< empty: a random one at the key's creation
   std::vector<leak_reporter_key> leak_reporter_keys;  ///< empty: leak reports are refused
+  std::vector<std::string> postback_allow_private;     ///< as written; parsed as CIDRs later
+  std::size_t postback_threads = 2;
+  std::size_t postback_timeout_ms = 10'000;
+  std::size_t postback_poll_ms = 1'000;
+  std::size_t postback_failure_window_seconds = 5 * 24 * 3600;
+  std::string postback_ca_file;  ///< empty: the system CA store
 };
 
 /// KEYLEDGER_LEAK_REPORTER_KEYS: entries separated by commas (whitespace around them ignored),

@@ -34,13 +34,28 @@ struct claimed_delivery {
   std::string endpoint_id;
   std::string workspace_id;
   std::string event_type;
+  std::uint64_t event_seq = 0;
   std::string payload;
   std::uint32_t attempts = 0;  ///< made before this one
   std::string claim;           ///< what record() must present
 };
 
 enum class attempt_outcome { delivered, http_error, timeout, refused, network };
-std::string_view to_string(attempt_outcome o) noexcept;
+constexpr std::string_view to_string(attempt_outcome o) noexcept {
+  switch (o) {
+    case attempt_outcome::delivered:
+      return "delivered";
+    case attempt_outcome::http_error:
+      return "http_error";
+    case attempt_outcome::timeout:
+      return "timeout";
+    case attempt_outcome::refused:
+      return "refused";
+    case attempt_outcome::network:
+      return "network";
+  }
+  return "network";
+}
 
 /// What one attempt gave.
 struct attempt_result {
@@ -63,6 +78,13 @@ struct delivery_attempt {
   std::optional<unsigned> response_status;
   std::string outcome;
   std::string error;
+};
+
+/// A stored secret's version and when it was written (a key's postback secrets are not named by
+/// events: the newest row is current, the one before it signs too for a while after).
+struct secret_version {
+  std::uint32_t version = 0;
+  std::int64_t created_us = 0;
 };
 
 /// A delivery as GET /v1/webhooks/{id}/deliveries shows it.
@@ -89,9 +111,20 @@ class webhook_store {
   virtual std::optional<std::string> get_secret(std::string_view owner_id,
                                                 std::uint32_t version) = 0;
 
+  /// The versions stored for `owner_id`, newest first.
+  virtual std::vector<secret_version> secret_versions(std::string_view owner_id) = 0;
+
   /// Inserts the deliveries that are not there yet (by (event_id, endpoint_id)); returns how
   /// many were new. One transaction.
   virtual std::size_t enqueue(std::span<const new_delivery> deliveries) = 0;
+
+  /// enqueue, and in the same transaction moves the durable checkpoint of `consumer`
+  /// (consumer_checkpoints, never backwards) to `through_seq`: the log up to there has been
+  /// turned into deliveries.
+  virtual std::size_t enqueue_through(std::span<const new_delivery> deliveries,
+                                      std::string_view consumer, std::uint64_t through_seq) = 0;
+  /// The durable checkpoint of `consumer`; 0 when none was saved.
+  virtual std::uint64_t checkpoint(std::string_view consumer) = 0;
 
   /// Leases up to `limit` pending deliveries due at `now_us` whose lease is free or ran out,
   /// until `lease_until_us`, oldest due first; rows another sender holds are skipped (SKIP

@@ -28,6 +28,9 @@ constexpr const char* stmt_list = "kl_wh_list";
 constexpr const char* stmt_list_attempts = "kl_wh_list_attempts";
 constexpr const char* stmt_retry = "kl_wh_retry";
 constexpr const char* stmt_reset = "kl_wh_reset";
+constexpr const char* stmt_secret_versions = "kl_wh_secret_versions";
+constexpr const char* stmt_checkpoint_get = "kl_wh_checkpoint_get";
+constexpr const char* stmt_checkpoint_put = "kl_wh_checkpoint_put";
 
 std::string ts(std::string_view expr) { return pg_detail::timestamptz_from_us_sql(expr); }
 std::string us(std::string_view column) { return pg_detail::us_from_timestamptz_sql(column); }
@@ -61,7 +64,7 @@ std::unique_ptr<pqxx::connection> open_webhook_connection(const std::string& con
                     " AND (lease_until IS NULL OR lease_until <= " + ts("$1::bigint") +
                     ") ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) "
                     "RETURNING d.message_id, d.endpoint_id, d.workspace_id, d.event_type, "
-                    "d.payload, d.attempts, d.claim");
+                    "d.payload, d.attempts, d.claim, d.event_seq");
   conn->prepare(stmt_held,
                 "SELECT attempts FROM webhook_deliveries WHERE message_id = $1 AND claim = $2 "
                 "AND status = 'pending' FOR UPDATE");
@@ -107,6 +110,15 @@ std::unique_ptr<pqxx::connection> open_webhook_connection(const std::string& con
                                 ", lease_until = NULL, claim = NULL, updated_at = now() "
                                 "WHERE endpoint_id = $1 AND message_id = $2 RETURNING 1");
   conn->prepare(stmt_reset, "DELETE FROM webhook_endpoint_health WHERE endpoint_id = $1");
+  conn->prepare(stmt_secret_versions, "SELECT version, " + us("created_at") +
+                                          " FROM webhook_secrets WHERE owner_id = $1 "
+                                          "ORDER BY version DESC");
+  conn->prepare(stmt_checkpoint_get, "SELECT seq FROM consumer_checkpoints WHERE consumer = $1");
+  // The same upsert as pg_subscription's: a checkpoint never moves backwards.
+  conn->prepare(stmt_checkpoint_put,
+                "INSERT INTO consumer_checkpoints (consumer, seq) VALUES ($1, $2) "
+                "ON CONFLICT (consumer) DO UPDATE SET "
+                "seq = GREATEST(consumer_checkpoints.seq, EXCLUDED.seq), updated_at = now()");
   return conn;
 }
 
@@ -129,21 +141,6 @@ bool valid_owner(std::string_view owner) {
 
 }  // namespace
 
-std::string_view to_string(attempt_outcome o) noexcept {
-  switch (o) {
-    case attempt_outcome::delivered:
-      return "delivered";
-    case attempt_outcome::http_error:
-      return "http_error";
-    case attempt_outcome::timeout:
-      return "timeout";
-    case attempt_outcome::refused:
-      return "refused";
-    case attempt_outcome::network:
-      return "network";
-  }
-  return "network";
-}
 
 struct pg_webhook_store::impl {
   pg_detail::lazy_connection conn;
@@ -183,19 +180,64 @@ std::optional<std::string> pg_webhook_store::get_secret(std::string_view owner_i
   });
 }
 
+std::vector<secret_version> pg_webhook_store::secret_versions(std::string_view owner_id) {
+  if (!valid_owner(owner_id)) return {};
+  const std::string owner(owner_id);
+  return impl_->conn.run("webhook secret versions", [&](pqxx::connection& c) {
+    pqxx::nontransaction txn(c);
+    std::vector<secret_version> out;
+    for (const auto& row : txn.exec_prepared(stmt_secret_versions, owner)) {
+      out.push_back({row[0].as<std::uint32_t>(), row[1].as<std::int64_t>()});
+    }
+    return out;
+  });
+}
+
+namespace {
+
+std::size_t insert_deliveries(pqxx::work& txn, std::span<const new_delivery> deliveries) {
+  std::size_t added = 0;
+  for (const auto& d : deliveries) {
+    const auto r =
+        txn.exec_prepared(stmt_enqueue, d.message_id, pg_detail::format_uuid(d.event_id),
+                          d.endpoint_id, d.workspace_id, d.event_seq, d.event_type, d.payload,
+                          d.due_us);
+    added += r.size();
+  }
+  return added;
+}
+
+}  // namespace
+
 std::size_t pg_webhook_store::enqueue(std::span<const new_delivery> deliveries) {
   if (deliveries.empty()) return 0;
   return impl_->conn.run("webhook enqueue", [&](pqxx::connection& c) {
     pqxx::work txn(c);
-    std::size_t added = 0;
-    for (const auto& d : deliveries) {
-      const auto r = txn.exec_prepared(
-          stmt_enqueue, d.message_id, pg_detail::format_uuid(d.event_id), d.endpoint_id,
-          d.workspace_id, d.event_seq, d.event_type, d.payload, d.due_us);
-      added += r.size();
-    }
+    const auto added = insert_deliveries(txn, deliveries);
     txn.commit();
     return added;
+  });
+}
+
+std::size_t pg_webhook_store::enqueue_through(std::span<const new_delivery> deliveries,
+                                              std::string_view consumer,
+                                              std::uint64_t through_seq) {
+  const std::string name(consumer);
+  return impl_->conn.run("webhook enqueue", [&](pqxx::connection& c) {
+    pqxx::work txn(c);
+    const auto added = insert_deliveries(txn, deliveries);
+    txn.exec_prepared(stmt_checkpoint_put, name, through_seq);
+    txn.commit();
+    return added;
+  });
+}
+
+std::uint64_t pg_webhook_store::checkpoint(std::string_view consumer) {
+  const std::string name(consumer);
+  return impl_->conn.run("webhook checkpoint", [&](pqxx::connection& c) {
+    pqxx::nontransaction txn(c);
+    const auto r = txn.exec_prepared(stmt_checkpoint_get, name);
+    return r.empty() ? std::uint64_t{0} : r[0][0].as<std::uint64_t>();
   });
 }
 
@@ -217,6 +259,7 @@ std::vector<claimed_delivery> pg_webhook_store::claim(std::size_t limit, std::in
           d.payload = text_of(row[4]);
           d.attempts = pg_detail::parse_integer<std::uint32_t>(row[5]);
           d.claim = text_of(row[6]);
+          d.event_seq = pg_detail::parse_integer<std::uint64_t>(row[7]);
           out.push_back(std::move(d));
         }
         txn.commit();

@@ -24,7 +24,11 @@ class pg_webhook_store final : public webhook_store {
   void put_secret(std::string_view owner_id, std::uint32_t version,
                   std::string_view sealed) override;
   std::optional<std::string> get_secret(std::string_view owner_id, std::uint32_t version) override;
+  std::vector<secret_version> secret_versions(std::string_view owner_id) override;
   std::size_t enqueue(std::span<const new_delivery> deliveries) override;
+  std::size_t enqueue_through(std::span<const new_delivery> deliveries, std::string_view consumer,
+                              std::uint64_t through_seq) override;
+  std::uint64_t checkpoint(std::string_view consumer) override;
   std::vector<claimed_delivery> claim(std::size_t limit, std::int64_t now_us,
                                       std::int64_t lease_until_us) override;
   bool record(const attempt_result& result, std::optional<std::int64_t>& failing_since_us) override;

@@ -239,5 +239,46 @@ TEST_F(webhook_store_test, the_list_pages_newest_first) {
   EXPECT_TRUE(store_.deliveries("whe_BBBBBBBBBBBBBBBBBBBBBB", 10, std::nullopt).empty());
 }
 
+TEST_F(webhook_store_test, deliveries_and_the_dispatch_checkpoint_move_together) {
+  EXPECT_EQ(store_.checkpoint("webhook_dispatcher"), 0u);
+  EXPECT_EQ(store_.enqueue_through(std::vector{delivery(0), delivery(1)}, "webhook_dispatcher", 9),
+            2u);
+  EXPECT_EQ(store_.checkpoint("webhook_dispatcher"), 9u);
+  // Nothing new, the checkpoint alone moves; never backwards (a slower node saves an older one).
+  EXPECT_EQ(store_.enqueue_through({}, "webhook_dispatcher", 12), 0u);
+  EXPECT_EQ(store_.enqueue_through(std::vector{delivery(1)}, "webhook_dispatcher", 4), 0u);
+  EXPECT_EQ(store_.checkpoint("webhook_dispatcher"), 12u);
+  EXPECT_EQ(store_.checkpoint("another"), 0u);
+  const auto c = store_.claim(5, t0, t0 + 30 * second);
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].event_seq + c[1].event_seq, 3u) << "claims carry the event's position";
+}
+
+TEST_F(webhook_store_test, a_bad_delivery_leaves_the_checkpoint_where_it_was) {
+  store_.enqueue_through({}, "webhook_dispatcher", 3);
+  auto bad = delivery(0);
+  bad.event_type = "Not A Type";
+  EXPECT_NE(error_of([&] {
+              store_.enqueue_through(std::vector{delivery(1), bad}, "webhook_dispatcher", 8);
+            }),
+            errc::ok);
+  EXPECT_EQ(store_.checkpoint("webhook_dispatcher"), 3u);
+  EXPECT_TRUE(store_.deliveries(endpoint, 10, std::nullopt).empty()) << "one transaction";
+}
+
+TEST_F(webhook_store_test, secret_versions_are_listed_newest_first) {
+  const std::string key = "key_AAAAAAAAAAAAAAAAAAAAAA";
+  EXPECT_TRUE(store_.secret_versions(key).empty());
+  store_.put_secret(key, 1, std::string(60, '\x01'));
+  store_.put_secret(key, 2, std::string(60, '\x02'));
+  const auto versions = store_.secret_versions(key);
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[0].version, 2u);
+  EXPECT_EQ(versions[1].version, 1u);
+  EXPECT_GE(versions[0].created_us, versions[1].created_us);
+  EXPECT_GT(versions[0].created_us, t0 / 2);
+  EXPECT_TRUE(store_.secret_versions("bogus").empty());
+}
+
 }  // namespace
 }  // namespace keyledger::integration

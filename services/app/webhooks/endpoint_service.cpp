@@ -79,6 +79,31 @@ infra::secret endpoint_service::mint_and_store(infra::webhook_store& secrets,
   return text;
 }
 
+infra::secret endpoint_service::mint_at_free_version(infra::webhook_store& secrets,
+                                                     std::string_view owner,
+                                                     std::uint32_t& version) const {
+  for (int tries = 0;; ++tries, ++version) {
+    try {
+      return mint_and_store(secrets, owner, version);
+    } catch (const infra::error& e) {
+      if (e.code() != infra::errc::conflict || tries == 7) throw;
+    }
+  }
+}
+
+std::optional<infra::secret> endpoint_service::open_secret(infra::webhook_store& secrets,
+                                                           std::string_view owner,
+                                                           std::uint32_t version) const {
+  const auto sealed = secrets.get_secret(owner, version);
+  auto key = sealed ? sealer_.open(*sealed, associated_data(owner, version)) : std::nullopt;
+  if (!key) {
+    infra::log(infra::log_level::error, "webhook_secret_unavailable",
+               {{"owner_id", std::string(owner)}, {"version", std::to_string(version)}});
+    return std::nullopt;
+  }
+  return infra::secret(std::move(*key));
+}
+
 wh::endpoint_state endpoint_service::load(infra::event_store& store,
                                           std::string_view endpoint_id) const {
   return fold_stream<wh::endpoint_state>(store, wh::endpoint_stream_id(endpoint_id),
@@ -162,15 +187,7 @@ domain::result<endpoint_with_secret, problem> endpoint_service::rotate_secret(
   // The new secret is stored first, under the first free version above the current one: a row
   // left by a rotation whose append failed is an orphan nobody reads, and is skipped.
   std::uint32_t version = state.secret_version + 1;
-  infra::secret secret;
-  for (int tries = 0;; ++tries, ++version) {
-    try {
-      secret = mint_and_store(secrets, endpoint_id, version);
-      break;
-    } catch (const infra::error& e) {
-      if (e.code() != infra::errc::conflict || tries == 7) throw;
-    }
-  }
+  auto secret = mint_at_free_version(secrets, endpoint_id, version);
   auto done = run(
       store, actor, endpoint_id,
       wh::rotate_endpoint_secret{std::string(endpoint_id), version, overlap, clock_.now()}, ctx);
@@ -217,15 +234,34 @@ std::vector<infra::secret> endpoint_service::signing_keys(infra::webhook_store& 
                                                           domain::timestamp now) const {
   std::vector<infra::secret> out;
   for (const auto version : endpoint.signing_versions(now)) {
-    const auto sealed = secrets.get_secret(endpoint.endpoint_id, version);
-    auto key = sealed ? sealer_.open(*sealed, associated_data(endpoint.endpoint_id, version))
-                      : std::nullopt;
-    if (!key) {
-      infra::log(infra::log_level::error, "webhook_secret_unavailable",
-                 {{"endpoint_id", endpoint.endpoint_id}, {"version", std::to_string(version)}});
-      continue;
+    if (auto key = open_secret(secrets, endpoint.endpoint_id, version)) {
+      out.push_back(std::move(*key));
     }
-    out.emplace_back(std::move(*key));
+  }
+  return out;
+}
+
+infra::secret endpoint_service::mint_key_secret(infra::webhook_store& secrets,
+                                                std::string_view key_id) const {
+  const auto stored = secrets.secret_versions(key_id);
+  std::uint32_t version = stored.empty() ? 1 : stored.front().version + 1;
+  return mint_at_free_version(secrets, key_id, version);
+}
+
+std::vector<infra::secret> endpoint_service::key_signing_keys(infra::webhook_store& secrets,
+                                                              std::string_view key_id,
+                                                              domain::timestamp now) const {
+  const auto stored = secrets.secret_versions(key_id);
+  std::vector<infra::secret> out;
+  if (stored.empty()) return out;
+  if (auto current = open_secret(secrets, key_id, stored[0].version)) {
+    out.push_back(std::move(*current));
+  }
+  const auto newest_at = domain::timestamp(std::chrono::microseconds(stored[0].created_us));
+  if (stored.size() > 1 && now < newest_at + key_secret_overlap) {
+    if (auto previous = open_secret(secrets, key_id, stored[1].version)) {
+      out.push_back(std::move(*previous));
+    }
   }
   return out;
 }

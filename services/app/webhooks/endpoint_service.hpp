@@ -25,6 +25,8 @@ namespace keyledger::services {
 
 /// The info of the key (derived from the server secret) that seals webhook secrets.
 inline constexpr std::string_view webhook_secret_sealing_info = "keyledger/webhook-secrets/v1";
+/// How long the previous postback secret of a key keeps signing after a new one was minted.
+inline constexpr std::chrono::hours key_secret_overlap{24};
 
 /// An endpoint after a command; global_seq 0 when nothing was appended.
 struct changed_endpoint {
@@ -89,10 +91,29 @@ class endpoint_service {
                                           const domain::webhooks::endpoint_state& endpoint,
                                           domain::timestamp now) const;
 
+  // ---- a key's own postback URL -------------------------------------------------------------
+  // A key's postback secrets are not named by events (the key aggregate knows only its URL):
+  // the newest stored version signs, and the one before it too for `key_secret_overlap` after
+  // the newest was stored.
+
+  /// Mints the key's next postback secret (the first free version above the newest); the
+  /// caller checked that `actor` may update the key. Returns the "whsec_" text, shown once.
+  infra::secret mint_key_secret(infra::webhook_store& secrets, std::string_view key_id) const;
+  /// The HMAC keys a postback to the key's URL is signed with at `now`; none before a secret
+  /// was minted (such deliveries wait and are retried, never sent unsigned).
+  std::vector<infra::secret> key_signing_keys(infra::webhook_store& secrets,
+                                              std::string_view key_id, domain::timestamp now) const;
+
  private:
   /// Mints a secret, seals and stores it under (owner, version); returns the "whsec_" text.
   infra::secret mint_and_store(infra::webhook_store& secrets, std::string_view owner,
                                std::uint32_t version) const;
+  /// mint_and_store at the first free version from `version` on (a row left by a failed
+  /// attempt is skipped); returns the version used.
+  infra::secret mint_at_free_version(infra::webhook_store& secrets, std::string_view owner,
+                                     std::uint32_t& version) const;
+  std::optional<infra::secret> open_secret(infra::webhook_store& secrets, std::string_view owner,
+                                           std::uint32_t version) const;
   domain::result<changed_endpoint, domain::problem> run(
       infra::event_store& store, const principal& actor, std::string_view endpoint_id,
       const domain::webhooks::endpoint_command& command, const request_context& ctx) const;
