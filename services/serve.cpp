@@ -32,6 +32,7 @@
 #include "infra/pg/pg_signing_key_store.hpp"
 #include "infra/pg/pg_subscription.hpp"
 #include "infra/pg/pg_telemetry_store.hpp"
+#include "infra/pg/pg_webhook_store.hpp"
 #include "services/app/audit/audit_jobs.hpp"
 #include "services/app/audit/audit_log_writer.hpp"
 #include "services/app/audit/audit_monitor.hpp"
@@ -52,6 +53,9 @@
 #include "services/app/usage_recorder.hpp"
 #include "services/app/user_service.hpp"
 #include "services/app/verifier.hpp"
+#include "services/app/webhooks/endpoint_service.hpp"
+#include "services/app/webhooks/postback_sender.hpp"
+#include "services/app/webhooks/webhook_dispatcher.hpp"
 #include "services/app/workspace_service.hpp"
 #include "services/cli/keys_cli.hpp"
 #include "services/cli/signing_keys_cli.hpp"
@@ -63,6 +67,7 @@
 #include "services/projections/directory_view.hpp"
 #include "services/projections/oauth_client_view.hpp"
 #include "services/projections/oauth_grant_view.hpp"
+#include "services/projections/webhook_endpoint_view.hpp"
 
 namespace kl = keyledger;
 using kl::infra::log;
@@ -76,6 +81,25 @@ bool is_loopback_host(const std::string& host) {
   if (host == "localhost") return true;
   auto ip = kl::domain::parse_ip(host);
   return ip && kl::domain::is_loopback(*ip);
+}
+
+/// The postback senders' settings (KEYLEDGER_POSTBACK_*); a bad CIDR stops the start.
+kl::services::sender_options postback_options_of(const kl::infra::config& cfg) {
+  kl::services::sender_options o;
+  o.threads = cfg.postback_threads;
+  o.timeout = std::chrono::milliseconds(cfg.postback_timeout_ms);
+  o.poll_interval = std::chrono::milliseconds(cfg.postback_poll_ms);
+  o.failure_window = std::chrono::seconds(cfg.postback_failure_window_seconds);
+  o.ca_file = cfg.postback_ca_file;
+  for (const auto& text : cfg.postback_allow_private) {
+    const auto range = kl::domain::parse_cidr(text);
+    if (!range) {
+      throw kl::infra::error(kl::infra::errc::config,
+                             "KEYLEDGER_POSTBACK_ALLOW_PRIVATE: not a CIDR: " + text);
+    }
+    o.allow_private.push_back(*range);
+  }
+  return o;
 }
 
 /// The OAuth issuer (KEYLEDGER_ISSUER, else http://<the bound address>) and the default
@@ -116,6 +140,8 @@ int serve(const kl::infra::config& cfg) {
       kl::infra::derive_key(server_secret.reveal(), "keyledger/oauth/interaction/v1"));
   const kl::infra::response_sealer audit_sealer(
       kl::infra::derive_key(server_secret.reveal(), kl::services::checkpoint_key_seal_info));
+  const kl::infra::response_sealer webhook_sealer(
+      kl::infra::derive_key(server_secret.reveal(), kl::services::webhook_secret_sealing_info));
   kl::infra::hmac_key_hasher hasher(std::move(server_secret));
   auto trusted_proxies = kl::services::parse_trusted_proxies(cfg.trusted_proxies);
   // Who may report leaked keys (POST /v1/leaks); a bad key stops the start, naming its id.
@@ -126,6 +152,7 @@ int serve(const kl::infra::config& cfg) {
   kl::services::directory_view directory;
   kl::services::oauth_client_view oauth_clients;
   kl::services::oauth_grant_view oauth_grants;
+  kl::services::webhook_endpoint_view webhook_endpoints;  // before the key view: see its header
   kl::services::active_key_view view;
   const auto open_signing_secrets = [url] {
     return std::make_unique<kl::infra::pg_signing_key_store>(url);
@@ -146,15 +173,34 @@ int serve(const kl::infra::config& cfg) {
   projections.add(directory);
   projections.add(oauth_clients);
   projections.add(oauth_grants);
+  projections.add(webhook_endpoints);
   projections.add(view);
   projections.add(signing_keys);
   projections.add(audit_monitor);
+
+  // Postbacks: the dispatcher after the views (it reads the state right after each event), the
+  // senders on their own threads; the API's pool never waits on a receiver.
+  const auto open_webhook_store = [url] {
+    return std::make_unique<kl::infra::pg_webhook_store>(url);
+  };
+  const kl::services::endpoint_service webhook_service(webhook_sealer, random, clock);
+  kl::services::postback_sender postback_senders(
+      {webhook_endpoints, view, webhook_service, clock, random, open_webhook_store,
+       [url] { return std::make_unique<kl::infra::pg_event_store>(url); }},
+      postback_options_of(cfg));
+  kl::services::webhook_dispatcher postback_dispatcher(
+      {view, webhook_endpoints, oauth_clients, oauth_grants}, open_webhook_store(), {},
+      [&postback_senders] { postback_senders.wake(); });
+  projections.add(postback_dispatcher);
+  postback_dispatcher.start(kl::infra::pg_event_store(url).head_seq());
+
   kl::infra::pg_subscription subscription(url, projections, {});
   subscription.catch_up();
   log(log_level::info, "projection_ready",
       {{"applied_seq", std::to_string(view.applied_seq())},
        {"keys", std::to_string(view.key_count())}});
   subscription.start();
+  postback_senders.start();
 
   // One connection per pool thread and store kind, opened lazily by its thread.
   kl::infra::blocking_pool pool(cfg.db_threads, cfg.db_queue);
@@ -302,12 +348,14 @@ int serve(const kl::infra::config& cfg) {
   // In-flight requests are answered; finish queued database work, stop the jobs, write the
   // buffered telemetry, then stop following the log.
   pool.stop();
+  postback_senders.stop();
   chores.stop();
   expiry.stop();
   rotation.stop();
   audit_work.stop();
   usage.stop();
   subscription.stop();
+  postback_dispatcher.stop();  // what it derived is written before the process ends
   log(log_level::info, "stopped");
   return 0;
 }

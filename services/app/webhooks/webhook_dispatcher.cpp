@@ -24,15 +24,22 @@ webhook_dispatcher::webhook_dispatcher(postback_sources sources,
 
 webhook_dispatcher::~webhook_dispatcher() { stop(); }
 
-void webhook_dispatcher::start() {
+void webhook_dispatcher::start(std::uint64_t head_seq) {
   start_checkpoint_ = store_->checkpoint(consumer_name);
+  const bool first = start_checkpoint_ == 0;
+  if (first) {
+    // Saved at once: a crash before the first write must not move the start further on.
+    start_checkpoint_ = head_seq;
+    store_->enqueue_through({}, consumer_name, head_seq);
+  }
   {
     std::lock_guard lock(mutex_);
     applied_seq_ = start_checkpoint_;
     written_seq_ = start_checkpoint_;
   }
   infra::log(infra::log_level::info, "webhook_dispatcher_started",
-             {{"checkpoint", std::to_string(start_checkpoint_)}});
+             {{"checkpoint", std::to_string(start_checkpoint_)},
+              {"first_start", first ? "true" : "false"}});
   writer_ = std::thread([this] { run(); });
 }
 

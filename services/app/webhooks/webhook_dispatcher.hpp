@@ -51,9 +51,10 @@ class webhook_dispatcher final : public infra::log_consumer {
   void apply(const infra::recorded_event& e) override;
 
   /// Reads the durable checkpoint (events at or below it are skipped) and starts the writer.
-  /// Call before the fan-out's first event. Throws infra::error when the database cannot be
-  /// read.
-  void start();
+  /// With no checkpoint yet (the first start of a log written before postbacks existed), it
+  /// starts at `head_seq`: old events are history, not news, and are not sent. Call before the
+  /// fan-out's first event. Throws infra::error when the database cannot be read.
+  void start(std::uint64_t head_seq);
   /// Writes what is queued (best effort), then stops the writer. Idempotent.
   void stop();
 
