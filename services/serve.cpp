@@ -89,6 +89,8 @@ kl::services::sender_options postback_options_of(const kl::infra::config& cfg) {
   o.threads = cfg.postback_threads;
   o.timeout = std::chrono::milliseconds(cfg.postback_timeout_ms);
   o.poll_interval = std::chrono::milliseconds(cfg.postback_poll_ms);
+  // Longer than any attempt: a claim is lost only by a sender that died.
+  o.lease = 2 * o.timeout + std::chrono::seconds(5);
   o.failure_window = std::chrono::seconds(cfg.postback_failure_window_seconds);
   o.ca_file = cfg.postback_ca_file;
   for (const auto& text : cfg.postback_allow_private) {
@@ -209,7 +211,9 @@ int serve(const kl::infra::config& cfg) {
   std::vector<std::unique_ptr<kl::infra::pg_idempotency_store>> idempotency;
   std::vector<std::unique_ptr<kl::infra::pg_people_store>> people;
   std::vector<std::unique_ptr<kl::infra::pg_audit_store>> audit_stores;
+  std::vector<std::unique_ptr<kl::infra::pg_webhook_store>> webhook_stores;
   for (std::size_t i = 0; i < cfg.db_threads; ++i) {
+    webhook_stores.push_back(open_webhook_store());
     audit_stores.push_back(std::make_unique<kl::infra::pg_audit_store>(url));
     stores.push_back(std::make_unique<kl::infra::pg_event_store>(url));
     telemetry.push_back(std::make_unique<kl::infra::pg_telemetry_store>(url));
@@ -342,6 +346,10 @@ int serve(const kl::infra::config& cfg) {
       .log_mismatch = [&audit_monitor] { return audit_monitor.failure(); },
       .leak_reporter_keys = &leak_reporter_keys,
       .leaks = &leaks,
+      .webhooks = &webhook_service,
+      .webhook_store_for = [&webhook_stores](std::size_t worker) -> kl::infra::webhook_store& {
+        return *webhook_stores[worker];
+      },
   });
   server.run();
 

@@ -15,6 +15,7 @@
 #include "services/http/router/router.hpp"
 #include "services/http/support/runner.hpp"
 #include "services/http/system/system_routes.hpp"
+#include "services/http/webhooks/key_postback_secret_routes.hpp"
 #include "services/http/workspace/workspace_routes.hpp"
 #include "services/projections/active_key_view.hpp"
 
@@ -41,15 +42,21 @@ struct api_state {
             deps.clock, deps.loopback_listener, deps.sessions, run});
     http::add_workspace_routes(t, {deps.view, deps.workspaces, deps.store_for, run});
     http::add_client_routes(t, {deps.oauth.clients, deps.oauth.client_admin, deps.store_for, run});
-    const http::oauth_routes_dependencies oauth{
-        deps.oauth,     deps.verify,           deps.users,       deps.directory,
-        deps.view,      deps.store_for,        deps.people_for,  deps.usage,
-        deps.clock,     deps.loopback_listener, deps.sessions,   run};
+    const http::oauth_routes_dependencies oauth{deps.oauth,      deps.verify,
+                                                deps.users,      deps.directory,
+                                                deps.view,       deps.store_for,
+                                                deps.people_for, deps.usage,
+                                                deps.clock,      deps.loopback_listener,
+                                                deps.sessions,   run};
     http::add_grant_routes(t, oauth);
     http::add_token_routes(t, oauth);
     http::add_authorize_routes(t, oauth);
     if (deps.audit != nullptr) http::add_audit_routes(t, *deps.audit, run);
     http::add_leak_routes(t, {deps.leak_reporter_keys, deps.leaks, deps.store_for, run});
+    if (deps.webhooks != nullptr) {
+      http::add_key_postback_secret_route(
+          t, {deps.keys, *deps.webhooks, deps.store_for, deps.webhook_store_for, run});
+    }
     http::add_system_routes(t, {deps.view, deps.store_for, run, deps.log_mismatch});
     http::add_jwks_routes(t, {deps.oauth.signing_keys, deps.clock});
 

@@ -17,6 +17,7 @@
 #include "infra/core/idempotency_store.hpp"
 #include "infra/core/people_store.hpp"
 #include "infra/core/telemetry_store.hpp"
+#include "infra/core/webhook_store.hpp"
 #include "infra/http/server.hpp"
 #include "services/http/router/client_address.hpp"
 
@@ -33,6 +34,7 @@ struct audit_components;
 class key_service;
 class leak_reporters;
 class leak_service;
+class endpoint_service;
 class workspace_service;
 class usage_recorder;
 class user_service;
@@ -94,6 +96,12 @@ struct api_dependencies {
   /// either null or no key: POST /v1/leaks answers 403 LEAK_REPORTS_NOT_CONFIGURED.
   const leak_reporters* leak_reporter_keys = nullptr;
   const leak_service* leaks = nullptr;
+
+  // ---- postbacks (issue 10) ----
+  /// Webhook endpoints and key postback secrets, with each pool worker's webhook store; null:
+  /// those routes are not served (route tests that do not need them).
+  const endpoint_service* webhooks = nullptr;
+  std::function<infra::webhook_store&(std::size_t worker)> webhook_store_for;
 };
 
 /// The keyledger HTTP API (docs/api.md, docs/openapi.json): a router over the route tables of

@@ -57,6 +57,7 @@ const routes = {
   '/v1/keys': ['get', 'post'],
   '/v1/keys/{}': ['get', 'patch', 'delete'],
   '/v1/keys/{}/rotate': ['post'],
+  '/v1/keys/{}/postback-secret': ['post'],
   '/v1/keys/{}/requests': ['get'],
   '/v1/keys/{}/history': ['get'],
   '/v1/keys/self': ['get'],

@@ -374,6 +374,17 @@ export class server {
     await this.#spawn();
   }
 
+  /// kill -9 (a crash: nothing is flushed), waits for the exit, starts again on the same
+  /// database and data dir.
+  async crash_and_start() {
+    const child = this.child;
+    assert.ok(child, 'the server is running');
+    child.kill('SIGKILL');
+    const r = await child.exit_promise;
+    assert.equal(r.signal, 'SIGKILL');
+    await this.#spawn();
+  }
+
   /// For cleanup after a failure: no grace.
   kill() {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
