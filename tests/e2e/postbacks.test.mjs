@@ -5,20 +5,41 @@
 // the same webhook-id; two nodes never both send one; a node killed with -9 while a receiver
 // holds its request loses nothing (the delivery is sent again, same id, after the lease);
 // a key without a postback secret is never sent anything unsigned; without the allow-list a
-// loopback receiver is refused after resolution (SSRF).
+// loopback receiver is refused after resolution (SSRF). Over HTTPS, a receiver whose
+// certificate a test CA (KEYLEDGER_POSTBACK_CA_FILE) issued is trusted; a self-signed one is not.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as create_tls_server } from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { run_psql, start_stack, wait_for } from './harness.mjs';
 
+/// A test CA and two certificates for localhost/127.0.0.1: one it issued, one self-signed.
+function make_certificates(dir) {
+  const openssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=keyledger e2e CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
+  openssl('req', ...ec, '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=localhost');
+  writeFileSync(path.join(dir, 'srv.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  openssl('x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '2', '-extfile', 'srv.ext');
+  openssl('req', '-x509', ...ec, '-keyout', 'rogue.key', '-out', 'rogue.pem', '-days', '2', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
+  const read = (f) => readFileSync(path.join(dir, f));
+  return { ca_file: path.join(dir, 'ca.pem'), issued: { key: read('srv.key'), cert: read('srv.pem') }, rogue: { key: read('rogue.key'), cert: read('rogue.pem') } };
+}
+
 /// A receiver: records every request; `behaviour(path, message_id, nth)` picks the answer
 /// ('ok' 204, a status number, or 'hang' = never answer until released).
-function start_receiver(behaviour = () => 'ok') {
+function start_receiver(behaviour = () => 'ok', tls = undefined) {
   const received = [];
   const hanging = [];
   const seen = new Map();
-  const srv = createServer((req, res) => {
+  const handler = (req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -35,12 +56,14 @@ function start_receiver(behaviour = () => 'ok') {
       res.statusCode = what === 'ok' ? 204 : what;
       res.end();
     });
-  });
+  };
+  const srv = tls ? create_tls_server(tls, handler) : createServer(handler);
+  const scheme = tls ? 'https' : 'http';
   return new Promise((resolve) => {
     srv.listen(0, '127.0.0.1', () => {
       resolve({
         received,
-        url: (p) => `http://127.0.0.1:${srv.address().port}${p}`,
+        url: (p) => `${scheme}://127.0.0.1:${srv.address().port}${p}`,
         release() {
           for (const r of hanging.splice(0)) r.destroy();
         },
@@ -63,8 +86,13 @@ const env = {
 let stack;
 let api;
 let receiver;
+let cert_dir;
+let certificates;
 
 before(async () => {
+  cert_dir = mkdtempSync(path.join(tmpdir(), 'keyledger-postback-tls-'));
+  certificates = make_certificates(cert_dir);
+  env.KEYLEDGER_POSTBACK_CA_FILE = certificates.ca_file;
   receiver = await start_receiver((p, _id, nth) => {
     if (p.startsWith('/flaky') && nth === 1) return 500;
     if (p.startsWith('/slow') && nth === 1) return 'hang';
@@ -78,6 +106,7 @@ before(async () => {
 after(async () => {
   if (receiver) await receiver.close();
   if (stack) await stack.close();
+  if (cert_dir) rmSync(cert_dir, { recursive: true, force: true });
 });
 
 /// A key without a postback URL, its postback secret, then the URL: the first postback it gets
@@ -176,6 +205,34 @@ describe('a key with a postback URL', () => {
     assert.deepEqual(rows[0].slice(0, 2), ['pending', 'refused']);
     assert.match(rows[0][2], /no signing secret/);
     assert.equal(arrivals('/unsigned').length, 0);
+  });
+});
+
+describe('HTTPS', () => {
+  test('a receiver with a certificate from the trusted CA gets it; a self-signed one does not', async () => {
+    const good = await start_receiver(() => 'ok', certificates.issued);
+    const rogue = await start_receiver(() => 'ok', certificates.rogue);
+    try {
+      const created = await api.create_key(stack.admin_key, { name: 'tls', environment: 'test' });
+      const id = created.json.id;
+      const minted = await api.post(`/v1/keys/${id}/postback-secret`, { key: stack.admin_key });
+      assert.equal((await api.patch_key(stack.admin_key, id, { postback_url: good.url('/tls') })).status, 200);
+      await wait_for(() => good.received.length >= 1, { deadline_ms: 10_000, what: 'the postback over TLS' });
+      assert.equal(verified(good.received[0], minted.json.secret).type, 'key.updated');
+
+      assert.equal((await api.patch_key(stack.admin_key, id, { postback_url: rogue.url('/tls') })).status, 200);
+      let rows = [];
+      await wait_for(async () => {
+        rows = await run_psql(stack.db.url, `SELECT a.outcome, a.error FROM webhook_deliveries d JOIN webhook_attempts a USING (message_id) WHERE d.endpoint_id = '${id}' AND d.event_seq = (SELECT max(event_seq) FROM webhook_deliveries WHERE endpoint_id = '${id}')`);
+        return rows.length >= 1;
+      }, { deadline_ms: 10_000, what: 'the refused handshake' });
+      assert.equal(rows[0][0], 'network');
+      assert.match(rows[0][1], /certificate/i);
+      assert.equal(rogue.received.length, 0, 'nothing was sent over the untrusted connection');
+    } finally {
+      await good.close();
+      await rogue.close();
+    }
   });
 });
 
