@@ -18,6 +18,13 @@ const char* const all_variables[] = {
     "DATABASE_URL",         "KEYLEDGER_LISTEN",     "KEYLEDGER_DATA_DIR", "KEYLEDGER_SECRET_FILE",
     "KEYLEDGER_IO_THREADS", "KEYLEDGER_DB_THREADS", "KEYLEDGER_DB_QUEUE", "KEYLEDGER_ISSUER",
     "KEYLEDGER_OAUTH_AUDIENCE",
+    "KEYLEDGER_POSTBACK_ALLOW_PRIVATE",
+    "KEYLEDGER_POSTBACK_THREADS",
+    "KEYLEDGER_POSTBACK_TIMEOUT_MS",
+    "KEYLEDGER_POSTBACK_POLL_MS",
+    "KEYLEDGER_POSTBACK_FAILURE_WINDOW_SECONDS",
+    "KEYLEDGER_POSTBACK_CA_FILE",
+    "KEYLEDGER_TRUSTED_PROXIES",
 };
 
 /// Every test starts and ends with none of the variables set.
@@ -312,6 +319,33 @@ TEST(leak_reporter_keys, bad_entries_are_refused_without_echoing_a_value) {
       EXPECT_EQ(std::string(e.what()).find(".pem"), std::string::npos) << e.what();
     }
   }
+}
+
+TEST_F(config_env, postback_settings_have_defaults_and_bounds) {
+  auto c = load_config_from_env();
+  EXPECT_TRUE(c.postback_allow_private.empty());
+  EXPECT_EQ(c.postback_threads, 2u);
+  EXPECT_EQ(c.postback_timeout_ms, 10'000u);
+  EXPECT_EQ(c.postback_poll_ms, 1'000u);
+  EXPECT_EQ(c.postback_failure_window_seconds, 432'000u);
+  EXPECT_EQ(c.postback_ca_file, "");
+
+  set("KEYLEDGER_POSTBACK_ALLOW_PRIVATE", " 127.0.0.0/8 ,, 10.0.0.0/8");
+  set("KEYLEDGER_POSTBACK_TIMEOUT_MS", "1000");
+  set("KEYLEDGER_POSTBACK_CA_FILE", "/etc/ca.pem");
+  set("KEYLEDGER_TRUSTED_PROXIES", "10.1.0.0/16, 10.2.0.0/16");
+  c = load_config_from_env();
+  EXPECT_EQ(c.postback_allow_private, (std::vector<std::string>{"127.0.0.0/8", "10.0.0.0/8"}));
+  EXPECT_EQ(c.postback_timeout_ms, 1000u);
+  EXPECT_EQ(c.postback_ca_file, "/etc/ca.pem");
+  EXPECT_EQ(c.trusted_proxies, (std::vector<std::string>{"10.1.0.0/16", "10.2.0.0/16"}));
+
+  // The issue's 10 s is the ceiling of an attempt.
+  set("KEYLEDGER_POSTBACK_TIMEOUT_MS", "10001");
+  EXPECT_NE(config_error().find("KEYLEDGER_POSTBACK_TIMEOUT_MS"), std::string::npos);
+  set("KEYLEDGER_POSTBACK_TIMEOUT_MS", "1000");
+  set("KEYLEDGER_POSTBACK_THREADS", "0");
+  EXPECT_NE(config_error().find("KEYLEDGER_POSTBACK_THREADS"), std::string::npos);
 }
 
 }  // namespace
