@@ -15,6 +15,7 @@
 #include "services/http/router/router.hpp"
 #include "services/http/support/runner.hpp"
 #include "services/http/system/system_routes.hpp"
+#include "services/http/webhooks/webhook_routes.hpp"
 #include "services/http/workspace/workspace_routes.hpp"
 #include "services/projections/active_key_view.hpp"
 
@@ -41,6 +42,9 @@ struct api_state {
             deps.clock, deps.loopback_listener, deps.sessions, run});
     http::add_workspace_routes(t, {deps.view, deps.workspaces, deps.store_for, run});
     http::add_client_routes(t, {deps.oauth.clients, deps.oauth.client_admin, deps.store_for, run});
+    if (deps.webhooks != nullptr) {
+      http::add_webhook_routes(t, {*deps.webhooks, deps.store_for, deps.clock, run});
+    }
     const http::oauth_routes_dependencies oauth{
         deps.oauth,     deps.verify,           deps.users,       deps.directory,
         deps.view,      deps.store_for,        deps.people_for,  deps.usage,
