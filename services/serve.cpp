@@ -32,6 +32,7 @@
 #include "infra/pg/pg_signing_key_store.hpp"
 #include "infra/pg/pg_subscription.hpp"
 #include "infra/pg/pg_telemetry_store.hpp"
+#include "infra/pg/pg_webhook_store.hpp"
 #include "services/app/audit/audit_jobs.hpp"
 #include "services/app/audit/audit_log_writer.hpp"
 #include "services/app/audit/audit_monitor.hpp"
@@ -52,6 +53,7 @@
 #include "services/app/usage_recorder.hpp"
 #include "services/app/user_service.hpp"
 #include "services/app/verifier.hpp"
+#include "services/app/webhooks/endpoint_service.hpp"
 #include "services/app/workspace_service.hpp"
 #include "services/cli/keys_cli.hpp"
 #include "services/cli/signing_keys_cli.hpp"
@@ -59,10 +61,12 @@
 #include "services/http/audit/audit_routes.hpp"
 #include "services/http/errors/errors.hpp"
 #include "services/http/oauth/oauth_routes.hpp"
+#include "services/http/webhooks/webhook_routes.hpp"
 #include "services/projections/active_key_view.hpp"
 #include "services/projections/directory_view.hpp"
 #include "services/projections/oauth_client_view.hpp"
 #include "services/projections/oauth_grant_view.hpp"
+#include "services/projections/webhook_endpoint_view.hpp"
 
 namespace kl = keyledger;
 using kl::infra::log;
@@ -116,6 +120,9 @@ int serve(const kl::infra::config& cfg) {
       kl::infra::derive_key(server_secret.reveal(), "keyledger/oauth/interaction/v1"));
   const kl::infra::response_sealer audit_sealer(
       kl::infra::derive_key(server_secret.reveal(), kl::services::checkpoint_key_seal_info));
+  // Seals webhook endpoints' signing secrets (they must be recoverable to sign).
+  const kl::infra::response_sealer webhook_sealer(
+      kl::infra::derive_key(server_secret.reveal(), kl::services::webhook_secret_sealing_info));
   kl::infra::hmac_key_hasher hasher(std::move(server_secret));
   auto trusted_proxies = kl::services::parse_trusted_proxies(cfg.trusted_proxies);
   // Who may report leaked keys (POST /v1/leaks); a bad key stops the start, naming its id.
@@ -126,6 +133,7 @@ int serve(const kl::infra::config& cfg) {
   kl::services::directory_view directory;
   kl::services::oauth_client_view oauth_clients;
   kl::services::oauth_grant_view oauth_grants;
+  kl::services::webhook_endpoint_view webhook_endpoints;
   kl::services::active_key_view view;
   const auto open_signing_secrets = [url] {
     return std::make_unique<kl::infra::pg_signing_key_store>(url);
@@ -146,6 +154,8 @@ int serve(const kl::infra::config& cfg) {
   projections.add(directory);
   projections.add(oauth_clients);
   projections.add(oauth_grants);
+  // Before the key view: once a command's event is applied there, the endpoint view has it.
+  projections.add(webhook_endpoints);
   projections.add(view);
   projections.add(signing_keys);
   projections.add(audit_monitor);
@@ -173,6 +183,18 @@ int serve(const kl::infra::config& cfg) {
   kl::services::key_service keys(hasher, random, clock);
   kl::services::workspace_service workspaces(keys, random, clock);
   kl::services::client_service oauth_client_service(hasher, random, clock);
+
+  // Webhook endpoints (issue 10): their commands, and a webhook store per pool thread.
+  kl::services::endpoint_service webhook_endpoint_service(webhook_sealer, random, clock);
+  std::vector<std::unique_ptr<kl::infra::pg_webhook_store>> webhook_stores;
+  for (std::size_t i = 0; i < cfg.db_threads; ++i) {
+    webhook_stores.push_back(std::make_unique<kl::infra::pg_webhook_store>(url));
+  }
+  const kl::services::webhook_components webhooks{
+      webhook_endpoints, webhook_endpoint_service,
+      [&webhook_stores](std::size_t worker) -> kl::infra::webhook_store& {
+        return *webhook_stores[worker];
+      }};
 
   // Verification telemetry is buffered and written by its own thread and connection.
   kl::services::usage_recorder usage(
@@ -296,6 +318,7 @@ int serve(const kl::infra::config& cfg) {
       .log_mismatch = [&audit_monitor] { return audit_monitor.failure(); },
       .leak_reporter_keys = &leak_reporter_keys,
       .leaks = &leaks,
+      .webhooks = &webhooks,
   });
   server.run();
 
