@@ -63,6 +63,7 @@
 #include "services/http/audit/audit_routes.hpp"
 #include "services/http/errors/errors.hpp"
 #include "services/http/oauth/oauth_routes.hpp"
+#include "services/http/webhooks/webhook_routes.hpp"
 #include "services/projections/active_key_view.hpp"
 #include "services/projections/directory_view.hpp"
 #include "services/projections/oauth_client_view.hpp"
@@ -142,6 +143,7 @@ int serve(const kl::infra::config& cfg) {
       kl::infra::derive_key(server_secret.reveal(), "keyledger/oauth/interaction/v1"));
   const kl::infra::response_sealer audit_sealer(
       kl::infra::derive_key(server_secret.reveal(), kl::services::checkpoint_key_seal_info));
+  // Seals webhook endpoints' signing secrets (they must be recoverable to sign).
   const kl::infra::response_sealer webhook_sealer(
       kl::infra::derive_key(server_secret.reveal(), kl::services::webhook_secret_sealing_info));
   kl::infra::hmac_key_hasher hasher(std::move(server_secret));
@@ -154,7 +156,7 @@ int serve(const kl::infra::config& cfg) {
   kl::services::directory_view directory;
   kl::services::oauth_client_view oauth_clients;
   kl::services::oauth_grant_view oauth_grants;
-  kl::services::webhook_endpoint_view webhook_endpoints;  // before the key view: see its header
+  kl::services::webhook_endpoint_view webhook_endpoints;
   kl::services::active_key_view view;
   const auto open_signing_secrets = [url] {
     return std::make_unique<kl::infra::pg_signing_key_store>(url);
@@ -175,6 +177,7 @@ int serve(const kl::infra::config& cfg) {
   projections.add(directory);
   projections.add(oauth_clients);
   projections.add(oauth_grants);
+  // Before the key view: once a command's event is applied there, the endpoint view has it.
   projections.add(webhook_endpoints);
   projections.add(view);
   projections.add(signing_keys);
@@ -223,6 +226,13 @@ int serve(const kl::infra::config& cfg) {
   kl::services::key_service keys(hasher, random, clock);
   kl::services::workspace_service workspaces(keys, random, clock);
   kl::services::client_service oauth_client_service(hasher, random, clock);
+
+  // Webhook endpoints (issue 10): their commands, and the webhook store of each pool thread.
+  const kl::services::webhook_components webhooks{
+      webhook_endpoints, webhook_service,
+      [&webhook_stores](std::size_t worker) -> kl::infra::webhook_store& {
+        return *webhook_stores[worker];
+      }};
 
   // Verification telemetry is buffered and written by its own thread and connection.
   kl::services::usage_recorder usage(
@@ -346,10 +356,7 @@ int serve(const kl::infra::config& cfg) {
       .log_mismatch = [&audit_monitor] { return audit_monitor.failure(); },
       .leak_reporter_keys = &leak_reporter_keys,
       .leaks = &leaks,
-      .webhooks = &webhook_service,
-      .webhook_store_for = [&webhook_stores](std::size_t worker) -> kl::infra::webhook_store& {
-        return *webhook_stores[worker];
-      },
+      .webhooks = &webhooks,
   });
   server.run();
 

@@ -16,6 +16,7 @@
 #include "services/http/support/runner.hpp"
 #include "services/http/system/system_routes.hpp"
 #include "services/http/webhooks/key_postback_secret_routes.hpp"
+#include "services/http/webhooks/webhook_routes.hpp"
 #include "services/http/workspace/workspace_routes.hpp"
 #include "services/projections/active_key_view.hpp"
 
@@ -42,6 +43,9 @@ struct api_state {
             deps.clock, deps.loopback_listener, deps.sessions, run});
     http::add_workspace_routes(t, {deps.view, deps.workspaces, deps.store_for, run});
     http::add_client_routes(t, {deps.oauth.clients, deps.oauth.client_admin, deps.store_for, run});
+    if (deps.webhooks != nullptr) {
+      http::add_webhook_routes(t, {*deps.webhooks, deps.store_for, deps.clock, run});
+    }
     const http::oauth_routes_dependencies oauth{deps.oauth,      deps.verify,
                                                 deps.users,      deps.directory,
                                                 deps.view,       deps.store_for,
@@ -54,8 +58,7 @@ struct api_state {
     if (deps.audit != nullptr) http::add_audit_routes(t, *deps.audit, run);
     http::add_leak_routes(t, {deps.leak_reporter_keys, deps.leaks, deps.store_for, run});
     if (deps.webhooks != nullptr) {
-      http::add_key_postback_secret_route(
-          t, {deps.keys, *deps.webhooks, deps.store_for, deps.webhook_store_for, run});
+      http::add_key_postback_secret_route(t, {deps.keys, *deps.webhooks, deps.store_for, run});
     }
     http::add_system_routes(t, {deps.view, deps.store_for, run, deps.log_mismatch});
     http::add_jwks_routes(t, {deps.oauth.signing_keys, deps.clock});

@@ -31,6 +31,7 @@ class active_key_view;
 class directory_view;
 struct oauth_components;
 struct audit_components;
+struct webhook_components;
 class key_service;
 class leak_reporters;
 class leak_service;
@@ -97,19 +98,18 @@ struct api_dependencies {
   const leak_reporters* leak_reporter_keys = nullptr;
   const leak_service* leaks = nullptr;
 
-  // ---- postbacks (issue 10) ----
-  /// Webhook endpoints and key postback secrets, with each pool worker's webhook store; null:
-  /// those routes are not served (route tests that do not need them).
-  const endpoint_service* webhooks = nullptr;
-  std::function<infra::webhook_store&(std::size_t worker)> webhook_store_for;
+  // ---- webhook endpoints (issue 10) ----
+  /// The endpoints view, their service and the per-worker webhook stores
+  /// (services/http/webhooks); null: the /v1/webhooks routes are not served.
+  const webhook_components* webhooks = nullptr;
 };
 
 /// The keyledger HTTP API (docs/api.md, docs/openapi.json): a router over the route tables of
-/// every capability (services/http/keys, people, workspace, system, oauth) with the API-key and
-/// session authenticators. Verification (POST /v1/keys/verify, GET /v1/check) answers on the I/O
-/// thread from the in-memory view; everything that touches Postgres goes through the blocking
-/// pool (503 OVERLOADED + Retry-After when it is full). Every response carries
-/// Keyledger-Version.
+/// every capability (services/http/keys, people, workspace, system, oauth, audit, leaks,
+/// webhooks) with the API-key and session authenticators. Verification (POST /v1/keys/verify,
+/// GET /v1/check) answers on the I/O thread from the in-memory view; everything that touches
+/// Postgres goes through the blocking pool (503 OVERLOADED + Retry-After when it is full).
+/// Every response carries Keyledger-Version.
 infra::request_handler make_api_handler(api_dependencies deps);
 
 }  // namespace keyledger::services

@@ -84,6 +84,11 @@ const routes = {
   '/v1/oauth/clients': ['get', 'post'],
   '/v1/oauth/clients/{}': ['get', 'patch', 'delete'],
   '/v1/oauth/clients/{}/rotate-secret': ['post'],
+  '/v1/webhooks': ['get', 'post'],
+  '/v1/webhooks/{}': ['get', 'patch', 'delete'],
+  '/v1/webhooks/{}/rotate-secret': ['post'],
+  '/v1/webhooks/{}/deliveries': ['get'],
+  '/v1/webhooks/{}/deliveries/{}/retry': ['post'],
   '/v1/oauth/grants': ['get'],
   '/v1/oauth/grants/{}': ['delete'],
   '/oauth/authorize': ['get', 'post'],
@@ -186,6 +191,36 @@ test('users, sessions and workspace settings are documented (API4_SPEC)', () => 
     assert.match(text, new RegExp(`\\b${c}\\b`), `${c} is documented`);
   }
   for (const h of ['X-CSRF-Token', 'keyledger_session']) assert.ok(text.includes(h), `${h} is documented`);
+});
+
+test('webhook endpoints, their secret and deliveries are documented', () => {
+  const { api, text } = load_openapi();
+  const p = Object.fromEntries(Object.entries(api.paths).map(([k, v]) => [shape(k), v]));
+  const has_all = (what, set, fields) => {
+    for (const f of fields) assert.ok(set.has(f), `${what} documents ${f}`);
+  };
+  const endpoint = ['id', 'workspace_id', 'url', 'event_types', 'enabled', 'disabled_reason', 'secret_version'];
+  has_all('POST /v1/webhooks body', properties_of(api, json_schema(api, p['/v1/webhooks'].post.requestBody)),
+    ['url', 'event_types', 'enabled']);
+  has_all('POST /v1/webhooks answer', properties_of(api, json_schema(api, p['/v1/webhooks'].post.responses['201'])),
+    [...endpoint, 'secret']);
+  has_all('PATCH /v1/webhooks/{id} body', properties_of(api, json_schema(api, p['/v1/webhooks/{}'].patch.requestBody)),
+    ['url', 'event_types', 'enabled']);
+  has_all('rotate-secret body', properties_of(api, json_schema(api, p['/v1/webhooks/{}/rotate-secret'].post.requestBody)),
+    ['overlap_seconds']);
+  has_all('rotate-secret answer', properties_of(api, json_schema(api, p['/v1/webhooks/{}/rotate-secret'].post.responses['200'])),
+    ['secret', 'previous_secret_valid_until']);
+  has_all('GET /v1/webhooks/{id}/deliveries', properties_of(api, json_schema(api, p['/v1/webhooks/{}/deliveries'].get.responses['200'])),
+    ['data', 'next_before_seq']);
+  has_all('a delivery', properties_of(api, { $ref: '#/components/schemas/webhook_delivery' }),
+    ['id', 'status', 'attempts', 'next_attempt_at', 'attempt_log']);
+  has_all('an attempt', properties_of(api, { $ref: '#/components/schemas/webhook_attempt' }),
+    ['started_at', 'latency_ms', 'response_status', 'outcome', 'error']);
+  assert.ok(text.includes('ENDPOINT_DISABLED'), 'ENDPOINT_DISABLED is documented');
+  const guide = read('docs/webhooks.md');
+  for (const word of ['whsec_', 'overlap_seconds', 'key.*', '/deliveries', '## Delivery']) {
+    assert.ok(guide.includes(word), `docs/webhooks.md mentions ${word}`);
+  }
 });
 
 test('every error and verification code is documented', () => {

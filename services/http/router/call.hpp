@@ -28,6 +28,8 @@ struct call {
   infra::responder respond;
   std::string_view route;  ///< the matched template, e.g. "/v1/keys/{id}"
   std::string path_id;     ///< the {id} segment, or ""
+  /// The segment of the template's other placeholder (e.g. {delivery_id}), or "".
+  std::string path_sub_id;
   /// Decoded query parameters in order (names unique: duplicates are refused).
   std::vector<std::pair<std::string, std::string>> query;
   std::optional<domain::ip_address> client_ip;

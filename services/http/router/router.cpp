@@ -24,8 +24,9 @@ using infra::http_request;
 using infra::http_response;
 using infra::responder;
 
-/// Matches `path` against a template; on success sets `id` to the {id} segment.
-bool matches(std::string_view tmpl, std::string_view path, std::string& id) {
+/// Matches `path` against a template; on success sets `id` to the {id} segment and `sub_id` to
+/// the segment of another named placeholder ({delivery_id}).
+bool matches(std::string_view tmpl, std::string_view path, std::string& id, std::string& sub_id) {
   while (!tmpl.empty()) {
     if (path.empty() || tmpl.front() != '/' || path.front() != '/') return false;
     tmpl.remove_prefix(1);
@@ -38,6 +39,9 @@ bool matches(std::string_view tmpl, std::string_view path, std::string& id) {
     if (t_seg == "{id}") {
       if (p_seg.empty()) return false;
       id = std::string(p_seg);
+    } else if (t_seg.size() > 2 && t_seg.front() == '{' && t_seg.back() == '}') {
+      if (p_seg.empty()) return false;
+      sub_id = std::string(p_seg);
     } else if (t_seg != p_seg) {
       return false;
     }
@@ -170,10 +174,12 @@ void router::handle(http_request&& req, responder respond) const {
 
   // Route.
   std::string id;
+  std::string sub_id;
   const route* matched = nullptr;
   for (const auto& r : table_.routes()) {
     id.clear();
-    if (matches(r.path, path, id)) {
+    sub_id.clear();
+    if (matches(r.path, path, id, sub_id)) {
       matched = &r;
       break;
     }
@@ -206,6 +212,7 @@ void router::handle(http_request&& req, responder respond) const {
   auto c = std::make_shared<call>();
   c->route = matched->path;
   c->path_id = std::move(id);
+  c->path_sub_id = std::move(sub_id);
   c->respond = std::move(respond);
   c->client_ip = client_ip_of(req, trusted_proxies_);
   if (c->client_ip) c->client_ip_text = domain::to_string(*c->client_ip);

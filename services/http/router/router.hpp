@@ -44,7 +44,9 @@ struct operation {
 };
 
 struct route {
-  std::string_view path;  ///< template: literal segments, "{id}" (one segment), "{path}" (rest)
+  /// Template: literal segments, "{id}" (one segment: call::path_id), one other "{name}" (one
+  /// segment: call::path_sub_id), "{path}" (the rest).
+  std::string_view path;
   std::vector<operation> operations;
   infra::log_level log_level = infra::log_level::info;
 };

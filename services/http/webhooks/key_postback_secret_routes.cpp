@@ -38,7 +38,8 @@ class key_secret_endpoint {
                   refuse_key_command(who, key, action::keys_update_any, action::keys_update_own)) {
             return {json_error(*refused, request_id)};
           }
-          const auto secret = d_.webhooks.mint_key_secret(d_.webhook_store_for(worker), id);
+          const auto secret =
+              d_.webhooks.service.mint_key_secret(d_.webhooks.store_for(worker), id);
           infra::json_writer w;
           w.begin_object()
               .field("key_id", id)
@@ -49,8 +50,8 @@ class key_secret_endpoint {
               .end_object();
           // No event: nothing in the log changed (the secret is stored sealed beside it).
           auto response = json_response(201, w.take());
-      response.headers.emplace_back("Cache-Control", "no-store");  // it holds the secret
-      return {std::move(response), 0};
+          response.headers.emplace_back("Cache-Control", "no-store");  // it holds the secret
+          return {std::move(response), 0};
         });
   }
 

@@ -11,9 +11,9 @@
 #include "infra/core/webhook_store.hpp"
 #include "services/http/router/router.hpp"
 #include "services/http/support/runner.hpp"
+#include "services/http/webhooks/webhook_routes.hpp"
 
 namespace keyledger::services {
-class endpoint_service;
 class key_service;
 }  // namespace keyledger::services
 
@@ -21,9 +21,8 @@ namespace keyledger::services::http {
 
 struct key_postback_secret_dependencies {
   const key_service& keys;
-  const endpoint_service& webhooks;
+  const webhook_components& webhooks;
   std::function<infra::event_store&(std::size_t worker)> store_for;
-  std::function<infra::webhook_store&(std::size_t worker)> webhook_store_for;
   const runner& run;
 };
 

@@ -48,6 +48,7 @@ class router_test : public ::testing::Test {
     route_table t;
     auto echo = [this](call& c) {
       last_id_ = c.path_id;
+      last_sub_id_ = c.path_sub_id;
       last_query_ = c.query;
       infra::http_response r;
       r.status = 200;
@@ -60,6 +61,7 @@ class router_test : public ::testing::Test {
            {{"GET", both, "", {"a", "b"}, false, false, echo},
             {"DELETE", both, "", {}, false, true, echo}}});
     t.add({"/v1/rest/{path}", {{"GET", {}, "", {}, true, false, echo}}});
+    t.add({"/v1/things/{id}/parts/{part_id}/fix", {{"POST", {}, "", {}, false, false, echo}}});
     std::vector<std::unique_ptr<authenticator>> auth;
     auth.push_back(std::make_unique<header_authenticator>(credential::api_key, "x-test-key"));
     auth.push_back(std::make_unique<header_authenticator>(credential::session, "x-test-session"));
@@ -81,6 +83,7 @@ class router_test : public ::testing::Test {
 
   std::unique_ptr<router> router_;
   std::string last_id_;
+  std::string last_sub_id_;
   form_fields last_query_;
 };
 
@@ -90,6 +93,18 @@ TEST_F(router_test, literal_paths_win_when_added_first_and_ids_are_captured) {
   EXPECT_EQ(r.status, 200u);
   EXPECT_EQ(last_id_, "t_1");
   EXPECT_EQ(last_query_, (form_fields{{"a", "x y"}, {"b", ""}}));
+}
+
+TEST_F(router_test, a_second_named_placeholder_is_captured_apart_from_the_id) {
+  EXPECT_EQ(send("POST", "/v1/things/t_1/parts/p_2/fix").status, 200u);
+  EXPECT_EQ(last_id_, "t_1");
+  EXPECT_EQ(last_sub_id_, "p_2");
+  for (const char* path : {"/v1/things/t_1/parts//fix", "/v1/things/t_1/parts/p_2",
+                           "/v1/things/t_1/parts/p_2/fix/more"}) {
+    EXPECT_EQ(send("POST", path).status, 404u) << path;
+  }
+  EXPECT_EQ(send("GET", "/v1/things/t_1", {{"X-Test-Key", "ok"}}).status, 200u);
+  EXPECT_EQ(last_sub_id_, "") << "only templates that have one set it";
 }
 
 TEST_F(router_test, unknown_paths_are_404_and_unknown_methods_405_with_allow) {

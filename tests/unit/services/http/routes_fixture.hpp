@@ -32,20 +32,24 @@
 #include "services/app/usage_recorder.hpp"
 #include "services/app/user_service.hpp"
 #include "services/app/verifier.hpp"
+#include "services/app/webhooks/endpoint_service.hpp"
 #include "services/app/workspace_service.hpp"
 #include "services/http/api_handler.hpp"
 #include "services/http/errors/errors.hpp"
 #include "services/http/oauth/oauth_routes.hpp"
 #include "services/http/openapi_document.hpp"
+#include "services/http/webhooks/webhook_routes.hpp"
 #include "services/projections/active_key_view.hpp"
 #include "services/projections/directory_view.hpp"
 #include "services/projections/oauth_client_view.hpp"
 #include "services/projections/oauth_grant_view.hpp"
+#include "services/projections/webhook_endpoint_view.hpp"
 #include "tests/support/fake_token_signer.hpp"
 #include "tests/support/manual_clock.hpp"
 #include "tests/support/memory_event_store.hpp"
 #include "tests/support/memory_people_store.hpp"
 #include "tests/support/memory_signing_key_store.hpp"
+#include "tests/support/memory_webhook_store.hpp"
 #include "tests/support/p256_test_signer.hpp"
 #include "tests/unit/services/http/audit_parts.hpp"
 
@@ -344,6 +348,7 @@ class routes_test : public ::testing::Test {
         log_mismatch_,
         leaks ? &leak_reporters_ : nullptr,
         leaks ? &leak_service_ : nullptr,
+        &webhooks_,
     });
   }
 
@@ -355,6 +360,7 @@ class routes_test : public ::testing::Test {
       directory_.apply(e);
       if (oauth_clients_.wants(e)) oauth_clients_.apply(e);
       if (oauth_grants_.wants(e)) oauth_grants_.apply(e);
+      if (webhook_endpoints_.wants(e)) webhook_endpoints_.apply(e);
       view_.apply(e);
       if (signing_keys_.wants(e)) signing_keys_.apply(e);
     }
@@ -526,6 +532,15 @@ class routes_test : public ::testing::Test {
   test_support::p256_test_signer reporter_;
   leak_reporters leak_reporters_ = reporters_of(reporter_);
   leak_service leak_service_{view_, keys_, workspaces_, hasher_, usage_, clock_};
+  // Webhook endpoints: their sealed secrets and deliveries, the view, the service.
+  test_support::memory_webhook_store webhook_store_;
+  webhook_endpoint_view webhook_endpoints_;
+  infra::response_sealer webhook_sealer_{
+      infra::derive_key(std::string(32, 's'), webhook_secret_sealing_info)};
+  endpoint_service endpoint_service_{webhook_sealer_, random_, clock_};
+  webhook_components webhooks_{
+      webhook_endpoints_, endpoint_service_,
+      [this](std::size_t) -> infra::webhook_store& { return webhook_store_; }};
   infra::request_handler handler_;
   std::mutex feed_mutex_;
   std::string admin_;

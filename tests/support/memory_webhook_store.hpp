@@ -1,0 +1,85 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "infra/core/webhook_store.hpp"
+
+namespace keyledger::test_support {
+
+/// In-memory fake of infra::webhook_store with pg_webhook_store's semantics (schema/008): a
+/// secret is written once (the same bytes again change nothing, other bytes errc::conflict; a
+/// malformed owner, version 0 or no bytes errc::bad_request); a delivery is enqueued once per
+/// (event_id, endpoint_id) and once per message id; claims lease due pending rows oldest due
+/// first; record() needs the claim still held; the health row keeps the first failure until a
+/// success or reset_health(). Unlike the real store one instance may be shared by threads
+/// (every member locks), standing in for the shared database.
+class memory_webhook_store final : public infra::webhook_store {
+ public:
+  void put_secret(std::string_view owner_id, std::uint32_t version,
+                  std::string_view sealed) override;
+  std::optional<std::string> get_secret(std::string_view owner_id, std::uint32_t version) override;
+  /// created_us: a counter (1, 2, ...) in the order secrets were stored, not a time.
+  std::vector<infra::secret_version> secret_versions(std::string_view owner_id) override;
+  std::size_t enqueue(std::span<const infra::new_delivery> deliveries) override;
+  std::size_t enqueue_through(std::span<const infra::new_delivery> deliveries,
+                              std::string_view consumer, std::uint64_t through_seq) override;
+  std::uint64_t checkpoint(std::string_view consumer) override;
+  std::vector<infra::claimed_delivery> claim(std::size_t limit, std::int64_t now_us,
+                                             std::int64_t lease_until_us) override;
+  bool record(const infra::attempt_result& result,
+              std::optional<std::int64_t>& failing_since_us) override;
+  void drop(std::string_view message_id, std::string_view claim) override;
+  std::vector<infra::delivery_summary> deliveries(std::string_view endpoint_id, std::size_t limit,
+                                                  std::optional<std::uint64_t> before_seq) override;
+  bool retry_now(std::string_view endpoint_id, std::string_view message_id,
+                 std::int64_t now_us) override;
+  void reset_health(std::string_view endpoint_id) override;
+
+  // ---- for tests ----
+
+  /// Every stored sealed secret by (owner, version).
+  std::map<std::pair<std::string, std::uint32_t>, std::string> secrets() const;
+  /// The endpoint's failing_since (nullopt: healthy or no row); has_health: whether a row is.
+  std::optional<std::int64_t> failing_since(std::string_view endpoint_id) const;
+  bool has_health(std::string_view endpoint_id) const;
+  /// How many reset_health() calls were made.
+  std::size_t resets() const;
+
+ private:
+  struct row {
+    infra::new_delivery delivery;
+    std::string status = "pending";
+    std::uint32_t attempts = 0;
+    std::int64_t next_attempt_us = 0;
+    std::optional<std::int64_t> lease_until_us;
+    std::string claim;
+    std::int64_t created_us = 0;
+    std::vector<infra::delivery_attempt> attempt_log;
+  };
+  struct health {
+    std::optional<std::int64_t> failing_since_us;
+  };
+
+  mutable std::mutex mutex_;
+  std::map<std::pair<std::string, std::uint32_t>, std::string> secrets_;
+  std::map<std::pair<std::string, std::uint32_t>, std::int64_t> secret_times_;
+  std::uint64_t secret_clock_ = 0;
+  std::map<std::string, std::uint64_t, std::less<>> checkpoints_;
+  std::map<std::string, row, std::less<>> rows_;                   // by message id
+  std::set<std::pair<infra::uuid, std::string>> event_endpoints_;  // (event_id, endpoint_id)
+  std::map<std::string, health, std::less<>> health_;
+  std::uint64_t next_claim_ = 0;
+  std::size_t resets_ = 0;
+};
+
+}  // namespace keyledger::test_support
