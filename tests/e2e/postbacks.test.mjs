@@ -9,6 +9,7 @@
 // certificate a test CA (KEYLEDGER_POSTBACK_CA_FILE) issued is trusted; a self-signed one is not.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as create_tls_server } from 'node:https';
@@ -17,6 +18,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { run_psql, start_stack, wait_for } from './harness.mjs';
+import { authorize_with_pages, callback_server } from './oauth.mjs';
+import { login_owner } from './people.mjs';
 
 /// A test CA and two certificates for localhost/127.0.0.1: one it issued, one self-signed.
 function make_certificates(dir) {
@@ -77,11 +80,17 @@ function start_receiver(behaviour = () => 'ok', tls = undefined) {
   });
 }
 
+const reporter = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const env = {
   KEYLEDGER_POSTBACK_ALLOW_PRIVATE: '127.0.0.0/8',
   KEYLEDGER_POSTBACK_TIMEOUT_MS: '1000',
   KEYLEDGER_POSTBACK_POLL_MS: '100',
+  // An endpoint failing for 3 s is disabled (its second attempt comes 5 s after the first).
+  KEYLEDGER_POSTBACK_FAILURE_WINDOW_SECONDS: '3',
+  KEYLEDGER_EXPIRY_INTERVAL_MS: '200',
+  KEYLEDGER_LEAK_REPORTER_KEYS: `e2e-reporter=${reporter.publicKey.export({ type: 'spki', format: 'pem' }).trim().replaceAll('\n', '\\n')}`,
 };
+let down = true;  // what /down answers: 500 while true
 
 let stack;
 let api;
@@ -97,6 +106,7 @@ before(async () => {
     if (p.startsWith('/flaky') && nth === 1) return 500;
     if (p.startsWith('/slow') && nth === 1) return 'hang';
     if (p.startsWith('/crash') && nth === 1) return 'hang';
+    if (p.startsWith('/down') && down) return 500;
     return 'ok';
   });
   stack = await start_stack({ env });
@@ -205,6 +215,136 @@ describe('a key with a postback URL', () => {
     assert.deepEqual(rows[0].slice(0, 2), ['pending', 'refused']);
     assert.match(rows[0][2], /no signing secret/);
     assert.equal(arrivals('/unsigned').length, 0);
+  });
+});
+
+describe('workspace endpoints', () => {
+  test('every postback type arrives once, signed with the endpoint secret', async () => {
+    const hook = await api.post('/v1/webhooks', { key: stack.admin_key, json: { url: receiver.url('/all'), event_types: ['*'] } });
+    assert.equal(hook.status, 201, hook.text);
+    const secret = hook.json.secret;
+
+    // Keys: created (and the rotated one's successor), updated, disabled, enabled, rotated,
+    // revoked, leaked; one expiring in 4 s gets its last warning, then expires.
+    const made = await api.create_key(stack.admin_key, { name: 'every-type', environment: 'live' });
+    assert.equal(made.status, 201, made.text);
+    const id = made.json.id;
+    assert.equal((await api.patch_key(stack.admin_key, id, { name: 'every-type-2' })).status, 200);
+    assert.equal((await api.patch_key(stack.admin_key, id, { enabled: false })).status, 200);
+    assert.equal((await api.patch_key(stack.admin_key, id, { enabled: true })).status, 200);
+    const rotated = await api.rotate_key(stack.admin_key, id, { grace_period_seconds: 0 });
+    assert.equal(rotated.status, 201, rotated.text);
+    assert.ok([200, 204].includes((await api.revoke_key(stack.admin_key, rotated.json.id)).status));
+    const leaked = await api.create_key(stack.admin_key, { name: 'leaked', environment: 'live' });
+    const report = JSON.stringify([{ token: leaked.json.key, type: 'keyledger_api_key', url: 'https://github.com/o/r/blob/main/x', source: 'content' }]);
+    const reported = await api.request('POST', '/v1/leaks', {
+      body: report,
+      headers: {
+        'content-type': 'application/json',
+        'github-public-key-identifier': 'e2e-reporter',
+        'github-public-key-signature': sign('sha256', Buffer.from(report), reporter.privateKey).toString('base64'),
+      },
+    });
+    assert.equal(reported.status, 200, reported.text);
+    const soon = new Date(Date.now() + 4_000).toISOString();
+    assert.equal((await api.create_key(stack.admin_key, { name: 'expiring', environment: 'test', expires_at: soon })).status, 201);
+
+    // OAuth: an app through its whole life, and a grant a person withdraws.
+    const cb = await callback_server();
+    try {
+      const app = await api.post('/v1/oauth/clients', {
+        key: stack.admin_key,
+        json: { type: 'confidential', name: 'Postback app', redirect_uris: [cb.url], grant_types: ['authorization_code'], allowed_scopes: ['leads:read'] },
+      });
+      assert.equal(app.status, 201, app.text);
+      const cid = app.json.id;
+      assert.equal((await api.patch(`/v1/oauth/clients/${cid}`, { key: stack.admin_key, json: { name: 'Postback app 2' } })).status, 200);
+      assert.equal((await api.post(`/v1/oauth/clients/${cid}/rotate-secret`, { key: stack.admin_key })).status, 200);
+      assert.equal((await api.patch(`/v1/oauth/clients/${cid}`, { key: stack.admin_key, json: { enabled: false } })).status, 200);
+      assert.equal((await api.patch(`/v1/oauth/clients/${cid}`, { key: stack.admin_key, json: { enabled: true } })).status, 200);
+      const verifier = randomBytes(32).toString('base64url');
+      const url = `${stack.server.base_url}/oauth/authorize?` + new URLSearchParams({
+        response_type: 'code', client_id: cid, redirect_uri: cb.url, scope: 'leads:read', state: 's1',
+        code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+      });
+      await authorize_with_pages(stack.server.base_url, url, { email: stack.workspace.owner_email, password: stack.workspace.owner_password });
+      const session = await login_owner(api, stack.server, stack.workspace);
+      const grants = await api.get('/v1/oauth/grants', { session });
+      const grant = grants.json.grants.find((g) => g.client_id === cid);
+      assert.ok(grant, grants.text);
+      assert.equal((await api.del(`/v1/oauth/grants/${grant.id}`, { session })).status, 204);
+      assert.equal((await api.del(`/v1/oauth/clients/${cid}`, { key: stack.admin_key })).status, 204);
+    } finally {
+      await cb.close?.();
+    }
+
+    const catalog = [
+      'key.created', 'key.updated', 'key.disabled', 'key.enabled', 'key.rotated', 'key.revoked', 'key.expired',
+      'key.expiry_approaching', 'key.leaked', 'oauth.client.registered', 'oauth.client.updated',
+      'oauth.client.secret_rotated', 'oauth.client.disabled', 'oauth.client.enabled', 'oauth.client.deleted',
+      'oauth.grant.revoked',
+    ];
+    const types = () => new Set(arrivals('/all').map((r) => JSON.parse(r.body).type));
+    // The failure names what is missing.
+    await wait_for(() => catalog.every((t) => types().has(t)), { deadline_ms: 20_000 }).catch(() => {});
+    assert.deepEqual(catalog.filter((t) => !types().has(t)), [], 'every type arrived');
+    const all = arrivals('/all');
+    const ids = all.map((r) => r.headers['webhook-id']);
+    assert.equal(new Set(ids).size, ids.length, 'each message once');
+    for (const r of all) {
+      const body = verified(r, secret);
+      assert.ok(catalog.includes(body.type), body.type);
+      assert.doesNotMatch(r.body, /whsec_|klcs_|secret_hash|key_hash/);
+    }
+    const by_type = (t) => all.map((r) => JSON.parse(r.body)).filter((b) => b.type === t);
+    assert.equal(by_type('key.expiry_approaching')[0].data.days_before, 1);
+    assert.equal(by_type('key.leaked')[0].data.leak.url, 'https://github.com/o/r/blob/main/x');
+    assert.equal(by_type('key.rotated')[0].data.rotated_to, rotated.json.id);
+    assert.equal(by_type('oauth.grant.revoked')[0].data.reason, 'revoked_by_user');
+    assert.equal(by_type('oauth.client.updated')[0].data.name, 'Postback app 2');
+  });
+
+  test('an endpoint failing for the whole window is disabled once; enabled again, a retry sends the same message', async () => {
+    down = true;
+    const hook = await api.post('/v1/webhooks', { key: stack.admin_key, json: { url: receiver.url('/down'), event_types: ['key.created'] } });
+    assert.equal(hook.status, 201, hook.text);
+    const hid = hook.json.id;
+    assert.equal((await api.create_key(stack.admin_key, { name: 'to-a-failing-endpoint', environment: 'test' })).status, 201);
+    let endpoint;
+    await wait_for(async () => {
+      endpoint = (await api.get(`/v1/webhooks/${hid}`, { key: stack.admin_key })).json;
+      return endpoint.enabled === false;
+    }, { deadline_ms: 15_000, what: 'the endpoint disabled for failing' });
+    assert.equal(endpoint.disabled_reason, 'failing');
+    const [[disabled]] = await run_psql(stack.db.url, `SELECT count(*) FROM events WHERE stream_id = 'webhook_endpoint-${hid}' AND type = 'WebhookEndpointDisabled'`);
+    assert.equal(disabled, '1');
+
+    const listed = await api.get(`/v1/webhooks/${hid}/deliveries`, { key: stack.admin_key });
+    assert.equal(listed.status, 200, listed.text);
+    const [delivery] = listed.json.data;
+    assert.equal(delivery.event_type, 'key.created');
+    assert.ok(delivery.attempt_log.length >= 2, listed.text);
+    for (const a of delivery.attempt_log) {
+      assert.equal(a.outcome, 'http_error');
+      assert.equal(a.response_status, 500);
+      assert.ok(Number.isInteger(a.latency_ms));
+    }
+    const retry_path = `/v1/webhooks/${hid}/deliveries/${delivery.id}/retry`;
+    assert.equal((await api.post(retry_path, { key: stack.admin_key })).status, 409, 'disabled: enable first');
+
+    down = false;
+    assert.equal((await api.patch(`/v1/webhooks/${hid}`, { key: stack.admin_key, json: { enabled: true } })).status, 200);
+    const before = arrivals('/down').length;
+    const retried = await api.post(retry_path, { key: stack.admin_key });
+    assert.equal(retried.status, 202, retried.text);
+    await wait_for(() => arrivals('/down').length > before && arrivals('/down').at(-1).nth > 2, { deadline_ms: 10_000, what: 'the manual retry' });
+    const last = arrivals('/down').at(-1);
+    assert.equal(last.headers['webhook-id'], delivery.id);
+    assert.equal(verified(last, hook.json.secret).type, 'key.created');
+    await wait_for(async () => {
+      const r = await api.get(`/v1/webhooks/${hid}/deliveries`, { key: stack.admin_key });
+      return r.json.data[0].status === 'delivered';
+    }, { deadline_ms: 5_000, what: 'delivered after the retry' });
   });
 });
 
