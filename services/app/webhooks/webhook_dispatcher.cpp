@@ -90,15 +90,11 @@ bool webhook_dispatcher::write_some(std::unique_lock<std::mutex>& lock) {
     changed_.wait_for(lock, 1s, [&] { return stopping_; });
     return !stopping_;
   }
+  if (added > 0 && on_enqueued_) on_enqueued_();  // the senders look at once
   lock.lock();
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
   if (through > written_seq_) written_seq_ = through;
   changed_.notify_all();
-  if (added > 0 && on_enqueued_) {
-    lock.unlock();
-    on_enqueued_();
-    lock.lock();
-  }
   return true;
 }
 

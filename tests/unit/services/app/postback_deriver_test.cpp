@@ -41,10 +41,11 @@ class postback_deriver_test : public ::testing::Test {
     r.payload = std::move(payload);
     r.event_id[0] = static_cast<std::uint8_t>(seq_);
     r.recorded_at_us = domain::to_micros(t0) + static_cast<std::int64_t>(seq_);
-    endpoints_.apply(r);
-    clients_.apply(r);
-    grants_.apply(r);
-    keys_.apply(r);
+    // As the fan-out does: each view only its categories.
+    for (infra::log_consumer* view : std::initializer_list<infra::log_consumer*>{
+             &endpoints_, &clients_, &grants_, &keys_}) {
+      if (view->wants(r)) view->apply(r);
+    }
     return derive_postbacks(r, {keys_, endpoints_, clients_, grants_});
   }
   std::vector<infra::new_delivery> key(const domain::api_key_event& e) {
