@@ -11,6 +11,7 @@
 #include <openssl/params.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -21,6 +22,7 @@
 
 #include "domain/encoding.hpp"
 #include "infra/core/error.hpp"
+#include "infra/crypto/crypto.hpp"
 #include "infra/json/json.hpp"
 
 namespace keyledger::infra {
@@ -223,6 +225,14 @@ struct es256_public_key::impl {
 
 struct es256_key::impl {
   pkey_ptr pkey;
+  /// Unique per key pair for the life of the process: what a thread's cached signing context
+  /// is for (an address could be reused by a later key).
+  std::uint64_t generation = next_generation();
+
+  static std::uint64_t next_generation() {
+    static std::atomic<std::uint64_t> counter{0};
+    return ++counter;
+  }
 };
 
 /// Builds the key classes from OpenSSL handles (their constructors are private).
@@ -239,6 +249,27 @@ struct es256_access {
   }
   static EVP_PKEY* handle(const es256_public_key& k) { return k.impl_->pkey.get(); }
   static EVP_PKEY* handle(const es256_key& k) { return k.impl_->pkey.get(); }
+  /// This thread's signing context for the last key it signed with: EVP_PKEY_sign_init fetches
+  /// the algorithm and takes OpenSSL's locks, which is most of the cost of one ES256 signature on
+  /// OpenSSL 3.0; a context initialised once signs digest after digest.
+  static EVP_PKEY_CTX* signing_context(const es256_key& k) {
+    const es256_key::impl& key = *k.impl_;
+    struct cached {
+      std::uint64_t generation = 0;
+      pkey_ctx_ptr ctx;
+    };
+    thread_local cached cache;
+    if (cache.ctx && cache.generation == key.generation) return cache.ctx.get();
+    pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.pkey.get(), nullptr));
+    if (!ctx) throw std::bad_alloc();
+    if (EVP_PKEY_sign_init(ctx.get()) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1) {
+      openssl_failure("ES256 signing could not start");
+    }
+    cache.ctx = std::move(ctx);  // holds its own reference to the key
+    cache.generation = key.generation;
+    return cache.ctx.get();
+  }
 };
 
 std::string es256_public_key::to_jwk(std::string_view kid) const {
@@ -369,22 +400,15 @@ es256_public_key es256_key::public_key() const {
 }
 
 std::string es256_key::sign(std::string_view signing_input) const {
-  const md_ctx_ptr md(EVP_MD_CTX_new());
-  if (!md) throw std::bad_alloc();
-  if (EVP_DigestSignInit_ex(md.get(), nullptr, "SHA256", nullptr, nullptr, impl_->pkey.get(),
-                            nullptr) != 1) {
-    openssl_failure("ES256 signing could not start");
-  }
-  std::size_t der_length = 0;
-  if (EVP_DigestSign(md.get(), nullptr, &der_length, bytes(signing_input), signing_input.size()) !=
-      1) {
+  // ECDSA signs the SHA-256 digest of the input (RFC 7518 3.4), on this thread's context.
+  const auto digest = sha256(signing_input);
+  EVP_PKEY_CTX* ctx = es256_access::signing_context(*this);
+  std::array<unsigned char, 80> der_bytes{};  // a P-256 DER signature is at most 72 bytes
+  std::size_t der_length = der_bytes.size();
+  if (EVP_PKEY_sign(ctx, der_bytes.data(), &der_length, digest.data(), digest.size()) != 1) {
     openssl_failure("ES256 signing failed");
   }
-  std::string der(der_length, '\0');
-  if (EVP_DigestSign(md.get(), reinterpret_cast<unsigned char*>(der.data()), &der_length,
-                     bytes(signing_input), signing_input.size()) != 1) {
-    openssl_failure("ES256 signing failed");
-  }
+  const std::string_view der(reinterpret_cast<const char*>(der_bytes.data()), der_length);
   // OpenSSL writes DER (SEQUENCE of two INTEGERs); JOSE wants r || s of fixed width.
   const unsigned char* p = bytes(der);
   const ecdsa_sig_ptr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_length)));
