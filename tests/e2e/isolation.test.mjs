@@ -32,6 +32,12 @@ before(async () => {
   b.admin = await add_user(api, stack.server, { session: b.owner }, { role: 'admin' });
   b.key = await create_owned_key(api, { session: b.owner }, { name: 'b-owned', scopes: ['leads:read'] });
   b.member_key = await create_owned_key(api, { session: b.member.session }, { name: 'b-member', scopes: ['keys:read'] });
+  const hook = { url: 'https://hooks.example.com/isolation', event_types: ['*'] };
+  for (const [ws, owner] of [[a, a.owner], [b, b.owner]]) {
+    const made = await api.post('/v1/webhooks', { session: owner, json: hook });
+    assert.equal(made.status, 201, made.text);
+    ws.webhook = made.json;
+  }
 
   const served = await api.get('/openapi.json');
   assert.equal(served.status, 200, served.text.slice(0, 200));
@@ -84,6 +90,7 @@ function b_ids(collection) {
   const users = [b.ws.owner_user_id, b.member.id, b.admin.id];
   if (collection === 'keys') return keys;
   if (collection === 'users') return users;
+  if (collection === 'webhooks') return [b.webhook.id, ...keys];
   return [...keys, ...users, b.ws.workspace_id];
 }
 
@@ -93,6 +100,8 @@ const bodies = {
   'PATCH /v1/keys/{}': { name: 'hijacked', enabled: false },
   'POST /v1/keys/{}/rotate': { grace_period_seconds: 0 },
   'PATCH /v1/users/{}': { role: 'auditor' },
+  'PATCH /v1/webhooks/{}': { url: 'https://hijacked.example/h', enabled: false },
+  'POST /v1/webhooks/{}/rotate-secret': { overlap_seconds: 0 },
 };
 
 /// What B looks like through B's owner's session (no key use, so no last-used changes).
@@ -100,10 +109,11 @@ async function b_snapshot() {
   const keys = await api.get('/v1/keys?limit=100', { session: b.owner });
   const users = await api.get('/v1/users', { session: b.owner });
   const ws = await api.get('/v1/workspace', { session: b.owner });
-  for (const r of [keys, users, ws]) assert.equal(r.status, 200, r.text);
+  const webhooks = await api.get('/v1/webhooks', { session: b.owner });
+  for (const r of [keys, users, ws, webhooks]) assert.equal(r.status, 200, r.text);
   // Usage telemetry (last use) is written in batches, apart from the keys' state: left out.
   const key_state = keys.json.data.map(({ last_used_at, last_used_ip, ...rest }) => rest);
-  return { keys: key_state, next_cursor: keys.json.next_cursor, users: users.json, workspace: ws.json };
+  return { keys: key_state, next_cursor: keys.json.next_cursor, users: users.json, workspace: ws.json, webhooks: webhooks.json };
 }
 
 describe('the cross-workspace sweep', () => {
@@ -160,7 +170,8 @@ describe('the cross-workspace sweep', () => {
     const events = await command_event_count(stack.db);
     for (const op of id_operations()) {
       const collection = op.template.split('/').filter((s) => s !== '')[1];
-      const ids = collection === 'users' ? [a.ws.owner_user_id, a.member.id] : [a.key.id, a.member_key.id, a.ws.key_id];
+      const ids = collection === 'users' ? [a.ws.owner_user_id, a.member.id]
+        : collection === 'webhooks' ? [a.webhook.id] : [a.key.id, a.member_key.id, a.ws.key_id];
       for (const id of ids) {
         const url = op.template.replace(/\{[^}]+\}/g, encodeURIComponent(id));
         const body = bodies[`${op.method} ${shape(op.template)}`] ?? (['POST', 'PATCH', 'PUT'].includes(op.method) ? {} : undefined);

@@ -22,7 +22,9 @@ namespace keyledger::test_support {
 /// (event_id, endpoint_id) and once per message id; claims lease due pending rows oldest due
 /// first; record() needs the claim still held; the health row keeps the first failure until a
 /// success or reset_health(). Unlike the real store one instance may be shared by threads
-/// (every member locks), standing in for the shared database.
+/// (every member locks), standing in for the shared database. A delivery's created_us is its
+/// first due time (the database stamps now()). tests/integration/webhook_store_contract_test
+/// runs the same suite over this fake and pg_webhook_store.
 class memory_webhook_store final : public infra::webhook_store {
  public:
   void put_secret(std::string_view owner_id, std::uint32_t version,

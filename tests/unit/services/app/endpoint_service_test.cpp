@@ -197,9 +197,12 @@ TEST_F(endpoint_service_test, only_owners_admins_and_keys_with_workspace_admin_m
 
   const auto& id = by_key.endpoint.endpoint_id;
   for (const auto r : {domain::role::member, domain::role::auditor}) {
-    EXPECT_EQ(
-        service_.update(store_, person(r), id, {.url = "https://x.example"}, {}, ctx_).error().kind,
-        problem_kind::forbidden);
+    EXPECT_EQ(service_
+                  .update(store_, person(r), id,
+                          {.url = "https://x.example", .event_types = std::nullopt}, {}, ctx_)
+                  .error()
+                  .kind,
+              problem_kind::forbidden);
     EXPECT_EQ(service_.rotate_secret(store_, secrets_, person(r), id, 1h, ctx_).error().kind,
               problem_kind::forbidden);
     EXPECT_EQ(service_.remove(store_, person(r), id, ctx_).error().kind, problem_kind::forbidden);
@@ -212,7 +215,8 @@ TEST_F(endpoint_service_test, another_workspaces_endpoint_does_not_exist_for_the
   const auto other = person(domain::role::owner, "ws_2");
   const auto before = store_.head_seq();
   for (const auto& r :
-       {service_.update(store_, other, id, {.url = "https://x.example"}, {}, ctx_),
+       {service_.update(store_, other, id,
+                        {.url = "https://x.example", .event_types = std::nullopt}, {}, ctx_),
         service_.update(store_, other, id, {}, false, ctx_),
         service_.remove(store_, other, id, ctx_),
         service_.remove(store_, person(domain::role::owner), "whe_nope", ctx_),
@@ -280,7 +284,8 @@ TEST_F(endpoint_service_test, an_update_changes_settings_and_switches_it_off_and
 
   // A refused setting leaves the switch alone too.
   const auto before = store_.head_seq();
-  auto refused = service_.update(store_, admin, id, {.url = "http://x.example"}, false, ctx_);
+  auto refused = service_.update(
+      store_, admin, id, {.url = "http://x.example", .event_types = std::nullopt}, false, ctx_);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().field, "url");
   EXPECT_EQ(store_.head_seq(), before);

@@ -55,7 +55,8 @@ class webhook_endpoint_view_test : public ::testing::Test {
 TEST_F(webhook_endpoint_view_test, find_shows_every_endpoint_deleted_ones_included) {
   EXPECT_FALSE(view_.find(first));
   created(first, {"key.*"});
-  feed(wh::endpoint_updated{first, {.url = "https://other.example/h"}, t0 + 1s});
+  feed(wh::endpoint_updated{
+      first, {.url = "https://other.example/h", .event_types = std::nullopt}, t0 + 1s});
   feed(wh::endpoint_secret_rotated{first, 2, t0 + 1h, t0 + 2s});
   auto found = view_.find(first);
   ASSERT_TRUE(found);
@@ -101,7 +102,8 @@ TEST_F(webhook_endpoint_view_test, receivers_are_the_enabled_subscribers_of_the_
   EXPECT_EQ(receivers("oauth.grant.revoked"), std::vector<std::string>{third});
   feed(wh::endpoint_disabled{first, wh::disable_reason::failing, t0, t0 + 2s});
   EXPECT_EQ(receivers("key.created"), std::vector<std::string>{third});
-  feed(wh::endpoint_updated{second, {.event_types = std::vector<std::string>{"oauth.*"}}, t0 + 3s});
+  feed(wh::endpoint_updated{
+      second, {.url = std::nullopt, .event_types = std::vector<std::string>{"oauth.*"}}, t0 + 3s});
   EXPECT_EQ(receivers("key.revoked"), std::vector<std::string>{third});
   EXPECT_EQ(receivers("oauth.grant.revoked"), (std::vector<std::string>{second, third}));
   feed(wh::endpoint_deleted{third, t0 + 4s});
