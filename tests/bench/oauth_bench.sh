@@ -20,6 +20,7 @@
 #   BENCH_ROUNDS        runs per server and connection count (default 2)
 #   BENCH_CONNS         connection counts (default "32 1")
 #   BENCH_AUTH          post (client_secret_post, default: the peer's registered method) | basic
+#   BENCH_PERF          1: a perf profile of keyledger during one extra token run (default 0)
 #   BENCH_PIN           1: wrk on CPU 0, every server on CPU 1 (taskset); 0: no pinning (default 1
 #                       with 2+ CPUs, as verify_bench.sh)
 #   BENCH_THREADS       I/O threads of keyledger and the empty server (default 1 pinned, else 2)
@@ -344,6 +345,17 @@ for name in "${servers[@]}"; do
   say "warm-up: $name (${warmup}s, 32 connections)"
   run_wrk "$name" 32 "$warmup" "$work/warmup-$name.txt"
 done
+# BENCH_PERF=1: where keyledger's CPU goes during one extra token run (perf, call graphs),
+# printed before the measured rounds (which run without perf).
+if [[ "${BENCH_PERF:-0}" == 1 ]] && command -v perf >/dev/null; then
+  perf record -q -F 1999 -g -p "$keyledger_pid" -o "$work/perf.data" -- sleep "$seconds" \
+    >/dev/null 2>&1 &
+  perf_pid=$!
+  run_wrk token 32 "$seconds" "$work/perf-token.txt"
+  wait "$perf_pid" || true
+  perf report -i "$work/perf.data" --stdio --no-children --percent-limit 1.5 -g none \
+    --sort dso,symbol 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60 >&2 || true
+fi
 for c in $conns; do
   for round in $(seq "$rounds"); do
     for name in "${servers[@]}"; do

@@ -62,42 +62,10 @@ infra::attempt_result outcome(const infra::claimed_delivery& c, attempt_outcome 
   return r;
 }
 
-// Another handle on the shared fake (the fake locks every member), as another node's store.
-class shared_memory_store final : public infra::webhook_store {
- public:
-  explicit shared_memory_store(infra::webhook_store& s) : s_(s) {}
-  void put_secret(std::string_view o, std::uint32_t v, std::string_view s) override {
-    s_.put_secret(o, v, s);
-  }
-  std::optional<std::string> get_secret(std::string_view o, std::uint32_t v) override {
-    return s_.get_secret(o, v);
-  }
-  std::size_t enqueue(std::span<const infra::new_delivery> d) override { return s_.enqueue(d); }
-  std::vector<infra::claimed_delivery> claim(std::size_t limit, std::int64_t now,
-                                             std::int64_t until) override {
-    return s_.claim(limit, now, until);
-  }
-  bool record(const infra::attempt_result& r, std::optional<std::int64_t>& since) override {
-    return s_.record(r, since);
-  }
-  void drop(std::string_view m, std::string_view c) override { s_.drop(m, c); }
-  std::vector<infra::delivery_summary> deliveries(std::string_view e, std::size_t limit,
-                                                  std::optional<std::uint64_t> before) override {
-    return s_.deliveries(e, limit, before);
-  }
-  bool retry_now(std::string_view e, std::string_view m, std::int64_t now) override {
-    return s_.retry_now(e, m, now);
-  }
-  void reset_health(std::string_view e) override { s_.reset_health(e); }
-
- private:
-  infra::webhook_store& s_;
-};
-
 struct memory_fixture {
   test_support::memory_webhook_store store;
   std::unique_ptr<infra::webhook_store> another_store() {
-    return std::make_unique<shared_memory_store>(store);
+    return std::make_unique<test_support::webhook_store_handle>(store);
   }
 };
 

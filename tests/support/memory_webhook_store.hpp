@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -82,6 +83,51 @@ class memory_webhook_store final : public infra::webhook_store {
   std::map<std::string, health, std::less<>> health_;
   std::uint64_t next_claim_ = 0;
   std::size_t resets_ = 0;
+};
+
+/// Another handle on a shared store (the fake locks every member): what a second node's own
+/// store is in tests. `before_write`, when set, runs before each enqueue_through (a slow
+/// database).
+class webhook_store_handle final : public infra::webhook_store {
+ public:
+  explicit webhook_store_handle(infra::webhook_store& s) : s_(s) {}
+  void put_secret(std::string_view o, std::uint32_t v, std::string_view b) override {
+    s_.put_secret(o, v, b);
+  }
+  std::optional<std::string> get_secret(std::string_view o, std::uint32_t v) override {
+    return s_.get_secret(o, v);
+  }
+  std::vector<infra::secret_version> secret_versions(std::string_view o) override {
+    return s_.secret_versions(o);
+  }
+  std::size_t enqueue(std::span<const infra::new_delivery> d) override { return s_.enqueue(d); }
+  std::size_t enqueue_through(std::span<const infra::new_delivery> d, std::string_view c,
+                              std::uint64_t seq) override {
+    if (before_write) before_write();
+    return s_.enqueue_through(d, c, seq);
+  }
+  std::uint64_t checkpoint(std::string_view c) override { return s_.checkpoint(c); }
+  std::vector<infra::claimed_delivery> claim(std::size_t limit, std::int64_t now,
+                                             std::int64_t until) override {
+    return s_.claim(limit, now, until);
+  }
+  bool record(const infra::attempt_result& r, std::optional<std::int64_t>& since) override {
+    return s_.record(r, since);
+  }
+  void drop(std::string_view m, std::string_view c) override { s_.drop(m, c); }
+  std::vector<infra::delivery_summary> deliveries(std::string_view e, std::size_t limit,
+                                                  std::optional<std::uint64_t> before) override {
+    return s_.deliveries(e, limit, before);
+  }
+  bool retry_now(std::string_view e, std::string_view m, std::int64_t now) override {
+    return s_.retry_now(e, m, now);
+  }
+  void reset_health(std::string_view e) override { s_.reset_health(e); }
+
+  std::function<void()> before_write;
+
+ private:
+  infra::webhook_store& s_;
 };
 
 }  // namespace keyledger::test_support

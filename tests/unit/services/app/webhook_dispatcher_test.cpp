@@ -25,52 +25,10 @@ using namespace std::chrono_literals;
 const domain::timestamp t0 = domain::timestamp(std::chrono::seconds(1'800'000'000));
 const std::string hook = "whe_AAAAAAAAAAAAAAAAAAAAA1";
 
-/// A store shared by "nodes" (the fake locks), handed to a dispatcher as its own.
-class shared_store final : public infra::webhook_store {
- public:
-  explicit shared_store(test_support::memory_webhook_store& s) : s_(s) {}
-  void put_secret(std::string_view o, std::uint32_t v, std::string_view b) override {
-    s_.put_secret(o, v, b);
-  }
-  std::optional<std::string> get_secret(std::string_view o, std::uint32_t v) override {
-    return s_.get_secret(o, v);
-  }
-  std::vector<infra::secret_version> secret_versions(std::string_view o) override {
-    return s_.secret_versions(o);
-  }
-  std::size_t enqueue(std::span<const infra::new_delivery> d) override { return s_.enqueue(d); }
-  std::size_t enqueue_through(std::span<const infra::new_delivery> d, std::string_view c,
-                              std::uint64_t seq) override {
-    if (hold) std::this_thread::sleep_for(20ms);  // a slow database
-    return s_.enqueue_through(d, c, seq);
-  }
-  std::uint64_t checkpoint(std::string_view c) override { return s_.checkpoint(c); }
-  std::vector<infra::claimed_delivery> claim(std::size_t l, std::int64_t n,
-                                             std::int64_t u) override {
-    return s_.claim(l, n, u);
-  }
-  bool record(const infra::attempt_result& r, std::optional<std::int64_t>& f) override {
-    return s_.record(r, f);
-  }
-  void drop(std::string_view m, std::string_view c) override { s_.drop(m, c); }
-  std::vector<infra::delivery_summary> deliveries(std::string_view e, std::size_t l,
-                                                  std::optional<std::uint64_t> b) override {
-    return s_.deliveries(e, l, b);
-  }
-  bool retry_now(std::string_view e, std::string_view m, std::int64_t n) override {
-    return s_.retry_now(e, m, n);
-  }
-  void reset_health(std::string_view e) override { s_.reset_health(e); }
-  bool hold = false;
-
- private:
-  test_support::memory_webhook_store& s_;
-};
-
 /// One node: its views and a dispatcher after them, fed the same log.
 struct node {
   explicit node(test_support::memory_webhook_store& db, dispatcher_options o = {}) {
-    auto s = std::make_unique<shared_store>(db);
+    auto s = std::make_unique<test_support::webhook_store_handle>(db);
     store = s.get();
     dispatcher = std::make_unique<webhook_dispatcher>(
         postback_sources{keys, endpoints, clients, grants}, std::move(s), o, [this] { ++wakes; });
@@ -85,7 +43,7 @@ struct node {
   webhook_endpoint_view endpoints;
   oauth_client_view clients;
   oauth_grant_view grants;
-  shared_store* store = nullptr;
+  test_support::webhook_store_handle* store = nullptr;
   std::unique_ptr<webhook_dispatcher> dispatcher;
   std::atomic<int> wakes{0};
 };
@@ -187,7 +145,7 @@ TEST_F(webhook_dispatcher_test, two_nodes_enqueue_each_pair_once) {
 
 TEST_F(webhook_dispatcher_test, a_full_queue_holds_the_subscription_back_and_loses_nothing) {
   node n(db_, {.queue_limit = 2, .batch_limit = 1});
-  n.store->hold = true;
+  n.store->before_write = [] { std::this_thread::sleep_for(20ms); };  // a slow database
   n.dispatcher->start(0);
   for (const auto& e : log_) n.apply(e);  // waits for the writer whenever two are queued
   ASSERT_TRUE(written(n, log_.size()));
@@ -196,7 +154,7 @@ TEST_F(webhook_dispatcher_test, a_full_queue_holds_the_subscription_back_and_los
 
 TEST_F(webhook_dispatcher_test, stop_writes_what_is_queued) {
   node n(db_);
-  n.store->hold = true;
+  n.store->before_write = [] { std::this_thread::sleep_for(20ms); };  // a slow database
   n.dispatcher->start(0);
   for (const auto& e : log_) n.apply(e);
   n.dispatcher->stop();
