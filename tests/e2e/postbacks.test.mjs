@@ -56,6 +56,10 @@ function start_receiver(behaviour = () => 'ok', tls = undefined) {
         hanging.push(res);
         return;
       }
+      if (what === 'redirect') {
+        res.writeHead(307, { location: '/redirected' }).end();
+        return;
+      }
       res.statusCode = what === 'ok' ? 204 : what;
       res.end();
     });
@@ -107,6 +111,7 @@ before(async () => {
     if (p.startsWith('/slow') && nth === 1) return 'hang';
     if (p.startsWith('/crash') && nth === 1) return 'hang';
     if (p.startsWith('/down') && down) return 500;
+    if (p.startsWith('/redirect')) return 'redirect';
     return 'ok';
   });
   stack = await start_stack({ env });
@@ -345,6 +350,47 @@ describe('workspace endpoints', () => {
       const r = await api.get(`/v1/webhooks/${hid}/deliveries`, { key: stack.admin_key });
       return r.json.data[0].status === 'delivered';
     }, { deadline_ms: 5_000, what: 'delivered after the retry' });
+  });
+
+  test('during a rotation both secrets sign; after a zero overlap only the new one', async () => {
+    const hook = await api.post('/v1/webhooks', { key: stack.admin_key, json: { url: receiver.url('/rotation'), event_types: ['key.created'] } });
+    assert.equal(hook.status, 201, hook.text);
+    const old_secret = hook.json.secret;
+    const rotated = await api.post(`/v1/webhooks/${hook.json.id}/rotate-secret`, { key: stack.admin_key, json: { overlap_seconds: 3600 } });
+    assert.equal(rotated.status, 200, rotated.text);
+    const new_secret = rotated.json.secret;
+    assert.notEqual(new_secret, old_secret);
+    assert.equal((await api.create_key(stack.admin_key, { name: 'rotation-1', environment: 'test' })).status, 201);
+    await wait_for(() => arrivals('/rotation').length >= 1, { deadline_ms: 10_000, what: 'the postback' });
+    const during = arrivals('/rotation')[0];
+    assert.equal(during.headers['webhook-signature'].split(' ').length, 2, 'two signatures');
+    assert.equal(verified(during, new_secret).data.name, 'rotation-1');
+    assert.equal(verified(during, old_secret).data.name, 'rotation-1');
+
+    const again = await api.post(`/v1/webhooks/${hook.json.id}/rotate-secret`, { key: stack.admin_key, json: { overlap_seconds: 0 } });
+    assert.equal(again.status, 200, again.text);
+    assert.equal((await api.create_key(stack.admin_key, { name: 'rotation-2', environment: 'test' })).status, 201);
+    await wait_for(() => arrivals('/rotation').length >= 2, { deadline_ms: 10_000, what: 'the second postback' });
+    const after_rotation = arrivals('/rotation')[1];
+    assert.equal(after_rotation.headers['webhook-signature'].split(' ').length, 1);
+    assert.equal(verified(after_rotation, again.json.secret).data.name, 'rotation-2');
+    assert.throws(() => verified(after_rotation, new_secret), 'the previous secret no longer signs');
+  });
+
+  test('a redirect is a failure and is not followed', async () => {
+    const hook = await api.post('/v1/webhooks', { key: stack.admin_key, json: { url: receiver.url('/redirect'), event_types: ['key.created'] } });
+    assert.equal(hook.status, 201, hook.text);
+    assert.equal((await api.create_key(stack.admin_key, { name: 'redirected', environment: 'test' })).status, 201);
+    let listed;
+    await wait_for(async () => {
+      listed = await api.get(`/v1/webhooks/${hook.json.id}/deliveries`, { key: stack.admin_key });
+      return listed.json.data[0]?.attempt_log.length >= 1;
+    }, { deadline_ms: 10_000, what: 'the first attempt' });
+    const [attempt] = listed.json.data[0].attempt_log;
+    assert.equal(attempt.outcome, 'http_error');
+    assert.equal(attempt.response_status, 307);
+    assert.equal(listed.json.data[0].status, 'pending', 'retried on the schedule');
+    assert.equal(arrivals('/redirected').length, 0, 'the Location was not followed');
   });
 });
 
