@@ -63,6 +63,7 @@
 #include "services/http/audit/audit_routes.hpp"
 #include "services/http/errors/errors.hpp"
 #include "services/http/oauth/oauth_routes.hpp"
+#include "services/http/webhooks/postback_transport.hpp"
 #include "services/http/webhooks/webhook_routes.hpp"
 #include "services/projections/active_key_view.hpp"
 #include "services/projections/directory_view.hpp"
@@ -84,15 +85,10 @@ bool is_loopback_host(const std::string& host) {
   return ip && kl::domain::is_loopback(*ip);
 }
 
-/// The postback senders' settings (KEYLEDGER_POSTBACK_*); a bad CIDR stops the start.
-kl::services::sender_options postback_options_of(const kl::infra::config& cfg) {
-  kl::services::sender_options o;
-  o.threads = cfg.postback_threads;
+/// The postback transport's settings (KEYLEDGER_POSTBACK_*); a bad CIDR stops the start.
+kl::services::http::postback_transport_options postback_transport_of(const kl::infra::config& cfg) {
+  kl::services::http::postback_transport_options o;
   o.timeout = std::chrono::milliseconds(cfg.postback_timeout_ms);
-  o.poll_interval = std::chrono::milliseconds(cfg.postback_poll_ms);
-  // Longer than any attempt: a claim is lost only by a sender that died.
-  o.lease = 2 * o.timeout + std::chrono::seconds(5);
-  o.failure_window = std::chrono::seconds(cfg.postback_failure_window_seconds);
   o.ca_file = cfg.postback_ca_file;
   for (const auto& text : cfg.postback_allow_private) {
     const auto range = kl::domain::parse_cidr(text);
@@ -102,6 +98,17 @@ kl::services::sender_options postback_options_of(const kl::infra::config& cfg) {
     }
     o.allow_private.push_back(*range);
   }
+  return o;
+}
+
+/// The postback senders' settings.
+kl::services::sender_options postback_options_of(const kl::infra::config& cfg) {
+  kl::services::sender_options o;
+  o.threads = cfg.postback_threads;
+  o.poll_interval = std::chrono::milliseconds(cfg.postback_poll_ms);
+  o.failure_window = std::chrono::seconds(cfg.postback_failure_window_seconds);
+  // Longer than any attempt: a claim is lost only by a sender that died.
+  o.lease = 2 * std::chrono::milliseconds(cfg.postback_timeout_ms) + std::chrono::seconds(5);
   return o;
 }
 
@@ -190,7 +197,8 @@ int serve(const kl::infra::config& cfg) {
   };
   const kl::services::endpoint_service webhook_service(webhook_sealer, random, clock);
   kl::services::postback_sender postback_senders(
-      {webhook_endpoints, view, webhook_service, clock, random, open_webhook_store,
+      {webhook_endpoints, view, webhook_service, clock, random,
+       kl::services::http::make_postback_transport(postback_transport_of(cfg)), open_webhook_store,
        [url] { return std::make_unique<kl::infra::pg_event_store>(url); }},
       postback_options_of(cfg));
   kl::services::webhook_dispatcher postback_dispatcher(

@@ -6,7 +6,6 @@
 #include "domain/webhooks/delivery.hpp"
 #include "infra/core/log.hpp"
 #include "infra/crypto/crypto.hpp"
-#include "infra/http/client.hpp"
 #include "services/app/webhooks/endpoint_service.hpp"
 #include "services/projections/active_key_view.hpp"
 #include "services/projections/webhook_endpoint_view.hpp"
@@ -24,27 +23,10 @@ struct destination {
   std::optional<wh::endpoint_state> endpoint;  ///< for an endpoint (not a key's own URL)
 };
 
-/// "scheme://authority" and the request target ("/path?query", "/" when empty) of a URL that
-/// passed domain::valid_postback_url.
-std::pair<std::string, std::string> split_url(std::string_view url) {
-  const auto authority = url.find("://");
-  const auto rest = authority == std::string_view::npos ? std::string_view::npos
-                                                        : url.find_first_of("/?", authority + 3);
-  if (rest == std::string_view::npos) return {std::string(url), "/"};
-  std::string target(url.substr(rest));
-  if (target.front() == '?') target.insert(target.begin(), '/');
-  return {std::string(url.substr(0, rest)), target};
-}
-
 std::string signature_of(const infra::secret& key, std::string_view content) {
   const infra::hmac_key_hasher mac{infra::secret(std::string(key.reveal()))};
   const auto digest = mac.hash(content);
   return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
-}
-
-std::string clip(std::string text) {
-  if (text.size() > 300) text.resize(300);
-  return text;
 }
 
 }  // namespace
@@ -175,52 +157,23 @@ void postback_sender::deliver(infra::webhook_store& store, infra::event_store& e
     result.outcome = infra::attempt_outcome::refused;
     result.error = "no signing secret: nothing was sent";
   } else {
-    const auto [base, target] = split_url(to.url);
-    auto parsed = infra::parse_http_url(base);
-    if (!parsed) {
-      result.outcome = infra::attempt_outcome::refused;
-      result.error = clip("the URL cannot be used: " + parsed.error());
-    } else {
-      const auto timestamp =
-          std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-      const auto content = wh::signed_content(d.message_id, timestamp, d.payload);
-      std::vector<std::string> signatures;
-      for (const auto& key : to.keys) signatures.push_back(signature_of(key, content));
-
-      infra::http_client_options options;
-      options.connect_timeout = options_.timeout;
-      options.request_timeout = options_.timeout;
-      options.body_limit = options_.response_body_limit;
-      options.truncate_body = true;
-      options.user_agent = "keyledger-webhooks/1";
-      options.ca_file = options_.ca_file;
-      options.address_allowed = [this](std::string_view address) {
-        return postback_address_allowed(address, options_.allow_private);
-      };
-      infra::http_client client(std::move(parsed.value()), std::move(options));
-      infra::client_request request;
-      request.method = "POST";
-      request.target = target;
-      request.headers = {{"Content-Type", "application/json"},
-                         {"webhook-id", d.message_id},
-                         {"webhook-timestamp", std::to_string(timestamp)},
-                         {"webhook-signature", wh::signature_header(signatures)}};
-      request.body = d.payload;
-      const auto answer = client.send(request);
-      if (answer) {
-        result.response_status = answer->status;
-        const bool ok = answer->status >= 200 && answer->status < 300;
-        result.outcome =
-            ok ? infra::attempt_outcome::delivered : infra::attempt_outcome::http_error;
-        if (!ok) result.error = "HTTP " + std::to_string(answer->status);
-      } else {
-        const auto& e = answer.error();
-        result.outcome = e.timed_out ? infra::attempt_outcome::timeout
-                         : e.refused ? infra::attempt_outcome::refused
-                                     : infra::attempt_outcome::network;
-        result.error = clip(e.message);
-      }
-    }
+    const auto timestamp =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    const auto content = wh::signed_content(d.message_id, timestamp, d.payload);
+    std::vector<std::string> signatures;
+    for (const auto& key : to.keys) signatures.push_back(signature_of(key, content));
+    postback_request request;
+    request.url = to.url;
+    request.headers = {{"Content-Type", "application/json"},
+                       {"webhook-id", d.message_id},
+                       {"webhook-timestamp", std::to_string(timestamp)},
+                       {"webhook-signature", wh::signature_header(signatures)}};
+    request.body = d.payload;
+    auto answer = deps_.send(request);
+    result.response_status = answer.status;
+    result.outcome = answer.outcome;
+    result.error = std::move(answer.error);
+    if (result.error.size() > 300) result.error.resize(300);
   }
   result.latency_ms =
       static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(

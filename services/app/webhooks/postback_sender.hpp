@@ -10,14 +10,17 @@
 // name resolves to checked at send time (public unicast only, unless an operator allowed a
 // private range). These threads are the only ones that wait on receivers: the API's blocking
 // pool and the verification path never do. Nothing here logs a secret, a signature or a body.
+// The request itself goes out through a postback_transport (HTTP is not this layer's).
 
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "domain/net.hpp"
@@ -33,19 +36,33 @@ class webhook_endpoint_view;
 
 struct sender_options {
   std::size_t threads = 2;
-  std::chrono::milliseconds timeout{10'000};
   /// How often an idle sender looks for due deliveries (wake() makes it look at once).
   std::chrono::milliseconds poll_interval{1'000};
-  /// How long a claim holds a delivery; a sender that dies mid-delivery frees it after this.
+  /// How long a claim holds a delivery: longer than any attempt, so that only a sender that
+  /// died mid-delivery loses it.
   std::chrono::milliseconds lease{60'000};
   std::chrono::seconds failure_window{5 * 24 * 3600};
-  /// Addresses that are not public unicast but may be sent to (KEYLEDGER_POSTBACK_ALLOW_PRIVATE).
-  std::vector<domain::cidr> allow_private;
-  /// A PEM file of trusted CAs instead of the system store ("" = the system store).
-  std::string ca_file;
   std::size_t claim_batch = 8;
-  std::size_t response_body_limit = 64 * 1024;
 };
+
+/// One signed POST, as the sender hands it to the transport.
+struct postback_request {
+  std::string url;  ///< as the endpoint or key holds it (domain::valid_postback_url)
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+/// What one attempt gave: the HTTP status if an answer came (any status), the outcome, and a
+/// short public error sentence (never a header value or a body).
+struct postback_response {
+  std::optional<unsigned> status;
+  infra::attempt_outcome outcome = infra::attempt_outcome::network;
+  std::string error;
+};
+
+/// Sends one postback and waits for the answer (the timeout, redirects, the SSRF check and TLS
+/// are the transport's: services/http/webhooks/postback_transport). Called on a sender thread.
+using postback_transport = std::function<postback_response(const postback_request&)>;
 
 struct sender_dependencies {
   const webhook_endpoint_view& endpoints;
@@ -53,12 +70,14 @@ struct sender_dependencies {
   const endpoint_service& service;
   const domain::clock& clock;
   domain::random_source& random;  ///< jitter only; used under a lock
+  postback_transport send;
   /// Each thread's own stores.
   std::function<std::unique_ptr<infra::webhook_store>()> make_webhook_store;
   std::function<std::unique_ptr<infra::event_store>()> make_event_store;
 };
 
-/// Whether a postback may be sent to `address` (canonical text from the resolver).
+/// Whether a postback may be sent to `address` (canonical text from the resolver): public
+/// unicast, or in one of `allowed` (KEYLEDGER_POSTBACK_ALLOW_PRIVATE).
 bool postback_address_allowed(std::string_view address, const std::vector<domain::cidr>& allowed);
 
 class postback_sender {
