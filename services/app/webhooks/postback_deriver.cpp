@@ -45,22 +45,6 @@ class digest_stream final : public domain::random_source {
   std::size_t used_ = block_.size();
 };
 
-void optional_time(json_writer& w, std::string_view name,
-                   const std::optional<domain::timestamp>& t) {
-  w.key(name);
-  if (t) {
-    w.string(domain::format_timestamp(*t));
-  } else {
-    w.null();
-  }
-}
-
-void string_array(json_writer& w, std::string_view name, const std::vector<std::string>& items) {
-  w.key(name).begin_array();
-  for (const auto& s : items) w.string(s);
-  w.end_array();
-}
-
 /// The envelope every body shares; `data` writes the members after event_id and event_seq.
 template <typename Data>
 std::string body_of(std::string_view type, const infra::recorded_event& e, Data&& data) {
@@ -88,10 +72,10 @@ void key_members(json_writer& w, const key_entry& k, domain::timestamp at) {
   w.field("start", s.start);
   w.field("status", domain::to_string(k.status_at(at)));
   w.field("enabled", s.enabled);
-  string_array(w, "scopes", s.scopes);
+  infra::write_string_array(w, "scopes", s.scopes);
   w.field("created_at", domain::format_timestamp(s.created_at));
-  optional_time(w, "expires_at", s.expires_at);
-  optional_time(w, "revoked_at", s.revoked_at);
+  infra::write_timestamp_or_null(w, "expires_at", s.expires_at);
+  infra::write_timestamp_or_null(w, "revoked_at", s.revoked_at);
   w.field("owner_user_id", s.owner_user_id);
   w.field("rotated_from", s.rotated_from);
   w.field("rotated_to", s.rotated_to);
@@ -195,8 +179,8 @@ std::vector<infra::new_delivery> client_postbacks(const infra::recorded_event& e
     w.field("client_type", domain::oauth::to_string(client->type));
     w.field("enabled", client->enabled);
     w.field("deleted", client->deleted);
-    string_array(w, "redirect_uris", client->settings.redirect_uris);
-    string_array(w, "allowed_scopes", client->settings.allowed_scopes);
+    infra::write_string_array(w, "redirect_uris", client->settings.redirect_uris);
+    infra::write_string_array(w, "allowed_scopes", client->settings.allowed_scopes);
   });
   return deliveries_of(e, type, body, targets);
 }
@@ -232,7 +216,7 @@ std::vector<infra::new_delivery> grant_postbacks(const infra::recorded_event& e,
     w.field("user_id", grant->user_id);
     w.field("family_id", family_id);
     w.field("reason", reason);
-    string_array(w, "scopes", grant->scopes);
+    infra::write_string_array(w, "scopes", grant->scopes);
   });
   return deliveries_of(e, type, body, targets);
 }
