@@ -353,8 +353,8 @@ if [[ "${BENCH_PERF:-0}" == 1 ]] && command -v perf >/dev/null; then
   perf_pid=$!
   run_wrk token 32 "$seconds" "$work/perf-token.txt"
   wait "$perf_pid" || true
-  perf report -i "$work/perf.data" --stdio --no-children --percent-limit 1.5 -g none \
-    --sort dso,symbol 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60 >&2 || true
+  perf report -i "$work/perf.data" --stdio --children --percent-limit 2 -g none \
+    --sort symbol 2>/dev/null | grep -v "^#" | grep -v "^$" | head -70 >&2 || true
 fi
 for c in $conns; do
   for round in $(seq "$rounds"); do
