@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "services/http/audit/audit_routes.hpp"
+#include "services/http/console/console_routes.hpp"
 #include "services/http/auth/authenticators.hpp"
 #include "services/http/keys/key_routes.hpp"
 #include "services/http/leaks/leak_routes.hpp"
@@ -61,6 +62,7 @@ struct api_state {
       http::add_key_postback_secret_route(t, {deps.keys, *deps.webhooks, deps.store_for, run});
     }
     http::add_system_routes(t, {deps.view, deps.store_for, run, deps.log_mismatch});
+    http::add_console_routes(t);
     http::add_jwks_routes(t, {deps.oauth.signing_keys, deps.clock});
 
     std::vector<std::unique_ptr<http::authenticator>> authenticators;

@@ -79,7 +79,8 @@ describe('login', () => {
   test('GET /v1/sessions/current with the cookie; 401 without or with a bad one', async () => {
     const r = await api.get('/v1/sessions/current', { session: owner });
     assert.equal(r.status, 200, r.text);
-    assert.deepEqual(Object.keys(r.json).sort(), ['email', 'expires_at', 'role', 'user_id', 'workspace_id']);
+    assert.deepEqual(Object.keys(r.json).sort(), ['csrf_token', 'email', 'expires_at', 'role', 'user_id', 'workspace_id']);
+    assert.equal(r.json.csrf_token, owner.csrf, 'the same CSRF token as the login answer (a reloaded page needs it)');
     assert.deepEqual(
       { user_id: r.json.user_id, workspace_id: r.json.workspace_id, role: r.json.role, email: r.json.email },
       { user_id: stack.workspace.owner_user_id, workspace_id: stack.workspace.workspace_id, role: 'owner', email: stack.workspace.owner_email },

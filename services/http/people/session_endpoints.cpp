@@ -112,7 +112,11 @@ void people_endpoints::login(call& c) {
 }
 
 void people_endpoints::current_session(call& c) {
-  run_.read(c, [this, who = *c.who, request_id = c.req.request_id](std::size_t worker) {
+  // The CSRF token again (it is bound to the session): a page that was reloaded has lost the
+  // login answer, and a cross-site page cannot read this answer.
+  std::string csrf = d_.users.csrf_token_of(session_cookie(c.req));
+  run_.read(c, [this, who = *c.who, request_id = c.req.request_id,
+                csrf = std::move(csrf)](std::size_t worker) {
     const auto record = d_.people_for(worker).find_session(who.session_id_hash);
     const auto user = d_.directory.find_user(who.user_id);
     if (!record || !user || !who.member_role) {
@@ -128,6 +132,7 @@ void people_endpoints::current_session(call& c) {
         .field("role", domain::to_string(*who.member_role))
         .field("email", user->email)
         .field("expires_at", domain::format_timestamp(expires_at))
+        .field("csrf_token", csrf)
         .end_object();
     auto r = json_response(200, w.take());
     r.headers.emplace_back("Cache-Control", "no-store");

@@ -1,0 +1,152 @@
+// The web console in a real browser (Debian's Chromium through playwright-core) against the
+// real server (issue 11, first pages): /console/ is served by keyledger with a strict CSP; a
+// person logs in with the owner's email and password, sees the keys table (a key expiring
+// within 14 days marked), filters it by name as they type and by environment, reloads the page
+// and is still logged in (and can still write: log out), and a wrong password is refused with
+// a message. No console error, no failed request, no CSP violation on any page. Screenshots of
+// each page at 1280 and 390 px are saved (the path is printed).
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { random_suffix, start_stack } from './harness.mjs';
+
+const chromium_path = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+const shots = process.env.KEYLEDGER_SCREENSHOT_DIR ?? path.join(tmpdir(), `keyledger-console-${random_suffix(6)}`);
+
+let stack;
+let browser;
+const problems = [];
+
+before(async () => {
+  assert.ok(existsSync(chromium_path), `Chromium is not at ${chromium_path}: install Debian's chromium (./scripts/dev does)`);
+  mkdirSync(shots, { recursive: true });
+  stack = await start_stack();
+  const soon = new Date(Date.now() + 3 * 24 * 3600 * 1000).toISOString();
+  for (const [name, environment, extra] of [
+    ['billing-live', 'live', {}], ['billing-test', 'test', {}], ['reports', 'live', { expires_at: soon }], ['crm-sync', 'test', {}],
+  ]) {
+    const r = await stack.api.create_key(stack.admin_key, { name, environment, scopes: ['leads:read'], ...extra });
+    assert.equal(r.status, 201, r.text);
+  }
+  browser = await chromium.launch({ executablePath: chromium_path, args: ['--no-sandbox'], headless: true, timeout: 30_000 });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (stack) await stack.close();
+  console.log(`console screenshots: ${shots}`);
+});
+
+/// A page that records every console error, failed request and 4xx/5xx other than the
+/// expected ones.
+async function open_page(width, allowed_statuses = []) {
+  const context = await browser.newContext({ viewport: { width, height: 900 } });
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    // Chromium reports every 4xx fetch as an error; the expected ones (no session yet, a wrong
+    // password) are not problems. Anything else (a CSP violation, a script error) is.
+    const expected = allowed_statuses.some((s) => m.text() === `Failed to load resource: the server responded with a status of ${s} (Unauthorized)`);
+    if (!expected) problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`failed request: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400 && !allowed_statuses.includes(r.status())) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
+  return { context, page };
+}
+
+async function log_in(page, password = stack.workspace.owner_password) {
+  await page.getByLabel('Email').fill(stack.workspace.owner_email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+const rows = (page) => page.locator('tbody tr[data-key-id]');
+
+test('the console page is served with strict security headers; /console redirects', async () => {
+  const r = await fetch(`${stack.server.base_url}/console`, { redirect: 'manual' });
+  assert.equal(r.status, 308);
+  assert.equal(r.headers.get('location'), '/console/');
+  const p = await fetch(`${stack.server.base_url}/console/`);
+  assert.equal(p.status, 200);
+  assert.match(p.headers.get('content-type'), /^text\/html/);
+  const csp = p.headers.get('content-security-policy');
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  assert.equal(p.headers.get('x-frame-options'), 'DENY');
+  const html = await p.text();
+  assert.doesNotMatch(html, /<script>|style=/, 'no inline script or style');
+  for (const [file, type] of [['console.js', /javascript/], ['console.css', /css/]]) {
+    const a = await fetch(`${stack.server.base_url}/console/${file}`);
+    assert.equal(a.status, 200, file);
+    assert.match(a.headers.get('content-type'), type);
+  }
+  for (const bad of ['index.htm', '..%2Fserver.secret', 'nothing.js']) {
+    assert.equal((await fetch(`${stack.server.base_url}/console/${bad}`)).status, 404, bad);
+  }
+});
+
+for (const width of [1280, 390]) {
+  test(`log in, the keys table, filters, reload, log out (${width} px)`, async () => {
+    const { context, page } = await open_page(width, [401]);
+    try {
+      await page.goto(`${stack.server.base_url}/console/`);
+      await page.getByRole('heading', { name: 'Log in' }).waitFor();
+      await page.screenshot({ path: path.join(shots, `login-${width}.png`), fullPage: true });
+
+      await log_in(page, 'not the password');
+      await page.getByRole('alert').filter({ hasText: 'Wrong email or password.' }).waitFor();
+
+      await log_in(page);
+      await page.getByRole('heading', { name: 'Keys' }).waitFor();
+      await page.waitForFunction(() => document.querySelectorAll('tbody tr[data-key-id]').length >= 5);
+      assert.equal(await rows(page).count(), 5, 'four keys and the bootstrap admin key');
+      const marked = page.locator('tbody tr', { hasText: 'reports' }).locator('.soon');
+      assert.equal(await marked.count(), 1, 'the key expiring within 14 days is marked');
+      await page.screenshot({ path: path.join(shots, `keys-${width}.png`), fullPage: true });
+
+      await page.getByLabel('Name contains').pressSequentially('billing', { delay: 20 });
+      await page.waitForFunction(() => document.querySelectorAll('tbody tr[data-key-id]').length === 2);
+      await page.getByLabel('Environment').selectOption('live');
+      await page.waitForFunction(() => document.querySelectorAll('tbody tr[data-key-id]').length === 1);
+      assert.match(await rows(page).first().innerText(), /billing-live/);
+      await page.screenshot({ path: path.join(shots, `keys-filtered-${width}.png`), fullPage: true });
+
+      // A reload keeps the session (the cookie) and the right to write (the CSRF token comes
+      // again from GET /v1/sessions/current): logging out works.
+      await page.reload();
+      await page.getByRole('heading', { name: 'Keys' }).waitFor();
+      await page.getByRole('button', { name: 'Log out' }).click();
+      await page.getByRole('heading', { name: 'Log in' }).waitFor();
+      const after_logout = await context.request.get(`${stack.server.base_url}/v1/sessions/current`);
+      assert.equal(after_logout.status(), 401, 'the session ended on the server');
+      const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+      assert.equal(stored, '{}{}', 'nothing in web storage');
+    } finally {
+      await context.close();
+    }
+    assert.deepEqual(problems, [], 'no console error, failed request or unexpected error status');
+  });
+}
+
+test('keyboard only: the login form is reachable and labelled', async () => {
+  const { context, page } = await open_page(1280, [401]);
+  try {
+    await page.goto(`${stack.server.base_url}/console/`);
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    await page.keyboard.type(stack.workspace.owner_email);  // the email field has the focus
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(stack.workspace.owner_password);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Keys' }).waitFor();
+  } finally {
+    await context.close();
+  }
+  assert.deepEqual(problems, []);
+});
