@@ -49,7 +49,8 @@ async function open_page(width, allowed_statuses = []) {
     if (m.type() !== 'error') return;
     // Chromium reports every 4xx fetch as an error; the expected ones (no session yet, a wrong
     // password) are not problems. Anything else (a CSP violation, a script error) is.
-    const expected = allowed_statuses.some((s) => m.text() === `Failed to load resource: the server responded with a status of ${s} (Unauthorized)`);
+    const names = { 400: 'Bad Request', 401: 'Unauthorized' };
+    const expected = allowed_statuses.some((s) => m.text() === `Failed to load resource: the server responded with a status of ${s} (${names[s]})`);
     if (!expected) problems.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -145,6 +146,61 @@ test('keyboard only: the login form is reachable and labelled', async () => {
     await page.keyboard.type(stack.workspace.owner_password);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Keys' }).waitFor();
+  } finally {
+    await context.close();
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('create a key: every setting, the API\'s message next to the field, the secret shown once behind a checkbox', async () => {
+  const { context, page } = await open_page(1280, [400, 401]);
+  try {
+    await page.goto(`${stack.server.base_url}/console/`);
+    await log_in(page);
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.getByRole('heading', { name: 'Create a key' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('from-console');
+    await page.getByLabel('Environment').selectOption('live');
+    await page.getByLabel('leads:read').check();
+    await page.getByLabel('Expires in days').fill('30');
+    await page.getByLabel('Allowed CIDRs').fill('203.0.113.0/24');
+    await page.getByRole('button', { name: 'Add' }).click();
+    await page.getByLabel('Allowed CIDRs').fill('198.51.100.7');
+    await page.getByRole('button', { name: 'Add' }).click();
+    await page.getByRole('button', { name: 'Remove 198.51.100.7' }).click();
+    await page.getByLabel('Postback URL').fill('ftp://hooks.example.com/in');
+    await page.getByLabel('Rate limit').fill('100');
+    await page.getByRole('button', { name: 'Create' }).click();
+    // The API refuses the URL; its message appears under that field, nothing is created.
+    await page.locator('#postback_url-error').filter({ hasText: 'postback_url' }).waitFor();
+    await page.screenshot({ path: path.join(shots, 'create-error-1280.png'), fullPage: true });
+    assert.equal((await stack.api.list_keys(stack.admin_key, { name: 'from-console' })).json.data.length, 0);
+
+    await page.getByLabel('Postback URL').fill('https://hooks.example.com/in');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('heading', { name: /created/ }).waitFor();
+    const secret = await page.getByLabel('The new key').inputValue();
+    assert.match(secret, /^kl_live_/);
+    const close = page.getByRole('button', { name: 'Close' });
+    assert.equal(await close.isDisabled(), true, 'Close waits for the checkbox');
+    await page.screenshot({ path: path.join(shots, 'secret-1280.png'), fullPage: true });
+    await page.getByLabel('I have saved this key').check();
+    assert.equal(await close.isDisabled(), false);
+    await close.click();
+    await page.getByRole('heading', { name: 'Keys' }).waitFor();
+    await page.locator('tbody tr', { hasText: 'from-console' }).waitFor();
+    assert.equal(await page.getByText(secret).count(), 0, 'the secret is gone from the page');
+
+    const made = (await stack.api.list_keys(stack.admin_key, { name: 'from-console' })).json.data[0];
+    assert.deepEqual(made.scopes, ['leads:read']);
+    assert.deepEqual(made.allowed_cidrs, ['203.0.113.0/24']);
+    assert.equal(made.postback_url, 'https://hooks.example.com/in');
+    assert.deepEqual(made.rate_limit, { limit: 100, window_seconds: 60 });
+    assert.equal(made.environment, 'live');
+    const v = await stack.api.verify(secret, { ip: '203.0.113.9' });
+    assert.equal(v.json?.valid, true, v.text);
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+    assert.equal(stored, '{}{}');
   } finally {
     await context.close();
   }

@@ -170,7 +170,8 @@ function keys_page() {
   next.addEventListener('click', () => { page += 1; load(); });
 
   show(
-    el('h1', {}, 'Keys'),
+    el('div', { class: 'title-row' }, el('h1', {}, 'Keys'),
+      session.role === 'auditor' ? null : el('button', { type: 'button', id: 'create-key', onclick: create_page }, 'Create key')),
     el('div', { class: 'filters' },
       el('div', {}, el('label', { for: 'filter-name' }, 'Name contains'), name),
       el('div', {}, el('label', { for: 'filter-env' }, 'Environment'), env),
@@ -185,6 +186,120 @@ function keys_page() {
     count,
     el('div', { class: 'pager' }, prev, next));
   load();
+}
+
+// ---- create a key -------------------------------------------------------------------------
+
+/// The field an API refusal names ("field 'name' must ..."), or null.
+function field_of(r) {
+  const m = /field '([a-z_]+)'/.exec(r.body?.message ?? '');
+  return m ? m[1] : null;
+}
+
+async function create_page() {
+  const ws = await api('GET', '/v1/workspace');
+  const catalog = ws.status === 200 ? ws.body.scope_catalog : null;
+  const errors = {};
+  const field = (id, label, input, hint) => {
+    errors[id] = el('p', { class: 'error', id: `${id}-error`, 'aria-live': 'polite' });
+    input.setAttribute('aria-describedby', `${id}-error`);
+    return el('div', { class: 'field' }, el('label', { for: id }, label), input, hint ? el('p', { class: 'muted hint' }, hint) : null, errors[id]);
+  };
+  const name = el('input', { id: 'name', required: true, autocomplete: 'off' });
+  const env = el('select', { id: 'environment' }, el('option', { value: 'test' }, 'test'), el('option', { value: 'live' }, 'live'));
+  const scope_boxes = (catalog ?? []).map((sc) => el('label', { class: 'check' }, el('input', { type: 'checkbox', value: sc }), ' ', sc));
+  const scopes_text = el('input', { id: 'scopes', autocomplete: 'off' });
+  const scopes = catalog ? el('fieldset', { id: 'scopes', class: 'checks' }, el('legend', {}, 'Scopes'), ...scope_boxes) : null;
+  const days = el('input', { id: 'expires_in_days', type: 'number', min: '1', inputmode: 'numeric' });
+  const never = el('input', { id: 'never', type: 'checkbox' });
+  const cidr_list = el('ul', { class: 'cidrs', 'aria-label': 'CIDRs added' });
+  const cidr_input = el('input', { id: 'allowed_cidrs', autocomplete: 'off', placeholder: '203.0.113.0/24' });
+  const cidrs = [];
+  const redraw_cidrs = () => cidr_list.replaceChildren(...cidrs.map((c, i) => el('li', {}, el('code', {}, c), ' ',
+    el('button', { type: 'button', class: 'secondary small', 'aria-label': `Remove ${c}`, onclick: () => { cidrs.splice(i, 1); redraw_cidrs(); } }, 'Remove'))));
+  const add_cidr = el('button', { type: 'button', class: 'secondary', onclick: () => {
+    const v = cidr_input.value.trim();
+    if (v && !cidrs.includes(v)) cidrs.push(v);
+    cidr_input.value = '';
+    redraw_cidrs();
+  } }, 'Add');
+  const postback = el('input', { id: 'postback_url', type: 'url', autocomplete: 'off', placeholder: 'https://…' });
+  const off = el('input', { id: 'off_the_record', type: 'checkbox' });
+  const enabled = el('input', { id: 'enabled', type: 'checkbox', checked: true });
+  const limit = el('input', { id: 'rate_limit', type: 'number', min: '1', inputmode: 'numeric' });
+  const per = el('input', { id: 'rate_window', type: 'number', min: '1', inputmode: 'numeric', value: '60' });
+  const problem = el('p', { class: 'error', role: 'alert' });
+  const submit = el('button', { type: 'submit' }, 'Create');
+
+  const form = el('form', { class: 'card', 'aria-labelledby': 'create-title' },
+    el('h1', { id: 'create-title' }, 'Create a key'),
+    field('name', 'Name', name),
+    field('environment', 'Environment', env),
+    catalog ? el('div', { class: 'field' }, scopes, (errors.scopes = el('p', { class: 'error', 'aria-live': 'polite' })))
+      : field('scopes', 'Scopes (comma-separated)', scopes_text),
+    field('expires_in_days', 'Expires in days (empty: the workspace default)', days),
+    el('label', { class: 'check' }, never, ' Never expires (only where the workspace allows it)'),
+    el('div', { class: 'field' }, el('label', { for: 'allowed_cidrs' }, 'Allowed CIDRs (none: anywhere)'),
+      el('div', { class: 'inline' }, cidr_input, add_cidr), cidr_list, (errors.allowed_cidrs = el('p', { class: 'error', 'aria-live': 'polite' }))),
+    field('postback_url', 'Postback URL', postback),
+    el('label', { class: 'check' }, off, ' Off the record (no request log)'),
+    el('label', { class: 'check' }, enabled, ' Enabled'),
+    el('div', { class: 'field' }, el('label', { for: 'rate_limit' }, 'Rate limit (requests per window; empty: unlimited)'),
+      el('div', { class: 'inline' }, limit, el("label", { for: "rate_window", class: "inline-label" }, "per seconds"), per),
+      (errors.rate_limit = el('p', { class: 'error', 'aria-live': 'polite' }))),
+    problem,
+    el('p', { class: 'actions' }, submit, ' ', el('button', { type: 'button', class: 'secondary', onclick: keys_page }, 'Cancel')));
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    for (const e of Object.values(errors)) e.textContent = '';
+    problem.textContent = '';
+    const body = { name: name.value, environment: env.value, enabled: enabled.checked, off_the_record: off.checked };
+    const chosen = catalog ? scope_boxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.value)
+      : scopes_text.value.split(',').map((x) => x.trim()).filter(Boolean);
+    body.scopes = chosen;
+    if (never.checked) body.expires_at = null;
+    else if (days.value !== '') body.expires_in_days = Number(days.value);
+    if (cidrs.length) body.allowed_cidrs = cidrs;
+    if (postback.value.trim() !== '') body.postback_url = postback.value.trim();
+    if (limit.value !== '') body.rate_limit = { limit: Number(limit.value), window_seconds: Number(per.value) };
+    submit.disabled = true;
+    const r = await api('POST', '/v1/keys', body);
+    submit.disabled = false;
+    if (r.status === 201) return secret_page(r.body);
+    const f = field_of(r);
+    const target = f && (errors[f] ?? (f === 'expires_at' ? errors.expires_in_days : null));
+    if (target) target.textContent = r.body.message;
+    else problem.textContent = message_of(r);
+  });
+  show(form);
+  name.focus();
+}
+
+/// The new key's secret, shown this once: Close waits until the person says they saved it.
+function secret_page(created) {
+  const secret = el('input', { id: 'secret', readonly: true, value: created.key, class: 'secret', 'aria-label': 'The new key' });
+  const copied = el('span', { class: 'muted', 'aria-live': 'polite' });
+  const copy = el('button', { type: 'button', class: 'secondary', onclick: async () => {
+    try {
+      await navigator.clipboard.writeText(secret.value);
+      copied.textContent = 'Copied.';
+    } catch {
+      secret.select();
+      copied.textContent = 'Select and copy it by hand.';
+    }
+  } }, 'Copy');
+  const saved = el('input', { id: 'saved', type: 'checkbox' });
+  const close = el('button', { type: 'button', disabled: true, onclick: () => { secret.value = ''; keys_page(); } }, 'Close');
+  saved.addEventListener('change', () => { close.disabled = !saved.checked; });
+  show(el('section', { class: 'card', 'aria-labelledby': 'secret-title' },
+    el('h1', { id: 'secret-title' }, `Key “${created.name}” created`),
+    el('p', {}, 'This is the only time the key is shown. Store it now: keyledger keeps only a hash of it.'),
+    el('div', { class: 'inline' }, secret, copy), copied,
+    el('label', { class: 'check' }, saved, ' I have saved this key'),
+    el('p', { class: 'actions' }, close)));
+  secret.focus();
+  secret.select();
 }
 
 // ---- start --------------------------------------------------------------------------------
