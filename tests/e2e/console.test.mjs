@@ -11,25 +11,28 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { random_suffix, start_stack } from './harness.mjs';
+import { random_suffix, start_stack, wait_for } from './harness.mjs';
+import { add_user, create_owned_key, login_owner } from './people.mjs';
 
 const chromium_path = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const shots = process.env.KEYLEDGER_SCREENSHOT_DIR ?? path.join(tmpdir(), `keyledger-console-${random_suffix(6)}`);
 
 let stack;
 let browser;
+const secrets = {};
 const problems = [];
 
 before(async () => {
   assert.ok(existsSync(chromium_path), `Chromium is not at ${chromium_path}: install Debian's chromium (./scripts/dev does)`);
   mkdirSync(shots, { recursive: true });
-  stack = await start_stack();
+  stack = await start_stack({ env: { KEYLEDGER_USAGE_FLUSH_MS: '100' } });
   const soon = new Date(Date.now() + 3 * 24 * 3600 * 1000).toISOString();
   for (const [name, environment, extra] of [
     ['billing-live', 'live', {}], ['billing-test', 'test', {}], ['reports', 'live', { expires_at: soon }], ['crm-sync', 'test', {}],
   ]) {
     const r = await stack.api.create_key(stack.admin_key, { name, environment, scopes: ['leads:read'], ...extra });
     assert.equal(r.status, 201, r.text);
+    secrets[name] = r.json.key;
   }
   browser = await chromium.launch({ executablePath: chromium_path, args: ['--no-sandbox'], headless: true, timeout: 30_000 });
 });
@@ -49,7 +52,7 @@ async function open_page(width, allowed_statuses = []) {
     if (m.type() !== 'error') return;
     // Chromium reports every 4xx fetch as an error; the expected ones (no session yet, a wrong
     // password) are not problems. Anything else (a CSP violation, a script error) is.
-    const names = { 400: 'Bad Request', 401: 'Unauthorized' };
+    const names = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden' };
     const expected = allowed_statuses.some((s) => m.text() === `Failed to load resource: the server responded with a status of ${s} (${names[s]})`);
     if (!expected) problems.push(`console: ${m.text()}`);
   });
@@ -205,4 +208,121 @@ test('create a key: every setting, the API\'s message next to the field, the sec
     await context.close();
   }
   assert.deepEqual(problems, []);
+});
+
+test('a key: its settings edited with the pencil, rotated (both keys in the chain), revoked after a confirmation naming it, its requests, chart and history', async () => {
+  // Traffic first: three valid verifications and one refused, in the request log within 100 ms.
+  for (let i = 0; i < 3; i += 1) assert.equal((await stack.api.verify(secrets['crm-sync'])).json?.valid, true);
+  assert.equal((await stack.api.verify(secrets['crm-sync'], { required_scopes: ['leads:write'] })).json?.valid, false);
+  const id = (await stack.api.list_keys(stack.admin_key, { name: 'crm-sync' })).json.data[0].id;
+  await wait_for(async () => (await stack.api.requests_of(stack.admin_key, id)).json?.data?.length >= 2, { deadline_ms: 5_000, what: 'the request log' });
+
+  const { context, page } = await open_page(1280, [401]);
+  try {
+    await page.goto(`${stack.server.base_url}/console/`);
+    await log_in(page);
+    await page.getByRole('link', { name: 'crm-sync' }).click();
+    await page.getByRole('heading', { name: 'crm-sync' }).waitFor();
+    const chart = page.getByRole('img', { name: /Requests per minute/ });
+    await chart.waitFor();
+    assert.match(await chart.getAttribute('aria-label'), /3 valid, 1 refused/);
+    await page.getByRole('table', { name: 'Request log' }).locator('tr', { hasText: 'INSUFFICIENT_SCOPE' }).waitFor();
+    await page.screenshot({ path: path.join(shots, 'key-1280.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'Edit name' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('crm-sync-2');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'crm-sync-2' }).waitFor();
+    await page.getByRole('button', { name: 'Edit enabled' }).click();
+    await page.getByLabel('Enabled', { exact: true }).selectOption('false');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: /disabled/ }).waitFor();
+    assert.equal((await stack.api.verify(secrets['crm-sync'])).json?.code, 'DISABLED');
+    await page.getByRole('button', { name: 'Edit enabled' }).click();
+    await page.getByLabel('Enabled', { exact: true }).selectOption('true');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: /active/ }).waitFor();
+
+    await page.getByLabel('Grace period').selectOption('3600');
+    await page.getByRole('button', { name: 'Rotate' }).click();
+    await page.getByRole('heading', { name: /created/ }).waitFor();
+    const rotated = await page.getByLabel('The new key').inputValue();
+    await page.getByLabel('I have saved this key').check();
+    await page.getByRole('button', { name: 'Close' }).click();
+    await page.getByRole('heading', { name: 'crm-sync-2' }).waitFor();
+    const chain = page.getByRole('region', { name: 'Rotation chain' });
+    await page.waitForFunction(() => (document.querySelector('section[aria-label="Rotation chain"]')?.textContent.match(/key_/g) ?? []).length === 2);
+    assert.match(await chain.innerText(), new RegExp(id), 'the old key is in the chain');
+    assert.equal((await stack.api.verify(secrets['crm-sync'])).json?.valid, true, 'the old key works during its grace');
+
+    await page.getByRole('button', { name: 'Revoke…' }).click();
+    const dialog = page.getByRole('alertdialog');
+    assert.match(await dialog.innerText(), /Revoke key “crm-sync-2”/);
+    await page.screenshot({ path: path.join(shots, 'revoke-1280.png'), fullPage: true });
+    await dialog.getByRole('button', { name: 'Revoke “crm-sync-2”' }).click();
+    await page.getByRole('heading', { name: /revoked/ }).waitFor();
+    assert.equal((await stack.api.verify(rotated)).json?.code, 'REVOKED', 'verification refuses the revoked key');
+    await page.getByRole('region', { name: 'History' }).getByText(/Rotated by/).waitFor();
+    await page.getByRole('region', { name: 'History' }).getByText(/Revoked by/).waitFor();
+
+    await page.setViewportSize({ width: 390, height: 900 });
+    await page.screenshot({ path: path.join(shots, 'key-390.png'), fullPage: true });
+  } finally {
+    await context.close();
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('an auditor sees no write control; a member sees only their own keys', async () => {
+  const owner = await login_owner(stack.api, stack.server, stack.workspace);
+  const auditor = await add_user(stack.api, stack.server, { session: owner }, { role: 'auditor' });
+  const member = await add_user(stack.api, stack.server, { session: owner }, { role: 'member' });
+  const own = await create_owned_key(stack.api, { session: member.session }, { name: 'members-own' });
+
+  for (const [person, check] of [
+    [auditor, async (page) => {
+      await page.getByRole('heading', { name: 'Keys' }).waitFor();
+      await page.waitForFunction(() => document.querySelectorAll('tbody tr[data-key-id]').length >= 5);
+      assert.equal(await page.getByRole('button', { name: 'Create key' }).count(), 0);
+      await page.getByRole('link', { name: 'billing-live' }).click();
+      await page.getByRole('heading', { name: 'billing-live' }).waitFor();
+      await page.getByRole('region', { name: 'History' }).locator('li').first().waitFor();
+      assert.equal(await page.getByRole('button', { name: /Edit|Rotate|Revoke/ }).count(), 0, 'no write control');
+      await page.screenshot({ path: path.join(shots, 'key-auditor-1280.png'), fullPage: true });
+    }],
+    [member, async (page) => {
+      await page.getByRole('heading', { name: 'Keys' }).waitFor();
+      await page.locator('tbody tr', { hasText: 'members-own' }).waitFor();
+      assert.equal(await rows(page).count(), 1, 'only the member\'s own key');
+      assert.equal(await rows(page).first().getAttribute('data-key-id'), own.id);
+    }],
+  ]) {
+    const { context, page } = await open_page(1280, [401, 403]);
+    try {
+      await page.goto(`${stack.server.base_url}/console/`);
+      await page.getByLabel('Email').fill(person.email);
+      await page.getByLabel('Password').fill(person.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await check(page);
+    } finally {
+      await context.close();
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('a write without the CSRF token is refused', async () => {
+  const { context, page } = await open_page(1280, [401, 403]);
+  try {
+    await page.goto(`${stack.server.base_url}/console/`);
+    await log_in(page);
+    await page.getByRole('heading', { name: 'Keys' }).waitFor();
+    const status = await page.evaluate(async () => (await fetch('/v1/keys', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'no-csrf', environment: 'test' }),
+    })).status);
+    assert.equal(status, 403);
+    assert.equal((await stack.api.list_keys(stack.admin_key, { name: 'no-csrf' })).json.data.length, 0);
+  } finally {
+    await context.close();
+  }
 });
