@@ -326,3 +326,67 @@ test('a write without the CSRF token is refused', async () => {
     await context.close();
   }
 });
+
+test('people: invite (the one-time code shown once, not in a URL), set a first password from it, change a role, remove - controls only for those who may', async () => {
+  const { context, page } = await open_page(1280, [401]);
+  const email = `console-${random_suffix(8)}@e2e.example`;
+  let code;
+  try {
+    await page.goto(`${stack.server.base_url}/console/`);
+    await log_in(page);
+    await page.getByRole('link', { name: 'People' }).click();
+    await page.getByRole('heading', { name: 'People' }).waitFor();
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByLabel('Display name').fill('Console Person');
+    await page.getByLabel('Role', { exact: true }).selectOption('member');
+    await page.getByRole('button', { name: 'Invite' }).click();
+    code = await page.getByLabel('One-time code').inputValue();
+    assert.match(code, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(await page.locator('#invitation-link').innerText(), `${stack.server.base_url}/console/#/set-password`, 'the address holds no code');
+    await page.locator('tbody tr', { hasText: email }).locator('td', { hasText: 'no (invited)' }).waitFor();
+    await page.screenshot({ path: path.join(shots, 'people-1280.png'), fullPage: true });
+  } finally {
+    await context.close();
+  }
+
+  // The invited person sets a first password, then logs in.
+  const invited = await open_page(1280, [401]);
+  try {
+    await invited.page.goto(`${stack.server.base_url}/console/#/set-password`);
+    await invited.page.getByLabel('One-time code').fill(code);
+    await invited.page.getByLabel('New password').fill('short');
+    await invited.page.getByRole('button', { name: 'Set password' }).click();
+    // The browser's own minlength check stops it; a 12+ password goes through.
+    await invited.page.getByLabel('New password').fill('a long enough console password');
+    await invited.page.getByRole('button', { name: 'Set password' }).click();
+    await invited.page.getByRole('status').filter({ hasText: 'Your password is set' }).waitFor();
+    await invited.page.getByLabel('Email').fill(email);
+    await invited.page.getByLabel('Password').fill('a long enough console password');
+    await invited.page.getByRole('button', { name: 'Log in' }).click();
+    await invited.page.getByRole('heading', { name: 'Keys' }).waitFor();
+    assert.equal(await invited.page.getByRole('link', { name: 'People' }).count(), 0, 'a member has no people page');
+  } finally {
+    await invited.context.close();
+  }
+
+  // The owner makes them an auditor, then removes them.
+  const again = await open_page(1280, [401]);
+  try {
+    await again.page.goto(`${stack.server.base_url}/console/#/people`);
+    await log_in(again.page);
+    await again.page.getByRole('heading', { name: 'People' }).waitFor();
+    const row = again.page.locator('tbody tr', { hasText: email });
+    await row.getByLabel(`Role of ${email}`).selectOption('auditor');
+    await row.getByRole('button', { name: 'Change role' }).click();
+    await again.page.locator('tbody tr', { hasText: email }).locator('td', { hasText: /^auditor$/ }).waitFor();
+    assert.equal(await again.page.locator('tbody tr', { hasText: stack.workspace.owner_email }).getByRole('button').count(), 0, 'no control on oneself');
+    await again.page.locator('tbody tr', { hasText: email }).getByRole('button', { name: 'Remove…' }).click();
+    await again.page.getByRole('button', { name: `Remove ${email}` }).click();
+    await again.page.locator('tbody tr', { hasText: email }).waitFor({ state: 'detached' });
+  } finally {
+    await again.context.close();
+  }
+  const users = await stack.api.get('/v1/users', { key: stack.admin_key });
+  assert.equal(users.json.data.some((u) => u.email === email), false, 'removed');
+  assert.deepEqual(problems, []);
+});

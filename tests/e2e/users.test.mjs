@@ -77,7 +77,7 @@ describe('bootstrap', () => {
     secrets.push(upper.session.id);
     const current = await api.get('/v1/sessions/current', { session: r.session });
     assert.equal(current.status, 200, current.text);
-    assert.deepEqual(Object.keys(current.json).sort(), ['email', 'expires_at', 'role', 'user_id', 'workspace_id']);
+    assert.deepEqual(Object.keys(current.json).sort(), ['csrf_token', 'email', 'expires_at', 'role', 'user_id', 'workspace_id']);
     assert.equal(current.json.email, stack.workspace.owner_email);
     assert.equal(current.json.role, 'owner');
   });
