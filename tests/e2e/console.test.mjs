@@ -390,3 +390,35 @@ test('people: invite (the one-time code shown once, not in a URL), set a first p
   assert.equal(users.json.data.some((u) => u.email === email), false, 'removed');
   assert.deepEqual(problems, []);
 });
+
+test('workspace settings saved through the API, a refused change shown and nothing changed; failed attempts per source and code', async () => {
+  assert.equal((await stack.api.verify('kl_live_notakeyatallnotakeyatall00000000000000')).json?.valid, false);
+  const { context, page } = await open_page(1280, [400, 401]);  // the refused change is a 400
+  try {
+    await page.goto(`${stack.server.base_url}/console/`);
+    await log_in(page);
+    await page.getByRole('link', { name: 'Workspace' }).click();
+    await page.getByRole('heading', { name: /^Workspace/ }).waitFor();
+    await page.getByLabel('Default key lifespan').fill('30');
+    await page.getByLabel('Scope catalog').fill('leads:read\nleads:write\nreports:read\nreports:write\na:b\nbilling:read');
+    await page.getByLabel('When a leak report names a working key').selectOption('disable');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    const ws = (await stack.api.get('/v1/workspace', { key: stack.admin_key })).json;
+    assert.equal(ws.key_policy.default_lifespan_days, 30);
+    assert.ok(ws.scope_catalog.includes('billing:read'));
+    assert.equal(ws.on_leak, 'disable');
+    await page.getByLabel('Longest key lifespan').fill('10');  // below the default: refused
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').filter({ hasText: /lifespan/ }).waitFor();
+    assert.equal((await stack.api.get('/v1/workspace', { key: stack.admin_key })).json.key_policy.max_lifespan_days, ws.key_policy.max_lifespan_days, 'nothing changed');
+    await page.screenshot({ path: path.join(shots, 'workspace-1280.png'), fullPage: true });
+
+    await page.getByRole('link', { name: 'Failed attempts' }).click();
+    await page.getByRole('table', { name: 'Failed attempts' }).locator('tr', { hasText: /NOT_FOUND|MALFORMED/ }).first().waitFor();
+    await page.screenshot({ path: path.join(shots, 'failures-1280.png'), fullPage: true });
+  } finally {
+    await context.close();
+  }
+  assert.deepEqual(problems, []);
+});
