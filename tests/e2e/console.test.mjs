@@ -422,3 +422,64 @@ test('workspace settings saved through the API, a refused change shown and nothi
   }
   assert.deepEqual(problems, []);
 });
+
+test('OAuth apps: register one (its secret shown once), the apps I authorized with a revoke; the audit page: checkpoint, chain status, export', async () => {
+  const { context, page } = await open_page(1280, [401]);
+  try {
+    await page.goto(`${stack.server.base_url}/console/`);
+    await log_in(page);
+    await page.getByRole('link', { name: 'OAuth apps' }).click();
+    await page.getByRole('heading', { name: 'OAuth apps' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('Console CRM');
+    await page.getByLabel('Redirect URIs').fill('https://crm.example/cb');
+    await page.getByLabel('Allowed scopes').fill('leads:read');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.getByRole('heading', { name: /registered/ }).waitFor();
+    const client_secret = await page.getByLabel('The app’s client secret').inputValue();
+    assert.match(client_secret, /^klcs_/);
+    assert.equal(await page.getByRole('button', { name: 'Close' }).isDisabled(), true);
+    await page.getByLabel('I have saved this secret').check();
+    await page.getByRole('button', { name: 'Close' }).click();
+    await page.getByRole('table', { name: 'Apps' }).locator('tr', { hasText: 'Console CRM' }).waitFor();
+    const app = (await stack.api.get('/v1/oauth/clients', { key: stack.admin_key })).json.clients.find((c) => c.name === 'Console CRM');
+    assert.deepEqual(app.redirect_uris, ['https://crm.example/cb']);
+    await page.getByRole('table', { name: 'Authorized apps' }).getByText('You have not authorized any app.').waitFor();
+    await page.screenshot({ path: path.join(shots, 'apps-1280.png'), fullPage: true });
+
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('heading', { name: 'Audit' }).waitFor();
+    await page.locator('#chain-status').filter({ hasText: 'matches every signed checkpoint' }).waitFor();
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: /Export/ }).click();
+    const file = await (await download).path();
+    const { readFileSync } = await import('node:fs');
+    const first = JSON.parse(readFileSync(file, 'utf8').split('\n')[0]);
+    assert.equal(first.workspace_id, stack.workspace.workspace_id);
+    assert.ok(Array.isArray(first.events));
+    await page.screenshot({ path: path.join(shots, 'audit-1280.png'), fullPage: true });
+  } finally {
+    await context.close();
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('every page at 390 px: readable, and saved as a screenshot', async () => {
+  const { context, page } = await open_page(390, [401]);
+  try {
+    await page.goto(`${stack.server.base_url}/console/`);
+    await log_in(page);
+    for (const [hash, heading, file] of [
+      ['#/keys', 'Keys', 'keys'], ['#/people', 'People', 'people'], ['#/workspace', /^Workspace/, 'workspace'],
+      ['#/failures', /Failed attempts/, 'failures'], ['#/apps', 'OAuth apps', 'apps'], ['#/audit', 'Audit', 'audit'],
+    ]) {
+      await page.evaluate((h) => { location.hash = h; }, hash);
+      await page.getByRole('heading', { name: heading }).first().waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${hash}: the page is ${overflow} px wider than the screen`);
+      await page.screenshot({ path: path.join(shots, `${file}-390.png`), fullPage: true });
+    }
+  } finally {
+    await context.close();
+  }
+  assert.deepEqual(problems, []);
+});

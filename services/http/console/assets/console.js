@@ -279,8 +279,8 @@ async function create_page() {
 }
 
 /// The new key's secret, shown this once: Close waits until the person says they saved it.
-function secret_page(created, after = keys_page) {
-  const secret = el('input', { id: 'secret', readonly: true, value: created.key, class: 'secret', 'aria-label': 'The new key' });
+function secret_page(created, after = keys_page, what = 'The new key') {
+  const secret = el('input', { id: 'secret', readonly: true, value: created.key, class: 'secret', 'aria-label': what });
   const copied = el('span', { class: 'muted', 'aria-live': 'polite' });
   const copy = el('button', { type: 'button', class: 'secondary', onclick: async () => {
     try {
@@ -295,10 +295,10 @@ function secret_page(created, after = keys_page) {
   const close = el('button', { type: 'button', disabled: true, onclick: () => { secret.value = ''; after(); } }, 'Close');
   saved.addEventListener('change', () => { close.disabled = !saved.checked; });
   show(el('section', { class: 'card', 'aria-labelledby': 'secret-title' },
-    el('h1', { id: 'secret-title' }, `Key “${created.name}” created`),
-    el('p', {}, 'This is the only time the key is shown. Store it now: keyledger keeps only a hash of it.'),
+    el('h1', { id: 'secret-title' }, what === 'The new key' ? `Key “${created.name}” created` : `App “${created.name}” registered`),
+    el('p', {}, `This is the only time ${what === 'The new key' ? 'the key' : 'the secret'} is shown. Store it now: keyledger keeps only a hash of it.`),
     el('div', { class: 'inline' }, secret, copy), copied,
-    el('label', { class: 'check' }, saved, ' I have saved this key'),
+    el('label', { class: 'check' }, saved, what === 'The new key' ? ' I have saved this key' : ' I have saved this secret'),
     el('p', { class: 'actions' }, close)));
   secret.focus();
   secret.select();
@@ -635,6 +635,110 @@ async function failures_page() {
         : [el('tr', {}, el('td', { colspan: '5', class: 'muted empty' }, 'No failed attempts.'))])))));
 }
 
+// ---- OAuth apps, the apps a person authorized, the audit log -----------------------------
+
+async function apps_page() {
+  const [clients, grants] = await Promise.all([
+    session.role === 'member' ? Promise.resolve(null) : api('GET', '/v1/oauth/clients'),
+    api('GET', '/v1/oauth/grants'),
+  ]);
+  if (grants.status === 401) return login_page('Your session ended. Log in again.');
+  const problem = el('p', { class: 'error', role: 'alert' });
+  const sections = [el('h1', {}, 'OAuth apps'), problem];
+  if (clients && clients.status === 200) {
+    sections.push(el('section', { class: 'card', 'aria-label': 'Apps of this workspace' }, el('h2', {}, 'Apps of this workspace'),
+      el('div', { class: 'table-wrap' }, el('table', { 'aria-label': 'Apps' },
+        el('thead', {}, el('tr', {}, ...['Name', 'Type', 'Client id', 'Redirect URIs', 'Enabled'].map((h) => el('th', { scope: 'col' }, h)))),
+        el('tbody', {}, ...(clients.body.clients.length ? clients.body.clients.map((c) => el('tr', { 'data-client-id': c.id },
+          el('td', { 'data-label': 'Name' }, c.name), el('td', { 'data-label': 'Type' }, c.type), el('td', { 'data-label': 'Client id' }, el('code', {}, c.id)),
+          el('td', { 'data-label': 'Redirect URIs' }, c.redirect_uris.join(' ') || '—'), el('td', { 'data-label': 'Enabled' }, c.enabled ? 'yes' : 'no')))
+          : [el('tr', {}, el('td', { colspan: '5', class: 'muted empty' }, 'No apps yet.'))])))),
+      manages_people() ? register_app_form() : null));
+  }
+  sections.push(el('section', { class: 'card', 'aria-label': 'Apps I authorized' }, el('h2', {}, 'Apps I authorized'),
+    el('div', { class: 'table-wrap' }, el('table', { 'aria-label': 'Authorized apps' },
+      el('thead', {}, el('tr', {}, ...['App', 'Workspace', 'Scopes', 'Since', ''].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, ...(grants.status === 200 && grants.body.grants.length ? grants.body.grants.map((g) => el('tr', {},
+        el('td', { 'data-label': 'App' }, g.client_name), el('td', { 'data-label': 'Workspace' }, g.workspace_name),
+        el('td', { 'data-label': 'Scopes' }, g.scopes.join(', ')), el('td', { 'data-label': 'Since' }, when(g.created_at)),
+        el('td', { 'data-label': '' }, el('button', { type: 'button', class: 'secondary small', 'aria-label': `Revoke ${g.client_name}`, onclick: async () => {
+          const res = await api('DELETE', `/v1/oauth/grants/${g.id}`);
+          if (res.status === 204) return apps_page();
+          problem.textContent = message_of(res);
+        } }, 'Revoke access'))))
+        : [el('tr', {}, el('td', { colspan: '5', class: 'muted empty' }, 'You have not authorized any app.'))]))))));
+  show(...sections);
+}
+
+function register_app_form() {
+  const name = el('input', { id: 'app-name', required: true, autocomplete: 'off' });
+  const type = el('select', { id: 'app-type' }, el('option', { value: 'confidential' }, 'confidential (has a secret)'), el('option', { value: 'public' }, 'public (PKCE, no secret)'));
+  const uris = el('textarea', { id: 'app-redirect-uris', rows: '2' });
+  const grants = ['authorization_code', 'refresh_token', 'client_credentials'].map((g) =>
+    el('label', { class: 'check' }, el('input', { type: 'checkbox', value: g, checked: g !== 'client_credentials' }), ' ', g));
+  const scopes = el('input', { id: 'app-scopes', autocomplete: 'off', placeholder: 'leads:read, leads:write' });
+  const problem = el('p', { class: 'error', role: 'alert' });
+  const form = el('form', { 'aria-labelledby': 'register-title' }, el('h2', { id: 'register-title' }, 'Register an app'),
+    el('label', { for: 'app-name' }, 'Name'), name, el('label', { for: 'app-type' }, 'Type'), type,
+    el('label', { for: 'app-redirect-uris' }, 'Redirect URIs (one per line; exact match)'), uris,
+    el('fieldset', { class: 'checks' }, el('legend', {}, 'Grant types'), ...grants),
+    el('label', { for: 'app-scopes' }, 'Allowed scopes (comma-separated)'), scopes, problem,
+    el('p', { class: 'actions' }, el('button', { type: 'submit' }, 'Register')));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    problem.textContent = '';
+    const r = await api('POST', '/v1/oauth/clients', {
+      name: name.value, type: type.value, redirect_uris: uris.value.split(/\s+/).filter(Boolean),
+      grant_types: grants.map((g) => g.querySelector('input')).filter((i) => i.checked).map((i) => i.value),
+      allowed_scopes: scopes.value.split(',').map((x) => x.trim()).filter(Boolean),
+    });
+    if (r.status !== 201) {
+      problem.textContent = message_of(r);
+      return;
+    }
+    if (!r.body.client_secret) return apps_page();
+    secret_page({ name: r.body.name, key: r.body.client_secret }, apps_page, 'The app’s client secret');
+  });
+  return form;
+}
+
+async function audit_page() {
+  const [key, page, ready] = await Promise.all([api('GET', '/v1/audit/public-key'), api('GET', '/v1/audit/events?limit=1'), fetch('/readyz')]);
+  if (page.status === 401) return login_page('Your session ended. Log in again.');
+  const problem = el('p', { class: 'error', role: 'alert' }, page.status === 200 ? '' : message_of(page));
+  const cp = page.body?.checkpoint;
+  const status = ready.status === 200 ? 'The stored log matches every signed checkpoint this server checked.'
+    : 'This server found the stored log differing from a signed checkpoint (see /readyz).';
+  const exported = el('p', { class: 'muted', 'aria-live': 'polite' });
+  const download = el('button', { type: 'button', onclick: async () => {
+    // Every page of this workspace's provable events, as NDJSON (docs/audit.md), saved as a file.
+    const lines = [];
+    let after = 0;
+    for (;;) {
+      const r = await api('GET', `/v1/audit/events?after=${after}&limit=1000`);
+      if (r.status !== 200) { exported.textContent = message_of(r); return; }
+      lines.push(JSON.stringify(r.body));
+      if (!r.body.more) break;
+      after = r.body.next_after;
+    }
+    const url = URL.createObjectURL(new Blob([lines.join('\n') + '\n'], { type: 'application/x-ndjson' }));
+    const a = el('a', { href: url, download: 'keyledger-audit.ndjson' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    URL.revokeObjectURL(url);
+    exported.textContent = `Exported ${lines.length} page${lines.length === 1 ? '' : 's'}: verify with keyledger audit verify (docs/audit.md).`;
+  } }, 'Export this workspace’s events');
+  show(el('h1', {}, 'Audit'), problem,
+    el('section', { class: 'card', 'aria-label': 'Signed checkpoint' }, el('h2', {}, 'Latest signed checkpoint'),
+      cp ? el('dl', { class: 'settings' }, el('dt', {}, 'Tree size'), el('dd', {}, String(cp.tree_size)),
+        el('dt', {}, 'Root hash'), el('dd', {}, el('code', {}, cp.root_hash)), el('dt', {}, 'Signed at'), el('dd', {}, when(cp.signed_at)))
+        : el('p', { class: 'muted' }, 'No checkpoint yet.'),
+      key.status === 200 ? el('p', {}, 'Verifier key (pin the one you got out of band): ', el('code', { class: 'wrap' }, key.body.verifier_key)) : null),
+    el('section', { class: 'card', 'aria-label': 'Chain status' }, el('h2', {}, 'Chain status'), el('p', { id: 'chain-status' }, status)),
+    el('section', { class: 'card', 'aria-label': 'Export' }, el('h2', {}, 'Export'), download, exported));
+}
+
 // ---- routing ------------------------------------------------------------------------------
 
 function route() {
@@ -646,6 +750,8 @@ function route() {
   if (location.hash === '#/people' && session.role !== 'member') return people_page();
   if (location.hash === '#/workspace' && session.role !== 'member') return workspace_page();
   if (location.hash === '#/failures' && session.role !== 'member') return failures_page();
+  if (location.hash === '#/apps') return apps_page();
+  if (location.hash === '#/audit' && session.role !== 'member') return audit_page();
   keys_page();
 }
 
@@ -656,6 +762,8 @@ function nav_update() {
   if (session.role !== 'member') {
     links.push(['#/people', 'People'], ['#/workspace', 'Workspace'], ['#/failures', 'Failed attempts']);
   }
+  links.push(['#/apps', 'OAuth apps']);
+  if (session.role !== 'member') links.push(['#/audit', 'Audit']);
   nav.replaceChildren(...links.map(([href, text]) => el('a', { href, 'aria-current': location.hash === href ? 'page' : false }, text)));
 }
 window.addEventListener('hashchange', route);
