@@ -99,9 +99,9 @@ test('Chromium: login, consent, Allow, the redirect with code, state and iss, th
   assert.match(text, /leads:read/);
   assert.match(text, /leads:write/);
   assert.match(text, new RegExp(stack.workspace.owner_email.replace(/[.+]/g, '\\$&')));
-  // The stylesheet applied (its hash is in style-src): the Allow button is styled.
+  // The console's stylesheet applied (style-src 'self'): the Allow button is styled.
   const background = await allow.evaluate((b) => getComputedStyle(b).backgroundColor);
-  assert.equal(background, 'rgb(31, 95, 191)', 'the hashed inline stylesheet applies');
+  assert.equal(background, 'rgb(31, 95, 191)', 'the console stylesheet applies');
   assert.deepEqual(await csp_violations(), []);
   const shot = path.join(tmpdir(), `keyledger-oauth-consent-${random_suffix(6)}.png`);
   await page.screenshot({ path: shot, fullPage: true });

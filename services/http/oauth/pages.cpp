@@ -1,43 +1,10 @@
 #include "services/http/oauth/pages.hpp"
 
-#include <array>
-#include <span>
-
 #include "domain/encoding.hpp"
-#include "infra/crypto/crypto.hpp"
 #include "services/http/errors/errors.hpp"
 
 namespace keyledger::services::http {
 namespace {
-
-constexpr std::string_view stylesheet =
-    "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1b1f24}"
-    "main{max-width:28rem;margin:3rem auto;padding:2rem;background:#fff;border-radius:8px;"
-    "box-shadow:0 1px 3px rgba(0,0,0,.12)}h1{font-size:1.4rem;margin:0 0 1rem}"
-    "label{display:block;margin:.75rem 0 .25rem;font-weight:600}"
-    "input[type=email],input[type=password],select{width:100%;box-sizing:border-box;"
-    "padding:.5rem;font:inherit;border:1px solid #9aa4b1;border-radius:4px}"
-    "button{font:inherit;padding:.5rem 1.25rem;border-radius:4px;border:1px solid #1f5fbf;"
-    "margin:1.25rem .5rem 0 0;cursor:pointer}.allow{background:#1f5fbf;color:#fff}"
-    ".deny{background:#fff;color:#1f5fbf}.error{color:#a31515;font-weight:600}"
-    "ul{padding-left:1.25rem}code{font-size:.85em;color:#57606a}"
-    ":focus-visible{outline:3px solid #f0a500;outline-offset:2px}";
-
-/// 'sha256-<base64>' of the stylesheet, for style-src.
-const std::string& style_hash() {
-  static const std::string hash = [] {
-    const auto digest = infra::sha256(stylesheet);
-    auto b64 =
-        domain::base64url_encode(std::span<const std::uint8_t>(digest.data(), digest.size()));
-    for (char& c : b64) {
-      if (c == '-') c = '+';
-      if (c == '_') c = '/';
-    }
-    while (b64.size() % 4 != 0) b64 += '=';
-    return "'sha256-" + b64 + "'";
-  }();
-  return hash;
-}
 
 infra::http_response page(unsigned status, std::string_view title, const std::string& body,
                           std::string_view redirect_origin) {
@@ -48,12 +15,17 @@ infra::http_response page(unsigned status, std::string_view title, const std::st
       "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
       "<meta name=\"referrer\" content=\"same-origin\"><title>" +
-      html_escape(title) + "</title><style>" + std::string(stylesheet) +
-      "</style></head><body><main>" + body + "</main></body></html>\n";
+      html_escape(title) +
+      // The console's stylesheet and icon (services/http/console/assets): one look, one place.
+      "</title><link rel=\"icon\" href=\"/console/favicon.svg\" type=\"image/svg+xml\">"
+      "<link rel=\"stylesheet\" href=\"/console/console.css\"></head><body>"
+      "<header class=\"bar\"><span class=\"brand\">keyledger</span></header>"
+      "<main><div class=\"card login oauth\">" +
+      body + "</div></main></body></html>\n";
   std::string form_action = "'self'";
   if (!redirect_origin.empty()) form_action += " " + std::string(redirect_origin);
   r.headers.emplace_back("Content-Security-Policy",
-                         "default-src 'none'; style-src " + style_hash() + "; form-action " +
+                         "default-src 'none'; style-src 'self'; img-src 'self'; form-action " +
                              form_action + "; frame-ancestors 'none'; base-uri 'none'");
   r.headers.emplace_back("X-Frame-Options", "DENY");
   r.headers.emplace_back("Cache-Control", "no-store");
