@@ -242,6 +242,22 @@ test('a key: its settings edited with the pencil, rotated (both keys in the chai
     await page.getByLabel('Enabled', { exact: true }).selectOption('true');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('heading', { name: /active/ }).waitFor();
+    // Every other setting PATCH can change, each through its pencil.
+    for (const [label, value, check] of [
+      ['scopes', 'leads:read, leads:write', (k) => assert.deepEqual(k.scopes, ['leads:read', 'leads:write'])],
+      ['allowed CIDRs', '10.0.0.0/8, 127.0.0.1', (k) => assert.deepEqual(k.allowed_cidrs, ['10.0.0.0/8', '127.0.0.1/32'])],
+      ['postback URL', 'https://hooks.example.com/k', (k) => assert.equal(k.postback_url, 'https://hooks.example.com/k')],
+      ['off the record', 'true', (k) => assert.equal(k.off_the_record, true)],
+      ['rate limit', '50/10', (k) => assert.deepEqual(k.rate_limit, { limit: 50, window_seconds: 10 })],
+    ]) {
+      await page.getByRole('button', { name: `Edit ${label}` }).click();
+      const editor = page.locator('dd form').locator('input, select').first();
+      if ((await editor.evaluate((e) => e.tagName)) === 'SELECT') await editor.selectOption(value);
+      else await editor.fill(value);
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.locator('dd form').waitFor({ state: 'detached' });
+      check((await stack.api.get_key(stack.admin_key, id)).json);
+    }
 
     await page.getByLabel('Grace period').selectOption('3600');
     await page.getByRole('button', { name: 'Rotate' }).click();
@@ -289,12 +305,22 @@ test('an auditor sees no write control; a member sees only their own keys', asyn
       await page.getByRole('region', { name: 'History' }).locator('li').first().waitFor();
       assert.equal(await page.getByRole('button', { name: /Edit|Rotate|Revoke/ }).count(), 0, 'no write control');
       await page.screenshot({ path: path.join(shots, 'key-auditor-1280.png'), fullPage: true });
+      await page.getByRole('link', { name: 'Workspace' }).click();
+      await page.getByRole('heading', { name: /^Workspace/ }).waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Save' }).count(), 0, 'an auditor reads the workspace, cannot save');
+      assert.equal(await page.getByLabel('Scope catalog').isDisabled(), true);
+      await page.getByRole('link', { name: 'People' }).click();
+      await page.getByRole('heading', { name: 'People' }).waitFor();
+      assert.equal(await page.getByRole('button', { name: /Invite|Change role|Remove/ }).count(), 0, 'no people control');
     }],
     [member, async (page) => {
       await page.getByRole('heading', { name: 'Keys' }).waitFor();
       await page.locator('tbody tr', { hasText: 'members-own' }).waitFor();
       assert.equal(await rows(page).count(), 1, 'only the member\'s own key');
       assert.equal(await rows(page).first().getAttribute('data-key-id'), own.id);
+      for (const admin_page of ['People', 'Workspace', 'Failed attempts', 'Audit']) {
+        assert.equal(await page.getByRole('link', { name: admin_page }).count(), 0, `a member has no ${admin_page} page`);
+      }
     }],
   ]) {
     const { context, page } = await open_page(1280, [401, 403]);
@@ -478,6 +504,15 @@ test('every page at 390 px: readable, and saved as a screenshot', async () => {
       assert.ok(overflow <= 0, `${hash}: the page is ${overflow} px wider than the screen`);
       await page.screenshot({ path: path.join(shots, `${file}-390.png`), fullPage: true });
     }
+    await page.evaluate(() => { location.hash = '#/keys'; });
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.getByRole('heading', { name: 'Create a key' }).waitFor();
+    await page.screenshot({ path: path.join(shots, 'create-390.png'), fullPage: true });
+    await page.getByLabel('Name', { exact: true }).fill('narrow-screen');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('heading', { name: /created/ }).waitFor();
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'the secret page fits');
+    await page.screenshot({ path: path.join(shots, 'secret-390.png'), fullPage: true });
   } finally {
     await context.close();
   }
