@@ -518,3 +518,50 @@ test('every page at 390 px: readable, and saved as a screenshot', async () => {
   }
   assert.deepEqual(problems, []);
 });
+
+test('keyboard: on every page each control is reached with Tab and has a visible label or name', async () => {
+  const { context, page } = await open_page(1280, [401]);
+  try {
+    await page.goto(`${stack.server.base_url}/console/`);
+    await log_in(page);
+    const key_id = (await stack.api.list_keys(stack.admin_key, { name: 'billing-live' })).json.data[0].id;
+    for (const [hash, heading] of [
+      ['#/keys', 'Keys'], [`#/keys/${key_id}`, 'billing-live'], ['#/people', 'People'], ['#/workspace', /^Workspace/],
+      ['#/failures', /Failed attempts/], ['#/apps', 'OAuth apps'], ['#/audit', 'Audit'], ['create', 'Create a key'],
+    ]) {
+      if (hash === 'create') {
+        await page.evaluate(() => { location.hash = '#/keys'; });
+        await page.getByRole('button', { name: 'Create key' }).click();
+      } else {
+        await page.evaluate((h) => { location.hash = h; }, hash);
+      }
+      await page.getByRole('heading', { name: heading }).first().waitFor();
+      await page.waitForLoadState('networkidle');
+      // Every visible, enabled control, and whether it has a name a person can see or hear.
+      const controls = await page.evaluate(() => {
+        const visible = (e) => e.offsetParent !== null || e.getClientRects().length > 0;
+        return [...document.querySelectorAll('a[href], button, input, select, textarea')]
+          .filter((e) => visible(e) && !e.disabled && e.type !== 'hidden')
+          .map((e, i) => {
+            e.dataset.probe = String(i);
+            const name = e.getAttribute('aria-label') || (e.labels && [...e.labels].map((l) => l.textContent).join(' ')) || e.textContent;
+            return { probe: String(i), what: `${e.tagName.toLowerCase()}#${e.id}`, named: (name ?? '').trim() !== '' };
+          });
+      });
+      for (const c of controls) assert.ok(c.named, `${hash}: ${c.what} has no label or name`);
+      // Tab from the top of the page until the focus comes round again.
+      await page.evaluate(() => document.activeElement?.blur());
+      const reached = new Set();
+      for (let i = 0; i < controls.length + 10; i += 1) {
+        await page.keyboard.press('Tab');
+        const probe = await page.evaluate(() => document.activeElement?.dataset?.probe ?? null);
+        if (probe !== null) reached.add(probe);
+      }
+      const missed = controls.filter((c) => !reached.has(c.probe)).map((c) => c.what);
+      assert.deepEqual(missed, [], `${hash}: not reachable with Tab`);
+    }
+  } finally {
+    await context.close();
+  }
+  assert.deepEqual(problems, []);
+});
