@@ -379,6 +379,11 @@ test('people: invite (the one-time code shown once, not in a URL), set a first p
   const invited = await open_page(1280, [401]);
   try {
     await invited.page.goto(`${stack.server.base_url}/console/#/set-password`);
+    await invited.page.getByRole('heading', { name: 'Set your password' }).waitFor();
+    await invited.page.screenshot({ path: path.join(shots, 'set-password-1280.png'), fullPage: true });
+    await invited.page.setViewportSize({ width: 390, height: 900 });
+    await invited.page.screenshot({ path: path.join(shots, 'set-password-390.png'), fullPage: true });
+    await invited.page.setViewportSize({ width: 1280, height: 900 });
     await invited.page.getByLabel('One-time code').fill(code);
     await invited.page.getByLabel('New password').fill('short');
     await invited.page.getByRole('button', { name: 'Set password' }).click();
