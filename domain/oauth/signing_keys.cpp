@@ -68,9 +68,11 @@ decision decide_activate(const signing_key_set& state, const activate_signing_ke
   if (c.now < key->activate_after && state.active() != nullptr) {
     return signing_key_rejection::too_early;
   }
-  std::vector<signing_key_event> out;
+  // The new key's activation comes before the old key's retirement: a reader that applies one
+  // event at a time (every node's signing key ring) always sees a key that may sign, the newest
+  // active one, and never a moment without one in between.
+  std::vector<signing_key_event> out{signing_key_activated{c.kid, c.now}};
   retire_active(state, c.now, out);
-  out.push_back(signing_key_activated{c.kid, c.now});
   return out;
 }
 
