@@ -1,10 +1,12 @@
 #include "infra/core/log.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "domain/types.hpp"
 #include "infra/core/detail/log_format.hpp"
@@ -37,7 +40,6 @@ void append_value(std::string& out, std::string_view value) {
 }
 
 }  // namespace
-
 
 std::string_view to_string(log_level level) noexcept {
   switch (level) {
@@ -84,22 +86,108 @@ std::string format_log_line(std::string_view ts, log_level level, std::string_vi
 
 namespace {
 
-// Serialises writers so a line split by a partial write is never interleaved with another.
-std::mutex& write_mutex() {
-  static std::mutex m;
-  return m;
-}
-
-void write_line(std::string_view line) noexcept {
-  std::lock_guard lock(write_mutex());
-  while (!line.empty()) {
-    const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+/// Writes all of `text` to fd 2, retrying short writes; a vanished stderr drops the rest.
+void write_all(std::string_view text) noexcept {
+  while (!text.empty()) {
+    const ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       return;  // stderr is gone; there is nowhere left to report that
     }
-    line.remove_prefix(static_cast<std::size_t>(n));
+    text.remove_prefix(static_cast<std::size_t>(n));
   }
+}
+
+/// Lines are appended to a buffer and written by one writer thread, many lines per write(2):
+/// a busy server no longer pays a system call per access-log line on its I/O threads. Order is
+/// kept (one buffer, drained under `write_mutex` before it is swapped). Warnings and errors,
+/// and every line of a forked child, are written before log() returns. A caller waits only
+/// when `max_pending` bytes are already waiting (stderr slower than the logging: the old
+/// back-pressure). flush_log(), and exit(), write what is waiting.
+class line_writer {
+ public:
+  static line_writer& instance() {
+    // Never destroyed: other threads and static destructors may log until the process ends.
+    static line_writer* const writer = new line_writer;
+    return *writer;
+  }
+
+  void append(std::string_view line, bool now) {
+    {
+      std::unique_lock lock(mutex_);
+      if (!threaded_) now = true;
+      drained_.wait(lock, [&] { return pending_.size() < max_pending; });
+      pending_.append(line);
+      if (!now) {
+        if (writer_idle_) {
+          writer_idle_ = false;
+          wake_.notify_one();
+        }
+        return;
+      }
+    }
+    flush();
+  }
+
+  /// Everything appended before the call is on fd 2 when it returns.
+  void flush() noexcept {
+    std::lock_guard writing(write_mutex_);
+    std::string batch;
+    {
+      std::lock_guard lock(mutex_);
+      batch.swap(pending_);
+      drained_.notify_all();
+    }
+    write_all(batch);
+  }
+
+ private:
+  static constexpr std::size_t max_pending = 1 << 20;
+
+  line_writer() {
+    std::atexit([] { instance().flush(); });
+    // A forked child has no writer thread: it writes each line itself.
+    ::pthread_atfork(nullptr, nullptr, [] { instance().threaded_ = false; });
+    try {
+      std::thread([this] { run(); }).detach();
+      threaded_ = true;
+    } catch (...) {
+      threaded_ = false;  // no thread to be had: every line is written by its caller
+    }
+  }
+
+  [[noreturn]] void run() noexcept {
+    std::string batch;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        writer_idle_ = true;
+        wake_.wait(lock, [&] { return !pending_.empty(); });
+        writer_idle_ = false;
+      }
+      std::lock_guard writing(write_mutex_);
+      {
+        std::lock_guard lock(mutex_);
+        batch.swap(pending_);
+        drained_.notify_all();
+      }
+      write_all(batch);
+      batch.clear();
+      if (batch.capacity() > max_pending) batch.shrink_to_fit();
+    }
+  }
+
+  std::mutex write_mutex_;  // held while a batch is taken and written: batches stay in order
+  std::mutex mutex_;        // guards the fields below
+  std::condition_variable wake_;
+  std::condition_variable drained_;
+  std::string pending_;
+  bool writer_idle_ = false;
+  bool threaded_ = false;
+};
+
+void write_line(std::string_view line, bool now = true) {
+  line_writer::instance().append(line, now);
 }
 
 std::string now_text() {
@@ -133,12 +221,14 @@ std::atomic<int>& threshold() noexcept {
 void log(log_level level, std::string_view event, std::initializer_list<log_field> fields) {
   try {
     if (static_cast<int>(level) < threshold().load(std::memory_order_relaxed)) return;
-    write_line(detail::format_log_line(now_text(), level, event, fields));
+    write_line(detail::format_log_line(now_text(), level, event, fields), level >= log_level::warn);
   } catch (...) {
     // Logging must never take down its caller (it runs inside catch blocks); on allocation
     // failure the line is dropped.
   }
 }
+
+void flush_log() noexcept { line_writer::instance().flush(); }
 
 bool log_enabled(log_level level) noexcept {
   return static_cast<int>(level) >= threshold().load(std::memory_order_relaxed);

@@ -8,13 +8,16 @@
 #include <stdexcept>
 #include <string>
 
+#include "infra/core/log.hpp"
+
 namespace keyledger::infra::testing {
 
 /// Redirects file descriptor 2 into an unlinked temporary file for its lifetime, so tests can
-/// read exactly what was written with write(2). Restores stderr on destruction.
+/// read exactly what was written with write(2) (the logger's batched lines included). Restores stderr on destruction.
 class stderr_capture {
  public:
   stderr_capture() {
+    flush_log();
     std::fflush(stderr);
     char path[] = "/tmp/keyledger_stderr_XXXXXX";
     file_ = ::mkstemp(path);
@@ -32,6 +35,7 @@ class stderr_capture {
 
   /// Everything written to fd 2 since construction.
   std::string text() const {
+    flush_log();
     std::string out;
     char buffer[4096];
     off_t offset = 0;
@@ -47,6 +51,7 @@ class stderr_capture {
   /// Puts the real stderr back (idempotent).
   void restore() {
     if (saved_ >= 0) {
+      flush_log();  // lines logged so far belong to the capture
       std::fflush(stderr);
       ::dup2(saved_, STDERR_FILENO);
       ::close(saved_);

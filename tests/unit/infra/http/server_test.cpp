@@ -1,3 +1,4 @@
+#include "infra/core/log.hpp"
 #include "infra/http/server.hpp"
 
 #include <gtest/gtest.h>
@@ -618,6 +619,7 @@ TEST(http_server_test, listen_resolves_localhost_and_logs_the_listening_line) {
   http_server server(options, echo_handler(), render_error);
 
   // Capture stderr around listen(): the e2e tests wait for exactly this line.
+  keyledger::infra::flush_log();
   std::fflush(stderr);
   char path[] = "/tmp/http_server_test_XXXXXX";
   const int capture = mkstemp(path);
@@ -625,6 +627,7 @@ TEST(http_server_test, listen_resolves_localhost_and_logs_the_listening_line) {
   const int saved = dup(STDERR_FILENO);
   dup2(capture, STDERR_FILENO);
   server.listen();
+  keyledger::infra::flush_log();  // the logger writes info lines from its own thread
   std::fflush(stderr);
   dup2(saved, STDERR_FILENO);
   close(saved);
