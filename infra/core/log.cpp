@@ -161,8 +161,12 @@ class line_writer {
     for (;;) {
       {
         std::unique_lock lock(mutex_);
-        writer_idle_ = true;
-        wake_.wait(lock, [&] { return !pending_.empty(); });
+        // Idle on every wait, not only the first: a flush() may empty the buffer between the
+        // wake-up and this check, and a writer left marked busy would never be woken again.
+        while (pending_.empty()) {
+          writer_idle_ = true;
+          wake_.wait(lock);
+        }
         writer_idle_ = false;
       }
       std::lock_guard writing(write_mutex_);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
@@ -304,6 +305,51 @@ TEST(log, given_many_threads_logging_then_no_line_is_torn_or_lost) {
     ASSERT_EQ(line.back(), '}');
     ASSERT_NE(line.find("\"payload\":\"" + payload + "\"}"), std::string::npos);
   }
+}
+
+TEST(log, given_a_warning_or_an_error_then_it_is_on_stderr_when_log_returns) {
+  set_log_level(log_level::info);
+  testing::stderr_capture capture;
+  log(log_level::warn, "urgent_warn");
+  EXPECT_NE(capture.written().find("urgent_warn"), std::string::npos);
+  log(log_level::error, "urgent_error");
+  EXPECT_NE(capture.written().find("urgent_error"), std::string::npos);
+}
+
+TEST(log, given_info_lines_then_the_writer_thread_writes_them_in_order_without_a_flush) {
+  set_log_level(log_level::info);
+  testing::stderr_capture capture;
+  // An error right after an info line writes both itself, often before the writer thread runs:
+  // the writer must still wake for the lines after (it once stayed asleep for good).
+  log(log_level::info, "woke_the_writer");
+  log(log_level::error, "took_its_batch");
+  for (int i = 0; i < 50; ++i) log(log_level::info, "batched", {{"n", std::to_string(i)}});
+  // No flush_log(): the writer thread must get there by itself.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string text;
+  while (std::chrono::steady_clock::now() < deadline) {
+    text = capture.written();
+    if (text.find("\"n\":\"49\"") != std::string::npos) break;
+    std::this_thread::yield();
+  }
+  const auto lines = lines_of(text);
+  ASSERT_EQ(lines.size(), 52u) << text;
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_NE(lines[static_cast<std::size_t>(i) + 2].find("\"n\":\"" + std::to_string(i) + "\""),
+              std::string::npos)
+        << lines[static_cast<std::size_t>(i) + 2];
+  }
+}
+
+TEST(log, given_an_info_line_and_then_an_error_then_both_are_written_in_that_order) {
+  set_log_level(log_level::info);
+  testing::stderr_capture capture;
+  log(log_level::info, "first_info");
+  log(log_level::error, "then_error");
+  const std::string text = capture.written();  // the error wrote what was waiting before it
+  const auto info = text.find("first_info");
+  ASSERT_NE(info, std::string::npos) << text;
+  EXPECT_LT(info, text.find("then_error"));
 }
 
 // KEYLEDGER_LOG_LEVEL is read once, at first use: check it in a fresh process (a death test

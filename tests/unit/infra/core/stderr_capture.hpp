@@ -13,7 +13,8 @@
 namespace keyledger::infra::testing {
 
 /// Redirects file descriptor 2 into an unlinked temporary file for its lifetime, so tests can
-/// read exactly what was written with write(2) (the logger's batched lines included). Restores stderr on destruction.
+/// read exactly what was written with write(2) (the logger's batched lines included). Restores
+/// stderr on destruction.
 class stderr_capture {
  public:
   stderr_capture() {
@@ -36,6 +37,11 @@ class stderr_capture {
   /// Everything written to fd 2 since construction.
   std::string text() const {
     flush_log();
+    return written();
+  }
+
+  /// What is on fd 2 now, without asking the logger to write what it holds.
+  std::string written() const {
     std::string out;
     char buffer[4096];
     off_t offset = 0;
