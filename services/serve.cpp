@@ -24,6 +24,7 @@
 #include "infra/crypto/rfc6962_hasher.hpp"
 #include "infra/http/server.hpp"
 #include "infra/json/json.hpp"
+#include "infra/pg/group_commit.hpp"
 #include "infra/pg/migrations.hpp"
 #include "infra/pg/pg_audit_store.hpp"
 #include "infra/pg/pg_event_store.hpp"
@@ -218,6 +219,9 @@ int serve(const kl::infra::config& cfg) {
   // One connection per pool thread and store kind, opened lazily by its thread.
   kl::infra::blocking_pool pool(cfg.db_threads, cfg.db_queue);
   std::vector<std::unique_ptr<kl::infra::pg_event_store>> stores;
+  // Group commit: the appends of concurrent commands share one transaction.
+  kl::infra::append_group appends(cfg.append_batch);
+  std::vector<std::unique_ptr<kl::infra::grouped_event_store>> grouped_stores;
   std::vector<std::unique_ptr<kl::infra::pg_telemetry_store>> telemetry;
   std::vector<std::unique_ptr<kl::infra::pg_idempotency_store>> idempotency;
   std::vector<std::unique_ptr<kl::infra::pg_people_store>> people;
@@ -227,6 +231,8 @@ int serve(const kl::infra::config& cfg) {
     webhook_stores.push_back(open_webhook_store());
     audit_stores.push_back(std::make_unique<kl::infra::pg_audit_store>(url));
     stores.push_back(std::make_unique<kl::infra::pg_event_store>(url));
+    grouped_stores.push_back(
+        std::make_unique<kl::infra::grouped_event_store>(appends, *stores.back()));
     telemetry.push_back(std::make_unique<kl::infra::pg_telemetry_store>(url));
     idempotency.push_back(std::make_unique<kl::infra::pg_idempotency_store>(url));
     people.push_back(std::make_unique<kl::infra::pg_people_store>(url));
@@ -339,8 +345,8 @@ int serve(const kl::infra::config& cfg) {
       .workspaces = workspaces,
       .verify = verifier,
       .pool = pool,
-      .store_for = [&stores](std::size_t worker) -> kl::infra::event_store& {
-        return *stores[worker];
+      .store_for = [&grouped_stores](std::size_t worker) -> kl::infra::event_store& {
+        return *grouped_stores[worker];
       },
       .telemetry_for = [&telemetry](std::size_t worker) -> kl::infra::telemetry_store& {
         return *telemetry[worker];

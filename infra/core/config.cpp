@@ -259,6 +259,7 @@ config load_config_from_env() {
   c.io_threads = read_count("KEYLEDGER_IO_THREADS", c.io_threads, 1, 64);
   c.db_threads = read_count("KEYLEDGER_DB_THREADS", c.db_threads, 1, 256);
   c.db_queue = read_count("KEYLEDGER_DB_QUEUE", c.db_queue, 1, 100000);
+  c.append_batch = read_count("KEYLEDGER_APPEND_BATCH", c.append_batch, 1, 1024);
   c.expiry_interval_ms = read_count("KEYLEDGER_EXPIRY_INTERVAL_MS", c.expiry_interval_ms, 50,
                                     3'600'000);
   c.usage_flush_ms = read_count("KEYLEDGER_USAGE_FLUSH_MS", c.usage_flush_ms, 10, 60'000);

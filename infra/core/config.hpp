@@ -64,6 +64,9 @@ struct config {
   std::size_t io_threads = 2;
   std::size_t db_threads = 4;
   std::size_t db_queue = 256;
+  /// Group commit: the most appends of concurrent commands written in one transaction
+  /// (KEYLEDGER_APPEND_BATCH; 1 = each append its own transaction).
+  std::size_t append_batch = 64;
   std::vector<std::string> trusted_proxies;  ///< as written; services parse them as CIDRs
   std::size_t expiry_interval_ms = 30'000;
   std::size_t usage_flush_ms = 1'000;

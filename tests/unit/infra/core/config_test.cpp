@@ -18,6 +18,7 @@ const char* const all_variables[] = {
     "DATABASE_URL",         "KEYLEDGER_LISTEN",     "KEYLEDGER_DATA_DIR", "KEYLEDGER_SECRET_FILE",
     "KEYLEDGER_IO_THREADS", "KEYLEDGER_DB_THREADS", "KEYLEDGER_DB_QUEUE", "KEYLEDGER_ISSUER",
     "KEYLEDGER_OAUTH_AUDIENCE",
+    "KEYLEDGER_APPEND_BATCH",
     "KEYLEDGER_POSTBACK_ALLOW_PRIVATE",
     "KEYLEDGER_POSTBACK_THREADS",
     "KEYLEDGER_POSTBACK_TIMEOUT_MS",
@@ -61,6 +62,7 @@ TEST_F(config_env, given_nothing_set_then_the_documented_defaults) {
   EXPECT_EQ(c.io_threads, 2u);
   EXPECT_EQ(c.db_threads, 4u);
   EXPECT_EQ(c.db_queue, 256u);
+  EXPECT_EQ(c.append_batch, 64u);
 }
 
 TEST_F(config_env, given_every_variable_set_then_each_is_used) {
@@ -71,6 +73,7 @@ TEST_F(config_env, given_every_variable_set_then_each_is_used) {
   set("KEYLEDGER_IO_THREADS", "8");
   set("KEYLEDGER_DB_THREADS", "16");
   set("KEYLEDGER_DB_QUEUE", "1024");
+  set("KEYLEDGER_APPEND_BATCH", "1");
   const config c = load_config_from_env();
   EXPECT_EQ(c.database_url, "postgresql://app@db:5432/keyledger");
   EXPECT_EQ(c.listen_host, "::1");
@@ -80,6 +83,7 @@ TEST_F(config_env, given_every_variable_set_then_each_is_used) {
   EXPECT_EQ(c.io_threads, 8u);
   EXPECT_EQ(c.db_threads, 16u);
   EXPECT_EQ(c.db_queue, 1024u);
+  EXPECT_EQ(c.append_batch, 1u);
 }
 
 TEST_F(config_env, given_variables_set_to_empty_then_defaults) {
@@ -117,6 +121,8 @@ TEST_F(config_env, given_a_bad_number_then_a_config_error_naming_the_variable) {
       {"KEYLEDGER_IO_THREADS", "65"},
       {"KEYLEDGER_DB_THREADS", "0"},
       {"KEYLEDGER_DB_THREADS", "257"},
+      {"KEYLEDGER_APPEND_BATCH", "0"},
+      {"KEYLEDGER_APPEND_BATCH", "1025"},
       {"KEYLEDGER_DB_QUEUE", "0"},
       {"KEYLEDGER_DB_QUEUE", "100001"},
       {"KEYLEDGER_DB_QUEUE", "abc"},
