@@ -12,7 +12,7 @@ using log_field = std::pair<std::string_view, std::string_view>;
 
 /// Writes one JSON line to stderr: {"ts":..,"level":..,"event":..,<fields>}. Thread-safe; lines
 /// are never torn or reordered. Debug and info lines are handed to a writer thread that writes
-/// them in batches (microseconds later; lost only if the process is killed in between); warn and
+/// them in batches (at most 5 ms later; lost only if the process is killed in between); warn and
 /// error lines are on stderr when log() returns. Callers never pass a secret (keys, hashes,
 /// Authorization headers).
 void log(log_level level, std::string_view event, std::initializer_list<log_field> fields = {});

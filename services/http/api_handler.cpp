@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "services/http/audit/audit_routes.hpp"
-#include "services/http/console/console_routes.hpp"
 #include "services/http/auth/authenticators.hpp"
+#include "services/http/console/console_routes.hpp"
 #include "services/http/keys/key_routes.hpp"
 #include "services/http/leaks/leak_routes.hpp"
 #include "services/http/oauth/client_routes.hpp"
@@ -31,6 +31,10 @@ struct api_state {
         run({deps.pool, deps.idempotency_for, deps.sealer, deps.clock,
              [&view = deps.view](std::uint64_t seq, std::chrono::steady_clock::time_point until) {
                return view.wait_applied(seq, until);
+             },
+             [&view = deps.view](std::uint64_t seq, std::chrono::steady_clock::time_point until,
+                                 std::function<void(bool)> done) {
+               view.when_applied(seq, until, std::move(done));
              },
              deps.apply_wait}) {
     http::route_table t;

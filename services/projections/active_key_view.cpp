@@ -109,6 +109,7 @@ void active_key_view::apply(const infra::recorded_event& e) {
     applied_.store(e.global_seq, std::memory_order_release);
   }
   applied_cv_.notify_all();
+  waiters_.applied(e.global_seq);
 }
 
 bool active_key_view::apply_key_event(const domain::api_key_event& event) {
@@ -393,6 +394,12 @@ std::vector<std::string> active_key_view::expiry_due(domain::timestamp now, std:
   ids.reserve(due.size());
   for (auto& [at, id] : due) ids.push_back(std::move(id));
   return ids;
+}
+
+void active_key_view::when_applied(std::uint64_t seq,
+                                   std::chrono::steady_clock::time_point deadline,
+                                   apply_waiters::callback done) const {
+  waiters_.add(seq, deadline, [this] { return applied_seq(); }, std::move(done));
 }
 
 bool active_key_view::wait_applied(std::uint64_t seq,

@@ -22,6 +22,7 @@
 #include "domain/workspace/workspace.hpp"
 #include "infra/core/event_log/consumer.hpp"
 #include "infra/core/event_store.hpp"
+#include "services/projections/apply_waiters.hpp"
 
 namespace keyledger::services {
 
@@ -137,6 +138,12 @@ class active_key_view final : public infra::log_consumer {
   /// applies its event.
   bool wait_applied(std::uint64_t seq, std::chrono::steady_clock::time_point deadline) const;
 
+  /// The same without a thread: `done(true)` once applied_seq() >= seq (at once if it is,
+  /// else on the applier's thread), `done(false)` at the deadline (apply_waiters). `done` must
+  /// be quick (it hands an answer to its connection).
+  void when_applied(std::uint64_t seq, std::chrono::steady_clock::time_point deadline,
+                    apply_waiters::callback done) const;
+
   std::size_t key_count() const;
 
  private:
@@ -190,6 +197,7 @@ class active_key_view final : public infra::log_consumer {
   std::atomic<std::uint64_t> applied_{0};
   mutable std::mutex wait_mutex_;
   mutable std::condition_variable applied_cv_;
+  mutable apply_waiters waiters_;
 };
 
 }  // namespace keyledger::services

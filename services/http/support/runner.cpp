@@ -213,6 +213,14 @@ void runner::command(const call& c, command_job job) const {
                    {{"request_id", request_id}, {"detail", e.what()}});
       }
     }
+    if (result.seq != 0 && d_.when_applied) {
+      // The pool thread goes back to work; the answer leaves when the view has the events.
+      return d_.when_applied(
+          result.seq, std::chrono::steady_clock::now() + d_.apply_wait,
+          [respond, response = std::move(result.response), request_id](bool applied) mutable {
+            respond(applied ? std::move(response) : not_applied(request_id));
+          });
+    }
     if (!await_applied(result.seq)) return respond(not_applied(request_id));
     respond(std::move(result.response));
   });

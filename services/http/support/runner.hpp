@@ -44,6 +44,11 @@ struct runner_dependencies {
   /// false on timeout.
   std::function<bool(std::uint64_t seq, std::chrono::steady_clock::time_point deadline)>
       wait_applied;
+  /// The same without blocking: calls `done(applied)` once this node has applied `seq` or at
+  /// the deadline (active_key_view::when_applied). Empty: commands use wait_applied.
+  std::function<void(std::uint64_t seq, std::chrono::steady_clock::time_point deadline,
+                     std::function<void(bool applied)> done)>
+      when_applied;
   /// How long a command waits for its own node to apply its event before answering.
   std::chrono::milliseconds apply_wait{3000};
 };
