@@ -327,7 +327,9 @@ struct pg_subscription::impl {
         ensure_standby();
         wait_for_wake();
       } catch (const std::exception& e) {
-        if (pg_detail::is_connection_failure(e) && promote_standby(describe(e))) continue;
+        const bool lost =
+            pg_detail::is_connection_failure(e) || (primary && !primary.conn->is_open());
+        if (lost && promote_standby(describe(e))) continue;
         recover(describe(e), backoff);
       } catch (...) {
         recover("non-standard exception", backoff);

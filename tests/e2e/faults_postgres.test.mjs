@@ -195,7 +195,9 @@ test('PostgreSQL restarted under load: verifications never fail, writes 503 then
     for (const w of writes) {
       assert.equal(w.error, undefined, `a write lost its connection: ${JSON.stringify(w)}`);
       if (w.status === 201) continue;
-      assert.equal(w.status, 503, `a write during the outage: ${w.status} ${w.res.text}`);
+      const logged = () =>
+        nodes.flatMap((n) => n.log_lines()).filter((l) => l.request_id && l.request_id === w.res.json?.request_id);
+      assert.equal(w.status, 503, `a write during the outage: ${w.status} ${w.res.text}; logged: ${JSON.stringify(logged())}`);
       assert.match(w.retry_after ?? '', /^[1-9][0-9]*$/, `Retry-After on ${w.res.text}`);
       for (const f of ['error', 'message', 'code', 'request_id']) {
         assert.equal(typeof w.res.json?.[f], 'string', `503 body ${w.res.text}`);
