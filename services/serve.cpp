@@ -2,6 +2,7 @@
 // subscription that feeds them, the jobs, the services, the HTTP API - and its orderly stop.
 #include "services/serve.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "infra/core/blocking_pool.hpp"
 #include "infra/core/config.hpp"
 #include "infra/core/error.hpp"
+#include "infra/core/fd_limit.hpp"
 #include "infra/core/log.hpp"
 #include "infra/crypto/aead.hpp"
 #include "infra/crypto/crypto.hpp"
@@ -133,6 +135,9 @@ kl::services::oauth_settings oauth_settings_of(const kl::infra::config& cfg, std
 
 int serve(const kl::infra::config& cfg) {
   const auto& url = infra::require_database_url(cfg);
+  // Every connection is a descriptor: Debian's default soft limit (1024) would refuse clients
+  // with EMFILE long before the connection limit, so take what the hard limit allows first.
+  const std::uint64_t open_file_limit = kl::infra::raise_open_file_limit();
   kl::infra::system_clock clock;
   kl::infra::openssl_random_source random;
   auto server_secret = kl::infra::load_or_create_server_secret(cfg);
@@ -318,6 +323,10 @@ int serve(const kl::infra::config& cfg) {
   options.host = cfg.listen_host;
   options.port = cfg.listen_port;
   options.io_threads = cfg.io_threads;
+  options.max_connections = kl::infra::connection_limit(open_file_limit, options.max_connections);
+  log(log_level::info, "connection_limit",
+      {{"max_connections", std::to_string(options.max_connections)},
+       {"open_file_limit", std::to_string(open_file_limit)}});
   // The issuer names the bound address unless configured, so the handler is made once the
   // server listens (no request is read before run()).
   kl::infra::request_handler api;

@@ -90,6 +90,19 @@ void rethrow_translated(std::string_view operation) {
   }
 }
 
+void rethrow_as_unavailable(std::string_view operation) {
+  const std::string op(operation);
+  try {
+    throw;
+  } catch (const error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw error(errc::unavailable, op + ": connection lost: " + first_line(e.what()));
+  }
+}
+
 void array_literal::add(std::string_view text) {
   out_ += out_.empty() ? '{' : ',';
   out_ += '"';

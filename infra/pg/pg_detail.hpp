@@ -54,12 +54,17 @@ bool is_connection_failure(const std::exception& e) noexcept;
 /// data-exception messages can quote row values, and payloads never go into an error.
 [[noreturn]] void rethrow_translated(std::string_view operation);
 
+/// Like rethrow_translated, for a failure on a connection that is closed: infra::error(
+/// errc::unavailable) with the first line of the message (libpq's, about the connection).
+[[noreturn]] void rethrow_as_unavailable(std::string_view operation);
+
 /// What lazy_connection::run does after a connection failure: call `fn` once more on a new
 /// connection (for reads and for writes a repeat cannot harm), or give up (unavailable).
 enum class on_broken { retry_once, fail };
 
 /// One lazily opened connection that is dropped after a connection failure. run() calls
-/// `fn(connection)` and translates every failure into infra::error; after a broken connection it
+/// `fn(connection)` and translates every failure into infra::error; after a broken connection (a
+/// connection failure, or any failure that leaves the connection closed) it
 /// drops it and, with on_broken::retry_once, reopens and calls `fn` once more. Not thread-safe.
 class lazy_connection {
  public:
@@ -77,10 +82,14 @@ class lazy_connection {
       } catch (const error&) {
         throw;
       } catch (const std::exception& e) {
-        if (is_connection_failure(e)) {
+        // A failure on a connection libpq now reports closed is a lost connection whatever its
+        // type (a message without SQLSTATE, a usage error on the dead handle): unavailable.
+        const bool closed = conn_ != nullptr && !conn_->is_open();
+        if (closed || is_connection_failure(e)) {
           conn_.reset();
           if (attempt == 0 && policy == on_broken::retry_once) continue;
         }
+        if (closed) rethrow_as_unavailable(operation);
         rethrow_translated(operation);
       }
     }

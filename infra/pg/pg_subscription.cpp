@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -25,8 +26,15 @@ namespace {
 
 constexpr const char* events_channel = "keyledger_events";
 constexpr std::size_t read_batch = 1000;
+// After a failure with no standby left the first reconnection is immediate (a new backend
+// takes 25-40 ms on a loaded 2-core machine, not a poll interval). Only repeated failures back
+// off, and by at most a second, so that writes (which wait for this node's view) work again
+// within about a second of the database accepting connections after an outage.
 constexpr std::chrono::milliseconds first_backoff{100};
-constexpr std::chrono::milliseconds max_backoff{5000};
+constexpr std::chrono::milliseconds max_backoff{1000};
+// What pg_stat_activity shows for this connection unless the conninfo names one: an operator
+// (or a test) can find the LISTEN backend among the server's connections.
+constexpr const char* application_name = "keyledger_subscription";
 
 // Notes that a NOTIFY arrived; the payload (a head seq) is only a hint, so it is ignored.
 class wake_receiver final : public pqxx::notification_receiver {
@@ -73,56 +81,152 @@ struct pg_subscription::impl {
   std::chrono::milliseconds poll_interval;
   std::atomic<std::uint64_t> checkpoint{0};
 
+  // A connection that LISTENs. The receiver unregisters from (and may UNLISTEN on) its
+  // connection: it is destroyed first.
+  struct listener {
+    std::unique_ptr<pqxx::connection> conn;
+    std::unique_ptr<wake_receiver> receiver;
+    explicit operator bool() const noexcept { return conn != nullptr; }
+    void reset() noexcept {
+      receiver.reset();
+      conn.reset();
+    }
+  };
+
   // Connection state: used by catch_up() before start() and by the thread after, never both.
-  std::unique_ptr<pqxx::connection> conn;
-  std::unique_ptr<wake_receiver> receiver;
+  // `primary` reads and listens. `standby` (the thread's only) listens too and takes over at
+  // once when the primary's connection is lost, so that a cut LISTEN connection costs one read
+  // on a connection already open rather than a new backend; a new standby is opened after.
+  listener primary;
+  listener standby;
+  // A new standby is opened on a helper thread (joined before the next one and at stop): opening a
+  // backend takes tens of milliseconds, during which the subscription thread must go on applying
+  // what the primary brings.
+  std::future<listener> standby_opening;
+  std::thread standby_helper;
+  std::chrono::steady_clock::time_point standby_retry_at{};
 
   std::thread thread;
   std::atomic<bool> running{false};
   std::atomic<bool> stop_requested{false};
   // Self-pipe: stop() writes a byte so a wait on the socket returns at once.
   int wake_fds[2] = {-1, -1};
+  // The standby's helper writes a byte here when it is done, so that the thread takes the new
+  // standby at once rather than at its next wake-up.
+  int standby_fds[2] = {-1, -1};
 
   impl() {
-    if (::pipe2(wake_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    if (::pipe2(wake_fds, O_CLOEXEC | O_NONBLOCK) != 0 ||
+        ::pipe2(standby_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+      close_pipes();
       throw error(errc::internal, "pg_subscription: pipe2 failed");
     }
   }
-  ~impl() {
-    for (const int fd : wake_fds) {
-      if (fd >= 0) ::close(fd);
+  ~impl() { close_pipes(); }
+
+  void close_pipes() noexcept {
+    for (int* fds : {wake_fds, standby_fds}) {
+      for (int i = 0; i < 2; ++i) {
+        if (fds[i] >= 0) ::close(fds[i]);
+        fds[i] = -1;
+      }
     }
   }
 
   void disconnect() noexcept {
-    // The receiver unregisters from (and may UNLISTEN on) its connection: destroy it first.
-    receiver.reset();
-    conn.reset();
+    standby.reset();
+    primary.reset();
+  }
+
+  // Waits for a standby being opened and closes it (stop).
+  void abandon_standby_opening() noexcept {
+    if (standby_opening.valid()) {
+      try {
+        standby_opening.get().reset();
+      } catch (...) {
+      }
+    }
+    if (standby_helper.joinable()) standby_helper.join();
+  }
+
+  // A new LISTENing connection with the statements a primary needs (a standby may become one).
+  listener open_listener() {
+    listener l;
+    l.conn = pg_detail::open_event_connection(conninfo);
+    {
+      pqxx::nontransaction txn(*l.conn);
+      txn.exec(std::string("SELECT CASE WHEN current_setting('application_name') = '' THEN "
+                           "set_config('application_name', '") +
+               application_name + "', false) END");
+    }
+    l.receiver = std::make_unique<wake_receiver>(*l.conn);
+    if (durable) {
+      l.conn->prepare(stmt_load_checkpoint,
+                      "SELECT seq FROM consumer_checkpoints WHERE consumer = $1");
+      l.conn->prepare(stmt_save_checkpoint,
+                      "INSERT INTO consumer_checkpoints (consumer, seq) VALUES ($1, $2) "
+                      "ON CONFLICT (consumer) DO UPDATE SET "
+                      "seq = GREATEST(consumer_checkpoints.seq, EXCLUDED.seq), updated_at = now()");
+    }
+    return l;
   }
 
   // LISTEN before the first read, so nothing committed after that read goes unnoticed.
   void ensure_connected() {
-    if (conn) return;
-    conn = pg_detail::open_event_connection(conninfo);
-    receiver = std::make_unique<wake_receiver>(*conn);
-    if (durable) {
-      conn->prepare(stmt_load_checkpoint,
-                    "SELECT seq FROM consumer_checkpoints WHERE consumer = $1");
-      conn->prepare(stmt_save_checkpoint,
-                    "INSERT INTO consumer_checkpoints (consumer, seq) VALUES ($1, $2) "
-                    "ON CONFLICT (consumer) DO UPDATE SET "
-                    "seq = GREATEST(consumer_checkpoints.seq, EXCLUDED.seq), updated_at = now()");
-      if (!checkpoint_loaded) {
-        pqxx::nontransaction txn(*conn);
-        const auto r = txn.exec_prepared(stmt_load_checkpoint, std::string(consumer->name()));
-        if (!r.empty()) {
-          const auto seq = r[0][0].as<std::int64_t>();
-          checkpoint.store(static_cast<std::uint64_t>(std::max<std::int64_t>(seq, 0)));
-        }
-        saved = checkpoint.load();
-        checkpoint_loaded = true;
+    if (primary) return;
+    primary = open_listener();
+    if (durable && !checkpoint_loaded) {
+      pqxx::nontransaction txn(*primary.conn);
+      const auto r = txn.exec_prepared(stmt_load_checkpoint, std::string(consumer->name()));
+      if (!r.empty()) {
+        const auto seq = r[0][0].as<std::int64_t>();
+        checkpoint.store(static_cast<std::uint64_t>(std::max<std::int64_t>(seq, 0)));
       }
+      saved = checkpoint.load();
+      checkpoint_loaded = true;
     }
+  }
+
+  // Starts opening a standby when there is none (after a failure to, at most once per
+  // max_backoff) and takes it once open. A failure is logged and leaves the primary alone.
+  void ensure_standby() {
+    if (standby) return;
+    if (standby_opening.valid()) {
+      if (standby_opening.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+      try {
+        standby = standby_opening.get();
+      } catch (const std::exception& e) {
+        standby_retry_at = std::chrono::steady_clock::now() + max_backoff;
+        log(log_level::warn, "pg_subscription_standby_failed", {{"detail", describe(e)}});
+      }
+      return;
+    }
+    if (std::chrono::steady_clock::now() < standby_retry_at) return;
+    if (standby_helper.joinable()) standby_helper.join();
+    std::promise<listener> opened;
+    standby_opening = opened.get_future();
+    standby_helper = std::thread([this, opened = std::move(opened)]() mutable {
+      try {
+        opened.set_value(open_listener());
+      } catch (...) {
+        opened.set_exception(std::current_exception());
+      }
+      // After the value is set, so that the woken thread finds it ready.
+      const char byte = 1;
+      [[maybe_unused]] const auto n = ::write(standby_fds[1], &byte, 1);
+    });
+  }
+
+  // The primary's connection failed: the standby, already listening, becomes the primary and
+  // the caller reads at once from the checkpoint. False when there is no standby.
+  bool promote_standby(const std::string& detail) {
+    if (!standby) return false;
+    primary.reset();
+    primary = std::move(standby);
+    standby = listener{};
+    log(log_level::warn, "pg_subscription_failover",
+        {{"detail", detail}, {"checkpoint", std::to_string(checkpoint.load())}});
+    return true;
   }
 
   void hand_on(const recorded_event& e) {
@@ -134,7 +238,7 @@ struct pg_subscription::impl {
   void save_checkpoint() {
     const auto at = checkpoint.load();
     if (!durable || at == saved) return;
-    pqxx::nontransaction txn(*conn);
+    pqxx::nontransaction txn(*primary.conn);
     txn.exec_prepared(stmt_save_checkpoint, std::string(consumer->name()),
                       static_cast<std::int64_t>(at));
     saved = at;
@@ -146,7 +250,7 @@ struct pg_subscription::impl {
       if (stop_requested.load()) return;
       std::vector<recorded_event> events;
       {
-        pqxx::nontransaction txn(*conn);
+        pqxx::nontransaction txn(*primary.conn);
         events = pg_detail::read_all(txn, checkpoint.load(), read_batch);
       }
       for (const recorded_event& e : events) {
@@ -159,17 +263,38 @@ struct pg_subscription::impl {
     }
   }
 
-  // Waits until a notification arrives, stop() is called or the poll interval passes.
+  // Waits until a notification arrives (on either connection), stop() is called or the poll
+  // interval passes. A lost standby is dropped here; a lost primary throws.
   void wait_for_wake() {
     // Notifications that arrived with earlier query results are already buffered by libpq.
-    conn->get_notifs();
-    if (receiver->take()) return;
-    pollfd fds[2] = {{conn->sock(), POLLIN, 0}, {wake_fds[0], POLLIN, 0}};
-    const int rc = ::poll(fds, 2, static_cast<int>(poll_interval.count()));
+    primary.conn->get_notifs();
+    if (primary.receiver->take()) return;
+    // poll(2) ignores a negative descriptor: no standby, nothing to watch there.
+    pollfd fds[4] = {{primary.conn->sock(), POLLIN, 0},
+                     {wake_fds[0], POLLIN, 0},
+                     {standby ? standby.conn->sock() : -1, POLLIN, 0},
+                     {standby_fds[0], POLLIN, 0}};
+    const int rc = ::poll(fds, 4, static_cast<int>(poll_interval.count()));
     if (rc < 0 && errno != EINTR) throw error(errc::internal, "pg_subscription: poll failed");
+    constexpr short readable = POLLIN | POLLERR | POLLHUP;
+    if (rc > 0 && (fds[3].revents & POLLIN) != 0) {
+      // A standby is open (or failed to open): the loop takes it before waiting again.
+      char buf[16];
+      while (::read(standby_fds[0], buf, sizeof buf) > 0) {
+      }
+    }
+    if (rc > 0 && standby && (fds[2].revents & readable) != 0) {
+      try {
+        standby.conn->get_notifs();
+        standby.receiver->take();
+      } catch (const std::exception& e) {
+        standby.reset();
+        log(log_level::warn, "pg_subscription_standby_lost", {{"detail", describe(e)}});
+      }
+    }
     // Consumes what arrived; throws broken_connection when the server went away.
-    if (rc > 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0) conn->get_notifs();
-    receiver->take();
+    if (rc > 0 && (fds[0].revents & readable) != 0) primary.conn->get_notifs();
+    primary.receiver->take();
   }
 
   // Sleeps up to `d`, returning early when stop() is called.
@@ -180,31 +305,37 @@ struct pg_subscription::impl {
 
   // After any failure the connection may be unusable: drop it, wait, and let the loop reconnect,
   // re-LISTEN and resume at the checkpoint (the failed event is handed on again).
+  // `backoff` is zero after a success: the first retry is immediate.
   void recover(const std::string& detail, std::chrono::milliseconds& backoff) {
     disconnect();
     const std::string backoff_ms = std::to_string(backoff.count());
     const std::string at = std::to_string(checkpoint.load());
     log(log_level::warn, "pg_subscription_retry",
         {{"detail", detail}, {"checkpoint", at}, {"backoff_ms", backoff_ms}});
-    sleep_unless_stopped(backoff);
-    backoff = std::min(backoff * 2, max_backoff);
+    if (backoff.count() > 0) sleep_unless_stopped(backoff);
+    backoff = std::clamp(backoff * 2, first_backoff, max_backoff);
   }
 
   void run() {
-    auto backoff = first_backoff;
+    auto backoff = std::chrono::milliseconds(0);
     while (!stop_requested.load()) {
       try {
         ensure_connected();
         drain();
-        backoff = first_backoff;
+        backoff = std::chrono::milliseconds(0);
         if (stop_requested.load()) break;
+        ensure_standby();
         wait_for_wake();
       } catch (const std::exception& e) {
+        const bool lost =
+            pg_detail::is_connection_failure(e) || (primary && !primary.conn->is_open());
+        if (lost && promote_standby(describe(e))) continue;
         recover(describe(e), backoff);
       } catch (...) {
         recover("non-standard exception", backoff);
       }
     }
+    abandon_standby_opening();
     disconnect();
   }
 };

@@ -15,9 +15,14 @@ namespace keyledger::infra {
 /// Feeds every event after a checkpoint, in global order, to a handler: catches up by reading
 /// in batches, then waits on LISTEN keyledger_events (sent by a trigger after each append
 /// commits) or at most `poll_interval`, and reads again. A lost notification therefore costs
-/// at most one poll interval. Runs on its own thread with its own connection; reconnects
-/// after a failure with backoff. The handler runs on that thread, one event at a time. Every
-/// follower of the log is a log_consumer; a durable one resumes where it was after a restart.
+/// at most one poll interval. Runs on its own thread with two connections, both named
+/// `keyledger_subscription` in pg_stat_activity unless the conninfo names them: the primary
+/// reads and listens; the standby only listens, and when the primary's connection is lost it
+/// becomes the primary at once and reads what was missed (a lost LISTEN connection costs a
+/// read, not a new backend), while a new standby is opened on a helper thread. Without a
+/// standby it reconnects at once, then with backoff (up to 1 s). The handler runs on that
+/// thread, one event at a time. Every follower of the log is a log_consumer; a durable one
+/// resumes where it was after a restart.
 class pg_subscription {
  public:
   using handler = std::function<void(const recorded_event&)>;

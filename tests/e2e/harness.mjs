@@ -251,9 +251,11 @@ export async function bootstrap(
 
 /// A running `keyledger serve`.
 export class server {
-  /// Spawns it on 127.0.0.1:0 and waits for its "listening" log line.
-  static async start({ database_url, data_dir, env = {} }) {
+  /// Spawns it on 127.0.0.1:0 and waits for its "listening" log line. `open_file_soft_limit`:
+  /// start it with that soft RLIMIT_NOFILE (through sh's ulimit; the hard limit is inherited).
+  static async start({ database_url, data_dir, env = {}, open_file_soft_limit }) {
     const s = new server(database_url, data_dir, env);
+    s.open_file_soft_limit = open_file_soft_limit;
     await s.#spawn();
     return s;
   }
@@ -288,7 +290,11 @@ export class server {
   }
 
   async #spawn() {
-    const child = spawn(keyledger_bin(), ['serve'], {
+    const [command, args] =
+      this.open_file_soft_limit === undefined
+        ? [keyledger_bin(), ['serve']]
+        : ['/bin/sh', ['-c', `ulimit -S -n ${Number(this.open_file_soft_limit)} && exec "$0" serve`, keyledger_bin()]];
+    const child = spawn(command, args, {
       env: server_env({
         DATABASE_URL: this.database_url,
         KEYLEDGER_LISTEN: '127.0.0.1:0',
@@ -397,7 +403,7 @@ export class server {
 /// Everything a test file needs: a database, a migrated schema, a workspace with its admin key,
 /// a running server. `close()` stops the server (asserting exit code 0), drops the database and
 /// deletes the data dir; call it from after().
-export async function start_stack({ env = {} } = {}) {
+export async function start_stack({ env = {}, open_file_soft_limit } = {}) {
   const db = await create_database();
   const data_dir = await mkdtemp(path.join(tmpdir(), 'keyledger-e2e-'));
   let srv = null;
@@ -405,7 +411,7 @@ export async function start_stack({ env = {} } = {}) {
   try {
     await migrate(db.url, data_dir);
     const workspace = await bootstrap(db.url, data_dir);
-    srv = await server.start({ database_url: db.url, data_dir, env });
+    srv = await server.start({ database_url: db.url, data_dir, env, open_file_soft_limit });
     return {
       db,
       data_dir,
