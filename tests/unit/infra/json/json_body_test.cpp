@@ -270,6 +270,17 @@ TEST(json_body, a_long_number_survives_to_json_unchanged) {
   EXPECT_NE(compact.find("9.223372036854752e21"), std::string::npos) << compact;
 }
 
+// Found by tests/fuzz json_body (corpus/json_body/regression_underflow_nan): with full-precision
+// parsing RapidJSON read 1e-324 as NaN, and to_json() stopped mid-text. Refused.
+TEST(json_body, a_number_read_as_nan_is_refused) {
+  const auto r = json_body::parse(R"({"":[1e-324]})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "JSON number out of range");
+  auto tiny = json_body::parse(R"({"a":5e-324,"b":1e-400})");
+  ASSERT_TRUE(tiny.ok()) << tiny.error().message;
+  EXPECT_TRUE(json_body::parse(tiny.value().to_json()).ok()) << tiny.value().to_json();
+}
+
 // Found by tests/fuzz event_codecs: an empty view with a null data() reached memchr (undefined
 // even for 0 bytes). It is refused as an empty body, as "" is.
 TEST(json_body, an_empty_view_without_data_is_refused_as_empty) {
