@@ -40,12 +40,14 @@ constexpr std::size_t linger_drain_limit = 1024 * 1024;
 constexpr std::chrono::milliseconds linger_timeout{1000};
 constexpr std::chrono::milliseconds accept_retry_delay{50};
 
+using detail::limit_parser;
 using detail::new_request_id;
 using detail::parse_buffered;
 using detail::rejection_for;
 using detail::remote_ip_of;
 using detail::request_parser;
 using detail::safe_header;
+using detail::to_http_request;
 
 /// Posting to the io_context is allowed only while this is open; the server closes it before
 /// the io_context is destroyed, so a responder called late (from a pool thread) is harmless.
@@ -311,10 +313,7 @@ asio::awaitable<void> http_server::impl::session(std::shared_ptr<connection> con
     // requests arrive whole in one segment: parse what is buffered first (no extra completion
     // round trip through the scheduler) and go back to the socket only for the rest.
     request_parser parser;
-    parser.header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(options.header_limit, std::numeric_limits<std::uint32_t>::max())));
-    parser.body_limit(options.body_limit);
-    parser.eager(true);
+    limit_parser(parser, options);
     beast::error_code read_ec = parse_buffered(parser, buffer);
     if (!read_ec && !parser.is_done()) {
       conn->reading = true;
@@ -351,13 +350,7 @@ asio::awaitable<void> http_server::impl::session(std::shared_ptr<connection> con
     auto message = parser.release();
     const unsigned version = message.version();
     const bool keep_alive = message.keep_alive();
-    http_request request;
-    request.method = std::string(message.method_string());
-    request.target = std::string(message.target());
-    for (const auto& field : message) {
-      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
-    request.body = std::move(message.body());
+    http_request request = to_http_request(std::move(message));
     request.remote_ip = remote_ip;
     request.request_id = new_request_id();
     const std::string request_id = request.request_id;

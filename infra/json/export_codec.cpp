@@ -4,6 +4,7 @@
 #include <span>
 
 #include "domain/encoding.hpp"
+#include "domain/text.hpp"
 #include "infra/core/json_escape.hpp"
 #include "infra/json/json.hpp"
 
@@ -40,8 +41,16 @@ class line_reader {
       // Copy the run up to the next quote or backslash at once.
       std::size_t j = i_;
       while (j < s_.size() && s_[j] != '"' && s_[j] != '\\') {
-        if (static_cast<unsigned char>(s_[j]) < 0x20) return false;
-        ++j;
+        const auto c = static_cast<unsigned char>(s_[j]);
+        if (c < 0x20) return false;
+        if (c < 0x80) {
+          ++j;
+          continue;
+        }
+        // JSON text is UTF-8 (RFC 8259 8.1): a malformed sequence is refused, as json_body
+        // refuses it. Kept, it made a line no exporter writes (the writer turns such bytes
+        // into U+FFFD), found by tests/fuzz export_codec.
+        if (!domain::decode_utf8(s_, j)) return false;
       }
       out.append(s_.substr(i_, j - i_));
       i_ = j;

@@ -36,11 +36,18 @@ std::optional<oauth::access_token_event> decode_revoked(const rj::Value& obj) {
   return e;
 }
 
-// The NumericDate members: integers only (a fraction is not ours).
+// The latest NumericDate an RFC 3339 timestamp can spell (9999-12-31T23:59:59Z).
+constexpr std::int64_t max_numeric_date = 253'402'300'799;
+
+// The NumericDate members: integers only (a fraction is not ours), from 0 to max_numeric_date.
+// Unbounded, a huge one overflowed when made microseconds (signed overflow, UB; found by
+// tests/fuzz event_codecs).
 std::optional<std::int64_t> numeric_date(const rj::Value& obj, const char* name) {
   const auto it = obj.FindMember(name);
   if (it == obj.MemberEnd() || !it->value.IsInt64()) return std::nullopt;
-  return it->value.GetInt64();
+  const std::int64_t v = it->value.GetInt64();
+  if (v < 0 || v > max_numeric_date) return std::nullopt;
+  return v;
 }
 
 std::optional<std::string> string_member(const rj::Value& obj, const char* name) {

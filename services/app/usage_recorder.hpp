@@ -77,10 +77,23 @@ class usage_recorder {
   std::uint64_t written() const noexcept;  ///< uses written so far (the sum of their counts)
 
  private:
-  // Failure rows keyed by (workspace, ip, code); std::less<> lets a repeated failure be found
-  // with string_views, without building three strings.
+  // Failure rows keyed by (workspace, ip, code); a transparent comparison lets a repeated
+  // failure be found with string_views, without building three strings. It compares both sides
+  // as string_views: std::less<> on a tuple of strings against a tuple of string_views does not
+  // compile with clang 14 and libstdc++ 12 (the fuzzing build, tests/fuzz).
+  struct failure_key_less {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return views(a) < views(b);
+    }
+    template <typename T>
+    static std::tuple<std::string_view, std::string_view, std::string_view> views(const T& t) {
+      return {std::get<0>(t), std::get<1>(t), std::get<2>(t)};
+    }
+  };
   using failure_map = std::map<std::tuple<std::string, std::string, std::string>,
-                               infra::auth_failure_count, std::less<>>;
+                               infra::auth_failure_count, failure_key_less>;
   struct batch {
     std::vector<infra::key_use> uses;
     failure_map failures;

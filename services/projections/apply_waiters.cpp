@@ -70,8 +70,12 @@ void apply_waiters::run_timer() {
     const auto earliest =
         std::min_element(entries_.begin(), entries_.end(),
                          [](const entry& a, const entry& b) { return a.deadline < b.deadline; });
-    if (clock::now() < earliest->deadline) {
-      timer_wake_.wait_until(lock, earliest->deadline);
+    // A copy: wait_until takes the instant by reference and reads it again after waking, by
+    // which time applied() may have spliced out and freed this entry (a heap-use-after-free
+    // found by tests/fuzz http under ASan).
+    const auto until = earliest->deadline;
+    if (clock::now() < until) {
+      timer_wake_.wait_until(lock, until);
       continue;
     }
     std::list<entry> late;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <span>
 
@@ -76,6 +77,24 @@ std::optional<rejection> rejection_for(const beast::error_code& ec, bool header_
     return rejection{400, "BAD_REQUEST"};
   }
   return std::nullopt;
+}
+
+void limit_parser(request_parser& parser, const server_options& options) {
+  parser.header_limit(static_cast<std::uint32_t>(
+      std::min<std::size_t>(options.header_limit, std::numeric_limits<std::uint32_t>::max())));
+  parser.body_limit(options.body_limit);
+  parser.eager(true);
+}
+
+http_request to_http_request(request_parser::value_type&& message) {
+  http_request request;
+  request.method = std::string(message.method_string());
+  request.target = std::string(message.target());
+  for (const auto& field : message) {
+    request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  request.body = std::move(message.body());
+  return request;
 }
 
 /// Feeds the parser what the buffer already holds. need_more is not an error here: the caller

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "infra/http/server.hpp"
+
 namespace keyledger::infra::detail {
 
 /// A fresh request id, "req_..." (a per-thread PRNG: ids are correlation handles, not secrets).
@@ -32,6 +34,14 @@ struct rejection {
 std::optional<rejection> rejection_for(const boost::beast::error_code& ec, bool header_done);
 
 using request_parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+
+/// Sets the server's limits on a fresh parser (header and body size, eager body): one place,
+/// shared with the fuzz target of tests/fuzz that feeds the parser arbitrary bytes.
+void limit_parser(request_parser& parser, const server_options& options);
+
+/// The request the handler sees, from the parsed message: method, target, every header in
+/// order, the body. The caller sets remote_ip and request_id.
+http_request to_http_request(request_parser::value_type&& message);
 
 /// Feeds the parser what the buffer already holds. need_more is not an error here: the caller
 /// reads the rest from the socket.

@@ -38,9 +38,11 @@ std::vector<workspace_option> authorization_service::workspaces_for(
     const auto workspace = d_.keys.find_workspace(workspace_id);
     if (!workspace) continue;
     const auto& catalog = workspace->scope_catalog;
+    // Captured by name, not as a structured binding (clang before 16 cannot capture those).
+    const auto role = member_role;
     const bool all = std::all_of(scopes.begin(), scopes.end(), [&](const std::string& s) {
       return std::find(catalog.begin(), catalog.end(), s) != catalog.end() &&
-             domain::role_allows_scope(member_role, s, catalog);
+             domain::role_allows_scope(role, s, catalog);
     });
     if (all) out.push_back({workspace_id, workspace->name, member_role});
   }

@@ -675,6 +675,9 @@ TEST(event_codec, metadata_decodes_back_tolerating_members_it_does_not_know) {
   EXPECT_FALSE(decode_metadata(R"({"actor":null})"));
   EXPECT_FALSE(decode_metadata("[]"));
   EXPECT_FALSE(decode_metadata(""));
+  // Found by tests/fuzz event_codecs (corpus/event_codecs/regression_metadata_empty_view): an
+  // empty view whose data() is null reached memchr in json_body.
+  EXPECT_FALSE(decode_metadata(std::string_view{}));
 }
 
 }  // namespace

@@ -111,5 +111,27 @@ TEST(export_codec, a_large_payload_fits) {
   EXPECT_EQ(back->payload, e.payload);
 }
 
+// Found by tests/fuzz export_codec (corpus/export_codec/regression_invalid_utf8): raw bytes that
+// are not UTF-8 inside a string. The writer turns them into U+FFFD, so no exporter writes such
+// a line; the reader used to keep them.
+TEST(export_codec, a_string_that_is_not_utf8_is_refused) {
+  const std::string line =
+      std::string(R"({"event":{"global_seq":42,"stream_id":"api_key-key_6hQ7mW0pZr9xKc2VbN5tLa",)"
+                  R"("version":3,"event_id":"00112233-4455-6677-8899-aabbccddeeff",)"
+                  R"("type":"KeyRevoked","payload":"{\"key_id\":\"key_3hQ7mW0pZr9)") +
+      "\x88\xb4\x9c\xcd\xa9\x9d\xb1\xc5" +
+      R"(tLa\",\"revoked_at\":\"2026-11-24T08:00:00.000000Z\"}",)"
+      R"("metadata":"{\"actor\":\"usr_0123456789ABCDEFGHIJKL\",\"request_id\":\"req_1\"}",)"
+      R"("recorded_at_us":1795500000123456,"hash":)"
+      R"("fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0"}})";
+  EXPECT_FALSE(parse_export_event_line(line));
+  // Well-formed UTF-8 is still read as it is.
+  auto e = sample();
+  e.payload = "{\"name\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\"}";
+  const auto back = parse_export_event_line(format_export_event_line(e));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->payload, e.payload);
+}
+
 }  // namespace
 }  // namespace keyledger::infra

@@ -254,6 +254,42 @@ TEST(json_body, first_unknown_field) {
 namespace keyledger::infra {
 namespace {
 
+// Found by tests/fuzz json_body (corpus/json_body/regression_long_number): a number too long for
+// an integer was rounded to a neighbouring double, and to_json() wrote a number that parsed to
+// yet another one. Correctly rounded, to_json() is a fixed point.
+TEST(json_body, a_long_number_survives_to_json_unchanged) {
+  const std::string text =
+      R"({"name;":"ci deploy","envdays":15,"typ]":0,"allowedt":{"limi&t":92233720)"
+      R"(36854751614200}})";
+  auto once = json_body::parse(text);
+  ASSERT_TRUE(once.ok()) << once.error().message;
+  const auto compact = once.value().to_json();
+  auto twice = json_body::parse(compact);
+  ASSERT_TRUE(twice.ok()) << twice.error().message;
+  EXPECT_EQ(twice.value().to_json(), compact);
+  EXPECT_NE(compact.find("9.223372036854752e21"), std::string::npos) << compact;
+}
+
+// Found by tests/fuzz json_body (corpus/json_body/regression_underflow_nan): with full-precision
+// parsing RapidJSON read 1e-324 as NaN, and to_json() stopped mid-text. Refused.
+TEST(json_body, a_number_read_as_nan_is_refused) {
+  const auto r = json_body::parse(R"({"":[1e-324]})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "JSON number out of range");
+  auto tiny = json_body::parse(R"({"a":5e-324,"b":1e-400})");
+  ASSERT_TRUE(tiny.ok()) << tiny.error().message;
+  EXPECT_TRUE(json_body::parse(tiny.value().to_json()).ok()) << tiny.value().to_json();
+}
+
+// Found by tests/fuzz event_codecs: an empty view with a null data() reached memchr (undefined
+// even for 0 bytes). It is refused as an empty body, as "" is.
+TEST(json_body, an_empty_view_without_data_is_refused_as_empty) {
+  const auto r = json_body::parse(std::string_view{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "request body is empty");
+  EXPECT_FALSE(json_body::parse_object_array(std::string_view{}).ok());
+}
+
 TEST(json_body_array, an_array_of_objects_gives_each_object_in_order) {
   auto r = json_body::parse_object_array(R"( [{"token":"a","n":1}, {"token":"b"}] )");
   ASSERT_TRUE(r.ok()) << r.error().message;

@@ -69,5 +69,29 @@ TEST(signing_key_codec, what_does_not_decode_is_refused_never_thrown) {
                                         R"("created_at":"2027-01-15T08:00:00Z"})"));
 }
 
+// Found by tests/fuzz event_codecs (corpus/event_codecs/regression_lone_surrogate): an escaped
+// lone surrogate ("\uDdef") decoded to bytes that are not UTF-8, and the payload re-encoded to
+// other bytes. Such a payload does not decode; a surrogate pair still does.
+TEST(signing_key_codec, a_payload_with_a_lone_surrogate_escape_does_not_decode) {
+  const std::string payload =
+      R"({"kid":"sig_1","alg":"ES256","public_jwk":"{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\bf)"
+      R"(83:\"x_FEzRu9m36HLN_tue659LNpXWU\",\"y\uEdefgHijkzV75g8requesHvRVEU\",\"y\uEdefgHizV76)"
+      R"(g8requesHvfgHijkzV75g8requet6g8r\"crv\":\"P-512\",\"x\":\"f83OJ3D2xF18Bgvub9tLe1gHMlea)"
+      R"(dsrit6g8requesHvRU\",\"y\uDdefgHizV76g8requesHvRVEU\",\"y\uEdefgHleadsrit6g8reHvRVEU\")"
+      R"(,\"y\uEdefgHijkzV75g8requet6g8requesHvREUV\",\"y\uEdefgHijkzV75g8reqVEU\",\"y\uEdefgHi)"
+      R"(jkzV75g8requesHvRVEU\",\"y\uEdefgHizV76g8requesHvRVEU\",\"y\uEdefgHleadsrit6g8requesHv)"
+      R"(RVEU\",\"y\uEdefgHijkzV75g8requet6g8requesHvREUV\",\"y\uEdefgHijkzV75g8requesHvRVEU\",)"
+      R"(\"y\uEdefgHizV76g8requesHvRVEU\",\"y\uEdefgHleadsrit6VEU\",\"y\uEdefgHiCodeRedeemedzV7)"
+      R"(6g8,\"y\uEdefgHirequesHvRVb9tLe1gHMleadsrit6g8requesHvRVEU\",\"y\uEdefgHijkzV50g8reque)"
+      R"(sHvRVEU\",\"y\uEdefgHizV76g8requesHvRVEU\",\"y\uEdefgHleadsrit6g8requesHvRVEU\",\"y\uE)"
+      R"(defgHijkzV37g8requet6g8requesHvREU6256\"}","created_at":"2027-01-15T08:00:00.000000Z",)"
+      R"("activate_after":"2027-01-16T08:00:00.000000Z"})";
+  EXPECT_FALSE(decode_signing_key_event("SigningKeyCreated", payload));
+  EXPECT_TRUE(decode_signing_key_event(
+      "SigningKeyActivated", R"({"kid":"sig_\ud83d\ude00","at":"2027-01-16T08:00:00Z"})"));
+  EXPECT_FALSE(decode_signing_key_event("SigningKeyActivated",
+                                        R"({"kid":"sig_\ude00","at":"2027-01-16T08:00:00Z"})"));
+}
+
 }  // namespace
 }  // namespace keyledger::infra

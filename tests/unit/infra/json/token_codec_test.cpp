@@ -65,6 +65,25 @@ TEST(token_codec, claims_that_are_not_exactly_ours_do_not_decode) {
   }
 }
 
+// Found by tests/fuzz event_codecs (corpus/event_codecs/regression_claims_exp_overflow): a huge
+// "exp" overflowed when made microseconds (UB). NumericDates beyond 9999 or before 1970 do not
+// decode.
+TEST(token_codec, claims_with_an_out_of_range_numeric_date_do_not_decode) {
+  const std::string payload =
+      R"({"iss":"https://auth.exampple","exp":1800000600800000000,"jti":"a23456789abcdefghijkl")"
+      R"(,"scope":"leads:r","workspace_id":"ws_1","sid":"rtf_0061728394le","sub":"usr_1","aud":)"
+      R"("https://api.example","exp":1800000600,"nbf":1800000000,"iat":1800000000,"jti":"atk_01)"
+      R"(23456789abcdefghijkl","client_id":"cli_01234567890061728394abcdefghijkl"})";
+  EXPECT_FALSE(decode_claims(payload));
+  auto text = encode_claims(claims());
+  const auto at = text.find("\"exp\":");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_FALSE(
+      decode_claims(text.substr(0, at) + R"("exp":-1,)" + text.substr(text.find(',', at) + 1)));
+  EXPECT_TRUE(decode_claims(text.substr(0, at) + R"("exp":253402300799,)" +
+                            text.substr(text.find(',', at) + 1)));
+}
+
 TEST(token_codec, revocations_round_trip) {
   oauth::access_token_revoked r{"atk_0123456789abcdefghijkl", "cli_0123456789abcdefghijkl", "ws_1",
                                 domain::timestamp(1'800'000'600s),

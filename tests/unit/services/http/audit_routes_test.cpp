@@ -118,6 +118,26 @@ TEST_F(audit_routes_test, bad_parameters_are_400_and_change_nothing) {
   EXPECT_EQ(store_.head_seq(), head);
 }
 
+// Found by tests/fuzz http (corpus/http/regression_two_bad_parameters): with two bad parameters
+// the endpoint answered twice. Each request is answered exactly once, naming the first one.
+TEST_F(audit_routes_test, two_bad_parameters_are_answered_once) {
+  for (const auto& target :
+       {"/v1/audit/proofs/inclusion?seq=x&size=y",
+        "/v1/audit/proofs/consistency?from_size=a&to_size=b",
+        "/v1/audit/checkpoints?from=x&limit=0", "/v1/audit/events?after=x&limit=0"}) {
+    infra::http_request req;
+    req.method = "GET";
+    req.target = target;
+    req.headers = json_with(admin_);
+    req.request_id = "req_test";
+    req.remote_ip = "127.0.0.1";
+    std::vector<infra::http_response> answers;
+    handler_(std::move(req), [&](infra::http_response r) { answers.push_back(std::move(r)); });
+    ASSERT_EQ(answers.size(), 1u) << target;
+    EXPECT_EQ(answers[0].status, 400u) << target << " " << answers[0].body;
+  }
+}
+
 TEST_F(audit_routes_test, a_workspace_reads_its_own_events_and_proves_them) {
   create(R"({"name":"mine","environment":"live"})");
   const auto other = bootstrap("other", "ot");

@@ -85,6 +85,32 @@ TEST(apply_waiters, given_a_deadline_that_passes_then_called_once_with_false) {
   EXPECT_EQ(later_calls.load(), 1);
 }
 
+// Found by tests/fuzz http (ASan, heap-use-after-free): the timer waited on the deadline of its
+// earliest entry by reference, and applied() freed that entry while the timer slept. Here the
+// timer is left waiting on a far deadline whose entry applied() then removes; a later, near
+// deadline must still be kept (and, under ASan, nothing freed may be read).
+TEST(apply_waiters, given_the_entry_the_timer_waits_on_applied_then_later_deadlines_still_fire) {
+  apply_waiters w;
+  std::atomic<int> applied_calls{0};
+  for (std::uint64_t seq = 1; seq <= 50; ++seq) {
+    w.add(
+        seq, clock::now() + 1h, [] { return std::uint64_t{0}; },
+        [&](bool applied) {
+          if (applied) ++applied_calls;
+        });
+    w.applied(seq);
+  }
+  EXPECT_EQ(applied_calls.load(), 50);
+  std::atomic<int> late{0};
+  w.add(
+      100, clock::now() + 20ms, [] { return std::uint64_t{0}; },
+      [&](bool applied) {
+        if (!applied) ++late;
+      });
+  EXPECT_TRUE(eventually([&] { return late.load() == 1; }));
+  EXPECT_EQ(w.waiting(), 0u);
+}
+
 TEST(apply_waiters, given_waiters_left_at_destruction_then_none_is_called) {
   std::atomic<int> calls{0};
   {
