@@ -213,7 +213,7 @@ void runner::command(const call& c, command_job job) const {
                    {{"request_id", request_id}, {"detail", e.what()}});
       }
     }
-    if (result.seq != 0 && d_.when_applied) {
+    if (result.seq != 0) {
       // The pool thread goes back to work; the answer leaves when the view has the events.
       return d_.when_applied(
           result.seq, std::chrono::steady_clock::now() + d_.apply_wait,
@@ -221,7 +221,6 @@ void runner::command(const call& c, command_job job) const {
             respond(applied ? std::move(response) : not_applied(request_id));
           });
     }
-    if (!await_applied(result.seq)) return respond(not_applied(request_id));
     respond(std::move(result.response));
   });
 }

@@ -45,7 +45,8 @@ struct runner_dependencies {
   std::function<bool(std::uint64_t seq, std::chrono::steady_clock::time_point deadline)>
       wait_applied;
   /// The same without blocking: calls `done(applied)` once this node has applied `seq` or at
-  /// the deadline (active_key_view::when_applied). Empty: commands use wait_applied.
+  /// the deadline (active_key_view::when_applied). What commands use; wait_applied is for
+  /// settle() (work that appended from a read job or an OAuth endpoint's pool job).
   std::function<void(std::uint64_t seq, std::chrono::steady_clock::time_point deadline,
                      std::function<void(bool applied)> done)>
       when_applied;
