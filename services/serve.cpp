@@ -339,8 +339,9 @@ int serve(const kl::infra::config& cfg) {
   server.listen();
   const auto settings = oauth_settings_of(cfg, server.port());
   kl::services::ring_token_signer token_signer(signing_keys);
+  kl::infra::identifier_random_source identifiers;
   kl::services::token_service tokens(
-      {hasher, random, clock, token_signer, directory, view, oauth_grants, settings});
+      {hasher, random, clock, token_signer, directory, view, oauth_grants, settings, &identifiers});
   kl::services::introspection_service introspection(
       {hasher, clock, token_signer, view, oauth_clients, oauth_grants, directory, settings.issuer});
   kl::services::authorization_service authorizations(

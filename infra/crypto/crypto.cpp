@@ -226,6 +226,25 @@ void openssl_random_source::fill(std::span<std::uint8_t> out) {
   }
 }
 
+void identifier_random_source::fill(std::span<std::uint8_t> out) {
+  constexpr std::size_t block_size = 256;
+  constexpr std::size_t direct_above = 64;
+  if (out.size() > direct_above) return openssl_random_source{}.fill(out);
+  struct block {
+    std::array<std::uint8_t, block_size> bytes{};
+    std::size_t used = block_size;
+    ~block() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
+  };
+  thread_local block b;
+  if (block_size - b.used < out.size()) {
+    openssl_random_source{}.fill(b.bytes);
+    b.used = 0;
+  }
+  std::memcpy(out.data(), b.bytes.data() + b.used, out.size());
+  OPENSSL_cleanse(b.bytes.data() + b.used, out.size());
+  b.used += out.size();
+}
+
 domain::timestamp system_clock::now() const {
   return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }

@@ -20,6 +20,16 @@ class openssl_random_source final : public domain::random_source {
   void fill(std::span<std::uint8_t> out) override;
 };
 
+/// OpenSSL's CSPRNG read ahead in blocks of 256 bytes, one block per thread: for identifiers
+/// that must be unique and unguessable but are not secrets (a JWT's jti). One RAND_bytes call
+/// (its lock and fork check) per 256 bytes instead of per identifier. Never for secrets: the
+/// rest of a block waits in memory. Bytes handed out are wiped from the block; a request of
+/// more than 64 bytes goes to RAND_bytes directly. Thread-safe.
+class identifier_random_source final : public domain::random_source {
+ public:
+  void fill(std::span<std::uint8_t> out) override;
+};
+
 /// The real clock. Thread-safe.
 class system_clock final : public domain::clock {
  public:

@@ -176,7 +176,7 @@ std::string token_service::sign_access_token(const oauth::client_state& client, 
   c.scopes = std::move(scopes);
   c.workspace_id = std::move(workspace_id);
   c.session_id = std::move(session_id);
-  c.jti = domain::new_id(oauth::jti_tag, d_.random);
+  c.jti = domain::new_id(oauth::jti_tag, d_.identifiers != nullptr ? *d_.identifiers : d_.random);
   // NumericDate is whole seconds: the token lives from the current second.
   c.issued_at = std::chrono::floor<std::chrono::seconds>(d_.clock.now());
   expires_in = client.settings.access_token_lifetime;

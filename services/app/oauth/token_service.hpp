@@ -81,6 +81,8 @@ class token_service {
     const active_key_view& keys;  ///< the workspaces' scope catalogs
     const oauth_grant_view& grants;
     oauth_settings settings;
+    /// Where a token's jti comes from (unique, unguessable, not a secret); null: `random`.
+    domain::random_source* identifiers = nullptr;
   };
   explicit token_service(dependencies deps);
 

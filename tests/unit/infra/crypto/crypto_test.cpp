@@ -211,6 +211,42 @@ TEST(openssl_random_source, fills_large_and_empty_spans) {
   rng.fill(std::span<std::uint8_t>{});
 }
 
+TEST(identifier_random_source, never_repeats_across_blocks_and_threads) {
+  identifier_random_source rng;
+  // 16-byte values across many 256-byte blocks, odd sizes so values straddle block ends, on
+  // two threads (one block each): no value twice, none all zero (a wiped block handed out).
+  auto draw = [&rng](std::vector<std::array<std::uint8_t, 17>>& out) {
+    for (int i = 0; i < 2000; ++i) {
+      std::array<std::uint8_t, 17> v{};
+      rng.fill(v);
+      out.push_back(v);
+    }
+  };
+  std::vector<std::array<std::uint8_t, 17>> a;
+  std::vector<std::array<std::uint8_t, 17>> b;
+  std::thread other([&] { draw(b); });
+  draw(a);
+  other.join();
+  a.insert(a.end(), b.begin(), b.end());
+  std::sort(a.begin(), a.end());
+  EXPECT_EQ(std::adjacent_find(a.begin(), a.end()), a.end());
+  const std::array<std::uint8_t, 17> zero{};
+  EXPECT_FALSE(std::binary_search(a.begin(), a.end(), zero));
+}
+
+TEST(identifier_random_source, fills_large_and_empty_spans) {
+  identifier_random_source rng;
+  std::vector<std::uint8_t> big(4096, 0);  // over the 64-byte read-ahead limit: direct
+  rng.fill(big);
+  std::array<bool, 256> seen{};
+  for (auto x : big) seen[x] = true;
+  EXPECT_GT(std::count(seen.begin(), seen.end(), true), 200);
+  rng.fill(std::span<std::uint8_t>{});
+  std::array<std::uint8_t, 64> largest_buffered{};
+  rng.fill(largest_buffered);
+  EXPECT_NE(largest_buffered, (std::array<std::uint8_t, 64>{}));
+}
+
 TEST(system_clock, is_close_to_the_real_clock) {
   const system_clock clock;
   const auto before = std::chrono::system_clock::now();
