@@ -21,6 +21,9 @@
 #   BENCH_CONNS         connection counts (default "32 1")
 #   BENCH_AUTH          post (client_secret_post, default: the peer's registered method) | basic
 #   BENCH_PERF          1: a perf profile of keyledger during one extra token run (default 0)
+#   BENCH_PERF_KEEP     with BENCH_PERF=1: copy perf.data to this path (for perf report)
+#   BENCH_PERF_CALLGRAPH  perf's --call-graph: fp (default) or dwarf (exact stacks through
+#                       code built without frame pointers; use with BENCH_PERF_FREQ=499)
 #   BENCH_PIN           1: wrk on CPU 0, every server on CPU 1 (taskset); 0: no pinning (default 1
 #                       with 2+ CPUs, as verify_bench.sh)
 #   BENCH_THREADS       I/O threads of keyledger and the empty server (default 1 pinned, else 2)
@@ -348,13 +351,17 @@ done
 # BENCH_PERF=1: where keyledger's CPU goes during one extra token run (perf, call graphs),
 # printed before the measured rounds (which run without perf).
 if [[ "${BENCH_PERF:-0}" == 1 ]] && command -v perf >/dev/null; then
-  perf record -q -F 1999 -g -p "$keyledger_pid" -o "$work/perf.data" -- sleep "$seconds" \
+  perf record -q -F "${BENCH_PERF_FREQ:-1999}" --call-graph "${BENCH_PERF_CALLGRAPH:-fp}" -p "$keyledger_pid" -o "$work/perf.data" -- sleep "$seconds" \
     >/dev/null 2>&1 &
   perf_pid=$!
   run_wrk token 32 "$seconds" "$work/perf-token.txt"
   wait "$perf_pid" || true
   perf report -i "$work/perf.data" --stdio --children --percent-limit 2 -g none \
-    --sort symbol 2>/dev/null | grep -v "^#" | grep -v "^$" | head -70 >&2 || true
+    --sort symbol 2>/dev/null | grep -v "^#" | grep -v "^$" | sed 's/  *$//' | head -70 >&2 || true
+  say "self time (where the cycles are spent):"
+  perf report -i "$work/perf.data" --stdio --no-children --percent-limit 0.5 -g none \
+    --sort dso,symbol 2>/dev/null | grep -v "^#" | grep -v "^$" | sed 's/  *$//' | head -70 >&2 || true
+  [[ -n "${BENCH_PERF_KEEP:-}" ]] && cp "$work/perf.data" "$BENCH_PERF_KEEP"
 fi
 for c in $conns; do
   for round in $(seq "$rounds"); do
