@@ -95,6 +95,8 @@ class json_body {
 /// Commas are inserted automatically.
 class json_writer {
  public:
+  /// The text starts with room for a typical answer (one allocation, not one per doubling).
+  json_writer() { out_.reserve(initial_capacity); }
   json_writer& begin_object();
   json_writer& end_object();
   json_writer& begin_array();
@@ -118,9 +120,16 @@ class json_writer {
   std::string take() noexcept { return std::move(out_); }
 
  private:
+  static constexpr std::size_t initial_capacity = 512;
   void separate();
+  void open_container();
+  void close_container();
   std::string out_;
-  std::vector<bool> first_;  // per open container: no member written yet
+  // Per open container, whether no member was written yet: a bit per level for the first 64
+  // levels (no allocation), the rest in `deeper_`.
+  std::uint64_t first_bits_ = 0;
+  std::size_t depth_ = 0;
+  std::vector<bool> deeper_;
   bool after_key_ = false;
 };
 

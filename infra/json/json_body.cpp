@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -25,6 +26,28 @@ namespace rj = rapidjson;
 // neighbouring double, and to_json() then writes a number that parses to yet another one (found
 // by tests/fuzz json_body: 9223372036854751614200 became 9.223372036854751e21, then
 // 9.223372036854752e21); correctly rounded, the shortest text to_json() writes is a fixed point.
+// A parsed body's values, the document's parse stack and the reader's string stack all come
+// from one pool whose first chunk lies inside the body (document_store): a request body of a
+// few hundred bytes parses without touching the heap beyond the body itself (issue 12: no
+// allocation per verification). Bigger bodies take further chunks from the heap as before.
+using pool_allocator = rj::MemoryPoolAllocator<rj::CrtAllocator>;
+using body_document = rj::GenericDocument<rj::UTF8<>, pool_allocator, pool_allocator>;
+using body_reader = rj::GenericReader<rj::UTF8<>, rj::UTF8<>, pool_allocator>;
+constexpr std::size_t inline_pool_bytes = 4096;
+constexpr std::size_t parse_stack_bytes = 256;
+constexpr std::size_t pool_chunk_bytes = 64 * 1024;  // RapidJSON's default chunk
+
+struct document_store {
+  document_store() = default;
+  document_store(const document_store&) = delete;
+  document_store& operator=(const document_store&) = delete;
+
+  alignas(std::max_align_t) unsigned char buffer[inline_pool_bytes];
+  rj::CrtAllocator heap;  // where chunks beyond the buffer come from (stateless)
+  pool_allocator pool{buffer, sizeof buffer, pool_chunk_bytes, &heap};
+  body_document doc{&pool, parse_stack_bytes, &pool};
+};
+
 constexpr unsigned parse_flags = rj::kParseIterativeFlag | rj::kParseValidateEncodingFlag |
                                  rj::kParseStopWhenDoneFlag | rj::kParseFullPrecisionFlag;
 
@@ -66,7 +89,12 @@ const char* message_for(problem p) {
 // megabyte of allocations. Parsing is iterative, so depth never touches the call stack either.
 class limiting_handler {
  public:
-  limiting_handler(rj::Document& doc, const json_limits& limits) : doc_(doc), limits_(limits) {}
+  // The stack of open containers is this thread's, reused from parse to parse (a parse never
+  // starts another on the same thread).
+  limiting_handler(body_document& doc, const json_limits& limits)
+      : doc_(doc), limits_(limits), open_(open_containers()) {
+    open_.clear();
+  }
 
   bool Null() { return element() && doc_.Null(); }
   bool Bool(bool b) { return element() && doc_.Bool(b); }
@@ -145,9 +173,14 @@ class limiting_handler {
     return true;
   }
 
-  rj::Document& doc_;
+  static std::vector<container>& open_containers() {
+    thread_local std::vector<container> open;
+    return open;
+  }
+
+  body_document& doc_;
   const json_limits& limits_;
-  std::vector<container> open_;
+  std::vector<container>& open_;
   problem failure_ = problem::none;
 };
 
@@ -158,8 +191,11 @@ std::string_view name_of(const rj::Value& v) { return {v.GetString(), v.GetStrin
 // Walks every object in the document (iteratively) and reports the first repeated member name:
 // two values for one field are ambiguous, and parsers disagree on which one wins.
 std::optional<std::string> find_duplicate_member(const rj::Value& root) {
-  std::vector<const rj::Value*> pending{&root};
-  std::vector<std::string_view> names;
+  // This thread's work lists, reused from call to call (their capacity stays).
+  thread_local std::vector<const rj::Value*> pending;
+  thread_local std::vector<std::string_view> names;
+  pending.clear();
+  pending.push_back(&root);
   while (!pending.empty()) {
     const rj::Value* v = pending.back();
     pending.pop_back();
@@ -191,8 +227,7 @@ std::string field_error(std::string_view field, std::string_view problem_text) {
 
 }  // namespace
 
-struct json_body::impl {
-  rj::Document doc;
+struct json_body::impl : document_store {
 
   const rj::Value* find(std::string_view field) const {
     for (const auto& m : doc.GetObject()) {
@@ -211,8 +246,8 @@ namespace {
 
 // The one parse of untrusted JSON text: exactly one value within `limits`, nothing after it, no
 // member given twice. The caller checks the root's type.
-domain::result<std::unique_ptr<rj::Document>, json_error> parse_document(
-    std::string_view text, const json_limits& limits) {
+std::optional<json_error> parse_document(std::string_view text, const json_limits& limits,
+                                        document_store& into) {
   if (text.size() > limits.max_bytes) return json_error{"JSON text too long"};
   // RapidJSON's memory stream reports NUL as end of input, so an embedded NUL could hide
   // whatever follows it; NUL is never valid in JSON text anyway.
@@ -225,14 +260,14 @@ domain::result<std::unique_ptr<rj::Document>, json_error> parse_document(
     return json_error{"request body is empty"};
   }
 
-  auto doc = std::make_unique<rj::Document>();
+  body_document& doc = into.doc;
   rj::MemoryStream stream(text.data(), text.size());
-  rj::Reader reader;
-  limiting_handler handler(*doc, limits);
-  auto generate = [&](rj::Document&) {
+  body_reader reader(&into.pool, parse_stack_bytes);
+  limiting_handler handler(doc, limits);
+  auto generate = [&](body_document&) {
     return !reader.Parse<parse_flags>(stream, handler).IsError();
   };
-  doc->Populate(generate);
+  doc.Populate(generate);
 
   if (reader.HasParseError()) {
     switch (reader.GetParseErrorCode()) {
@@ -249,30 +284,28 @@ domain::result<std::unique_ptr<rj::Document>, json_error> parse_document(
   if (!std::all_of(rest.begin(), rest.end(), is_json_whitespace)) {
     return json_error{"request body has data after the JSON value"};
   }
-  if (auto dup = find_duplicate_member(*doc)) {
+  if (auto dup = find_duplicate_member(doc)) {
     if (domain::is_echoable_name(*dup)) return json_error{"duplicate field '" + *dup + "'"};
     return json_error{"duplicate field in JSON object"};
   }
-  return doc;
+  return std::nullopt;
 }
 
 }  // namespace
 
 domain::result<json_body, json_error> json_body::parse(std::string_view text,
                                                        const json_limits& limits) {
-  auto doc = parse_document(text, limits);
-  if (!doc) return doc.error();
-  if (!doc.value()->IsObject()) return json_error{"request body must be a JSON object"};
   auto p = std::make_unique<impl>();
-  p->doc.Swap(*doc.value());
+  if (auto failed = parse_document(text, limits, *p)) return *failed;
+  if (!p->doc.IsObject()) return json_error{"request body must be a JSON object"};
   return json_body(std::move(p));
 }
 
 domain::result<std::vector<json_body>, json_error> json_body::parse_object_array(
     std::string_view text, const json_limits& limits) {
-  auto doc = parse_document(text, limits);
-  if (!doc) return doc.error();
-  const rj::Document& root = *doc.value();
+  const auto parsed = std::make_unique<document_store>();
+  if (auto failed = parse_document(text, limits, *parsed)) return *failed;
+  const body_document& root = parsed->doc;
   if (!root.IsArray()) return json_error{"request body must be a JSON array of objects"};
   std::vector<json_body> out;
   out.reserve(root.Size());

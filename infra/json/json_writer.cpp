@@ -27,36 +27,57 @@ void json_writer::separate() {
     after_key_ = false;
     return;
   }
-  if (first_.empty()) return;
-  if (!first_.back()) out_.push_back(',');
-  first_.back() = false;
+  if (depth_ == 0) return;
+  const std::size_t level = depth_ - 1;
+  if (level < 64) {
+    const std::uint64_t bit = std::uint64_t{1} << level;
+    if ((first_bits_ & bit) == 0) out_.push_back(',');
+    first_bits_ &= ~bit;
+  } else {
+    if (!deeper_.back()) out_.push_back(',');
+    deeper_.back() = false;
+  }
+}
+
+void json_writer::open_container() {
+  if (depth_ < 64) {
+    first_bits_ |= std::uint64_t{1} << depth_;
+  } else {
+    deeper_.push_back(true);
+  }
+  ++depth_;
+}
+
+void json_writer::close_container() {
+  if (depth_ == 0) return;
+  --depth_;
+  if (depth_ >= 64) deeper_.pop_back();
+  after_key_ = false;
 }
 
 json_writer& json_writer::begin_object() {
   separate();
   out_.push_back('{');
-  first_.push_back(true);
+  open_container();
   return *this;
 }
 
 json_writer& json_writer::end_object() {
   out_.push_back('}');
-  if (!first_.empty()) first_.pop_back();
-  after_key_ = false;
+  close_container();
   return *this;
 }
 
 json_writer& json_writer::begin_array() {
   separate();
   out_.push_back('[');
-  first_.push_back(true);
+  open_container();
   return *this;
 }
 
 json_writer& json_writer::end_array() {
   out_.push_back(']');
-  if (!first_.empty()) first_.pop_back();
-  after_key_ = false;
+  close_container();
   return *this;
 }
 

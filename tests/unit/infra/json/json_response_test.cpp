@@ -230,4 +230,31 @@ TEST(json_writer_value, combines_pages_into_one_list_answer) {
 }
 
 }  // namespace
+// Commas at every level, past the 64 levels tracked without allocating: [[...[1,2],3]...,3].
+TEST(json_writer, separates_members_at_every_depth) {
+  for (const int depth : {1, 63, 64, 65, 130}) {
+    json_writer w;
+    std::string expected;
+    for (int i = 0; i < depth; ++i) {
+      w.begin_array();
+      expected += '[';
+    }
+    w.number(std::int64_t{1}).number(std::int64_t{2});
+    expected += "1,2";
+    for (int i = 0; i < depth; ++i) {
+      w.end_array();
+      expected += ']';
+      if (i + 1 < depth) {
+        w.number(std::int64_t{3});
+        expected += ",3";
+      }
+    }
+    EXPECT_EQ(w.str(), expected) << "depth " << depth;
+  }
+  json_writer o;
+  o.begin_object().field("a", true).key("b").begin_object().field("c", "d").end_object();
+  o.field("e", std::int64_t{5}).end_object();
+  EXPECT_EQ(o.str(), R"({"a":true,"b":{"c":"d"},"e":5})");
+}
+
 }  // namespace keyledger::infra
