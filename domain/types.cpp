@@ -148,11 +148,16 @@ std::optional<timestamp> parse_timestamp(std::string_view text) noexcept {
 
 std::string new_id(std::string_view tag, random_source& random) {
   std::string out;
+  new_id(out, tag, random);
+  return out;
+}
+
+void new_id(std::string& out, std::string_view tag, random_source& random) {
+  out.clear();
   out.reserve(tag.size() + 1 + id_random_length);
   out.append(tag);
   out.push_back('_');
   append_random_base62(out, id_random_length, random);
-  return out;
 }
 
 bool valid_id(std::string_view tag, std::string_view id) noexcept {

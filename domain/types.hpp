@@ -44,6 +44,8 @@ class random_source {
 /// A fresh opaque identifier: `<tag>_` followed by 22 base62 characters (~131 bits).
 /// Used for key ids ("key"), workspace ids ("ws") and request ids ("req").
 std::string new_id(std::string_view tag, random_source& random);
+/// The same, written into `out` (replacing its content, keeping its capacity).
+void new_id(std::string& out, std::string_view tag, random_source& random);
 
 /// Whether `id` has the shape new_id(tag, ...) gives: `<tag>_` then exactly 22 base62
 /// characters. Checks the shape only, not that the id exists.

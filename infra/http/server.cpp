@@ -10,6 +10,7 @@
 #include <cstring>
 #include <exception>
 #include <limits>
+#include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -102,7 +103,12 @@ struct connection {
   explicit connection(tcp::socket&& socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
   bool reading = false;  ///< on the session strand only: a read is pending
+  std::string head;      ///< the last answer's status line and fields (its capacity is reused)
 };
+
+/// Bytes of a connection's header-field arena kept inside the session; a request whose fields
+/// need more takes the rest from the heap until the next request resets the arena.
+constexpr std::size_t fields_arena_bytes = 2048;
 
 void run_io(asio::io_context& ioc) {
   // A handler that throws must not take an I/O thread down with it.
@@ -292,9 +298,16 @@ asio::awaitable<void> http_server::impl::session(std::shared_ptr<connection> con
   bridge->gate = gate;
   bridge_release release{bridge};
 
+  // The header fields of one request at a time: reset before each request is parsed (the
+  // previous request's parser and message are gone by then).
+  std::array<std::byte, fields_arena_bytes> fields_buffer;
+  std::pmr::monotonic_buffer_resource fields_arena(fields_buffer.data(), fields_buffer.size());
+
+  std::string request_id;
   bool first = true;
   for (;;) {
     if (stopping.load()) break;
+    fields_arena.release();
 
     // Wait for the next request: a new connection must speak promptly, a kept-alive one may
     // idle for longer.
@@ -312,7 +325,7 @@ asio::awaitable<void> http_server::impl::session(std::shared_ptr<connection> con
     // Read the whole request within read_timeout, under the header and body limits. Most
     // requests arrive whole in one segment: parse what is buffered first (no extra completion
     // round trip through the scheduler) and go back to the socket only for the rest.
-    request_parser parser;
+    request_parser parser = detail::parser_in(fields_arena);
     limit_parser(parser, options);
     beast::error_code read_ec = parse_buffered(parser, buffer);
     if (!read_ec && !parser.is_done()) {
@@ -337,7 +350,7 @@ asio::awaitable<void> http_server::impl::session(std::shared_ptr<connection> con
     conn->reading = false;
     if (read_ec) {
       if (auto reject = rejection_for(read_ec, parser.is_header_done()); reject && !stopping) {
-        const std::string request_id = new_request_id();
+        new_request_id(request_id);
         if (co_await write(*conn, render(reject->status, reject->code, request_id), 11, false,
                            request_id)) {
           co_await linger_close(*conn);
@@ -352,8 +365,8 @@ asio::awaitable<void> http_server::impl::session(std::shared_ptr<connection> con
     const bool keep_alive = message.keep_alive();
     http_request request = to_http_request(std::move(message));
     request.remote_ip = remote_ip;
-    request.request_id = new_request_id();
-    const std::string request_id = request.request_id;
+    detail::new_request_id(request_id);  // the session's string: its capacity is reused
+    request.request_id = request_id;
 
     std::uint64_t generation = 0;
     {
@@ -414,26 +427,21 @@ asio::awaitable<void> http_server::impl::session(std::shared_ptr<connection> con
 asio::awaitable<bool> http_server::impl::write(connection& conn, http_response&& answer,
                                                unsigned version, bool keep_alive,
                                                std::string_view request_id) {
-  http::response<http::string_body> response;
-  response.version(version);
   if (answer.status < 100 || answer.status > 999) {
     log(log_level::error, "invalid_status", {{"request_id", request_id}});
     answer = render(500, "INTERNAL", request_id);
   }
-  response.result(answer.status);
-  if (!answer.content_type.empty() && safe_header("Content-Type", answer.content_type)) {
-    response.set(http::field::content_type, answer.content_type);
-  }
-  for (const auto& [name, value] : answer.headers) {
-    if (safe_header(name, value)) response.insert(name, value);
-  }
-  response.set("Request-Id", request_id);
-  response.keep_alive(keep_alive);
-  response.body() = std::move(answer.body);
-  response.prepare_payload();
+  // The head is written here (detail::write_response_head) rather than by Beast's serializer:
+  // one reused string instead of a heap allocation per header field, and one gathered write.
+  bool body_allowed = true;
+  detail::write_response_head(conn.head, version == 10 ? 10 : 11, answer, request_id, keep_alive,
+                              body_allowed);
+  const std::array<asio::const_buffer, 2> buffers{
+      asio::buffer(conn.head),
+      body_allowed ? asio::buffer(answer.body) : asio::const_buffer()};
 
   conn.stream.expires_after(options.write_timeout);
-  auto [ec, n] = co_await http::async_write(conn.stream, response, use_tuple);
+  auto [ec, n] = co_await asio::async_write(conn.stream, buffers, use_tuple);
   co_return !ec;
 }
 

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <span>
 
+#include "domain/encoding.hpp"
 #include "domain/types.hpp"
 
 namespace keyledger::infra::detail {
@@ -41,8 +43,14 @@ class request_id_random final : public domain::random_source {
 }  // namespace
 
 std::string new_request_id() {
+  std::string id;
+  new_request_id(id);
+  return id;
+}
+
+void new_request_id(std::string& out) {
   thread_local request_id_random random;
-  return domain::new_id("req", random);
+  domain::new_id(out, "req", random);
 }
 
 /// Header names and values from the application go on the wire verbatim: refuse anything that
@@ -90,11 +98,67 @@ http_request to_http_request(request_parser::value_type&& message) {
   http_request request;
   request.method = std::string(message.method_string());
   request.target = std::string(message.target());
+  request.headers.reserve(static_cast<std::size_t>(std::distance(message.begin(), message.end())));
   for (const auto& field : message) {
     request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
   request.body = std::move(message.body());
   return request;
+}
+
+namespace {
+
+void append_number(std::string& out, std::size_t n) {
+  char digits[24];
+  std::size_t i = sizeof digits;
+  do {
+    digits[--i] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  out.append(digits + i, sizeof digits - i);
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
+bool framing_field(std::string_view name) noexcept {
+  return domain::iequals_ascii(name, "content-length") ||
+         domain::iequals_ascii(name, "transfer-encoding") ||
+         domain::iequals_ascii(name, "connection");
+}
+
+}  // namespace
+
+void write_response_head(std::string& out, unsigned version, const http_response& answer,
+                         std::string_view request_id, bool keep_alive, bool& body_allowed) {
+  out.clear();
+  out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  append_number(out, answer.status);
+  out.push_back(' ');
+  const auto reason = http::obsolete_reason(static_cast<http::status>(answer.status));
+  out.append(reason.data(), reason.size());
+  out.append("\r\n");
+  if (!answer.content_type.empty() && safe_header("Content-Type", answer.content_type)) {
+    append_field(out, "Content-Type", answer.content_type);
+  }
+  for (const auto& [name, value] : answer.headers) {
+    if (safe_header(name, value) && !framing_field(name)) append_field(out, name, value);
+  }
+  if (safe_header("Request-Id", request_id)) append_field(out, "Request-Id", request_id);
+  if (version == 10 && keep_alive) append_field(out, "Connection", "keep-alive");
+  if (version != 10 && !keep_alive) append_field(out, "Connection", "close");
+  const unsigned status = answer.status;
+  body_allowed = !(status < 200 || status == 204 || status == 304);
+  if (body_allowed) {
+    out.append("Content-Length: ");
+    append_number(out, answer.body.size());
+    out.append("\r\n");
+  }
+  out.append("\r\n");
 }
 
 /// Feeds the parser what the buffer already holds. need_more is not an error here: the caller
