@@ -8,7 +8,11 @@
 //      test, scopes, expiry or none, CIDR lists, rate limits, off the record, varied names);
 //      every key is owned by its workspace's owner and verifies from 127.0.0.1;
 //   3. the events those commands decide are gathered by an event_store adapter and written with
-//      pg_event_store::append_batch, --batch commands per transaction (the group-commit path).
+//      pg_event_store::append_batch, --batch commands per transaction (the group-commit path);
+//   4. the audit tree is extended over the whole log and its checkpoints signed, as the servers'
+//      checkpoint signer would have done while the keys were made (with the server secret's
+//      checkpoint key, made here as `keyledger serve` makes it): a restart then starts on a
+//      log whose tree is current, and the signer does not catch up during the measurements.
 // Writes every key's secret, one a line, to --keys-out and the big workspace's admin key to
 // --admin-key-out (both created mode 600), and one JSON line of figures to stdout.
 // Exit 0 when everything was written, 1 on a refusal or an error, 2 on bad arguments.
@@ -29,10 +33,15 @@
 #include "domain/workspace/workspace.hpp"
 #include "infra/core/config.hpp"
 #include "infra/core/error.hpp"
+#include "infra/crypto/aead.hpp"
 #include "infra/crypto/crypto.hpp"
+#include "infra/crypto/rfc6962_hasher.hpp"
 #include "infra/json/json.hpp"
+#include "infra/pg/pg_audit_store.hpp"
 #include "infra/pg/pg_event_store.hpp"
 #include "infra/pg/pg_people_store.hpp"
+#include "services/app/audit/audit_log_writer.hpp"
+#include "services/app/audit/checkpoint_key.hpp"
 #include "services/app/key_service.hpp"
 #include "services/app/user_service.hpp"
 #include "services/app/workspace_service.hpp"
@@ -206,6 +215,8 @@ int main(int argc, char** argv) {
     kl::infra::system_clock clock;
     kl::infra::openssl_random_source random;
     auto server_secret = kl::infra::load_or_create_server_secret(cfg);
+    const kl::infra::response_sealer audit_sealer(
+        kl::infra::derive_key(server_secret.reveal(), kl::services::checkpoint_key_seal_info));
     kl::services::user_service users(
         kl::infra::derive_key(server_secret.reveal(), "keyledger/invitation/v1"),
         kl::infra::derive_key(server_secret.reveal(), "keyledger/csrf/v1"), random, clock, {});
@@ -279,13 +290,36 @@ int main(int argc, char** argv) {
     const double key_seconds =
         std::chrono::duration<double>(clock_type::now() - keys_started).count();
 
+    // 4. The audit tree and its checkpoints, with serve's settings.
+    const auto audit_started = clock_type::now();
+    kl::infra::pg_audit_store audit(url);
+    const auto checkpoints = kl::services::checkpoint_key::load_or_create(
+        audit, audit_sealer,
+        cfg.audit_origin.empty() ? kl::services::new_log_origin(random) : cfg.audit_origin);
+    const kl::infra::rfc6962_hasher tree_hasher;
+    kl::services::audit_log_writer::options writer_options;
+    writer_options.checkpoint_every_events = cfg.audit_checkpoint_events;
+    writer_options.checkpoint_every = std::chrono::seconds(cfg.audit_checkpoint_seconds);
+    kl::services::audit_log_writer writer(tree_hasher, checkpoints, clock, writer_options);
+    const std::uint64_t head = store.head_seq();
+    std::uint64_t tree_size = 0;
+    while (tree_size < head) {
+      const auto done = writer.run_once(audit);
+      if (done.tree_size <= tree_size) throw std::runtime_error("the audit tree does not grow");
+      tree_size = done.tree_size;
+    }
+    const double audit_seconds =
+        std::chrono::duration<double>(clock_type::now() - audit_started).count();
+
     kl::infra::json_writer out;
     out.begin_object()
         .field("workspaces", std::int64_t(o.workspaces))
         .field("big_workspace_id", workspaces[0].state.workspace_id)
         .field("keys", std::int64_t(o.keys))
         .field("key_events", std::int64_t(events))
-        .field("head_seq", std::int64_t(store.head_seq()))
+        .field("head_seq", std::int64_t(head))
+        .field("audit_tree_size", std::int64_t(tree_size))
+        .field("audit_ms", std::int64_t(audit_seconds * 1000))
         .field("bootstrap_ms", std::int64_t(bootstrap_seconds * 1000))
         .field("key_ms", std::int64_t(key_seconds * 1000))
         .field("keys_per_second",
