@@ -290,6 +290,21 @@ TEST_F(view_test, given_keys_then_the_list_is_newest_first_and_pages_through_cur
   EXPECT_TRUE(view_.list(q).items.empty());
 }
 
+TEST_F(view_test, given_keys_created_out_of_clock_order_then_the_list_is_still_newest_first) {
+  // Keys arrive in log order; a node with a slower clock may log a key "older" than the newest.
+  // The insertion hint (the newest position) is then wrong and must not misplace the key.
+  apply(created("key_b", 1, t0 + 5s));
+  apply(created("key_a", 2, t0 + 1s));  // older than the newest, appended later
+  apply(created("key_d", 3, t0 + 9s));
+  apply(created("key_c", 4, t0 + 5s));  // same instant as key_b: the id breaks the tie
+  apply(created("key_e", 5, t0 + 7s));
+  EXPECT_EQ(ids(view_.list(query())),
+            (std::vector<std::string>{"key_d", "key_e", "key_c", "key_b", "key_a"}));
+  auto q = query(2);
+  q.after = list_cursor{t0 + 5s, "key_c"};
+  EXPECT_EQ(ids(view_.list(q)), (std::vector<std::string>{"key_b", "key_a"}));
+}
+
 TEST_F(view_test, given_filters_then_only_matching_keys_are_listed) {
   auto a = created("key_a", 1, t0 + 1s);
   a.name = "Billing Service";
