@@ -271,7 +271,6 @@ hwm_load="$(status_kib "$server_pid" VmHWM)"
 say "RSS $((rss_load / 1024)) MiB, HWM $((hwm_load / 1024)) MiB after the load"
 
 # 4. Listing the workspace of 100k keys: first page, filters, a deep page, a full scan.
-big_ws="$(json_string big_workspace_id "$seed_json")"
 list_get() { # path -> body; the admin key through a header file, never the command line
   curl -sS --max-time 10 -H @"$work/auth.header" "http://127.0.0.1:$port$1"
 }

@@ -51,9 +51,9 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-const std::vector<std::string> scope_catalog = {"leads:read",      "leads:write",
-                                                "proposals:read",  "messages:write",
-                                                "webhooks:write",  "calendar:read"};
+const std::vector<std::string> scope_catalog = {"leads:read",     "leads:write",
+                                                "proposals:read", "messages:write",
+                                                "webhooks:write", "calendar:read"};
 
 /// An event_store that keeps what commands append, for append_batch. Commands on new streams
 /// only (key_service::create reads a stream that does not exist yet); anything else throws.
@@ -71,7 +71,8 @@ class gathering_store final : public kl::infra::event_store {
                                   const std::vector<kl::infra::new_event>& events,
                                   const kl::infra::event_metadata& metadata,
                                   std::int64_t recorded_at_us) override {
-    pending_.push_back({std::string(stream_id), expected_version, events, metadata, recorded_at_us});
+    pending_.push_back(
+        {std::string(stream_id), expected_version, events, metadata, recorded_at_us});
     // The positions are known only once the batch is written; nothing here reads them.
     return {0, 0, expected_version + events.size(), false};
   }
@@ -138,13 +139,20 @@ options parse(int argc, char** argv) {
     const std::string_view a = argv[i];
     if (i + 1 >= argc) usage("a value is missing");
     const char* v = argv[++i];
-    if (a == "--keys") o.keys = std::atol(v);
-    else if (a == "--workspaces") o.workspaces = std::atol(v);
-    else if (a == "--big-keys") o.big_keys = std::atol(v);
-    else if (a == "--batch") o.batch = std::atol(v);
-    else if (a == "--keys-out") o.keys_out = v;
-    else if (a == "--admin-key-out") o.admin_key_out = v;
-    else usage("unknown argument");
+    if (a == "--keys")
+      o.keys = std::atol(v);
+    else if (a == "--workspaces")
+      o.workspaces = std::atol(v);
+    else if (a == "--big-keys")
+      o.big_keys = std::atol(v);
+    else if (a == "--batch")
+      o.batch = std::atol(v);
+    else if (a == "--keys-out")
+      o.keys_out = v;
+    else if (a == "--admin-key-out")
+      o.admin_key_out = v;
+    else
+      usage("unknown argument");
   }
   if (o.keys_out.empty() || o.admin_key_out.empty()) usage("--keys-out and --admin-key-out");
   if (o.workspaces < 2 || o.keys < 1 || o.batch < 1 || o.big_keys < 0 || o.big_keys > o.keys) {
@@ -167,8 +175,8 @@ struct seeded_workspace {
   std::string owner_user_id;
 };
 
-const char* const words[] = {"billing", "crm",   "search", "ingest", "mobile app", "partner",
-                             "reports", "sync",  "etl",    "widget", "zapier",     "backoffice"};
+const char* const words[] = {"billing", "crm",  "search", "ingest", "mobile app", "partner",
+                             "reports", "sync", "etl",    "widget", "zapier",     "backoffice"};
 
 /// The settings of the i-th key: a deterministic mix (docs/performance.md lists it).
 kl::services::create_key_input key_input(long i, const seeded_workspace& w) {
@@ -179,8 +187,8 @@ kl::services::create_key_input key_input(long i, const seeded_workspace& w) {
   in.owner_user_id = w.owner_user_id;
   in.env = i % 3 == 0 ? kl::domain::environment::live : kl::domain::environment::test;
   const std::string word = words[i % std::size(words)];
-  const std::string name =
-      w.state.policy.names_allow_spaces ? word + " key " + std::to_string(i) : "svc-" + std::to_string(i);
+  const std::string name = w.state.policy.names_allow_spaces ? word + " key " + std::to_string(i)
+                                                             : "svc-" + std::to_string(i);
   in.settings.name = name;
   // One to three platform scopes; every tenth key may also read keys.
   for (long s = 0; s <= i % 3; ++s) {
@@ -254,7 +262,8 @@ int main(int argc, char** argv) {
         throw std::runtime_error(std::string("bootstrap refused: ") +
                                  std::string(kl::domain::to_string(made.error())));
       }
-      if (w == 0) std::fprintf(admin_out, "%s\n", std::string(made->admin_key.key.reveal()).c_str());
+      if (w == 0)
+        std::fprintf(admin_out, "%s\n", std::string(made->admin_key.key.reveal()).c_str());
       workspaces.push_back({made->workspace, owner_id});
     }
     std::fclose(admin_out);
@@ -268,9 +277,10 @@ int main(int argc, char** argv) {
     std::size_t events = 0;
     kl::services::request_context ctx{"bench-seed", "", "127.0.0.1", ""};
     for (long i = 0; i < o.keys; ++i) {
-      const auto& w = i < o.big_keys ? workspaces[0]
-                                     : workspaces[1 + std::size_t(i - o.big_keys) %
-                                                          std::size_t(o.workspaces - 1)];
+      const auto& w =
+          i < o.big_keys
+              ? workspaces[0]
+              : workspaces[1 + std::size_t(i - o.big_keys) % std::size_t(o.workspaces - 1)];
       if (gathered.size() == 0) ctx.request_id = kl::domain::new_id("req", random);
       auto created = keys.create(gathered, key_input(i, w), ctx);
       if (!created) {
