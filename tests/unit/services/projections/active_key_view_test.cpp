@@ -400,6 +400,30 @@ TEST_F(owner_view_test, given_an_admin_owner_then_the_key_has_all_its_scopes) {
   EXPECT_EQ(k->status_at(t0), domain::key_status::active);
 }
 
+TEST_F(owner_view_test, a_role_change_republishes_only_that_owners_keys) {
+  // Given keys of two owners interleaved in one workspace, and keys of alice in another
+  workspace("ws_2", "qh", {}, catalog);
+  member(invited(alice, domain::role::admin, "ws_2"));
+  member(invited(bob, domain::role::admin));
+  apply(owned("key_a1", 1, alice));
+  apply(owned("key_b1", 2, bob));
+  apply(owned("key_a2", 3, alice));
+  apply(owned("key_x", 4, alice, "ws_2"));
+  const auto bob_before = view_.find(digest_of(2));
+  const auto other_before = view_.find(digest_of(4));
+  // When alice is demoted in ws_1
+  member(role_changed(alice, domain::role::admin, domain::role::member));
+  // Then both of her keys there follow, and nobody else's entry is republished
+  EXPECT_EQ(view_.find(digest_of(1))->owner_role, domain::role::member);
+  EXPECT_EQ(view_.find(digest_of(3))->owner_role, domain::role::member);
+  EXPECT_EQ(view_.find(digest_of(2)), bob_before);
+  EXPECT_EQ(view_.find(digest_of(4)), other_before);
+  // And a member who owns no key changes nothing when invited
+  const auto a1 = view_.find(digest_of(1));
+  member(invited("usr_c0000000000000000000000", domain::role::member));
+  EXPECT_EQ(view_.find(digest_of(1)), a1);
+}
+
 TEST_F(owner_view_test, a_demotion_narrows_the_effective_scopes_at_once) {
   // Given an admin's key with management scopes
   apply(owned("key_a", 1, alice));
