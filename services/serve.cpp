@@ -2,6 +2,7 @@
 // subscription that feeds them, the jobs, the services, the HTTP API - and its orderly stop.
 #include "services/serve.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -214,10 +215,21 @@ int serve(const kl::infra::config& cfg) {
   postback_dispatcher.start(kl::infra::pg_event_store(url).head_seq());
 
   kl::infra::pg_subscription subscription(url, projections, {});
+  // The rebuild: every event of the log through every view, before the first request. Its rate
+  // is what a restart costs (docs/performance.md, "A million keys").
+  const auto rebuild_started = std::chrono::steady_clock::now();
   subscription.catch_up();
+  const auto rebuild_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - rebuild_started)
+                              .count();
+  const auto rebuilt_events = subscription.checkpoint();
   log(log_level::info, "projection_ready",
       {{"applied_seq", std::to_string(view.applied_seq())},
-       {"keys", std::to_string(view.key_count())}});
+       {"keys", std::to_string(view.key_count())},
+       {"events", std::to_string(rebuilt_events)},
+       {"rebuild_ms", std::to_string(rebuild_ms)},
+       {"events_per_second",
+        std::to_string(rebuild_ms > 0 ? rebuilt_events * 1000 / std::uint64_t(rebuild_ms) : 0)}});
   subscription.start();
   postback_senders.start();
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "infra/core/error.hpp"
 #include "infra/core/log.hpp"
@@ -26,6 +27,8 @@ namespace {
 
 constexpr const char* events_channel = "keyledger_events";
 constexpr std::size_t read_batch = 1000;
+// catch_up() reads bigger batches: a start-up reads the whole log, so fewer round trips count.
+constexpr std::size_t catch_up_batch = 5000;
 // After a failure with no standby left the first reconnection is immediate (a new backend
 // takes 25-40 ms on a loaded 2-core machine, not a poll interval). Only repeated failures back
 // off, and by at most a second, so that writes (which wait for this node's view) work again
@@ -263,6 +266,33 @@ struct pg_subscription::impl {
     }
   }
 
+  // What catch_up() runs: drain() with the next batch read (on the primary connection, by a
+  // helper thread) while this thread hands on the current one, so that at start-up PostgreSQL
+  // sending the rows and libpq/parse_event decoding them overlap with the consumers applying
+  // them. The connection is used by one thread at a time: the helper from std::async until its
+  // future is ready, then this thread (save_checkpoint). A future from std::async waits for its
+  // task when destroyed, so an exception from a consumer leaves the connection idle too.
+  void drain_prefetching() {
+    const auto read_after = [this](std::uint64_t after) {
+      pqxx::nontransaction txn(*primary.conn);
+      return pg_detail::read_all(txn, after, catch_up_batch);
+    };
+    std::vector<recorded_event> events = read_after(checkpoint.load());
+    for (;;) {
+      if (stop_requested.load()) return;
+      const bool more = events.size() == catch_up_batch;
+      std::future<std::vector<recorded_event>> next;
+      if (more) next = std::async(std::launch::async, read_after, events.back().global_seq);
+      for (const recorded_event& e : events) {
+        hand_on(e);
+        checkpoint.store(e.global_seq);
+      }
+      if (!more) return save_checkpoint();
+      events = next.get();  // a failed read throws here
+      save_checkpoint();
+    }
+  }
+
   // Waits until a notification arrives (on either connection), stop() is called or the poll
   // interval passes. A lost standby is dropped here; a lost primary throws.
   void wait_for_wake() {
@@ -365,7 +395,7 @@ void pg_subscription::catch_up() {
   }
   try {
     impl_->ensure_connected();
-    impl_->drain();
+    impl_->drain_prefetching();
   } catch (...) {
     impl_->disconnect();
     pg_detail::rethrow_translated("subscription catch_up");

@@ -117,9 +117,10 @@ bool active_key_view::apply_key_event(const domain::api_key_event& event) {
   const bool creation = std::holds_alternative<domain::key_created>(event);
 
   // Only this (single) writer changes the maps, so the entry read here stays current while
-  // the new one is built outside the exclusive lock.
-  std::shared_ptr<const key_entry> current = find_by_id(key_id);
-  if (creation == (current != nullptr)) return false;  // a second KeyCreated, or no KeyCreated
+  // the new one is built outside the exclusive lock. A creation is not looked up first: its
+  // insertion below finds a second KeyCreated (one probe of a million-key map instead of two).
+  std::shared_ptr<const key_entry> current = creation ? nullptr : find_by_id(key_id);
+  if (!creation && current == nullptr) return false;  // no KeyCreated
 
   auto next = std::make_shared<key_entry>();
   next->state = domain::evolve(current ? current->state : domain::api_key_state{}, event);
@@ -144,14 +145,26 @@ bool active_key_view::apply_key_event(const domain::api_key_event& event) {
   const list_cursor position{published->state.created_at, key_id};
   {
     std::unique_lock lock(mutex_);
+    if (creation) {
+      if (!by_id_.try_emplace(key_id, published).second) return false;  // a second KeyCreated
+    } else {
+      by_id_[key_id] = published;
+    }
     by_hash_[digest] = published;
-    by_id_[key_id] = published;
-    by_workspace_[published->state.workspace_id][position] = published;
+    auto& ordered = by_workspace_[published->state.workspace_id];
+    if (creation) {
+      // Keys arrive in log order, so a new key is nearly always the workspace's newest: with
+      // begin() as the hint the insertion is constant time instead of a walk down a tree of
+      // 100k nodes (the biggest single cost of a rebuild, docs/performance.md). A key created
+      // with an older clock reading still lands in its place.
+      ordered.emplace_hint(ordered.begin(), position, published);
+    } else {
+      ordered[position] = published;
+    }
   }
-  // The owner never changes after creation, so the index is written once per key.
+  // The owner never changes after creation, so each key is counted once.
   if (creation && !published->state.owner_user_id.empty()) {
-    people_[published->state.workspace_id].keys_by_owner[published->state.owner_user_id].push_back(
-        key_id);
+    ++people_[published->state.workspace_id].key_count_by_owner[published->state.owner_user_id];
   }
   return true;
 }
@@ -237,24 +250,33 @@ void active_key_view::resolve_owner(key_entry& entry) const {
 std::vector<std::shared_ptr<const key_entry>> active_key_view::keys_of(
     std::string_view workspace_id, std::string_view owner_user_id) const {
   std::vector<std::shared_ptr<const key_entry>> out;
-  // Writer only: the maps read here change only on this thread.
+  // Writer only: the maps read here change only on this thread. An owner's keys are found by a
+  // walk through the workspace's keys rather than kept in an index of their own, which cost
+  // every key a copy of its id (about 100 bytes a key, docs/performance.md "A million keys").
+  // Only owners who have keys are walked for: a new member's invitation costs nothing, and a
+  // role change or removal of an owner walks the workspace once (a few ms for 100k keys).
+  std::size_t owned = 0;  // the owner's keys, when one is given: the walk stops at the last
   if (!owner_user_id.empty()) {
     const auto p = people_.find(workspace_id);
     if (p == people_.end()) return out;
-    const auto k = p->second.keys_by_owner.find(owner_user_id);
-    if (k == p->second.keys_by_owner.end()) return out;
-    out.reserve(k->second.size());
-    for (const auto& key_id : k->second) {
-      if (auto it = by_id_.find(key_id); it != by_id_.end()) out.push_back(it->second);
-    }
-    return out;
+    const auto n = p->second.key_count_by_owner.find(owner_user_id);
+    if (n == p->second.key_count_by_owner.end()) return out;
+    owned = n->second;
+    out.reserve(owned);
   }
   const auto ws = by_workspace_.find(workspace_id);
   if (ws == by_workspace_.end()) return out;
-  out.reserve(ws->second.size());
+  if (owner_user_id.empty()) out.reserve(ws->second.size());
   for (const auto& [position, entry] : ws->second) {
+    const auto& owner = entry->state.owner_user_id;
     // An ownerless key's reach depends on neither roles nor the catalog.
-    if (!entry->state.owner_user_id.empty()) out.push_back(entry);
+    if (owner.empty()) continue;
+    if (owner_user_id.empty()) {
+      out.push_back(entry);
+    } else if (owner == owner_user_id) {
+      out.push_back(entry);
+      if (out.size() == owned) break;
+    }
   }
   return out;
 }

@@ -185,12 +185,13 @@ class active_key_view final : public infra::log_consumer {
   // Per workspace, newest first: (created_at, key_id) -> entry, for cursor pagination.
   string_map<std::map<list_cursor, std::shared_ptr<const key_entry>, std::greater<>>> by_workspace_;
 
-  // What owned keys depend on, per workspace: each member's role and each owner's key ids.
-  // Only the writer (apply) reads or changes it - verification never looks here, it reads the
-  // precomputed key_entry - so it needs no lock.
+  // What owned keys depend on, per workspace: each member's role and how many keys each owner
+  // has (a membership event of a user who owns none needs no walk through the workspace's keys;
+  // keys_of finds the keys themselves). Only the writer (apply) reads or changes it -
+  // verification never looks here, it reads the precomputed key_entry - so it needs no lock.
   struct workspace_people {
-    string_map<domain::role> roles;                      // members only
-    string_map<std::vector<std::string>> keys_by_owner;  // owner user id -> key ids
+    string_map<domain::role> roles;              // members only
+    string_map<std::size_t> key_count_by_owner;  // owner user id -> keys created for them
   };
   string_map<workspace_people> people_;
 

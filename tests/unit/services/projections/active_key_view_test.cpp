@@ -290,6 +290,21 @@ TEST_F(view_test, given_keys_then_the_list_is_newest_first_and_pages_through_cur
   EXPECT_TRUE(view_.list(q).items.empty());
 }
 
+TEST_F(view_test, given_keys_created_out_of_clock_order_then_the_list_is_still_newest_first) {
+  // Keys arrive in log order; a node with a slower clock may log a key "older" than the newest.
+  // The insertion hint (the newest position) is then wrong and must not misplace the key.
+  apply(created("key_b", 1, t0 + 5s));
+  apply(created("key_a", 2, t0 + 1s));  // older than the newest, appended later
+  apply(created("key_d", 3, t0 + 9s));
+  apply(created("key_c", 4, t0 + 5s));  // same instant as key_b: the id breaks the tie
+  apply(created("key_e", 5, t0 + 7s));
+  EXPECT_EQ(ids(view_.list(query())),
+            (std::vector<std::string>{"key_d", "key_e", "key_c", "key_b", "key_a"}));
+  auto q = query(2);
+  q.after = list_cursor{t0 + 5s, "key_c"};
+  EXPECT_EQ(ids(view_.list(q)), (std::vector<std::string>{"key_b", "key_a"}));
+}
+
 TEST_F(view_test, given_filters_then_only_matching_keys_are_listed) {
   auto a = created("key_a", 1, t0 + 1s);
   a.name = "Billing Service";
@@ -383,6 +398,30 @@ TEST_F(owner_view_test, given_an_admin_owner_then_the_key_has_all_its_scopes) {
   EXPECT_TRUE(k->has_scope("users:write"));
   EXPECT_TRUE(k->has_scope("workspace:admin"));
   EXPECT_EQ(k->status_at(t0), domain::key_status::active);
+}
+
+TEST_F(owner_view_test, a_role_change_republishes_only_that_owners_keys) {
+  // Given keys of two owners interleaved in one workspace, and keys of alice in another
+  workspace("ws_2", "qh", {}, catalog);
+  member(invited(alice, domain::role::admin, "ws_2"));
+  member(invited(bob, domain::role::admin));
+  apply(owned("key_a1", 1, alice));
+  apply(owned("key_b1", 2, bob));
+  apply(owned("key_a2", 3, alice));
+  apply(owned("key_x", 4, alice, "ws_2"));
+  const auto bob_before = view_.find(digest_of(2));
+  const auto other_before = view_.find(digest_of(4));
+  // When alice is demoted in ws_1
+  member(role_changed(alice, domain::role::admin, domain::role::member));
+  // Then both of her keys there follow, and nobody else's entry is republished
+  EXPECT_EQ(view_.find(digest_of(1))->owner_role, domain::role::member);
+  EXPECT_EQ(view_.find(digest_of(3))->owner_role, domain::role::member);
+  EXPECT_EQ(view_.find(digest_of(2)), bob_before);
+  EXPECT_EQ(view_.find(digest_of(4)), other_before);
+  // And a member who owns no key changes nothing when invited
+  const auto a1 = view_.find(digest_of(1));
+  member(invited("usr_c0000000000000000000000", domain::role::member));
+  EXPECT_EQ(view_.find(digest_of(1)), a1);
 }
 
 TEST_F(owner_view_test, a_demotion_narrows_the_effective_scopes_at_once) {
