@@ -37,16 +37,23 @@ std::optional<found_key> key_at(std::string_view text, std::size_t separator,
 std::vector<found_key> find_keys(std::string_view text) {
   static constexpr std::array<std::string_view, 2> separators = {"_live_", "_test_"};
   std::vector<found_key> found;
+  // The next occurrence of each separator at or after `from`, searched again only once `from`
+  // has passed it: searching both afresh at every step made a text with many separators of one
+  // environment and none of the other quadratic (each step scanned to the end for the other).
+  std::array<std::size_t, separators.size()> next{};
+  for (std::size_t i = 0; i < separators.size(); ++i) next[i] = text.find(separators[i]);
   std::size_t from = 0;
   while (from < text.size()) {
     // The nearest separator of either environment.
     std::size_t at = std::string_view::npos;
     std::size_t env_length = 0;
-    for (const auto sep : separators) {
-      const auto p = text.find(sep, from);
-      if (p < at) {
-        at = p;
-        env_length = sep.size() - 2;
+    for (std::size_t i = 0; i < separators.size(); ++i) {
+      if (next[i] != std::string_view::npos && next[i] < from) {
+        next[i] = text.find(separators[i], from);
+      }
+      if (next[i] < at) {
+        at = next[i];
+        env_length = separators[i].size() - 2;
       }
     }
     if (at == std::string_view::npos) break;

@@ -103,7 +103,9 @@ TEST_F(signing_key_service_test, the_schedule_rotates_with_a_published_overlap) 
   EXPECT_EQ(third.what, kind::activated);
   EXPECT_EQ(third.kid, second.kid);
   EXPECT_EQ(ring_.active_kid(), second.kid);
-  const auto retired = service_.load(events_).find(first);
+  // find() points into the set: the set must outlive it (a temporary's did not; ASan).
+  const auto after = service_.load(events_);
+  const auto retired = after.find(first);
   ASSERT_NE(retired, nullptr);
   EXPECT_EQ(retired->status, oauth::signing_key_status::retired);
   EXPECT_EQ(retired->publish_until, clock_.now() + 24h + 5min);
