@@ -12,7 +12,15 @@
 
 namespace keyledger::infra::pg_detail {
 
-std::unique_ptr<pqxx::connection> open_app_connection(const std::string& conninfo) {
+namespace {
+
+std::string first_line(const char* text) {
+  std::string_view s(text);
+  s = s.substr(0, s.find('\n'));
+  return std::string(s);
+}
+
+std::unique_ptr<pqxx::connection> open_app_connection_unchecked(const std::string& conninfo) {
   auto conn = std::make_unique<pqxx::connection>(conninfo);
   // libpqxx 6 would otherwise reconnect on its own after a failure and carry on without the
   // session state set here (the role, above all) or a transaction begun by hand. The callers
@@ -35,6 +43,24 @@ std::unique_ptr<pqxx::connection> open_app_connection(const std::string& conninf
   return conn;
 }
 
+}  // namespace
+
+std::unique_ptr<pqxx::connection> open_app_connection(const std::string& conninfo) {
+  try {
+    return open_app_connection_unchecked(conninfo);
+  } catch (const pqxx::sql_error&) {
+    throw;  // a statement's own error: the callers translate it by its SQLSTATE
+  } catch (const pqxx::broken_connection&) {
+    throw;  // already the outage it is: the callers translate (and some retry on it)
+  } catch (const pqxx::failure& e) {
+    // libpqxx 6.4 reports a server going away while the session is set up as a plain failure
+    // ("Setting client encoding failed.") rather than broken_connection: it is the same outage
+    // (seen as a 500 during e2e.faults_postgres's restart), so it is answered as unavailable.
+    throw error(errc::unavailable,
+                "opening a database connection failed: " + first_line(e.what()));
+  }
+}
+
 bool is_connection_failure(const std::exception& e) noexcept {
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) return true;
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) return true;
@@ -46,15 +72,6 @@ bool is_connection_failure(const std::exception& e) noexcept {
   return false;
 }
 
-namespace {
-
-std::string first_line(const char* text) {
-  std::string_view s(text);
-  s = s.substr(0, s.find('\n'));
-  return std::string(s);
-}
-
-}  // namespace
 
 void rethrow_translated(std::string_view operation) {
   const std::string op(operation);

@@ -25,7 +25,8 @@ namespace keyledger::infra::pg_detail {
 /// lose the session state set here), client encoding UTF8 (text reaches the database
 /// unconverted), `SET ROLE keyledger_app` when the login role is a member, and
 /// `plan_cache_mode = force_generic_plan`. The caller prepares its statements. Throws pqxx
-/// exceptions (callers translate).
+/// exceptions (callers translate), except that a plain pqxx::failure while the session is set
+/// up (the server going away mid-set-up) is infra::error(errc::unavailable).
 std::unique_ptr<pqxx::connection> open_app_connection(const std::string& conninfo);
 
 /// open_app_connection() plus the event store's statements (read, head, append). Throws pqxx
