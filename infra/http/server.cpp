@@ -47,7 +47,6 @@ using detail::parse_buffered;
 using detail::rejection_for;
 using detail::remote_ip_of;
 using detail::request_parser;
-using detail::safe_header;
 using detail::to_http_request;
 
 /// Posting to the io_context is allowed only while this is open; the server closes it before
@@ -365,7 +364,7 @@ asio::awaitable<void> http_server::impl::session(std::shared_ptr<connection> con
     const bool keep_alive = message.keep_alive();
     http_request request = to_http_request(std::move(message));
     request.remote_ip = remote_ip;
-    detail::new_request_id(request_id);  // the session's string: its capacity is reused
+    new_request_id(request_id);  // the session's string: its capacity is reused
     request.request_id = request_id;
 
     std::uint64_t generation = 0;

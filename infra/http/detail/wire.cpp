@@ -42,12 +42,6 @@ class request_id_random final : public domain::random_source {
 
 }  // namespace
 
-std::string new_request_id() {
-  std::string id;
-  new_request_id(id);
-  return id;
-}
-
 void new_request_id(std::string& out) {
   thread_local request_id_random random;
   domain::new_id(out, "req", random);

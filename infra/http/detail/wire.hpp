@@ -17,9 +17,8 @@
 
 namespace keyledger::infra::detail {
 
-/// A fresh request id, "req_..." (a per-thread PRNG: ids are correlation handles, not secrets).
-std::string new_request_id();
-/// The same, written into `out` (whose capacity is kept).
+/// A fresh request id, "req_..." (a per-thread PRNG: ids are correlation handles, not secrets),
+/// written into `out` (whose capacity is kept).
 void new_request_id(std::string& out);
 
 /// Header names and values from the application go on the wire verbatim: refuse anything that
