@@ -89,8 +89,9 @@ function done(summary, latency, requests)
   local e = summary.errors
   local secs = summary.duration / 1e6
   io.write(string.format(
-    "RESULT requests=%d duration_s=%.2f req_per_s=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f BAD=%d connect_err=%d read_err=%d write_err=%d timeouts=%d status_err=%d\n",
+    "RESULT requests=%d duration_s=%.2f req_per_s=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f BAD=%d connect_err=%d read_err=%d write_err=%d timeouts=%d status_err=%d\n",
     summary.requests, secs, summary.requests / secs,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
+    latency:percentile(99.9) / 1000, latency.max / 1000,
     non200, e.connect, e.read, e.write, e.timeout, e.status))
 end

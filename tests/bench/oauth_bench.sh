@@ -27,6 +27,8 @@
 #   BENCH_PIN           1: wrk on CPU 0, every server on CPU 1 (taskset); 0: no pinning (default 1
 #                       with 2+ CPUs, as verify_bench.sh)
 #   BENCH_THREADS       I/O threads of keyledger and the empty server (default 1 pinned, else 2)
+#   BENCH_ALLOC_COUNTER the bench_alloc_counter.so to preload into keyledger (counts its
+#                       allocations per token and per introspection; unset: not counted)
 #
 # The bars (all must hold, at every connection count): keyledger tokens/s / oidc-provider
 # tokens/s >= 3; keyledger introspections/s / empty handler req/s >= 0.5; p99 < 2 ms for
@@ -222,8 +224,16 @@ printf 'Authorization: Bearer %s\n' "$admin_key" >"$work/admin.header"
 
 # 2. keyledger and its confidential client.
 say "starting keyledger serve"
+# With the counting allocator preloaded (BENCH_ALLOC_COUNTER), allocations per request too.
+alloc_file=""
+preload=()
+if [[ -n "${BENCH_ALLOC_COUNTER:-}" ]]; then
+  [[ -f "$BENCH_ALLOC_COUNTER" ]] || die "BENCH_ALLOC_COUNTER names no file"
+  alloc_file="$work/allocations"
+  preload=(LD_PRELOAD="$BENCH_ALLOC_COUNTER" BENCH_ALLOC_COUNTER_FILE="$alloc_file")
+fi
 start_server "$work/keyledger.log" "${server_pin[@]}" env KEYLEDGER_LISTEN=127.0.0.1:0 \
-  KEYLEDGER_IO_THREADS="$io_threads" "$KEYLEDGER_BIN" serve
+  KEYLEDGER_IO_THREADS="$io_threads" "${preload[@]}" "$KEYLEDGER_BIN" serve
 keyledger_pid="${server_pids[-1]}"
 keyledger_port="$(wait_listening "$work/keyledger.log" "$keyledger_pid")"
 kl="http://127.0.0.1:$keyledger_port"
@@ -316,6 +326,13 @@ say "oidc-provider: 200, ES256 at+jwt (${#peer_token} characters)"
 # that moves less with contention than the rates.
 clk_tck="$(getconf CLK_TCK)"
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# keyledger's allocations so far (the shared counter of BENCH_ALLOC_COUNTER); nothing when they
+# are not counted or for another server.
+allocations() {
+  if [[ "$1" == "$keyledger_pid" && -n "$alloc_file" && -s "$alloc_file" ]]; then
+    od -An -tu8 -N8 "$alloc_file" | tr -d ' '
+  fi
+}
 declare -A url_of=([empty]="http://127.0.0.1:$empty_port/" [oidc]="$peer/token"
   [token]="$kl/oauth/token" [introspect]="$kl/oauth/introspect")
 declare -A pid_of=([empty]="$empty_pid" [oidc]="$peer_pid" [token]="$keyledger_pid"
@@ -341,7 +358,7 @@ run_wrk() {
 
 field() { sed -n "s/.* $1=\\([0-9.]*\\).*/\\1/p" <<<"$2"; }
 
-declare -A rates=() p99s=() cpus=()
+declare -A rates=() p99s=() cpus=() allocs=()
 bad_total=0
 loads=()
 for name in "${servers[@]}"; do
@@ -368,8 +385,10 @@ for c in $conns; do
     for name in "${servers[@]}"; do
       out="$work/wrk-$name-c$c-$round.txt"
       before="$(cpu_ticks "${pid_of[$name]}")"
+      allocs_before="$(allocations "${pid_of[$name]}")"
       run_wrk "$name" "$c" "$seconds" "$out"
       after="$(cpu_ticks "${pid_of[$name]}")"
+      allocs_after="$(allocations "${pid_of[$name]}")"
       line="$(grep '^RESULT' "$out")" || {
         cat "$out" >&2
         die "no RESULT line from wrk against $name"
@@ -377,6 +396,8 @@ for c in $conns; do
       rate="$(field req_per_s "$line")"
       p99="$(field p99_ms "$line")"
       p50="$(field p50_ms "$line")"
+      p90="$(field p90_ms "$line")"
+      p999="$(field p999_ms "$line")"
       requests="$(field requests "$line")"
       bad="$(field BAD "$line")"
       errs=0
@@ -385,11 +406,17 @@ for c in $conns; do
       done
       us_per_req="$(awk -v t=$((after - before)) -v hz="$clk_tck" -v n="$requests" \
         'BEGIN { printf "%.1f", (n > 0) ? t / hz * 1e6 / n : 0 }')"
+      per_req_allocs=-
+      if [[ -n "$allocs_before" && -n "$allocs_after" ]]; then
+        per_req_allocs="$(awk -v a=$((allocs_after - allocs_before)) -v n="$requests" \
+          'BEGIN { printf "%.1f", (n > 0) ? a / n : 0 }')"
+      fi
+      allocs[$name/$c]="$per_req_allocs"
       rates[$name/$c]+=" $rate"
       p99s[$name/$c]+=" $p99"
       cpus[$name/$c]+=" $us_per_req"
       bad_total=$((bad_total + bad + errs))
-      say "c$c round $round $name: $rate req/s, p50 ${p50} ms, p99 ${p99} ms, ${us_per_req} us CPU/req, $bad non-200, $errs socket errors"
+      say "c$c round $round $name: $rate req/s, p50 ${p50} ms, p90 ${p90} ms, p99 ${p99} ms, p99.9 ${p999} ms, ${us_per_req} us CPU/req, $per_req_allocs allocs/req, $bad non-200, $errs socket errors"
     done
     loads+=("$(cut -d' ' -f1-3 /proc/loadavg)")
   done
@@ -410,11 +437,12 @@ printf 'load:      wrk -t1 -c{%s} -d%ss --latency, keep-alive, %s run(s) each af
 printf 'servers:   %s I/O thread(s) (keyledger, empty)%s\n' "$io_threads" \
   "$([[ "$pin" == 1 ]] && echo '; pinned: wrk on CPU 0, servers on CPU 1' || echo '; not pinned')"
 printf 'loadavg:   %s (after each round)\n' "$(IFS='|'; echo "${loads[*]}")"
-printf '%-11s %-4s %-24s %10s %-22s %12s\n' server conn 'req/s (runs)' 'mean' 'p99 ms (runs)' 'CPU us/req'
+printf '%-11s %-4s %-24s %10s %-22s %12s %12s\n' server conn 'req/s (runs)' 'mean' 'p99 ms (runs)' 'CPU us/req' 'allocs/req'
 for c in $conns; do
   for name in "${servers[@]}"; do
-    printf '%-11s c%-3s %-24s %10s %-22s %12s\n' "$name" "$c" "${rates[$name/$c]# }" \
-      "$(mean "${rates[$name/$c]}")" "${p99s[$name/$c]# }" "$(mean "${cpus[$name/$c]}")"
+    printf '%-11s c%-3s %-24s %10s %-22s %12s %12s\n' "$name" "$c" "${rates[$name/$c]# }" \
+      "$(mean "${rates[$name/$c]}")" "${p99s[$name/$c]# }" "$(mean "${cpus[$name/$c]}")" \
+      "${allocs[$name/$c]:--}"
   done
 done
 verdict=PASS
