@@ -29,10 +29,12 @@ void oauth_client_view::apply(const infra::recorded_event& e) {
       const bool registration = std::holds_alternative<oauth::client_registered>(*decoded);
       auto it = clients_.find(client_id);
       if (registration && it == clients_.end()) {
-        clients_.emplace(client_id, oauth::evolve({}, *decoded));
+        clients_.emplace(client_id,
+                         std::make_shared<const oauth::client_state>(oauth::evolve({}, *decoded)));
         applied = true;
       } else if (!registration && it != clients_.end()) {
-        it->second = oauth::evolve(std::move(it->second), *decoded);
+        it->second = std::make_shared<const oauth::client_state>(
+            oauth::evolve(oauth::client_state(*it->second), *decoded));
         applied = true;
       }
     }
@@ -44,10 +46,11 @@ void oauth_client_view::apply(const infra::recorded_event& e) {
   }
 }
 
-std::optional<oauth::client_state> oauth_client_view::find(std::string_view client_id) const {
+std::shared_ptr<const oauth::client_state> oauth_client_view::find(
+    std::string_view client_id) const {
   std::shared_lock lock(mutex_);
-  const auto it = clients_.find(std::string(client_id));
-  if (it == clients_.end()) return std::nullopt;
+  const auto it = clients_.find(client_id);
+  if (it == clients_.end()) return nullptr;
   return it->second;
 }
 
@@ -57,7 +60,7 @@ std::vector<oauth::client_state> oauth_client_view::of_workspace(
   {
     std::shared_lock lock(mutex_);
     for (const auto& [id, c] : clients_) {
-      if (c.workspace_id == workspace_id && !c.deleted) out.push_back(c);
+      if (c->workspace_id == workspace_id && !c->deleted) out.push_back(*c);
     }
   }
   std::sort(out.begin(), out.end(),

@@ -6,6 +6,7 @@
 // oauth_client) before the key view, so once active_key_view::wait_applied(seq) returns, this
 // view has seq too. Thread-safe: one writer, many readers.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -30,14 +31,24 @@ class oauth_client_view final : public infra::log_consumer {
   /// and events whose payload names another client than the stream are logged and skipped).
   void apply(const infra::recorded_event& e) override;
 
-  /// The client, deleted ones included (state.deleted); nullopt when never registered.
-  std::optional<domain::oauth::client_state> find(std::string_view client_id) const;
+  /// The client, deleted ones included (state.deleted); null when never registered. The state
+  /// is immutable and shared: an event replaces it, so a caller's copy of the pointer keeps the
+  /// state it read (no copy of the client per token request).
+  std::shared_ptr<const domain::oauth::client_state> find(std::string_view client_id) const;
   /// A workspace's clients that are not deleted, ordered by client id.
   std::vector<domain::oauth::client_state> of_workspace(std::string_view workspace_id) const;
 
  private:
+  struct id_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
   mutable std::shared_mutex mutex_;
-  std::unordered_map<std::string, domain::oauth::client_state> clients_;
+  std::unordered_map<std::string, std::shared_ptr<const domain::oauth::client_state>, id_hash,
+                     std::equal_to<>>
+      clients_;
 };
 
 }  // namespace keyledger::services

@@ -157,11 +157,11 @@ std::variant<oauth::authorization_request, http_response> authorize_endpoints::c
     std::string_view query, std::string_view request_id) const {
   auto params = params_of(query);
   if (!params) return error_page(params.error(), request_id);
-  std::optional<oauth::client_state> client;
+  std::shared_ptr<const oauth::client_state> client;
   if (params->client_id && oauth::valid_client_id(*params->client_id)) {
     client = d_.oauth.clients.find(*params->client_id);
   }
-  auto request = oauth::check_authorization_request(params.value(), client ? &*client : nullptr);
+  auto request = oauth::check_authorization_request(params.value(), client.get());
   if (request) return std::move(request.value());
   const auto& f = request.error();
   if (!f.redirect) {

@@ -72,12 +72,12 @@ domain::result<authenticated_client, domain::problem> authenticate_client(
   } else {
     return invalid_client();
   }
-  const auto client = oauth::valid_client_id(id) ? clients.find(id) : std::nullopt;
+  auto client = oauth::valid_client_id(id) ? clients.find(id) : nullptr;
   if (!client || !client->exists || client->deleted || !client->enabled) return invalid_client();
   const bool confidential = client->type == oauth::client_type::confidential;
   if (confidential != (method != client_auth_method::none)) return invalid_client();
   if (confidential && !service.authenticate(*client, secret)) return invalid_client();
-  return authenticated_client{*client, method};
+  return authenticated_client{std::move(client), method};
 }
 
 }  // namespace keyledger::services::http

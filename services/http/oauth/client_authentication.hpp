@@ -6,6 +6,7 @@
 // Exactly one method per request (2.3: "MUST NOT use more than one"); the secret is compared
 // in constant time as a keyed hash (client_service::authenticate).
 
+#include <memory>
 #include <string>
 
 #include "domain/oauth/client.hpp"
@@ -24,7 +25,8 @@ namespace keyledger::services::http {
 enum class client_auth_method { basic, post, none };
 
 struct authenticated_client {
-  domain::oauth::client_state client;
+  /// Never null; shared with the client view (immutable).
+  std::shared_ptr<const domain::oauth::client_state> client;
   client_auth_method method = client_auth_method::none;
 };
 

@@ -134,13 +134,13 @@ class client_endpoints {
 }  // namespace
 
 std::optional<oauth::client_state> client_endpoints::visible(const call& c) const {
-  auto found = oauth::valid_client_id(c.path_id) ? d_.clients.find(c.path_id) : std::nullopt;
+  auto found = oauth::valid_client_id(c.path_id) ? d_.clients.find(c.path_id) : nullptr;
   // Another workspace's client, or a deleted one, does not exist for the caller.
   if (!found || found->deleted || found->workspace_id != c.who->workspace_id) {
     answer(c, not_found());
     return std::nullopt;
   }
-  return found;
+  return *found;
 }
 
 void client_endpoints::list_clients(call& c) {

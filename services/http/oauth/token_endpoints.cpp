@@ -143,7 +143,7 @@ void token_endpoints::token(call& c) {
     // signature is loaded on this thread, once per rotation: one short read.)
     if (tokens.signs_without_io()) {
       try {
-        auto issued = tokens.client_credentials(client->client, form->get("scope"),
+        auto issued = tokens.client_credentials(*client->client, form->get("scope"),
                                                 form->get("resource"));
         return c.respond(issued ? token_response(issued.value()) : oauth_error(issued.error()));
       } catch (const std::exception& e) {
@@ -155,13 +155,13 @@ void token_endpoints::token(call& c) {
         [this, client = std::move(client->client), form = std::move(form.value())](std::size_t)
             -> domain::result<std::pair<http_response, std::uint64_t>, domain::problem> {
           auto issued =
-              d_.oauth.tokens.client_credentials(client, form.get("scope"), form.get("resource"));
+              d_.oauth.tokens.client_credentials(*client, form.get("scope"), form.get("resource"));
           if (!issued) return issued.error();
           return std::pair{token_response(issued.value()), std::uint64_t{0}};
         });
   }
   auto ctx = context_of(c);
-  ctx.actor = client->client.client_id;
+  ctx.actor = client->client->client_id;
   if (*grant_type == "authorization_code") {
     const auto code = form->get("code");
     if (!code) return c.respond(oauth_error(oauth_problem("invalid_request", "code is missing")));
@@ -170,7 +170,7 @@ void token_endpoints::token(call& c) {
                     code = *code, ctx](std::size_t worker)
                        -> domain::result<std::pair<http_response, std::uint64_t>, domain::problem> {
                      auto issued = d_.oauth.tokens.exchange_code(
-                         d_.store_for(worker), client, code, form.get("redirect_uri"),
+                         d_.store_for(worker), *client, code, form.get("redirect_uri"),
                          form.get("code_verifier"), form.get("resource"), ctx);
                      if (!issued) return refusal(issued.error());
                      return std::pair{token_response(issued.value()), issued->global_seq};
@@ -186,7 +186,7 @@ void token_endpoints::token(call& c) {
                     refresh = *refresh, ctx](std::size_t worker)
                        -> domain::result<std::pair<http_response, std::uint64_t>, domain::problem> {
                      auto issued =
-                         d_.oauth.tokens.refresh(d_.store_for(worker), client, refresh,
+                         d_.oauth.tokens.refresh(d_.store_for(worker), *client, refresh,
                                                  form.get("scope"), form.get("resource"), ctx);
                      if (!issued) return refusal(issued.error());
                      return std::pair{token_response(issued.value()), issued->global_seq};
@@ -218,8 +218,8 @@ void token_endpoints::introspect(call& c) {
   } else {
     auto client = authenticate_client(c.req, form.value(), d_.oauth.clients, d_.oauth.client_admin);
     if (!client) return c.respond(oauth_error(client.error()));
-    caller.client_id = client->client.client_id;
-    caller.workspace_id = client->client.workspace_id;
+    caller.client_id = client->client->client_id;
+    caller.workspace_id = client->client->workspace_id;
   }
   if (form->twice("token")) {
     return c.respond(
@@ -267,12 +267,12 @@ void token_endpoints::revoke(call& c) {
   const auto token = form->get("token");
   if (!token) return c.respond(oauth_error(oauth_problem("invalid_request", "token is missing")));
   auto ctx = context_of(c);
-  ctx.actor = client->client.client_id;
+  ctx.actor = client->client->client_id;
   // token_type_hint is only a hint (RFC 7009 2.1): the token says what it is.
   on_pool(c,
           [this, client = std::move(client->client), token = *token, ctx](std::size_t worker)
               -> domain::result<std::pair<http_response, std::uint64_t>, domain::problem> {
-            auto revoked = d_.oauth.tokens.revoke(d_.store_for(worker), client, token, ctx);
+            auto revoked = d_.oauth.tokens.revoke(d_.store_for(worker), *client, token, ctx);
             if (!revoked) return revoked.error();
             http_response r;
             r.status = 200;
