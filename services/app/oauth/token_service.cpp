@@ -97,7 +97,7 @@ std::string s256(std::string_view verifier) {
 }
 
 /// RFC 8707 at the token endpoint: the resource bound at authorization, or none.
-domain::result<std::string, problem> resource_for(const std::optional<std::string>& asked,
+domain::result<std::string, problem> resource_for(const std::optional<std::string_view>& asked,
                                                   const std::string& bound) {
   if (!asked) return bound;
   if (!oauth::valid_resource(*asked)) {
@@ -199,8 +199,8 @@ issued_tokens token_service::tokens_of(const oauth::client_state& client,
 }
 
 domain::result<issued_tokens, problem> token_service::client_credentials(
-    const oauth::client_state& client, const std::optional<std::string>& scope,
-    const std::optional<std::string>& resource) const {
+    const oauth::client_state& client, const std::optional<std::string_view>& scope,
+    const std::optional<std::string_view>& resource) const {
   if (!has_grant(client, oauth::grant_type::client_credentials)) {
     return oauth_problem("unauthorized_client", "The client may not use client_credentials");
   }
@@ -262,8 +262,8 @@ domain::result<std::uint64_t, problem> token_service::end_family(infra::event_st
 
 domain::result<issued_tokens, token_refusal> token_service::exchange_code(
     infra::event_store& store, const oauth::client_state& client, std::string_view code,
-    const std::optional<std::string>& redirect_uri, const std::optional<std::string>& code_verifier,
-    const std::optional<std::string>& resource, const request_context& ctx) const {
+    const std::optional<std::string_view>& redirect_uri, const std::optional<std::string_view>& code_verifier,
+    const std::optional<std::string_view>& resource, const request_context& ctx) const {
   if (!has_grant(client, oauth::grant_type::authorization_code)) {
     return refused(
         oauth_problem("unauthorized_client", "The client may not use authorization_code"));
@@ -334,7 +334,7 @@ domain::result<issued_tokens, token_refusal> token_service::exchange_code(
 
 domain::result<issued_tokens, token_refusal> token_service::refresh(
     infra::event_store& store, const oauth::client_state& client, std::string_view refresh_token,
-    const std::optional<std::string>& scope, const std::optional<std::string>& resource,
+    const std::optional<std::string_view>& scope, const std::optional<std::string_view>& resource,
     const request_context& ctx) const {
   if (!has_grant(client, oauth::grant_type::refresh_token)) {
     return refused(oauth_problem("unauthorized_client", "The client may not use refresh_token"));

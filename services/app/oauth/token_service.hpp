@@ -90,8 +90,8 @@ class token_service {
   /// absent: every allowed scope of the client in its workspace's catalog; present: each must
   /// be allowed and in the catalog (invalid_scope). Appends nothing.
   domain::result<issued_tokens, domain::problem> client_credentials(
-      const domain::oauth::client_state& client, const std::optional<std::string>& scope,
-      const std::optional<std::string>& resource) const;
+      const domain::oauth::client_state& client, const std::optional<std::string_view>& scope,
+      const std::optional<std::string_view>& resource) const;
 
   /// Whether client_credentials may run on an I/O thread now (signing needs no database).
   bool signs_without_io() const;
@@ -101,8 +101,8 @@ class token_service {
   /// (FamilyRevoked code_reused, its position in the refusal) and is invalid_grant.
   domain::result<issued_tokens, token_refusal> exchange_code(
       infra::event_store& store, const domain::oauth::client_state& client, std::string_view code,
-      const std::optional<std::string>& redirect_uri,
-      const std::optional<std::string>& code_verifier, const std::optional<std::string>& resource,
+      const std::optional<std::string_view>& redirect_uri,
+      const std::optional<std::string_view>& code_verifier, const std::optional<std::string_view>& resource,
       const request_context& ctx) const;
 
   /// RFC 6749 6 + RFC 9700 4.14.2: rotates the refresh token; a superseded one revokes the
@@ -111,8 +111,8 @@ class token_service {
   domain::result<issued_tokens, token_refusal> refresh(infra::event_store& store,
                                                        const domain::oauth::client_state& client,
                                                        std::string_view refresh_token,
-                                                       const std::optional<std::string>& scope,
-                                                       const std::optional<std::string>& resource,
+                                                       const std::optional<std::string_view>& scope,
+                                                       const std::optional<std::string_view>& resource,
                                                        const request_context& ctx) const;
 
   /// RFC 7009: a refresh token ends its family; an access token's jti joins the denylist until

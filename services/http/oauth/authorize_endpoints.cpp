@@ -304,7 +304,7 @@ void authorize_endpoints::consent(call& c) {
         {{"error", "access_denied"}, {"error_description", "the user denied the request"}},
         req.state, d_.oauth.settings.issuer));
   }
-  const auto workspace = form.get("workspace_id").value_or("");
+  const std::string workspace(form.get("workspace_id").value_or(""));
   d_.run.blocking(c, [this, respond = c.respond, req = std::move(req), session, workspace,
                       ctx = context_of(c), request_id = c.req.request_id](std::size_t worker) {
     const auto who = d_.users.authenticate_session(d_.people_for(worker), d_.directory, session);
@@ -326,11 +326,11 @@ void authorize_endpoints::login(call& c) {
   const auto& [form, query, req] = *posted;
   const auto client = d_.oauth.clients.find(req.client_id);
   const std::string client_name = client ? client->settings.name : "";
-  const std::string email = form.get("email").value_or("");
+  const std::string email(form.get("email").value_or(""));
   // The password is a secret from here on (wiped when done; never logged, never echoed).
-  auto password = std::make_shared<const infra::secret>(form.get("password").value_or(""));
+  auto password = std::make_shared<const infra::secret>(std::string(form.get("password").value_or("")));
   d_.run.blocking(
-      c, [this, respond = c.respond, query = query, sealed = form.get("interaction").value_or(""),
+      c, [this, respond = c.respond, query = query, sealed = std::string(form.get("interaction").value_or("")),
           email, password, client_name, origin = origin_of(req.redirect_uri),
           ip = c.client_ip_text](std::size_t worker) {
         // The session is for the person's first workspace; consent chooses the workspace.

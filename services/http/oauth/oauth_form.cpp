@@ -32,7 +32,7 @@ std::string percent_encode(std::string_view text) {
   return out;
 }
 
-std::optional<std::string> oauth_form::get(std::string_view name) const {
+std::optional<std::string_view> oauth_form::get(std::string_view name) const {
   for (const auto& [n, v] : fields) {
     if (n == name) return v;
   }

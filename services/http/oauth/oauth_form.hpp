@@ -24,7 +24,7 @@ struct oauth_form {
   /// The names given more than once (with a non-empty value).
   std::vector<std::string> duplicated;
 
-  std::optional<std::string> get(std::string_view name) const;
+  std::optional<std::string_view> get(std::string_view name) const;
   bool twice(std::string_view name) const;
 };
 

@@ -167,7 +167,7 @@ void token_endpoints::token(call& c) {
     if (!code) return c.respond(oauth_error(oauth_problem("invalid_request", "code is missing")));
     return on_pool(c,
                    [this, client = std::move(client->client), form = std::move(form.value()),
-                    code = *code, ctx](std::size_t worker)
+                    code = std::string(*code), ctx](std::size_t worker)
                        -> domain::result<std::pair<http_response, std::uint64_t>, domain::problem> {
                      auto issued = d_.oauth.tokens.exchange_code(
                          d_.store_for(worker), *client, code, form.get("redirect_uri"),
@@ -183,7 +183,7 @@ void token_endpoints::token(call& c) {
     }
     return on_pool(c,
                    [this, client = std::move(client->client), form = std::move(form.value()),
-                    refresh = *refresh, ctx](std::size_t worker)
+                    refresh = std::string(*refresh), ctx](std::size_t worker)
                        -> domain::result<std::pair<http_response, std::uint64_t>, domain::problem> {
                      auto issued =
                          d_.oauth.tokens.refresh(d_.store_for(worker), *client, refresh,
@@ -270,7 +270,7 @@ void token_endpoints::revoke(call& c) {
   ctx.actor = client->client->client_id;
   // token_type_hint is only a hint (RFC 7009 2.1): the token says what it is.
   on_pool(c,
-          [this, client = std::move(client->client), token = *token, ctx](std::size_t worker)
+          [this, client = std::move(client->client), token = std::string(*token), ctx](std::size_t worker)
               -> domain::result<std::pair<http_response, std::uint64_t>, domain::problem> {
             auto revoked = d_.oauth.tokens.revoke(d_.store_for(worker), *client, token, ctx);
             if (!revoked) return revoked.error();
