@@ -11,13 +11,12 @@ constexpr std::string_view base64_alphabet =
 
 // base64url without padding, or (padded) standard base64 with `alphabet` = base64_alphabet.
 template <class Byte>
-std::string encode(const Byte* data, std::size_t size,
-                   std::string_view alphabet = base64url_alphabet, bool pad = false) {
+void append_encoded(std::string& out, const Byte* data, std::size_t size,
+                    std::string_view alphabet = base64url_alphabet, bool pad = false) {
   const auto at = [data](std::size_t i) {
     return std::uint32_t{static_cast<std::uint8_t>(data[i])};
   };
-  std::string out;
-  out.reserve((size + 2) / 3 * 4);
+  out.reserve(out.size() + (size + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 3 <= size; i += 3) {
     const std::uint32_t v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
@@ -34,6 +33,13 @@ std::string encode(const Byte* data, std::size_t size,
     if (rest == 2) out.push_back(alphabet[(v >> 6) & 63]);
     if (pad) out.append(3 - rest, '=');
   }
+}
+
+template <class Byte>
+std::string encode(const Byte* data, std::size_t size,
+                   std::string_view alphabet = base64url_alphabet, bool pad = false) {
+  std::string out;
+  append_encoded(out, data, size, alphabet, pad);
   return out;
 }
 
@@ -73,6 +79,10 @@ std::string base64url_encode(std::span<const std::uint8_t> bytes) {
 }
 
 std::string base64url_encode(std::string_view bytes) { return encode(bytes.data(), bytes.size()); }
+
+void base64url_append(std::string& out, std::string_view bytes) {
+  append_encoded(out, bytes.data(), bytes.size());
+}
 
 std::string base64_encode(std::span<const std::uint8_t> bytes) {
   return encode(bytes.data(), bytes.size(), base64_alphabet, true);

@@ -42,6 +42,8 @@ int base64url_value(char c) noexcept;
 /// base64url without padding.
 std::string base64url_encode(std::span<const std::uint8_t> bytes);
 std::string base64url_encode(std::string_view bytes);
+/// base64url without padding, appended to `out`.
+void base64url_append(std::string& out, std::string_view bytes);
 
 /// Decodes base64url without padding. Strict: nullopt for any character outside the alphabet,
 /// an impossible length, or unused trailing bits that are not zero (so that every byte string

@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/sha.h>
 
 #include <array>
 #include <atomic>
@@ -249,6 +250,8 @@ struct es256_access {
   }
   static EVP_PKEY* handle(const es256_public_key& k) { return k.impl_->pkey.get(); }
   static EVP_PKEY* handle(const es256_key& k) { return k.impl_->pkey.get(); }
+  /// The 64-byte JOSE signature (r || s) of `signing_input` into `out`.
+  static void sign_into(const es256_key& key, std::string_view signing_input, unsigned char* out);
   /// This thread's signing context for the last key it signed with: EVP_PKEY_sign_init fetches
   /// the algorithm and takes OpenSSL's locks, which is most of the cost of one ES256 signature on
   /// OpenSSL 3.0; a context initialised once signs digest after digest.
@@ -399,29 +402,58 @@ es256_public_key es256_key::public_key() const {
   return es256_access::public_key(std::move(pkey));
 }
 
-std::string es256_key::sign(std::string_view signing_input) const {
+namespace {
+
+/// The 64-byte JOSE form of OpenSSL's DER ECDSA-Sig-Value (RFC 3279: a SEQUENCE of two
+/// positive INTEGERs; for P-256 at most 72 bytes, so every length is in short form). Each
+/// INTEGER is written right-aligned in 32 bytes. false for anything else (a negative or
+/// over-long integer, trailing bytes), which OpenSSL never writes.
+bool jose_signature_of_der(const unsigned char* der, std::size_t size, unsigned char* out) {
+  std::size_t at = 0;
+  if (size < 8 || der[at++] != 0x30 || der[at++] != size - 2) return false;
+  for (std::size_t part = 0; part < 2; ++part) {
+    if (at + 2 > size || der[at++] != 0x02) return false;
+    std::size_t length = der[at++];
+    if (length == 0 || at + length > size) return false;
+    const unsigned char* value = der + at;
+    at += length;
+    if ((value[0] & 0x80) != 0) return false;  // negative
+    if (length == coordinate_bytes + 1) {
+      // The leading zero of a value whose top bit is set.
+      if (value[0] != 0) return false;
+      ++value;
+      --length;
+    }
+    if (length > coordinate_bytes) return false;
+    unsigned char* field = out + part * coordinate_bytes;
+    std::memset(field, 0, coordinate_bytes - length);
+    std::memcpy(field + (coordinate_bytes - length), value, length);
+  }
+  return at == size;
+}
+
+}  // namespace
+
+void es256_access::sign_into(const es256_key& key, std::string_view signing_input,
+                             unsigned char* out) {
   // ECDSA signs the SHA-256 digest of the input (RFC 7518 3.4), on this thread's context.
-  const auto digest = sha256(signing_input);
-  EVP_PKEY_CTX* ctx = es256_access::signing_context(*this);
-  std::array<unsigned char, 80> der_bytes{};  // a P-256 DER signature is at most 72 bytes
-  std::size_t der_length = der_bytes.size();
-  if (EVP_PKEY_sign(ctx, der_bytes.data(), &der_length, digest.data(), digest.size()) != 1) {
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  SHA256(bytes(signing_input), signing_input.size(), digest.data());
+  EVP_PKEY_CTX* ctx = signing_context(key);
+  std::array<unsigned char, 80> der{};  // a P-256 DER signature is at most 72 bytes
+  std::size_t der_length = der.size();
+  if (EVP_PKEY_sign(ctx, der.data(), &der_length, digest.data(), digest.size()) != 1) {
     openssl_failure("ES256 signing failed");
   }
-  const std::string_view der(reinterpret_cast<const char*>(der_bytes.data()), der_length);
   // OpenSSL writes DER (SEQUENCE of two INTEGERs); JOSE wants r || s of fixed width.
-  const unsigned char* p = bytes(der);
-  const ecdsa_sig_ptr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_length)));
-  if (!sig) openssl_failure("ES256 signature not DER");
-  const BIGNUM* r = nullptr;
-  const BIGNUM* s = nullptr;
-  ECDSA_SIG_get0(sig.get(), &r, &s);
-  std::string out(signature_bytes, '\0');
-  auto* o = reinterpret_cast<unsigned char*>(out.data());
-  if (BN_bn2binpad(r, o, coordinate_bytes) != coordinate_bytes ||
-      BN_bn2binpad(s, o + coordinate_bytes, coordinate_bytes) != coordinate_bytes) {
-    openssl_failure("ES256 signature out of range");
+  if (!jose_signature_of_der(der.data(), der_length, out)) {
+    openssl_failure("ES256 signature not DER");
   }
+}
+
+std::string es256_key::sign(std::string_view signing_input) const {
+  std::string out(signature_bytes, '\0');
+  es256_access::sign_into(*this, signing_input, reinterpret_cast<unsigned char*>(out.data()));
   return out;
 }
 
@@ -436,12 +468,18 @@ std::string sign_compact(const es256_key& key, std::string_view kid, std::string
                          std::string_view payload) {
   json_writer header;
   header.begin_object().field("alg", es256).field("typ", typ).field("kid", kid).end_object();
-  std::string token = domain::base64url_encode(header.str());
+  const auto encoded = [](std::size_t n) { return (n * 4 + 2) / 3; };  // base64url, no padding
+  std::string token;
+  token.reserve(encoded(header.str().size()) + 1 + encoded(payload.size()) + 1 +
+                encoded(signature_bytes));
+  domain::base64url_append(token, header.str());
   token += '.';
-  token += domain::base64url_encode(payload);
-  const std::string signature = key.sign(token);
+  domain::base64url_append(token, payload);
+  std::array<unsigned char, signature_bytes> signature{};
+  es256_access::sign_into(key, token, signature.data());
   token += '.';
-  token += domain::base64url_encode(signature);
+  domain::base64url_append(
+      token, std::string_view(reinterpret_cast<const char*>(signature.data()), signature.size()));
   return token;
 }
 

@@ -105,7 +105,18 @@ std::optional<oauth::access_token_claims> decode_claims_object(const rj::Value& 
 }  // namespace
 
 std::string encode_claims(const oauth::access_token_claims& c) {
+  return encode_claims(claims_to_sign{c.issuer, c.subject, c.audience, c.client_id, c.scopes,
+                                      c.workspace_id, c.session_id, c.jti, c.issued_at,
+                                      c.expires_at});
+}
+
+std::string encode_claims(const claims_to_sign& c) {
   const auto iat = seconds_of(c.issued_at);
+  std::string scope;
+  for (const auto& s : c.scopes) {
+    if (!scope.empty()) scope += ' ';
+    scope += s;
+  }
   json_writer w;
   w.begin_object()
       .field("iss", c.issuer)
@@ -116,7 +127,7 @@ std::string encode_claims(const oauth::access_token_claims& c) {
       .field("iat", iat)
       .field("jti", c.jti)
       .field("client_id", c.client_id)
-      .field("scope", domain::join(c.scopes, " "))
+      .field("scope", scope)
       .field("workspace_id", c.workspace_id);
   if (!c.session_id.empty()) w.field("sid", c.session_id);
   w.end_object();

@@ -4,6 +4,7 @@
 // whole seconds) and the AccessTokenRevoked payload (the rules of infra/json/event_codec.hpp).
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,22 @@ namespace keyledger::infra {
 /// The claims in a fixed order: iss, sub, aud, exp, nbf (= iat), iat, jti, client_id, scope
 /// (space-delimited), workspace_id, then sid when set. Times are truncated to seconds.
 std::string encode_claims(const domain::oauth::access_token_claims& c);
+
+/// The same claims as views, for signing: a token is written from the client's and the
+/// grant's strings without copying them into an access_token_claims first.
+struct claims_to_sign {
+  std::string_view issuer;
+  std::string_view subject;
+  std::string_view audience;
+  std::string_view client_id;
+  std::span<const std::string> scopes;
+  std::string_view workspace_id;
+  std::string_view session_id;  ///< empty: no sid
+  std::string_view jti;
+  domain::timestamp issued_at{};
+  domain::timestamp expires_at{};
+};
+std::string encode_claims(const claims_to_sign& c);
 
 /// The claims of one of our tokens, strictly: every member above of the right type (sid
 /// optional), nbf equal to iat, nothing else. nullopt otherwise; never throws.

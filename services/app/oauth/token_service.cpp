@@ -163,20 +163,24 @@ std::optional<std::vector<std::string>> token_service::grantable_now(
   return out;
 }
 
-std::string token_service::sign_access_token(const oauth::client_state& client, std::string subject,
-                                             std::string workspace_id,
-                                             std::vector<std::string> scopes,
-                                             std::string session_id, const std::string& resource,
+std::string token_service::sign_access_token(const oauth::client_state& client,
+                                             std::string_view subject,
+                                             std::string_view workspace_id,
+                                             std::span<const std::string> scopes,
+                                             std::string_view session_id,
+                                             std::string_view resource,
                                              std::chrono::seconds& expires_in) const {
-  oauth::access_token_claims c;
+  const std::string jti =
+      domain::new_id(oauth::jti_tag, d_.identifiers != nullptr ? *d_.identifiers : d_.random);
+  infra::claims_to_sign c;
   c.issuer = d_.settings.issuer;
-  c.subject = std::move(subject);
-  c.audience = resource.empty() ? d_.settings.default_audience : resource;
+  c.subject = subject;
+  c.audience = resource.empty() ? std::string_view(d_.settings.default_audience) : resource;
   c.client_id = client.client_id;
-  c.scopes = std::move(scopes);
-  c.workspace_id = std::move(workspace_id);
-  c.session_id = std::move(session_id);
-  c.jti = domain::new_id(oauth::jti_tag, d_.identifiers != nullptr ? *d_.identifiers : d_.random);
+  c.scopes = scopes;
+  c.workspace_id = workspace_id;
+  c.session_id = session_id;
+  c.jti = jti;
   // NumericDate is whole seconds: the token lives from the current second.
   c.issued_at = std::chrono::floor<std::chrono::seconds>(d_.clock.now());
   expires_in = client.settings.access_token_lifetime;
@@ -190,8 +194,8 @@ issued_tokens token_service::tokens_of(const oauth::client_state& client,
                                        const std::string& family_id, const std::string& audience,
                                        infra::secret refresh, std::uint64_t global_seq) const {
   issued_tokens out;
-  out.scopes = scopes;
-  out.access_token = sign_access_token(client, grant.user_id, grant.workspace_id, std::move(scopes),
+  out.scopes = std::move(scopes);
+  out.access_token = sign_access_token(client, grant.user_id, grant.workspace_id, out.scopes,
                                        family_id, audience, out.expires_in);
   out.refresh_token = std::move(refresh);
   out.global_seq = global_seq;
@@ -228,7 +232,7 @@ domain::result<issued_tokens, problem> token_service::client_credentials(
     }
     std::sort(scopes.begin(), scopes.end());
   }
-  std::string audience;
+  std::string_view audience;
   if (resource) {
     if (!oauth::valid_resource(*resource)) {
       return oauth_problem("invalid_target", "resource must be an absolute URI without fragment");
@@ -236,9 +240,9 @@ domain::result<issued_tokens, problem> token_service::client_credentials(
     audience = *resource;
   }
   issued_tokens out;
-  out.scopes = scopes;
-  out.access_token = sign_access_token(client, client.client_id, client.workspace_id,
-                                       std::move(scopes), {}, audience, out.expires_in);
+  out.scopes = std::move(scopes);
+  out.access_token = sign_access_token(client, client.client_id, client.workspace_id, out.scopes,
+                                       {}, audience, out.expires_in);
   return out;
 }
 

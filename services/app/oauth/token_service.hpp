@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -130,9 +131,10 @@ class token_service {
                                                         std::string_view user_id,
                                                         std::string_view workspace_id) const;
   std::string mint_token(std::string_view prefix, std::string_view grant_id) const;
-  std::string sign_access_token(const domain::oauth::client_state& client, std::string subject,
-                                std::string workspace_id, std::vector<std::string> scopes,
-                                std::string session_id, const std::string& resource,
+  std::string sign_access_token(const domain::oauth::client_state& client,
+                                std::string_view subject, std::string_view workspace_id,
+                                std::span<const std::string> scopes, std::string_view session_id,
+                                std::string_view resource,
                                 std::chrono::seconds& expires_in) const;
   /// The answer to a code or refresh that appended: an access token for the grant's user and
   /// workspace, the new refresh token (if any) and the position appended.

@@ -123,6 +123,23 @@ TEST_F(jws_test, signatures_are_randomised_yet_each_verifies) {
   EXPECT_TRUE(verify(b).ok());
 }
 
+// OpenSSL's DER signature is turned into r || s by hand: an r or s with leading zero bytes
+// (shorter INTEGERs, one signature in ~128) and one with its top bit set (a 33-byte INTEGER, one
+// in two) must both land right-aligned in their 32 bytes. Thousands of signatures meet both.
+TEST_F(jws_test, every_signature_verifies_whatever_the_length_of_its_der_integers) {
+  constexpr int signatures = 3000;
+  int short_coordinates = 0;
+  for (int i = 0; i < signatures; ++i) {
+    const std::string input = "input-" + std::to_string(i);
+    const auto signature = key_.sign(input);
+    ASSERT_EQ(signature.size(), 64u);
+    ASSERT_TRUE(public_.verify(input, signature)) << "signature " << i;
+    short_coordinates += (signature[0] == '\0') + (signature[32] == '\0');
+  }
+  // About 23 expected; none would mean the case was never met.
+  EXPECT_GT(short_coordinates, 0);
+}
+
 TEST_F(jws_test, typ_matches_case_insensitively_and_with_the_application_prefix) {
   for (const char* typ : {"at+jwt", "AT+JWT", "application/at+jwt", "Application/AT+jwt"}) {
     EXPECT_TRUE(verify(sign_compact(key_, "sig_1", typ, payload)).ok()) << typ;
