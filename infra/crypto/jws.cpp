@@ -468,7 +468,8 @@ std::string sign_compact(const es256_key& key, std::string_view kid, std::string
                          std::string_view payload) {
   json_writer header;
   header.begin_object().field("alg", es256).field("typ", typ).field("kid", kid).end_object();
-  const auto encoded = [](std::size_t n) { return (n * 4 + 2) / 3; };  // base64url, no padding
+  // What base64url_append reserves for n bytes (the padded length: it writes no padding).
+  const auto encoded = [](std::size_t n) { return (n + 2) / 3 * 4; };
   std::string token;
   token.reserve(encoded(header.str().size()) + 1 + encoded(payload.size()) + 1 +
                 encoded(signature_bytes));
