@@ -59,11 +59,17 @@ std::optional<std::string> string_member(const rj::Value& obj, const char* name)
 std::optional<oauth::access_token_claims> decode_claims_object(const rj::Value& obj) {
   static constexpr std::string_view known[] = {
       "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "workspace_id", "sid"};
+  // Nothing but these, each at most once: a claims set with a duplicate member is refused
+  // (RFC 7519 4: names must be unique; RFC 7515 5.2's "reject" of the two choices), so no
+  // parser can read another value than the one we check here.
+  unsigned seen = 0;
   for (const auto& m : obj.GetObject()) {
     const std::string_view name(m.name.GetString(), m.name.GetStringLength());
-    if (std::find(std::begin(known), std::end(known), name) == std::end(known)) {
-      return std::nullopt;
-    }
+    const auto* at = std::find(std::begin(known), std::end(known), name);
+    if (at == std::end(known)) return std::nullopt;
+    const unsigned bit = 1u << (at - std::begin(known));
+    if ((seen & bit) != 0) return std::nullopt;
+    seen |= bit;
   }
   oauth::access_token_claims c;
   auto iss = string_member(obj, "iss");

@@ -27,6 +27,10 @@
 #   BENCH_PIN           1: wrk on CPU 0, every server on CPU 1 (taskset); 0: no pinning (default 1
 #                       with 2+ CPUs, as verify_bench.sh)
 #   BENCH_THREADS       I/O threads of keyledger and the empty server (default 1 pinned, else 2)
+#   BENCH_PIN_DB        1: with BENCH_PIN, the throwaway PostgreSQL (BENCH_PG_PIDFILE's postmaster
+#                       and every backend) on wrk's CPU too, so that a backend woken by one of
+#                       keyledger's background queries never runs on the server's CPU (as with
+#                       a database on its own machine); default 0
 #   BENCH_ALLOC_COUNTER the bench_alloc_counter.so to preload into keyledger (counts its
 #                       allocations per token and per introspection; unset: not counted)
 #
@@ -55,6 +59,12 @@ wrk_pin=()
 if [[ "$pin" == 1 ]]; then
   server_pin=(taskset -c 1)
   wrk_pin=(taskset -c 0)
+fi
+if [[ "$pin" == 1 && "${BENCH_PIN_DB:-0}" == 1 && -r "${BENCH_PG_PIDFILE:-}" ]]; then
+  pg_postmaster="$(head -n1 "$BENCH_PG_PIDFILE")"
+  for p in "$pg_postmaster" $(pgrep -P "$pg_postmaster" || true); do
+    taskset -a -p -c 0 "$p" >/dev/null 2>&1 || true
+  done
 fi
 io_threads="${BENCH_THREADS:-$([[ "$pin" == 1 ]] && echo 1 || echo 2)}"
 peer_src="${OAUTH_PEER_SRC:-/work/shared/peers/oidc-provider}"

@@ -65,6 +65,20 @@ TEST(token_codec, claims_that_are_not_exactly_ours_do_not_decode) {
   }
 }
 
+// A duplicate member: one parser would read the first, another the last; refused outright
+// (RFC 7519 4, RFC 7515 5.2), whichever member is repeated and whatever the values.
+TEST(token_codec, claims_with_a_duplicate_member_do_not_decode) {
+  const std::string good = encode_claims(claims());
+  const auto body = good.substr(0, good.size() - 1);  // without the closing brace
+  for (const auto* extra : {R"(,"sub":"usr_admin")", R"(,"sub":"usr_1")", R"(,"scope":"admin")",
+                            R"(,"exp":1900000000)", R"(,"iss":"https://auth.example")",
+                            R"(,"sid":"rtf_0123456789abcdefghijkl")"}) {
+    const std::string twice = body + extra + "}";
+    EXPECT_FALSE(decode_claims(twice)) << twice;
+  }
+  EXPECT_TRUE(decode_claims(good));
+}
+
 // Found by tests/fuzz event_codecs (corpus/event_codecs/regression_claims_exp_overflow): a huge
 // "exp" overflowed when made microseconds (UB). NumericDates beyond 9999 or before 1970 do not
 // decode.
