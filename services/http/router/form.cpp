@@ -34,7 +34,8 @@ domain::result<form_fields, domain::problem> parse_form(std::string_view text,
                                                         std::size_t max_fields) {
   using domain::problem;
   const bool query = source == form_source::query;
-  const std::string noun = query ? "query parameter " : "form field ";
+  // A view: the text is made only for an error (every request parses its query).
+  const std::string_view noun = query ? "query parameter " : "form field ";
   form_fields out;
   while (!text.empty()) {
     const auto end = std::min(text.find('&'), text.size());
@@ -51,17 +52,19 @@ domain::result<form_fields, domain::problem> parse_form(std::string_view text,
     }
     if (std::find(known.begin(), known.end(), *name) == known.end()) {
       return problem{domain::problem_kind::invalid, "UNKNOWN_FIELD", "",
-                     "unknown " + noun + domain::echoable_name(*name)};
+                     "unknown " + std::string(noun) + domain::echoable_name(*name)};
     }
     for (const auto& [seen, unused] : out) {
       if (seen == *name) {
-        return problem::invalid(*name, noun + domain::echoable_name(*name) + " is given more than once");
+        return problem::invalid(*name, std::string(noun) + domain::echoable_name(*name) +
+                                           " is given more than once");
       }
     }
     const bool control = std::any_of(value->begin(), value->end(),
                                      [](unsigned char ch) { return ch < 0x20 || ch == 0x7F; });
     if (control) {
-      return problem::invalid(*name, noun + domain::echoable_name(*name) + " contains control characters");
+      return problem::invalid(*name, std::string(noun) + domain::echoable_name(*name) +
+                                         " contains control characters");
     }
     if (out.size() >= max_fields) {
       return problem::invalid("", query ? "too many query parameters" : "too many form fields");
