@@ -230,6 +230,8 @@ void identifier_random_source::fill(std::span<std::uint8_t> out) {
   constexpr std::size_t block_size = 256;
   constexpr std::size_t direct_above = 64;
   if (out.size() > direct_above) return openssl_random_source{}.fill(out);
+  // An empty span may have a null data(): memcpy's arguments must not be null (UBSan).
+  if (out.empty()) return;
   struct block {
     std::array<std::uint8_t, block_size> bytes{};
     std::size_t used = block_size;
