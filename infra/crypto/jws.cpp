@@ -9,7 +9,6 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
-#include <openssl/sha.h>
 
 #include <array>
 #include <atomic>
@@ -437,8 +436,7 @@ bool jose_signature_of_der(const unsigned char* der, std::size_t size, unsigned 
 void es256_access::sign_into(const es256_key& key, std::string_view signing_input,
                              unsigned char* out) {
   // ECDSA signs the SHA-256 digest of the input (RFC 7518 3.4), on this thread's context.
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(bytes(signing_input), signing_input.size(), digest.data());
+  const auto digest = sha256(signing_input);
   EVP_PKEY_CTX* ctx = signing_context(key);
   std::array<unsigned char, 80> der{};  // a P-256 DER signature is at most 72 bytes
   std::size_t der_length = der.size();
