@@ -210,6 +210,10 @@ std::string_view event_type(const api_key_event& e) noexcept {
       e);
 }
 
+bool is_notice(const api_key_event& e) noexcept {
+  return std::holds_alternative<key_expiry_approaching>(e);
+}
+
 std::string_view to_string(key_status s) noexcept {
   switch (s) {
     case key_status::active:

@@ -126,6 +126,11 @@ using api_key_event = std::variant<key_created, key_updated, key_disabled, key_e
 /// The stable type name stored in the event log.
 std::string_view event_type(const api_key_event& e) noexcept;
 
+/// True for an event that only records a notice (KeyExpiryApproaching): no command's decision
+/// depends on it, so a person's command that lost its append to notices alone is decided again
+/// on the newer state rather than refused with a conflict.
+bool is_notice(const api_key_event& e) noexcept;
+
 // ---- state --------------------------------------------------------------------------------
 
 /// What a key is at one instant. Precedence: revoked > expired > disabled > active.

@@ -21,18 +21,57 @@ domain::api_key_state load_key(infra::event_store& store, std::string_view key_i
                                             infra::decode_api_key_event);
 }
 
+/// How often a person's key command is decided when only notices keep getting in its way.
+constexpr int notice_attempts = 3;
+
+/// True when every event of the key's stream after `version` is a notice (domain::is_notice).
+bool only_notices_after(infra::event_store& store, std::string_view key_id, std::uint64_t version) {
+  for (const auto& recorded : store.read_stream(domain::key_stream_id(key_id))) {
+    if (recorded.version <= version) continue;
+    auto event = infra::decode_api_key_event(recorded.type, recorded.payload);
+    if (!event || !domain::is_notice(*event)) return false;
+  }
+  return true;
+}
+
+/// Runs `once(loaded_version)`, which loads the key (writing the version it loaded), decides and
+/// appends, and runs it again when its append conflicted with notices alone: a background job's
+/// expiry warning between a person's load and append is no reason to refuse the person. A
+/// conflict with any other event (another person's command, an expiry, a leak) propagates, so
+/// of two concurrent commands on one key one still wins and the other is refused.
+template <class Once>
+auto deciding_past_notices(infra::event_store& store, std::string_view key_id, Once&& once) {
+  for (int attempt = 1;; ++attempt) {
+    std::uint64_t loaded_version = 0;
+    try {
+      return once(loaded_version);
+    } catch (const infra::error& e) {
+      if (e.code() != infra::errc::conflict || attempt == notice_attempts ||
+          !only_notices_after(store, key_id, loaded_version)) {
+        throw;
+      }
+    }
+  }
+}
+
 /// A key command through the executor; a key of another workspace is, to this caller, a key
 /// that does not exist.
 domain::result<executed<domain::api_key_state>, domain::rejection> execute_on_key(
     infra::event_store& store, std::string_view key_id, std::string_view workspace_id,
     const domain::api_key_command& command, const request_context& ctx,
     domain::random_source& random, domain::timestamp now) {
-  auto state = load_key(store, key_id);
-  if (state.exists && state.workspace_id != workspace_id) return domain::rejection::key_not_found;
-  return execute(
-      store, domain::key_stream_id(key_id), std::move(state),
-      [&command](const domain::api_key_state& s) { return domain::decide(s, command); }, ctx,
-      random, now);
+  return deciding_past_notices(store, key_id, [&](std::uint64_t& loaded_version) {
+    auto state = load_key(store, key_id);
+    loaded_version = state.version;
+    using outcome = domain::result<executed<domain::api_key_state>, domain::rejection>;
+    if (state.exists && state.workspace_id != workspace_id) {
+      return outcome(domain::rejection::key_not_found);
+    }
+    return execute(
+        store, domain::key_stream_id(key_id), std::move(state),
+        [&command](const domain::api_key_state& s) { return domain::decide(s, command); }, ctx,
+        random, now);
+  });
 }
 
 /// A fresh secret with its keyed hash and visible start.
@@ -124,7 +163,19 @@ domain::result<rotated_key, domain::rejection> key_service::rotate(
     std::string_view key_prefix, const domain::key_policy& policy,
     std::chrono::seconds grace_period, const request_context& ctx) const {
   const auto now = clock_.now();
+  return deciding_past_notices(store, key_id, [&](std::uint64_t& loaded_version) {
+    return rotate_once(store, key_id, workspace_id, key_prefix, policy, grace_period, ctx, now,
+                       loaded_version);
+  });
+}
+
+domain::result<rotated_key, domain::rejection> key_service::rotate_once(
+    infra::event_store& store, std::string_view key_id, std::string_view workspace_id,
+    std::string_view key_prefix, const domain::key_policy& policy,
+    std::chrono::seconds grace_period, const request_context& ctx, domain::timestamp now,
+    std::uint64_t& loaded_version) const {
   auto old_key = load_key(store, key_id);
+  loaded_version = old_key.version;
   if (!old_key.exists || old_key.workspace_id != workspace_id) {
     return domain::rejection::key_not_found;
   }

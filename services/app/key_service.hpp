@@ -103,6 +103,9 @@ class key_service {
                                                         const request_context& ctx) const;
 
   /// Rotation: KeyRotated (old) + KeyCreated (new) in one transaction (event_store::append_all).
+  /// Like update and revoke: when the append conflicts with notices alone (an expiry warning
+  /// appended by a background job, domain::is_notice) the command is decided again on the newer
+  /// state; any other conflict propagates as errc::conflict (of two people, one wins).
   domain::result<rotated_key, domain::rejection> rotate(
       infra::event_store& store, std::string_view key_id, std::string_view workspace_id,
       std::string_view key_prefix, const domain::key_policy& policy,
@@ -136,6 +139,13 @@ class key_service {
                                                         const request_context& ctx) const;
 
  private:
+  /// One load-decide-append of rotate; `loaded_version` is the version it decided on.
+  domain::result<rotated_key, domain::rejection> rotate_once(
+      infra::event_store& store, std::string_view key_id, std::string_view workspace_id,
+      std::string_view key_prefix, const domain::key_policy& policy,
+      std::chrono::seconds grace_period, const request_context& ctx, domain::timestamp now,
+      std::uint64_t& loaded_version) const;
+
   const infra::hmac_key_hasher& hasher_;
   domain::random_source& random_;
   const domain::clock& clock_;

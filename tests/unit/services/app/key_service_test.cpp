@@ -384,6 +384,82 @@ TEST_F(key_service_test, given_a_concurrent_change_when_revoking_then_conflict_n
   EXPECT_EQ(events_of_type("KeyRevoked"), 0u);
 }
 
+TEST_F(key_service_test, given_an_expiry_warning_between_load_and_append_then_rotation_succeeds) {
+  auto ws = bootstrap("acme");
+  auto in = input(ws, "warned");
+  in.expiry.expires_in_days = 10;  // inside the 14-day warning window
+  auto k = service_.create(store_, in, ctx_);
+  ASSERT_TRUE(k.ok());
+  // The expiry job appends its warning after the rotation loaded the key.
+  interleaving_store racing(store_);
+  racing.interleave = [&] { EXPECT_EQ(service_.record_expiry(store_, k->state.key_id), 1u); };
+  auto rotated =
+      service_.rotate(racing, k->state.key_id, ws.workspace.workspace_id, ws.workspace.key_prefix,
+                      ws.workspace.policy, std::chrono::seconds(60), ctx_);
+  ASSERT_TRUE(rotated.ok());
+  EXPECT_EQ(events_of_type("KeyExpiryApproaching"), 1u);
+  EXPECT_EQ(events_of_type("KeyRotated"), 1u);
+  const auto old_key = service_.load(store_, k->state.key_id);
+  EXPECT_EQ(old_key.rotated_to, rotated->new_key.state.key_id);
+  // Decided on the warned state: the warning is kept, and the grace never outlives the key.
+  EXPECT_TRUE(old_key.expiry_warned_for.has_value());
+  EXPECT_LE(*old_key.expires_at, *k->state.expires_at);
+}
+
+TEST_F(key_service_test,
+       given_an_expiry_warning_between_load_and_append_then_update_and_revoke_succeed) {
+  auto ws = bootstrap("acme");
+  auto in = input(ws, "warned");
+  in.expiry.expires_in_days = 10;
+  auto k = service_.create(store_, in, ctx_);
+  ASSERT_TRUE(k.ok());
+  const auto& id = k->state.key_id;
+
+  interleaving_store racing(store_);
+  racing.interleave = [&] { EXPECT_EQ(service_.record_expiry(store_, id), 1u); };
+  update_key_input patch;
+  patch.name = "renamed";
+  auto changed =
+      service_.update(racing, id, ws.workspace.workspace_id, ws.workspace.policy, patch, ctx_);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(changed->state.name, "renamed");
+
+  clock_.advance(std::chrono::days(9) + std::chrono::hours(1));  // the 1-day warning is due
+  racing.interleave = [&] { EXPECT_EQ(service_.record_expiry(store_, id), 1u); };
+  auto revoked = service_.revoke(racing, id, ws.workspace.workspace_id, ctx_);
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_EQ(events_of_type("KeyExpiryApproaching"), 2u);
+  EXPECT_EQ(events_of_type("KeyRevoked"), 1u);
+  EXPECT_EQ(service_.load(store_, id).status_at(clock_.now()), domain::key_status::revoked);
+}
+
+TEST_F(key_service_test,
+       given_a_warning_and_a_person_change_between_load_and_append_then_conflict) {
+  auto ws = bootstrap("acme");
+  auto in = input(ws, "contested");
+  in.expiry.expires_in_days = 10;
+  auto k = service_.create(store_, in, ctx_);
+  ASSERT_TRUE(k.ok());
+  const auto& id = k->state.key_id;
+  interleaving_store racing(store_);
+  racing.interleave = [&] {
+    EXPECT_EQ(service_.record_expiry(store_, id), 1u);
+    update_key_input patch;
+    patch.enabled = false;
+    ASSERT_TRUE(
+        service_.update(store_, id, ws.workspace.workspace_id, ws.workspace.policy, patch, ctx_)
+            .ok());
+  };
+  try {
+    (void)service_.rotate(racing, id, ws.workspace.workspace_id, ws.workspace.key_prefix,
+                          ws.workspace.policy, std::chrono::seconds(60), ctx_);
+    FAIL() << "a person's change in between must still refuse the rotation";
+  } catch (const infra::error& e) {
+    EXPECT_EQ(e.code(), infra::errc::conflict);
+  }
+  EXPECT_EQ(events_of_type("KeyRotated"), 0u);
+}
+
 TEST_F(key_service_test, given_an_expiring_key_then_warning_and_expiry_are_recorded_once_each) {
   auto ws = bootstrap("acme");
   auto in = input(ws, "short");
