@@ -136,8 +136,8 @@ std::set<std::string> chain_in_view(std::string_view key_id, const active_key_vi
     const auto entry = view.find_by_id(todo.back());
     todo.pop_back();
     if (!entry) continue;
-    for (const auto* next : {&entry->state.rotated_from, &entry->state.rotated_to}) {
-      if (!next->empty() && ids.insert(*next).second) todo.push_back(*next);
+    for (const std::string_view next : {entry->rotated_from(), entry->rotated_to()}) {
+      if (!next.empty() && ids.emplace(next).second) todo.emplace_back(next);
     }
   }
   return ids;
@@ -246,7 +246,7 @@ key_history load_key_history(infra::event_store& store, std::string_view key_id,
     entry.metadata = infra::decode_metadata(e.metadata).value_or(infra::event_metadata{});
     if (entry.metadata.actor.starts_with("key_")) {
       if (const auto acting = view.find_by_id(entry.metadata.actor)) {
-        entry.acting_for = acting->state.owner_user_id;
+        entry.acting_for = acting->owner_user_id();
       }
     }
     const auto who = actor_phrase(entry.metadata.actor, entry.acting_for);

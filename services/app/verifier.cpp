@@ -81,10 +81,10 @@ verify_code check_key(const key_entry& key, const verify_request& request,
       break;
   }
   // Exact match: a test key never passes a check that requires live (nor the reverse).
-  if (request.env && key.state.env != *request.env) return verify_code::wrong_environment;
-  if (!key.allowed_cidrs.empty()) {
+  if (request.env && key.env() != *request.env) return verify_code::wrong_environment;
+  if (!key.allowed_cidrs().empty()) {
     // An unknown client address cannot be shown to be inside the allowed networks: refuse.
-    if (!request.ip || !domain::ip_allowed(key.allowed_cidrs, *request.ip)) {
+    if (!request.ip || !domain::ip_allowed(key.allowed_cidrs(), *request.ip)) {
       return verify_code::forbidden_ip;
     }
   }
@@ -135,9 +135,9 @@ verify_result verifier::verify(const verify_request& request) const {
 
   const key_entry& key = *result.key;
   result.code = check_key(key, request, now);
-  if (result.code == verify_code::valid && key.state.limit) {
+  if (result.code == verify_code::valid && key.limit()) {
     // Last, so that a request refused for any other reason never uses up the limit.
-    result.retry_after = limiter_.try_acquire(key.key_id(), *key.state.limit, now);
+    result.retry_after = limiter_.try_acquire(key.key_id(), *key.limit(), now);
     if (result.retry_after.count() > 0) result.code = verify_code::rate_limited;
   }
 
@@ -146,7 +146,7 @@ verify_result verifier::verify(const verify_request& request) const {
     const std::string ip = request.ip ? domain::to_string(*request.ip) : std::string();
     const usage_recorder::use_ref use{key.key_id(),      key.workspace_id(),
                                       ip,                to_string(result.code),
-                                      micros(now),       !key.state.off_the_record};
+                                      micros(now),       !key.off_the_record()};
     if (result.code != verify_code::valid) {
       usage_.record_failure(use.workspace_id, use.ip, use.code, use.at_us);
     }

@@ -62,7 +62,7 @@ std::string key_json(const key_entry& k, domain::timestamp as_of) {
   infra::json_writer w;
   w.begin_object();
   // Last use is telemetry, never in the log: null, as the API answers for the past.
-  write_key_fields(w, k.state, {k.effective_scopes, k.owner_removed}, as_of, nullptr);
+  write_key_fields(w, k.state(), {k.effective_scopes(), k.owner_removed()}, as_of, nullptr);
   w.end_object();
   return w.take();
 }

@@ -70,24 +70,6 @@ std::optional<list_cursor> decode_cursor(std::string_view text) {
   return list_cursor{domain::timestamp(std::chrono::microseconds(p->at)), std::move(p->id)};
 }
 
-bool key_entry::has_scope(std::string_view scope) const noexcept {
-  return std::find(effective_scopes.begin(), effective_scopes.end(), scope) !=
-         effective_scopes.end();
-}
-
-domain::key_status key_entry::status_at(domain::timestamp now) const noexcept {
-  const auto s = state.status_at(now);
-  return s == domain::key_status::active && owner_removed ? domain::key_status::disabled : s;
-}
-
-std::size_t active_key_view::digest_hash::operator()(const infra::sha256_digest& d) const noexcept {
-  // An HMAC output is uniform and unpredictable without the server secret, so its first
-  // bytes are already a good, flood-resistant hash.
-  std::size_t h;
-  std::memcpy(&h, d.data(), sizeof h);
-  return h;
-}
-
 std::size_t active_key_view::string_hash::operator()(std::string_view s) const noexcept {
   return std::hash<std::string_view>{}(s);
 }
@@ -112,59 +94,156 @@ void active_key_view::apply(const infra::recorded_event& e) {
   waiters_.applied(e.global_seq);
 }
 
+namespace {
+
+// The interning key of a profile: every member, each string length-prefixed so that no two
+// different profiles share a key. The parsed CIDRs follow from their text.
+void put(std::string& out, std::string_view s) {
+  const auto n = static_cast<std::uint32_t>(s.size());
+  out.append(reinterpret_cast<const char*>(&n), sizeof n);
+  out.append(s);
+}
+
+void put_list(std::string& out, const std::vector<std::string>& list) {
+  const auto n = static_cast<std::uint32_t>(list.size());
+  out.append(reinterpret_cast<const char*>(&n), sizeof n);
+  for (const auto& s : list) put(out, s);
+}
+
+std::string profile_key(const key_profile& p) {
+  std::string key;
+  key.reserve(192);
+  put(key, p.workspace_id);
+  put(key, p.owner_user_id);
+  put_list(key, p.scopes);
+  put_list(key, p.effective_scopes);
+  put_list(key, p.allowed_cidr_texts);
+  std::array<char, 11> tail{};
+  if (p.limit) {
+    tail[0] = 1;
+    std::memcpy(&tail[1], &p.limit->limit, 4);
+    std::memcpy(&tail[5], &p.limit->window_seconds, 4);
+  }
+  tail[9] = p.owner_role ? char(1 + static_cast<int>(*p.owner_role)) : char(0);
+  tail[10] = p.owner_removed ? 1 : 0;
+  key.append(tail.data(), tail.size());
+  return key;
+}
+
+std::size_t id_hash(std::string_view id) noexcept { return std::hash<std::string_view>{}(id); }
+
+std::size_t digest_bits(const infra::sha256_digest& d) noexcept {
+  // An HMAC output is uniform and unpredictable without the server secret, so its first
+  // bytes are already a good, flood-resistant hash.
+  std::size_t h;
+  std::memcpy(&h, d.data(), sizeof h);
+  return h;
+}
+
+// The list order, oldest first: (created_at, key_id) ascending, as list_cursor compares.
+bool older(const key_entry& a, domain::timestamp created_at, std::string_view key_id) noexcept {
+  if (a.created_at() != created_at) return a.created_at() < created_at;
+  return a.key_id() < key_id;
+}
+
+}  // namespace
+
+std::shared_ptr<const key_profile> active_key_view::profile_for(key_profile wanted) {
+  std::string key = profile_key(wanted);
+  // Only this (single) writer changes profiles_, so it may look without the lock.
+  if (auto it = profiles_.find(key); it != profiles_.end()) return it->second;
+  wanted.allowed_cidrs.reserve(wanted.allowed_cidr_texts.size());
+  for (const auto& text : wanted.allowed_cidr_texts) {
+    // Dropping an unreadable CIDR would widen the key's reach (an empty list allows every
+    // address), so the whole event is refused instead.
+    auto parsed = domain::parse_cidr(text);
+    if (!parsed) return nullptr;
+    wanted.allowed_cidrs.push_back(*parsed);
+  }
+  auto profile = std::make_shared<const key_profile>(std::move(wanted));
+  std::unique_lock lock(mutex_);
+  profiles_.emplace(std::move(key), profile);
+  return profile;
+}
+
+std::optional<std::uint32_t> active_key_view::position_of_id(std::string_view key_id) const {
+  return by_id_.find(id_hash(key_id),
+                     [&](std::uint32_t p) { return entries_[p]->key_id() == key_id; });
+}
+
 bool active_key_view::apply_key_event(const domain::api_key_event& event) {
   const std::string& key_id = key_id_of(event);
   const bool creation = std::holds_alternative<domain::key_created>(event);
 
-  // Only this (single) writer changes the maps, so the entry read here stays current while
-  // the new one is built outside the exclusive lock. A creation is not looked up first: its
-  // insertion below finds a second KeyCreated (one probe of a million-key map instead of two).
-  std::shared_ptr<const key_entry> current = creation ? nullptr : find_by_id(key_id);
-  if (!creation && current == nullptr) return false;  // no KeyCreated
-
-  auto next = std::make_shared<key_entry>();
-  next->state = domain::evolve(current ? current->state : domain::api_key_state{}, event);
-  if (!next->state.exists || next->state.key_id != key_id) return false;
-  // Scopes may have changed (KeyUpdated), and a new key needs its owner's reach.
-  resolve_owner(*next);
-  next->allowed_cidrs.reserve(next->state.allowed_cidrs.size());
-  for (const auto& text : next->state.allowed_cidrs) {
-    // Dropping an unreadable CIDR would widen the key's reach (an empty list allows every
-    // address), so the whole event is refused instead.
-    auto parsed = domain::parse_cidr(text);
-    if (!parsed) return false;
-    next->allowed_cidrs.push_back(*parsed);
+  // Only this (single) writer changes the entries and tables, so the entry read here stays
+  // current while the new one is built outside the exclusive lock. A creation is not looked up
+  // first: its insertion below finds a second KeyCreated (one probe instead of two).
+  std::optional<std::uint32_t> position;
+  std::shared_ptr<const key_entry> current;
+  if (!creation) {
+    position = position_of_id(key_id);
+    if (!position) return false;  // no KeyCreated
+    current = entries_[*position];
   }
+
+  const domain::api_key_state state =
+      domain::evolve(current ? current->state() : domain::api_key_state{}, event);
+  if (!state.exists || state.key_id != key_id) return false;
   infra::sha256_digest digest{};
-  if (!infra::from_hex(next->state.key_hash, digest) || next->state.key_hash.size() != 64) {
-    return false;
-  }
-  if (current && current->state.key_hash != next->state.key_hash) return false;
+  if (state.key_hash.size() != 64 || !infra::from_hex(state.key_hash, digest)) return false;
+  if (current && current->digest() != digest) return false;
 
-  std::shared_ptr<const key_entry> published = std::move(next);
-  const list_cursor position{published->state.created_at, key_id};
+  // Scopes may have changed (KeyUpdated), and a new key needs its owner's reach.
+  key_profile wanted;
+  wanted.workspace_id = state.workspace_id;
+  wanted.owner_user_id = state.owner_user_id;
+  wanted.scopes = state.scopes;
+  wanted.allowed_cidr_texts = state.allowed_cidrs;
+  wanted.limit = state.limit;
+  resolve_owner(wanted);
+  auto profile = profile_for(std::move(wanted));
+  if (!profile) return false;  // an unreadable CIDR
+  auto published = std::make_shared<const key_entry>(state, std::move(profile), digest);
+
+  if (!creation) {
+    std::unique_lock lock(mutex_);
+    // The digest, the workspace and created_at never change, so neither do the indexes.
+    entries_[*position] = std::move(published);
+    return true;
+  }
   {
     std::unique_lock lock(mutex_);
-    if (creation) {
-      if (!by_id_.try_emplace(key_id, published).second) return false;  // a second KeyCreated
-    } else {
-      by_id_[key_id] = published;
+    const auto at = static_cast<std::uint32_t>(entries_.size());
+    entries_.push_back(published);
+    const auto id_of = [&](std::uint32_t p) { return id_hash(entries_[p]->key_id()); };
+    if (!by_id_.insert(
+            id_hash(key_id), at, [&](std::uint32_t p) { return entries_[p]->key_id() == key_id; },
+            id_of)) {
+      entries_.pop_back();  // a second KeyCreated
+      return false;
     }
-    by_hash_[digest] = published;
-    auto& ordered = by_workspace_[published->state.workspace_id];
-    if (creation) {
-      // Keys arrive in log order, so a new key is nearly always the workspace's newest: with
-      // begin() as the hint the insertion is constant time instead of a walk down a tree of
-      // 100k nodes (the biggest single cost of a rebuild, docs/performance.md). A key created
-      // with an older clock reading still lands in its place.
-      ordered.emplace_hint(ordered.begin(), position, published);
+    const auto same_digest = [&](std::uint32_t p) { return entries_[p]->digest() == digest; };
+    const auto digest_of = [&](std::uint32_t p) { return digest_bits(entries_[p]->digest()); };
+    // A second key with the same hash takes the hash over (as the map's assignment did).
+    by_hash_.erase(digest_bits(digest), same_digest);
+    by_hash_.insert(digest_bits(digest), at, same_digest, digest_of);
+
+    auto& ordered = by_workspace_[published->workspace_id()];
+    // Keys arrive in log order, so a new key is nearly always the workspace's newest and is
+    // appended; a key created with an older clock reading still lands in its place.
+    if (ordered.empty() || older(*entries_[ordered.back()], state.created_at, key_id)) {
+      ordered.push_back(at);
     } else {
-      ordered[position] = published;
+      const auto place =
+          std::lower_bound(ordered.begin(), ordered.end(), at, [&](std::uint32_t p, std::uint32_t) {
+            return older(*entries_[p], state.created_at, key_id);
+          });
+      ordered.insert(place, at);
     }
   }
   // The owner never changes after creation, so each key is counted once.
-  if (creation && !published->state.owner_user_id.empty()) {
-    ++people_[published->state.workspace_id].key_count_by_owner[published->state.owner_user_id];
+  if (!published->owner_user_id().empty()) {
+    ++people_[published->workspace_id()].key_count_by_owner[published->owner_user_id()];
   }
   return true;
 }
@@ -223,34 +302,33 @@ bool active_key_view::apply_workspace_event(const infra::recorded_event& r,
   return true;
 }
 
-void active_key_view::resolve_owner(key_entry& entry) const {
-  const auto& s = entry.state;
-  if (s.owner_user_id.empty()) {
+void active_key_view::resolve_owner(key_profile& p) const {
+  if (p.owner_user_id.empty()) {
     // Keys from before owners existed keep exactly the reach they were created with.
-    entry.effective_scopes = s.scopes;
-    entry.owner_role.reset();
-    entry.owner_removed = false;
+    p.effective_scopes = p.scopes;
+    p.owner_role.reset();
+    p.owner_removed = false;
     return;
   }
   std::optional<domain::role> role;
-  if (auto p = people_.find(s.workspace_id); p != people_.end()) {
-    if (auto m = p->second.roles.find(s.owner_user_id); m != p->second.roles.end()) {
+  if (auto people = people_.find(p.workspace_id); people != people_.end()) {
+    if (auto m = people->second.roles.find(p.owner_user_id); m != people->second.roles.end()) {
       role = m->second;
     }
   }
   // The writer is the only one changing workspaces_, so it may read it without the lock.
   static const std::vector<std::string> no_catalog;
-  const auto w = workspaces_.find(s.workspace_id);
+  const auto w = workspaces_.find(p.workspace_id);
   const auto& catalog = w == workspaces_.end() ? no_catalog : w->second.scope_catalog;
-  entry.effective_scopes = domain::effective_scopes(s.scopes, role, catalog);
-  entry.owner_role = role;
-  entry.owner_removed = !role.has_value();
+  p.effective_scopes = domain::effective_scopes(p.scopes, role, catalog);
+  p.owner_role = role;
+  p.owner_removed = !role.has_value();
 }
 
 std::vector<std::shared_ptr<const key_entry>> active_key_view::keys_of(
     std::string_view workspace_id, std::string_view owner_user_id) const {
   std::vector<std::shared_ptr<const key_entry>> out;
-  // Writer only: the maps read here change only on this thread. An owner's keys are found by a
+  // Writer only: what is read here changes only on this thread. An owner's keys are found by a
   // walk through the workspace's keys rather than kept in an index of their own, which cost
   // every key a copy of its id (about 100 bytes a key, docs/performance.md "A million keys").
   // Only owners who have keys are walked for: a new member's invitation costs nothing, and a
@@ -267,8 +345,9 @@ std::vector<std::shared_ptr<const key_entry>> active_key_view::keys_of(
   const auto ws = by_workspace_.find(workspace_id);
   if (ws == by_workspace_.end()) return out;
   if (owner_user_id.empty()) out.reserve(ws->second.size());
-  for (const auto& [position, entry] : ws->second) {
-    const auto& owner = entry->state.owner_user_id;
+  for (auto it = ws->second.rbegin(); it != ws->second.rend(); ++it) {
+    const auto& entry = entries_[*it];
+    const auto& owner = entry->owner_user_id();
     // An ownerless key's reach depends on neither roles nor the catalog.
     if (owner.empty()) continue;
     if (owner_user_id.empty()) {
@@ -282,44 +361,44 @@ std::vector<std::shared_ptr<const key_entry>> active_key_view::keys_of(
 }
 
 void active_key_view::republish(const std::vector<std::shared_ptr<const key_entry>>& entries) {
-  struct replacement {
-    infra::sha256_digest digest;
-    std::shared_ptr<const key_entry> entry;
-  };
-  std::vector<replacement> changed;
+  // Keys share profiles, so each profile is resolved once: old profile -> new one (null when
+  // the standing did not change).
+  std::unordered_map<const key_profile*, std::shared_ptr<const key_profile>> resolved;
+  std::vector<std::pair<std::uint32_t, std::shared_ptr<const key_entry>>> changed;
   // Build outside the exclusive lock; readers keep whatever snapshot they hold.
   for (const auto& current : entries) {
-    auto next = std::make_shared<key_entry>(*current);
-    resolve_owner(*next);
-    if (next->effective_scopes == current->effective_scopes &&
-        next->owner_role == current->owner_role && next->owner_removed == current->owner_removed) {
-      continue;
+    auto [it, fresh] = resolved.try_emplace(&current->profile());
+    if (fresh) {
+      key_profile wanted = current->profile();
+      resolve_owner(wanted);
+      if (wanted.effective_scopes != current->effective_scopes() ||
+          wanted.owner_role != current->owner_role() ||
+          wanted.owner_removed != current->owner_removed()) {
+        it->second = profile_for(std::move(wanted));
+      }
     }
-    infra::sha256_digest digest{};
-    // Published entries always have a valid hash (apply_key_event checked it).
-    if (!infra::from_hex(next->state.key_hash, digest)) continue;
-    changed.push_back({digest, std::move(next)});
+    if (!it->second) continue;
+    const auto position = position_of_id(current->key_id());
+    if (!position) continue;
+    changed.emplace_back(*position,
+                         std::make_shared<const key_entry>(current->with_profile(it->second)));
   }
   if (changed.empty()) return;
   std::unique_lock lock(mutex_);
-  for (auto& [digest, entry] : changed) {
-    const list_cursor position{entry->state.created_at, entry->key_id()};
-    by_hash_[digest] = entry;
-    by_id_[entry->key_id()] = entry;
-    by_workspace_[entry->state.workspace_id][position] = entry;
-  }
+  for (auto& [position, entry] : changed) entries_[position] = std::move(entry);
 }
 
 std::shared_ptr<const key_entry> active_key_view::find(const infra::sha256_digest& key_hash) const {
   std::shared_lock lock(mutex_);
-  auto it = by_hash_.find(key_hash);
-  return it == by_hash_.end() ? nullptr : it->second;
+  const auto p = by_hash_.find(
+      digest_bits(key_hash), [&](std::uint32_t at) { return entries_[at]->digest() == key_hash; });
+  return p ? entries_[*p] : nullptr;
 }
 
 std::shared_ptr<const key_entry> active_key_view::find_by_id(std::string_view key_id) const {
   std::shared_lock lock(mutex_);
-  auto it = by_id_.find(key_id);
-  return it == by_id_.end() ? nullptr : it->second;
+  const auto p = position_of_id(key_id);
+  return p ? entries_[*p] : nullptr;
 }
 
 std::optional<workspace_entry> active_key_view::find_workspace(
@@ -344,20 +423,29 @@ key_page active_key_view::list(const key_query& q) const {
   std::shared_lock lock(mutex_);
   auto ws = by_workspace_.find(q.workspace_id);
   if (ws == by_workspace_.end()) return page;
-  const auto& keys = ws->second;
-  // The map is ordered newest first, so upper_bound is the first position strictly after.
-  auto it = q.after ? keys.upper_bound(*q.after) : keys.begin();
-  for (; it != keys.end(); ++it) {
-    const key_entry& k = *it->second;
-    if (q.env && k.state.env != *q.env) continue;
+  const auto& keys = ws->second;  // oldest first: read backwards
+  // Newest first, the positions strictly after the cursor are those strictly older than it.
+  std::size_t end = keys.size();
+  if (q.after) {
+    end = std::size_t(std::lower_bound(keys.begin(), keys.end(), *q.after,
+                                       [&](std::uint32_t p, const list_cursor& c) {
+                                         return older(*entries_[p], c.created_at, c.key_id);
+                                       }) -
+                      keys.begin());
+  }
+  for (std::size_t i = end; i-- > 0;) {
+    const auto& entry = entries_[keys[i]];
+    const key_entry& k = *entry;
+    if (q.env && k.env() != *q.env) continue;
     if (q.status && k.status_at(q.now) != *q.status) continue;
-    if (!contains_ignoring_case(k.state.name, q.name_contains)) continue;
+    if (!contains_ignoring_case(k.name(), q.name_contains)) continue;
     if (page.items.size() == limit) {
       // One more match exists: the page is full and a next one follows.
-      page.next = list_cursor{page.items.back()->state.created_at, page.items.back()->key_id()};
+      const key_entry& last = *page.items.back();
+      page.next = list_cursor{last.created_at(), std::string(last.key_id())};
       break;
     }
-    page.items.push_back(it->second);
+    page.items.push_back(entry);
   }
   return page;
 }
@@ -369,8 +457,9 @@ std::vector<std::string> active_key_view::key_ids_of(std::string_view workspace_
   const auto ws = by_workspace_.find(workspace_id);
   if (ws == by_workspace_.end()) return ids;
   // Newest first: skip what was created later, then take the rest.
-  for (const auto& [position, entry] : ws->second) {
-    if (position.created_at <= created_until) ids.push_back(position.key_id);
+  for (auto it = ws->second.rbegin(); it != ws->second.rend(); ++it) {
+    const key_entry& k = *entries_[*it];
+    if (k.created_at() <= created_until) ids.emplace_back(k.key_id());
   }
   return ids;
 }
@@ -392,13 +481,21 @@ std::vector<std::string> active_key_view::expiry_due(domain::timestamp now, std:
   std::vector<std::pair<domain::timestamp, std::string>> due;
   {
     std::shared_lock lock(mutex_);
-    for (const auto& [id, entry] : by_id_) {
-      const auto& s = entry->state;
-      if (s.revoked_at || !s.expires_at) continue;
-      const domain::timestamp expires = *s.expires_at;
+    for (const auto& entry : entries_) {
+      const key_entry& k = *entry;
+      if (k.revoked_at()) continue;
+      const auto expires_at = k.expires_at();
+      if (!expires_at) continue;
+      const domain::timestamp expires = *expires_at;
+      // Neither expired nor within the first warning's lead: nothing to decide (and no state
+      // to rebuild, for nearly every key).
+      if (expires > now && now < expires - domain::expiry_warning_lead) continue;
+      if (expires <= now && k.expiry_recorded()) continue;
+      const domain::api_key_state s = k.state();
       const bool expire_due = expires <= now && !s.expiry_recorded;
       const bool warn_due = domain::due_expiry_warning(s, now).has_value();
       if (!expire_due && !warn_due) continue;
+      const std::string id(k.key_id());
       // The domain decides what the job appends; a key it would turn down must not come back
       // on every pass and crowd out keys that are due.
       const bool decided = domain::decide(s, domain::expire_key{id, now}).ok() ||
@@ -421,7 +518,8 @@ std::vector<std::string> active_key_view::expiry_due(domain::timestamp now, std:
 void active_key_view::when_applied(std::uint64_t seq,
                                    std::chrono::steady_clock::time_point deadline,
                                    apply_waiters::callback done) const {
-  waiters_.add(seq, deadline, [this] { return applied_seq(); }, std::move(done));
+  waiters_.add(
+      seq, deadline, [this] { return applied_seq(); }, std::move(done));
 }
 
 bool active_key_view::wait_applied(std::uint64_t seq,
@@ -432,7 +530,12 @@ bool active_key_view::wait_applied(std::uint64_t seq,
 
 std::size_t active_key_view::key_count() const {
   std::shared_lock lock(mutex_);
-  return by_id_.size();
+  return entries_.size();
+}
+
+std::size_t active_key_view::profile_count() const {
+  std::shared_lock lock(mutex_);
+  return profiles_.size();
 }
 
 }  // namespace keyledger::services

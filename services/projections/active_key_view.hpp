@@ -5,7 +5,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,38 +15,16 @@
 #include <vector>
 
 #include "domain/keys/api_key.hpp"
-#include "domain/net.hpp"
 #include "domain/people/policy.hpp"
 #include "domain/people/user.hpp"
 #include "domain/workspace/workspace.hpp"
 #include "infra/core/event_log/consumer.hpp"
 #include "infra/core/event_store.hpp"
 #include "services/projections/apply_waiters.hpp"
+#include "services/projections/key_entry.hpp"
+#include "services/projections/slot_table.hpp"
 
 namespace keyledger::services {
-
-/// What the node knows about one key: its folded state plus what verification needs
-/// precomputed (parsed CIDRs). Immutable once published: every change publishes a new entry, so
-/// readers hold a consistent snapshot without a lock.
-struct key_entry {
-  domain::api_key_state state;
-  std::vector<domain::cidr> allowed_cidrs;  ///< parsed state.allowed_cidrs
-  /// state.scopes intersected with what the owner's role allows NOW (domain::effective_scopes
-  /// with the workspace's catalog); state.scopes for an ownerless (pre-owner) key. Recomputed
-  /// and republished when the owner's role, membership or the catalog changes.
-  std::vector<std::string> effective_scopes;
-  std::optional<domain::role> owner_role;  ///< nullopt for ownerless keys and removed owners
-  /// The owner is no longer a member of the workspace: the key is refused as DISABLED and the
-  /// key list says why (disabled_reason "owner_removed").
-  bool owner_removed = false;
-
-  const std::string& key_id() const noexcept { return state.key_id; }
-  const std::string& workspace_id() const noexcept { return state.workspace_id; }
-  /// Against effective_scopes.
-  bool has_scope(std::string_view scope) const noexcept;
-  /// state.status_at, except that an active key whose owner was removed is disabled.
-  domain::key_status status_at(domain::timestamp now) const noexcept;
-};
 
 struct workspace_entry {
   std::string workspace_id;
@@ -145,11 +122,10 @@ class active_key_view final : public infra::log_consumer {
                     apply_waiters::callback done) const;
 
   std::size_t key_count() const;
+  /// How many distinct key_profiles the view's keys share (interning; for tests and figures).
+  std::size_t profile_count() const;
 
  private:
-  struct digest_hash {
-    std::size_t operator()(const infra::sha256_digest& d) const noexcept;
-  };
   // Lets the id-keyed maps be probed with a string_view (no temporary std::string).
   struct string_hash {
     using is_transparent = void;
@@ -165,9 +141,9 @@ class active_key_view final : public infra::log_consumer {
   /// False for settings of an unknown workspace, or a workspace other than the stream's.
   bool apply_workspace_event(const infra::recorded_event& r, const domain::workspace_event& e);
 
-  /// Sets entry.effective_scopes, owner_role and owner_removed from entry.state, the owner's
-  /// current role and the workspace's catalog. Writer only.
-  void resolve_owner(key_entry& entry) const;
+  /// Fills profile.effective_scopes, owner_role and owner_removed from its workspace, owner and
+  /// scopes, the owner's current role and the workspace's catalog. Writer only.
+  void resolve_owner(key_profile& profile) const;
   /// Publishes new entries for those of `entries` whose owner fields change under the current
   /// roles and catalog (entries stay immutable: each change is a new entry). Writer only.
   void republish(const std::vector<std::shared_ptr<const key_entry>>& entries);
@@ -176,14 +152,25 @@ class active_key_view final : public infra::log_consumer {
   std::vector<std::shared_ptr<const key_entry>> keys_of(std::string_view workspace_id,
                                                         std::string_view owner_user_id) const;
 
+  /// The shared parts of `state` under the current roles and catalog, interned. Writer only.
+  std::shared_ptr<const key_profile> profile_for(key_profile wanted);
+  /// The position of a key, or nullopt. A lock held by the caller, or the writer.
+  std::optional<std::uint32_t> position_of_id(std::string_view key_id) const;
+
   mutable std::shared_mutex mutex_;
-  std::unordered_map<infra::sha256_digest, std::shared_ptr<const key_entry>, digest_hash> by_hash_;
-  string_map<std::shared_ptr<const key_entry>> by_id_;
+  // Every key, by position (never removed: revoked keys stay). The tables below hold positions.
+  std::vector<std::shared_ptr<const key_entry>> entries_;
+  slot_table by_hash_;  // digest -> position
+  slot_table by_id_;    // key id -> position
   string_map<workspace_entry> workspaces_;
   // key prefix -> the workspace using it, or "" when several do.
   string_map<std::string> workspace_by_prefix_;
-  // Per workspace, newest first: (created_at, key_id) -> entry, for cursor pagination.
-  string_map<std::map<list_cursor, std::shared_ptr<const key_entry>, std::greater<>>> by_workspace_;
+  // Per workspace, the positions of its keys ordered OLDEST first by (created_at, key_id) (a new
+  // key is nearly always appended); lists read it backwards, newest first, for cursor pagination.
+  string_map<std::vector<std::uint32_t>> by_workspace_;
+  // Interned key_profiles by their content (writer only, never shrinks: there are as many as
+  // distinct combinations of workspace, owner, scopes, CIDRs, limit and standing ever seen).
+  string_map<std::shared_ptr<const key_profile>> profiles_;
 
   // What owned keys depend on, per workspace: each member's role and how many keys each owner
   // has (a membership event of a user who owns none needs no walk through the workspace's keys;

@@ -146,13 +146,13 @@ introspection introspection_service::api_key(std::string_view token,
   introspection out;
   out.active = true;
   out.token_type = "api_key";
-  out.scopes = entry->effective_scopes;
+  out.scopes = entry->effective_scopes();
   out.key_id = entry->key_id();
-  out.subject = entry->state.owner_user_id;
+  out.subject = entry->owner_user_id();
   out.workspace_id = entry->workspace_id();
-  out.environment = std::string(domain::to_string(entry->state.env));
-  out.issued_at = entry->state.created_at;
-  out.expires_at = entry->state.expires_at;
+  out.environment = std::string(domain::to_string(entry->env()));
+  out.issued_at = entry->created_at();
+  out.expires_at = entry->expires_at();
   return out;
 }
 

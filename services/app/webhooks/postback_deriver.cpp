@@ -64,7 +64,7 @@ std::string body_of(std::string_view type, const infra::recorded_event& e, Data&
 
 /// A key as a postback shows it: what GET /v1/keys/{id} shows, less the postback URL.
 void key_members(json_writer& w, const key_entry& k, domain::timestamp at) {
-  const auto& s = k.state;
+  const auto s = k.state();
   w.field("workspace_id", s.workspace_id);
   w.field("key_id", s.key_id);
   w.field("name", s.name);
@@ -151,7 +151,9 @@ std::vector<infra::new_delivery> key_postbacks(const infra::recorded_event& e,
   if (!key) return {};
   std::vector<target> targets;
   add_receivers(targets, sources.endpoints, key->workspace_id(), type);
-  if (!key->state.postback_url.empty()) targets.push_back({key->key_id(), key->workspace_id()});
+  if (!key->postback_url().empty()) {
+    targets.push_back({std::string(key->key_id()), key->workspace_id()});
+  }
   if (targets.empty()) return {};
   const auto at = domain::timestamp(std::chrono::microseconds(e.recorded_at_us));
   const auto body = body_of(type, e, [&](json_writer& w) {

@@ -137,11 +137,11 @@ void postback_sender::deliver(infra::webhook_store& store, infra::event_store& e
     to.keys = deps_.service.signing_keys(store, *to.endpoint, now);
   } else {
     const auto key = deps_.keys.find_by_id(d.endpoint_id);
-    if (!key || key->state.postback_url.empty()) {
+    if (!key || key->postback_url().empty()) {
       store.drop(d.message_id, d.claim);
       return;
     }
-    to.url = key->state.postback_url;
+    to.url = std::string(key->postback_url());
     to.keys = deps_.service.key_signing_keys(store, d.endpoint_id, now);
   }
 

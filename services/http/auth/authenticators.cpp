@@ -92,10 +92,10 @@ class session_authenticator final : public authenticator {
 principal principal_of(const key_entry& key, const directory_view& directory) {
   principal p;
   p.workspace_id = key.workspace_id();
-  p.user_id = key.state.owner_user_id;
+  p.user_id = key.owner_user_id();
   if (!p.user_id.empty()) p.member_role = directory.role_of(p.workspace_id, p.user_id);
   p.key_id = key.key_id();
-  p.scopes = key.effective_scopes;
+  p.scopes = key.effective_scopes();
   return p;
 }
 

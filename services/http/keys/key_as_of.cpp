@@ -54,10 +54,10 @@ void key_endpoints::get_key_as_of(call& c, domain::timestamp as_of) {
     const auto entry = past->find_by_id(id);
     // Not created yet, another workspace's, or one the caller may not see: as if missing.
     if (!entry || entry->workspace_id() != who.workspace_id ||
-        !past->find_workspace(who.workspace_id) || !may_see_key(who, entry->state.owner_user_id)) {
+        !past->find_workspace(who.workspace_id) || !may_see_key(who, entry->owner_user_id())) {
       return json_error(not_found(), request_id);
     }
-    return key_object(entry->state, {entry->effective_scopes, entry->owner_removed}, as_of,
+    return key_object(entry->state(), {entry->effective_scopes(), entry->owner_removed()}, as_of,
                       nullptr);
   });
 }

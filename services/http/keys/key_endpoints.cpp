@@ -139,7 +139,7 @@ void key_endpoints::list_keys(call& c) {
     const key_page page = visible_page(d_.view, q, only_owner);
     std::vector<std::string> ids;
     ids.reserve(page.items.size());
-    for (const auto& item : page.items) ids.push_back(item->key_id());
+    for (const auto& item : page.items) ids.emplace_back(item->key_id());
     return key_list_response(page, q.now, last_uses(worker, ids));
   });
 }
@@ -275,9 +275,9 @@ void key_endpoints::revoke_key(call& c) {
 
 void key_endpoints::get_self(call& c) {
   run_.read(c, [this, key = c.key](std::size_t worker) {
-    const std::string ids[] = {key->key_id()};
+    const std::string ids[] = {std::string(key->key_id())};
     const auto uses = last_uses(worker, ids);
-    return key_object(key->state, {key->effective_scopes, key->owner_removed}, d_.clock.now(),
+    return key_object(key->state(), {key->effective_scopes(), key->owner_removed()}, d_.clock.now(),
                       find_use(uses, key->key_id()));
   });
 }
@@ -294,7 +294,7 @@ key_page visible_page(const active_key_view& view, const key_query& q,
   while (page.items.size() <= wanted) {
     auto chunk = view.list(scan);
     for (auto& item : chunk.items) {
-      if (item->state.owner_user_id == only_owner && page.items.size() <= wanted) {
+      if (item->owner_user_id() == only_owner && page.items.size() <= wanted) {
         page.items.push_back(std::move(item));
       }
     }
@@ -303,8 +303,8 @@ key_page visible_page(const active_key_view& view, const key_query& q,
   }
   if (page.items.size() > wanted) {
     page.items.resize(wanted);
-    const auto& last = page.items.back()->state;
-    page.next = list_cursor{last.created_at, last.key_id};
+    const key_entry& last = *page.items.back();
+    page.next = list_cursor{last.created_at(), std::string(last.key_id())};
   }
   return page;
 }
@@ -315,7 +315,7 @@ infra::http_response key_list_response(const key_page& page, domain::timestamp n
   w.begin_object().key("data").begin_array();
   for (const auto& item : page.items) {
     w.begin_object();
-    write_key_fields(w, item->state, {item->effective_scopes, item->owner_removed}, now,
+    write_key_fields(w, item->state(), {item->effective_scopes(), item->owner_removed()}, now,
                      find_use(uses, item->key_id()));
     w.end_object();
   }

@@ -91,22 +91,22 @@ void verify_endpoints::verify_key(call& c) {
   infra::json_writer w;
   w.begin_object();
   if (result.valid() && result.key) {
-    const auto& k = result.key->state;
+    const key_entry& k = *result.key;
     w.field("valid", true)
         .field("code", to_string(result.code))
-        .field("key_id", k.key_id)
-        .field("workspace_id", k.workspace_id)
-        .field("environment", domain::to_string(k.env));
+        .field("key_id", k.key_id())
+        .field("workspace_id", k.workspace_id())
+        .field("environment", domain::to_string(k.env()));
     // What the key may do now: its scopes within what its owner's role allows.
     w.key("scopes").begin_array();
-    for (const auto& s : result.key->effective_scopes) w.string(s);
+    for (const auto& s : k.effective_scopes()) w.string(s);
     w.end_array().key("expires_at");
-    if (k.expires_at) {
-      w.string(domain::format_timestamp(*k.expires_at));
+    if (const auto expires_at = k.expires_at()) {
+      w.string(domain::format_timestamp(*expires_at));
     } else {
       w.null();
     }
-    w.field("name", k.name);
+    w.field("name", k.name());
   } else {
     // A refusal describes nothing about the key beyond the reason.
     const auto code = result.valid() ? verify_code::not_found : result.code;
@@ -182,16 +182,16 @@ void verify_endpoints::check(call& c) {
     return send(refusal_response(result.valid() ? verify_code::not_found : result.code,
                                  result.retry_after, request_id, true));
   }
-  const auto& k = result.key->state;
+  const key_entry& k = *result.key;
   std::string scopes;
-  for (const auto& s : result.key->effective_scopes) {
+  for (const auto& s : k.effective_scopes()) {
     if (!scopes.empty()) scopes += ' ';
     scopes += s;
   }
   auto r = json_response(200, R"({"valid":true})");
-  r.headers.emplace_back("X-Keyledger-Key-Id", k.key_id);
-  r.headers.emplace_back("X-Keyledger-Workspace", k.workspace_id);
-  r.headers.emplace_back("X-Keyledger-Environment", std::string(domain::to_string(k.env)));
+  r.headers.emplace_back("X-Keyledger-Key-Id", k.key_id());
+  r.headers.emplace_back("X-Keyledger-Workspace", k.workspace_id());
+  r.headers.emplace_back("X-Keyledger-Environment", std::string(domain::to_string(k.env())));
   r.headers.emplace_back("X-Keyledger-Scopes", std::move(scopes));
   send(std::move(r));
 }

@@ -139,7 +139,7 @@ TEST_F(expiry_job_test, given_an_expired_key_then_key_expired_is_appended_once) 
   // The view has not seen the event yet: the job asks again, and nothing more is appended.
   EXPECT_EQ(job.run_once(shared_.log), 0u);
   feed(view_);
-  EXPECT_TRUE(view_.find_by_id(id)->state.expiry_recorded);
+  EXPECT_TRUE(view_.find_by_id(id)->expiry_recorded());
   EXPECT_EQ(job.run_once(shared_.log), 0u);
   EXPECT_EQ(count("KeyExpired"), 1u);
 }

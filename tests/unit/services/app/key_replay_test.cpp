@@ -92,7 +92,7 @@ TEST(view_at, given_a_keys_events_when_folded_at_instants_then_each_state_is_tha
   const auto active = at(t0 - 1us)->find_by_id(k.key_id);
   ASSERT_TRUE(active);
   EXPECT_EQ(active->status_at(t0 - 1us), domain::key_status::active);
-  EXPECT_EQ(active->effective_scopes, (std::vector<std::string>{"leads:read"}));
+  EXPECT_EQ(active->effective_scopes(), (std::vector<std::string>{"leads:read"}));
   const auto revoked = at(t0)->find_by_id(k.key_id);
   ASSERT_TRUE(revoked);
   EXPECT_EQ(revoked->status_at(t0), domain::key_status::revoked);

@@ -86,7 +86,7 @@ class view_test : public ::testing::Test {
   }
   std::vector<std::string> ids(const key_page& page) {
     std::vector<std::string> out;
-    for (const auto& k : page.items) out.push_back(k->key_id());
+    for (const auto& k : page.items) out.emplace_back(k->key_id());
     return out;
   }
   key_query query(std::size_t limit = 50) {
@@ -112,17 +112,17 @@ TEST_F(view_test, given_a_created_key_then_it_is_found_by_hash_and_id_with_its_s
   ASSERT_NE(entry, nullptr);
   EXPECT_EQ(entry->key_id(), "key_a");
   EXPECT_EQ(entry->workspace_id(), "ws_1");
-  EXPECT_EQ(entry->state.name, "Key key_a");
-  EXPECT_EQ(entry->state.start, "qg_live_AbCd");
-  EXPECT_EQ(entry->state.expires_at, t0 + std::chrono::days(90));
-  EXPECT_TRUE(entry->state.off_the_record);
-  EXPECT_EQ(entry->state.limit, (domain::rate_limit{10, 60}));
+  EXPECT_EQ(entry->state().name, "Key key_a");
+  EXPECT_EQ(entry->state().start, "qg_live_AbCd");
+  EXPECT_EQ(entry->state().expires_at, t0 + std::chrono::days(90));
+  EXPECT_TRUE(entry->state().off_the_record);
+  EXPECT_EQ(entry->state().limit, (domain::rate_limit{10, 60}));
   EXPECT_EQ(entry->status_at(t0), domain::key_status::active);
   EXPECT_TRUE(entry->has_scope("leads:read"));
   EXPECT_FALSE(entry->has_scope("leads:write"));
-  ASSERT_EQ(entry->allowed_cidrs.size(), 2u);
-  EXPECT_EQ(entry->allowed_cidrs[0], *domain::parse_cidr("10.0.0.0/8"));
-  EXPECT_EQ(entry->allowed_cidrs[1], *domain::parse_cidr("2001:db8::/32"));
+  ASSERT_EQ(entry->allowed_cidrs().size(), 2u);
+  EXPECT_EQ(entry->allowed_cidrs()[0], *domain::parse_cidr("10.0.0.0/8"));
+  EXPECT_EQ(entry->allowed_cidrs()[1], *domain::parse_cidr("2001:db8::/32"));
 
   EXPECT_EQ(view_.find_by_id("key_a"), entry);
   EXPECT_EQ(view_.find(digest_of(2)), nullptr);
@@ -145,14 +145,14 @@ TEST_F(view_test, given_every_lifecycle_event_then_the_entry_follows_and_old_sna
   u.updated_at = t0 + 1s;
   apply(u);
   auto now = view_.find(digest_of(1));
-  EXPECT_EQ(now->state.name, "Renamed");
+  EXPECT_EQ(now->state().name, "Renamed");
   EXPECT_TRUE(now->has_scope("billing:read"));
   EXPECT_FALSE(now->has_scope("leads:read"));
-  ASSERT_EQ(now->allowed_cidrs.size(), 1u);
-  EXPECT_TRUE(now->allowed_cidrs[0].contains(*domain::parse_ip("192.0.2.99")));
-  EXPECT_EQ(now->state.postback_url, "https://example.com/hook");
-  EXPECT_EQ(now->state.limit, (domain::rate_limit{5, 10}));
-  EXPECT_EQ(now->state.updated_at, t0 + 1s);
+  ASSERT_EQ(now->allowed_cidrs().size(), 1u);
+  EXPECT_TRUE(now->allowed_cidrs()[0].contains(*domain::parse_ip("192.0.2.99")));
+  EXPECT_EQ(now->state().postback_url, "https://example.com/hook");
+  EXPECT_EQ(now->state().limit, (domain::rate_limit{5, 10}));
+  EXPECT_EQ(now->state().updated_at, t0 + 1s);
 
   apply(domain::key_disabled{"key_a", t0 + 2s});
   EXPECT_EQ(view_.find(digest_of(1))->status_at(t0 + 2s), domain::key_status::disabled);
@@ -160,16 +160,16 @@ TEST_F(view_test, given_every_lifecycle_event_then_the_entry_follows_and_old_sna
   EXPECT_EQ(view_.find(digest_of(1))->status_at(t0 + 3s), domain::key_status::active);
 
   apply(domain::key_expiry_approaching{"key_a", t0 + std::chrono::days(90)});
-  EXPECT_EQ(view_.find_by_id("key_a")->state.expiry_warned_for, t0 + std::chrono::days(90));
+  EXPECT_EQ(view_.find_by_id("key_a")->state().expiry_warned_for, t0 + std::chrono::days(90));
   apply(domain::key_expired{"key_a", t0 + std::chrono::days(90)});
-  EXPECT_TRUE(view_.find_by_id("key_a")->state.expiry_recorded);
+  EXPECT_TRUE(view_.find_by_id("key_a")->state().expiry_recorded);
 
   apply(domain::key_revoked{"key_a", t0 + 4s});
   EXPECT_EQ(view_.find(digest_of(1))->status_at(t0 + 4s), domain::key_status::revoked);
-  EXPECT_EQ(view_.find_by_id("key_a")->state.revoked_at, t0 + 4s);
+  EXPECT_EQ(view_.find_by_id("key_a")->state().revoked_at, t0 + 4s);
 
   // A reader holding the first snapshot still sees it whole.
-  EXPECT_EQ(original->state.name, "Key key_a");
+  EXPECT_EQ(original->state().name, "Key key_a");
   EXPECT_EQ(original->status_at(t0 + 4s), domain::key_status::active);
   EXPECT_EQ(view_.key_count(), 1u);
 }
@@ -185,9 +185,9 @@ TEST_F(view_test, given_a_rotation_then_both_keys_are_linked_and_the_old_one_exp
   const auto new_key = view_.find(digest_of(2));
   ASSERT_NE(old_key, nullptr);
   ASSERT_NE(new_key, nullptr);
-  EXPECT_EQ(old_key->state.rotated_to, "key_new");
-  EXPECT_EQ(new_key->state.rotated_from, "key_old");
-  EXPECT_EQ(old_key->state.expires_at, t0 + 10s + 24h);
+  EXPECT_EQ(old_key->state().rotated_to, "key_new");
+  EXPECT_EQ(new_key->state().rotated_from, "key_old");
+  EXPECT_EQ(old_key->state().expires_at, t0 + 10s + 24h);
   EXPECT_EQ(old_key->status_at(t0 + 10s + 24h - 1us), domain::key_status::active);
   EXPECT_EQ(old_key->status_at(t0 + 10s + 24h), domain::key_status::expired);
 }
@@ -392,9 +392,9 @@ TEST_F(owner_view_test, given_an_admin_owner_then_the_key_has_all_its_scopes) {
   apply(owned("key_a", 1, alice));
   const auto k = view_.find(digest_of(1));
   ASSERT_NE(k, nullptr);
-  EXPECT_EQ(k->effective_scopes, k->state.scopes);
-  EXPECT_EQ(k->owner_role, domain::role::admin);
-  EXPECT_FALSE(k->owner_removed);
+  EXPECT_EQ(k->effective_scopes(), k->state().scopes);
+  EXPECT_EQ(k->owner_role(), domain::role::admin);
+  EXPECT_FALSE(k->owner_removed());
   EXPECT_TRUE(k->has_scope("users:write"));
   EXPECT_TRUE(k->has_scope("workspace:admin"));
   EXPECT_EQ(k->status_at(t0), domain::key_status::active);
@@ -414,8 +414,8 @@ TEST_F(owner_view_test, a_role_change_republishes_only_that_owners_keys) {
   // When alice is demoted in ws_1
   member(role_changed(alice, domain::role::admin, domain::role::member));
   // Then both of her keys there follow, and nobody else's entry is republished
-  EXPECT_EQ(view_.find(digest_of(1))->owner_role, domain::role::member);
-  EXPECT_EQ(view_.find(digest_of(3))->owner_role, domain::role::member);
+  EXPECT_EQ(view_.find(digest_of(1))->owner_role(), domain::role::member);
+  EXPECT_EQ(view_.find(digest_of(3))->owner_role(), domain::role::member);
   EXPECT_EQ(view_.find(digest_of(2)), bob_before);
   EXPECT_EQ(view_.find(digest_of(4)), other_before);
   // And a member who owns no key changes nothing when invited
@@ -433,29 +433,29 @@ TEST_F(owner_view_test, a_demotion_narrows_the_effective_scopes_at_once) {
   // Then the very next lookup sees only what a member may have
   const auto after = view_.find(digest_of(1));
   ASSERT_NE(after, nullptr);
-  EXPECT_EQ(after->effective_scopes,
+  EXPECT_EQ(after->effective_scopes(),
             (scopes{"leads:read", "leads:write", "keys:read", "keys:write"}));
   EXPECT_FALSE(after->has_scope("users:write"));
   EXPECT_FALSE(after->has_scope("workspace:admin"));
   EXPECT_TRUE(after->has_scope("keys:write"));
-  EXPECT_EQ(after->owner_role, domain::role::member);
+  EXPECT_EQ(after->owner_role(), domain::role::member);
   EXPECT_EQ(after->status_at(t0), domain::key_status::active);
   // The key's own scopes are untouched (they come back if the role does)
-  EXPECT_EQ(after->state.scopes, before->state.scopes);
+  EXPECT_EQ(after->state().scopes, before->state().scopes);
   // Every index serves the new entry
   EXPECT_EQ(view_.find_by_id("key_a"), after);
   EXPECT_EQ(view_.list(query()).items.front(), after);
   // A reader holding the old snapshot still sees it whole
   EXPECT_TRUE(before->has_scope("users:write"));
-  EXPECT_EQ(before->owner_role, domain::role::admin);
+  EXPECT_EQ(before->owner_role(), domain::role::admin);
 
   // An auditor keeps reads only
   member(role_changed(alice, domain::role::member, domain::role::auditor));
-  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes, (scopes{"leads:read", "keys:read"}));
+  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes(), (scopes{"leads:read", "keys:read"}));
   // Promoted back, the key has everything again
   member(role_changed(alice, domain::role::auditor, domain::role::owner));
-  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes, before->state.scopes);
-  EXPECT_EQ(view_.find(digest_of(1))->owner_role, domain::role::owner);
+  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes(), before->state().scopes);
+  EXPECT_EQ(view_.find(digest_of(1))->owner_role(), domain::role::owner);
 }
 
 TEST_F(owner_view_test, a_removal_disables_the_owners_keys_and_a_reinvitation_restores_them) {
@@ -466,12 +466,12 @@ TEST_F(owner_view_test, a_removal_disables_the_owners_keys_and_a_reinvitation_re
 
   member(removed(alice));
   const auto k = view_.find(digest_of(1));
-  EXPECT_TRUE(k->owner_removed);
-  EXPECT_FALSE(k->owner_role.has_value());
-  EXPECT_TRUE(k->effective_scopes.empty());
+  EXPECT_TRUE(k->owner_removed());
+  EXPECT_FALSE(k->owner_role().has_value());
+  EXPECT_TRUE(k->effective_scopes().empty());
   EXPECT_FALSE(k->has_scope("leads:read"));
   EXPECT_EQ(k->status_at(t0 + 3s), domain::key_status::disabled);
-  EXPECT_EQ(k->state.status_at(t0 + 3s), domain::key_status::active);  // no key event needed
+  EXPECT_EQ(k->state().status_at(t0 + 3s), domain::key_status::active);  // no key event needed
   // Revoked stays revoked (status precedence), and the disabled filter finds the removed one
   EXPECT_EQ(view_.find(digest_of(2))->status_at(t0 + 3s), domain::key_status::revoked);
   auto q = query();
@@ -482,10 +482,10 @@ TEST_F(owner_view_test, a_removal_disables_the_owners_keys_and_a_reinvitation_re
   // Invited again as a member: the key works again, with a member's reach
   member(invited(alice, domain::role::member));
   const auto back = view_.find(digest_of(1));
-  EXPECT_FALSE(back->owner_removed);
-  EXPECT_EQ(back->owner_role, domain::role::member);
+  EXPECT_FALSE(back->owner_removed());
+  EXPECT_EQ(back->owner_role(), domain::role::member);
   EXPECT_EQ(back->status_at(t0 + 3s), domain::key_status::active);
-  EXPECT_EQ(back->effective_scopes,
+  EXPECT_EQ(back->effective_scopes(),
             (scopes{"leads:read", "leads:write", "keys:read", "keys:write"}));
   q.status = domain::key_status::disabled;
   EXPECT_TRUE(view_.list(q).items.empty());
@@ -497,7 +497,7 @@ TEST_F(owner_view_test, a_disabled_key_whose_owner_is_removed_stays_disabled_aft
   member(removed(alice));
   member(invited(alice, domain::role::admin));
   const auto k = view_.find(digest_of(1));
-  EXPECT_FALSE(k->owner_removed);
+  EXPECT_FALSE(k->owner_removed());
   EXPECT_EQ(k->status_at(t0 + 3s), domain::key_status::disabled);  // its own KeyDisabled
 }
 
@@ -515,13 +515,13 @@ TEST_F(owner_view_test, only_the_affected_owners_keys_in_that_workspace_change) 
 
   member(removed(alice));  // from ws_1 only
 
-  EXPECT_TRUE(view_.find(digest_of(1))->owner_removed);
+  EXPECT_TRUE(view_.find(digest_of(1))->owner_removed());
   // Nothing else was even republished
   EXPECT_EQ(view_.find(digest_of(2)), bob_before);
   EXPECT_EQ(view_.find(digest_of(3)), alice_ws2_before);
   EXPECT_EQ(view_.find(digest_of(4)), legacy_before);
-  EXPECT_EQ(alice_ws2_before->owner_role, domain::role::owner);
-  EXPECT_FALSE(alice_ws2_before->owner_removed);
+  EXPECT_EQ(alice_ws2_before->owner_role(), domain::role::owner);
+  EXPECT_FALSE(alice_ws2_before->owner_removed());
 }
 
 TEST_F(owner_view_test, a_narrower_catalog_narrows_owned_keys_and_leaves_ownerless_keys_alone) {
@@ -530,9 +530,9 @@ TEST_F(owner_view_test, a_narrower_catalog_narrows_owned_keys_and_leaves_ownerle
   legacy.scopes = {"leads:read", "leads:write", "anything:else"};
   apply(legacy);
   const auto legacy_before = view_.find(digest_of(2));
-  EXPECT_EQ(legacy_before->effective_scopes, legacy.scopes);
-  EXPECT_FALSE(legacy_before->owner_role.has_value());
-  EXPECT_FALSE(legacy_before->owner_removed);
+  EXPECT_EQ(legacy_before->effective_scopes(), legacy.scopes);
+  EXPECT_FALSE(legacy_before->owner_role().has_value());
+  EXPECT_FALSE(legacy_before->owner_removed());
 
   domain::workspace_settings_changed change;
   change.workspace_id = "ws_1";
@@ -541,7 +541,7 @@ TEST_F(owner_view_test, a_narrower_catalog_narrows_owned_keys_and_leaves_ownerle
   change.changed_at = t0 + 5s;
   settings(change);
 
-  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes,
+  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes(),
             (scopes{"leads:read", "keys:read", "keys:write", "users:write", "workspace:admin"}));
   EXPECT_FALSE(view_.find(digest_of(1))->has_scope("leads:write"));
   EXPECT_EQ(view_.find(digest_of(2)), legacy_before);  // not republished
@@ -586,9 +586,9 @@ TEST_F(owner_view_test, an_update_of_the_scopes_is_resolved_against_the_current_
   u.updated_at = t0 + 1s;
   apply(u);
   const auto k = view_.find(digest_of(1));
-  EXPECT_EQ(k->state.scopes, *u.scopes);
-  EXPECT_EQ(k->effective_scopes, (scopes{"calendar:read", "keys:read"}));
-  EXPECT_EQ(k->owner_role, domain::role::member);
+  EXPECT_EQ(k->state().scopes, *u.scopes);
+  EXPECT_EQ(k->effective_scopes(), (scopes{"calendar:read", "keys:read"}));
+  EXPECT_EQ(k->owner_role(), domain::role::member);
 }
 
 TEST_F(owner_view_test, a_rotated_key_keeps_its_owner_and_both_follow_a_demotion) {
@@ -600,7 +600,7 @@ TEST_F(owner_view_test, a_rotated_key_keeps_its_owner_and_both_follow_a_demotion
   member(role_changed(alice, domain::role::admin, domain::role::member));
   for (int hash : {1, 2}) {
     const auto k = view_.find(digest_of(hash));
-    EXPECT_EQ(k->owner_role, domain::role::member) << hash;
+    EXPECT_EQ(k->owner_role(), domain::role::member) << hash;
     EXPECT_FALSE(k->has_scope("users:write")) << hash;
     EXPECT_TRUE(k->has_scope("leads:read")) << hash;
   }
@@ -611,26 +611,27 @@ TEST_F(view_test, a_key_seen_before_its_owners_invitation_is_disabled_until_it_a
   workspace("ws_1", "qg", {}, catalog);
   apply(owned("key_a", 1, alice));
   auto k = view_.find(digest_of(1));
-  EXPECT_TRUE(k->owner_removed);
-  EXPECT_TRUE(k->effective_scopes.empty());
+  EXPECT_TRUE(k->owner_removed());
+  EXPECT_TRUE(k->effective_scopes().empty());
   EXPECT_EQ(k->status_at(t0), domain::key_status::disabled);
 
   member(invited(alice, domain::role::member));
   k = view_.find(digest_of(1));
-  EXPECT_FALSE(k->owner_removed);
-  EXPECT_EQ(k->owner_role, domain::role::member);
+  EXPECT_FALSE(k->owner_removed());
+  EXPECT_EQ(k->owner_role(), domain::role::member);
   EXPECT_EQ(k->status_at(t0), domain::key_status::active);
-  EXPECT_EQ(k->effective_scopes, (scopes{"leads:read", "leads:write", "keys:read", "keys:write"}));
+  EXPECT_EQ(k->effective_scopes(),
+            (scopes{"leads:read", "leads:write", "keys:read", "keys:write"}));
 }
 
 TEST_F(view_test, a_key_seen_before_its_workspace_gets_the_catalog_when_the_workspace_arrives) {
   member(invited(alice, domain::role::owner));
   apply(owned("key_a", 1, alice));
   // No catalog known yet: only the management scopes are effective
-  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes,
+  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes(),
             (scopes{"keys:read", "keys:write", "users:write", "workspace:admin"}));
   workspace("ws_1", "qg", {}, catalog);
-  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes, owned("key_a", 1, alice).scopes);
+  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes(), owned("key_a", 1, alice).scopes);
 }
 
 TEST_F(view_test, membership_changes_before_any_key_are_remembered) {
@@ -641,9 +642,9 @@ TEST_F(view_test, membership_changes_before_any_key_are_remembered) {
   member(removed(bob));
   apply(owned("key_a", 1, alice));
   apply(owned("key_b", 2, bob));
-  EXPECT_EQ(view_.find(digest_of(1))->owner_role, domain::role::auditor);
-  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes, (scopes{"leads:read", "keys:read"}));
-  EXPECT_TRUE(view_.find(digest_of(2))->owner_removed);
+  EXPECT_EQ(view_.find(digest_of(1))->owner_role(), domain::role::auditor);
+  EXPECT_EQ(view_.find(digest_of(1))->effective_scopes(), (scopes{"leads:read", "keys:read"}));
+  EXPECT_TRUE(view_.find(digest_of(2))->owner_removed());
 }
 
 TEST_F(view_test, bad_membership_and_settings_events_are_skipped_and_change_nothing) {
@@ -698,10 +699,10 @@ TEST_F(view_test, readers_see_whole_entries_while_roles_change) {
     while (!stop.load()) {
       const auto k = view_.find(digest_of(1));
       // Each entry is consistent: admin/owner -> 6 scopes, member -> 4, removed -> 0.
-      const auto n = k->effective_scopes.size();
-      const bool ok = (k->owner_removed && n == 0 && !k->owner_role) ||
-                      (k->owner_role == domain::role::member && n == 4) ||
-                      (k->owner_role == domain::role::owner && n == 6);
+      const auto n = k->effective_scopes().size();
+      const bool ok = (k->owner_removed() && n == 0 && !k->owner_role()) ||
+                      (k->owner_role() == domain::role::member && n == 4) ||
+                      (k->owner_role() == domain::role::owner && n == 6);
       if (!ok) ++torn;
     }
   });
@@ -713,7 +714,7 @@ TEST_F(view_test, readers_see_whole_entries_while_roles_change) {
   stop = true;
   reader.join();
   EXPECT_EQ(torn.load(), 0);
-  EXPECT_EQ(view_.find(digest_of(1))->owner_role, domain::role::owner);
+  EXPECT_EQ(view_.find(digest_of(1))->owner_role(), domain::role::owner);
 }
 
 TEST_F(view_test, workspace_created_carries_the_scope_catalog) {
