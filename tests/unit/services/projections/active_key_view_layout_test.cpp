@@ -82,11 +82,11 @@ TEST_F(layout_test, given_many_keys_with_few_settings_then_they_share_few_profil
   EXPECT_EQ(view_.key_count(), 2'000u);
   // Two workspaces x two scope sets.
   EXPECT_EQ(view_.profile_count(), 4u);
-  const auto a = view_.find(digest_of(2));
-  const auto b = view_.find(digest_of(4));
+  const auto a = view_.find(digest_of(4));  // both in ws_1 with one scope
+  const auto b = view_.find(digest_of(8));
   ASSERT_TRUE(a && b);
   EXPECT_EQ(&a->profile(), &b->profile());
-  EXPECT_EQ(a->key_id(), "key_100002");
+  EXPECT_EQ(a->key_id(), "key_100004");
   EXPECT_EQ(view_.find_by_id("key_101999")->digest(), digest_of(1999));
   EXPECT_EQ(view_.find(digest_of(5000)), nullptr);
   EXPECT_EQ(view_.find_by_id("key_102000"), nullptr);
