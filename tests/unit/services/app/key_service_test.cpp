@@ -69,6 +69,15 @@ class key_service_test : public ::testing::Test {
     return std::move(c.value());
   }
 
+  /// A key that expires in 10 days: inside the expiry job's 14-day warning window.
+  created_key create_warnable(const bootstrapped_workspace& ws, std::string name) {
+    auto in = input(ws, std::move(name));
+    in.expiry.expires_in_days = 10;
+    auto c = service_.create(store_, in, ctx_);
+    EXPECT_TRUE(c.ok());
+    return std::move(c.value());
+  }
+
   std::size_t events_of_type(std::string_view type) const {
     std::size_t n = 0;
     for (const auto& e : store_.events()) n += e.type == type;
@@ -386,34 +395,28 @@ TEST_F(key_service_test, given_a_concurrent_change_when_revoking_then_conflict_n
 
 TEST_F(key_service_test, given_an_expiry_warning_between_load_and_append_then_rotation_succeeds) {
   auto ws = bootstrap("acme");
-  auto in = input(ws, "warned");
-  in.expiry.expires_in_days = 10;  // inside the 14-day warning window
-  auto k = service_.create(store_, in, ctx_);
-  ASSERT_TRUE(k.ok());
+  auto k = create_warnable(ws, "warned");
   // The expiry job appends its warning after the rotation loaded the key.
   interleaving_store racing(store_);
-  racing.interleave = [&] { EXPECT_EQ(service_.record_expiry(store_, k->state.key_id), 1u); };
+  racing.interleave = [&] { EXPECT_EQ(service_.record_expiry(store_, k.state.key_id), 1u); };
   auto rotated =
-      service_.rotate(racing, k->state.key_id, ws.workspace.workspace_id, ws.workspace.key_prefix,
+      service_.rotate(racing, k.state.key_id, ws.workspace.workspace_id, ws.workspace.key_prefix,
                       ws.workspace.policy, std::chrono::seconds(60), ctx_);
   ASSERT_TRUE(rotated.ok());
   EXPECT_EQ(events_of_type("KeyExpiryApproaching"), 1u);
   EXPECT_EQ(events_of_type("KeyRotated"), 1u);
-  const auto old_key = service_.load(store_, k->state.key_id);
+  const auto old_key = service_.load(store_, k.state.key_id);
   EXPECT_EQ(old_key.rotated_to, rotated->new_key.state.key_id);
   // Decided on the warned state: the warning is kept, and the grace never outlives the key.
   EXPECT_TRUE(old_key.expiry_warned_for.has_value());
-  EXPECT_LE(*old_key.expires_at, *k->state.expires_at);
+  EXPECT_LE(*old_key.expires_at, *k.state.expires_at);
 }
 
 TEST_F(key_service_test,
        given_an_expiry_warning_between_load_and_append_then_update_and_revoke_succeed) {
   auto ws = bootstrap("acme");
-  auto in = input(ws, "warned");
-  in.expiry.expires_in_days = 10;
-  auto k = service_.create(store_, in, ctx_);
-  ASSERT_TRUE(k.ok());
-  const auto& id = k->state.key_id;
+  auto k = create_warnable(ws, "warned");
+  const auto& id = k.state.key_id;
 
   interleaving_store racing(store_);
   racing.interleave = [&] { EXPECT_EQ(service_.record_expiry(store_, id), 1u); };
@@ -436,11 +439,8 @@ TEST_F(key_service_test,
 TEST_F(key_service_test,
        given_a_warning_and_a_person_change_between_load_and_append_then_conflict) {
   auto ws = bootstrap("acme");
-  auto in = input(ws, "contested");
-  in.expiry.expires_in_days = 10;
-  auto k = service_.create(store_, in, ctx_);
-  ASSERT_TRUE(k.ok());
-  const auto& id = k->state.key_id;
+  auto k = create_warnable(ws, "contested");
+  const auto& id = k.state.key_id;
   interleaving_store racing(store_);
   racing.interleave = [&] {
     EXPECT_EQ(service_.record_expiry(store_, id), 1u);
