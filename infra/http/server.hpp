@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "infra/http/fields.hpp"
+
 namespace keyledger::infra {
 
 /// A parsed request, free of Beast types so that services/ never includes Boost.
@@ -25,10 +27,12 @@ struct http_request {
   std::string_view header(std::string_view name) const noexcept;
 };
 
+/// An answer. Its content type and header fields live inside it (fields.hpp): building one
+/// allocates nothing but the body.
 struct http_response {
   unsigned status = 200;
-  std::string content_type = "application/json";
-  std::vector<std::pair<std::string, std::string>> headers;
+  short_text content_type = "application/json";  ///< empty: no Content-Type field
+  header_list headers;
   std::string body;
 };
 

@@ -21,7 +21,7 @@ infra::http_response asset_response(const console_asset& a) {
   infra::http_response r;
   r.status = 200;
   r.body = std::string(a.bytes);
-  r.content_type = std::string(a.content_type);
+  r.content_type = a.content_type;
   add_console_headers(r);
   return r;
 }

@@ -418,10 +418,8 @@ infra::http_response refusal_response(verify_code code, std::chrono::seconds ret
 }
 
 void stamp_version(infra::http_response& r) {
-  for (const auto& [name, value] : r.headers) {
-    if (name == "Keyledger-Version") return;
-  }
-  r.headers.emplace_back("Keyledger-Version", std::string(api_version));
+  if (r.headers.contains("Keyledger-Version")) return;
+  r.headers.emplace_back("Keyledger-Version", api_version);
 }
 
 infra::error_renderer make_error_renderer() {

@@ -183,16 +183,11 @@ void verify_endpoints::check(call& c) {
                                  result.retry_after, request_id, true));
   }
   const key_entry& k = *result.key;
-  std::string scopes;
-  for (const auto& s : k.effective_scopes()) {
-    if (!scopes.empty()) scopes += ' ';
-    scopes += s;
-  }
   auto r = json_response(200, R"({"valid":true})");
   r.headers.emplace_back("X-Keyledger-Key-Id", k.key_id());
   r.headers.emplace_back("X-Keyledger-Workspace", k.workspace_id());
-  r.headers.emplace_back("X-Keyledger-Environment", std::string(domain::to_string(k.env())));
-  r.headers.emplace_back("X-Keyledger-Scopes", std::move(scopes));
+  r.headers.emplace_back("X-Keyledger-Environment", domain::to_string(k.env()));
+  r.headers.emplace_back_joined("X-Keyledger-Scopes", k.effective_scopes(), ' ');
   send(std::move(r));
 }
 

@@ -18,7 +18,7 @@ class jwks_endpoints {
   void jwks(call& c) {
     infra::http_response r;
     r.status = 200;
-    r.content_type = std::string(jwk_set_media_type);
+    r.content_type = jwk_set_media_type;
     r.body = d_.keys.jwks_json(d_.clock.now());
     const bool empty = r.body == R"({"keys":[]})";
     r.headers.emplace_back("Cache-Control",

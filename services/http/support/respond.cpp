@@ -8,9 +8,6 @@ infra::http_response json_response(unsigned status, std::string body) {
   infra::http_response r;
   r.status = status;
   r.body = std::move(body);
-  // Room for the headers most answers get (Keyledger-Version, Cache-Control, a gateway
-  // check's X-Keyledger-*): one allocation instead of one per doubling.
-  r.headers.reserve(8);
   return r;
 }
 

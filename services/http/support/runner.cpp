@@ -53,9 +53,11 @@ std::string associated_data(const claim_info& claim) { return claim.scope + "\n"
 // A kept answer: "KLR1\n" status "\n" content type "\n" header count "\n" (name "\n" value
 // "\n")* body. Header names and values never hold a newline (the server refuses them).
 std::string serialize(const infra::http_response& r) {
-  std::string out = "KLR1\n" + std::to_string(r.status) + "\n" + r.content_type + "\n" +
+  std::string out = "KLR1\n" + std::to_string(r.status) + "\n" + r.content_type.str() + "\n" +
                     std::to_string(r.headers.size()) + "\n";
-  for (const auto& [name, value] : r.headers) out += name + "\n" + value + "\n";
+  for (const auto& [name, value] : r.headers) {
+    out.append(name).append("\n").append(value).append("\n");
+  }
   out += r.body;
   return out;
 }
@@ -82,12 +84,12 @@ std::optional<infra::http_response> deserialize(std::string_view text) {
       !number(*count_text, count) || count > 64) {
     return std::nullopt;
   }
-  r.content_type = std::string(*type);
+  r.content_type = *type;
   for (unsigned i = 0; i < count; ++i) {
     auto name = line();
     auto value = line();
     if (!name || !value) return std::nullopt;
-    r.headers.emplace_back(std::string(*name), std::string(*value));
+    r.headers.emplace_back(*name, *value);
   }
   r.body = std::string(text);
   return r;

@@ -14,7 +14,7 @@ using domain::problem_kind;
 
 std::string header(const infra::http_response& r, std::string_view name) {
   for (const auto& [n, v] : r.headers) {
-    if (n == name) return v;
+    if (n == name) return std::string(v);
   }
   return "(absent)";
 }

@@ -236,7 +236,7 @@ inline rapidjson::Document parse(const std::string& text) {
 
 inline std::string header_of(const infra::http_response& r, std::string_view name) {
   for (const auto& [n, v] : r.headers) {
-    if (n == name) return v;
+    if (n == name) return std::string(v);
   }
   return "(absent)";
 }
