@@ -42,17 +42,6 @@ EVP_MD* fetched_sha256() {
   return md;
 }
 
-EVP_MAC* fetched_hmac() {
-  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (mac == nullptr) throw error(errc::internal, "OpenSSL: HMAC is not available");
-  return mac;
-}
-
-struct mac_ctx_deleter {
-  void operator()(EVP_MAC_CTX* c) const noexcept { EVP_MAC_CTX_free(c); }
-};
-using mac_ctx_ptr = std::unique_ptr<EVP_MAC_CTX, mac_ctx_deleter>;
-
 // ---- hex ------------------------------------------------------------------------------------
 
 constexpr char hex_digits[] = "0123456789abcdef";
@@ -316,113 +305,6 @@ bool from_hex(std::string_view hex, std::span<std::uint8_t> out) noexcept {
   }
   return true;
 }
-
-// ---- HMAC-SHA256 ----------------------------------------------------------------------------
-
-namespace {
-
-// What template_ctx_ points at: the keyed template and an id that is never reused, so a
-// thread's cached copy can never be mistaken for the copy of a later hasher at the same address.
-struct hmac_template {
-  mac_ctx_ptr ctx;
-  std::uint64_t id = 0;
-};
-
-std::atomic<std::uint64_t> next_hasher_id{1};
-
-// Per-thread working copies of hasher templates. EVP_MAC_CTX_dup per call costs ~0.4 us and
-// serialises threads on the shared algorithm's reference count; re-initialising a thread's own
-// copy (which keeps the keyed inner/outer state) costs ~0.17 us and shares nothing. A process
-// has one hasher, tests a few: a small ring is enough, and an evicted copy is freed (OpenSSL
-// cleanses the keyed state on free).
-class hmac_thread_cache {
- public:
-  hmac_thread_cache() = default;
-  hmac_thread_cache(const hmac_thread_cache&) = delete;
-  hmac_thread_cache& operator=(const hmac_thread_cache&) = delete;
-  ~hmac_thread_cache() {
-    for (auto& e : entries_) EVP_MAC_CTX_free(e.ctx);
-  }
-
-  // A context keyed like `t`, ready for update/final.
-  EVP_MAC_CTX* acquire(const hmac_template& t) {
-    for (auto& e : entries_) {
-      if (e.id == t.id && e.ctx != nullptr) {
-        // A null key re-initialises from the stored keyed state.
-        if (EVP_MAC_init(e.ctx, nullptr, 0, nullptr) != 1) {
-          drop(e);
-          throw error(errc::internal, "OpenSSL: HMAC-SHA256 re-init failed");
-        }
-        return e.ctx;
-      }
-    }
-    EVP_MAC_CTX* fresh = EVP_MAC_CTX_dup(t.ctx.get());
-    if (fresh == nullptr) throw std::bad_alloc();
-    entry& slot = entries_[next_];
-    next_ = (next_ + 1) % entries_.size();
-    drop(slot);
-    slot.id = t.id;
-    slot.ctx = fresh;
-    return fresh;
-  }
-
- private:
-  struct entry {
-    std::uint64_t id = 0;
-    EVP_MAC_CTX* ctx = nullptr;
-  };
-  static void drop(entry& e) noexcept {
-    EVP_MAC_CTX_free(e.ctx);
-    e.ctx = nullptr;
-    e.id = 0;
-  }
-  std::array<entry, 4> entries_{};
-  std::size_t next_ = 0;
-};
-
-thread_local hmac_thread_cache hmac_cache;
-
-}  // namespace
-
-hmac_key_hasher::hmac_key_hasher(secret server_secret)
-    : secret_(std::move(server_secret)), template_ctx_(nullptr) {
-  auto t = std::make_unique<hmac_template>();
-  t->ctx.reset(EVP_MAC_CTX_new(fetched_hmac()));
-  if (!t->ctx) throw std::bad_alloc();
-  t->id = next_hasher_id.fetch_add(1, std::memory_order_relaxed);
-  char digest_name[] = "SHA256";
-  // HMAC accepts any key length, including zero; the key is passed as a parameter so an empty
-  // key is set explicitly rather than left "unset".
-  static unsigned char empty_key = 0;
-  unsigned char* key =
-      secret_.empty()
-          ? &empty_key
-          : reinterpret_cast<unsigned char*>(const_cast<char*>(secret_.reveal().data()));
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key, secret_.size()),
-      OSSL_PARAM_construct_end()};
-  if (EVP_MAC_init(t->ctx.get(), nullptr, 0, params) != 1) {
-    throw error(errc::internal, "OpenSSL: HMAC-SHA256 init failed");
-  }
-  template_ctx_ = t.release();
-}
-
-hmac_key_hasher::~hmac_key_hasher() { delete static_cast<hmac_template*>(template_ctx_); }
-
-sha256_digest hmac_key_hasher::hash(std::string_view key) const {
-  // The template itself is only read (when a thread makes its copy), so this is thread-safe.
-  EVP_MAC_CTX* ctx = hmac_cache.acquire(*static_cast<const hmac_template*>(template_ctx_));
-  sha256_digest out{};
-  std::size_t len = 0;
-  if (EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size()) != 1 ||
-      EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1 || len != out.size()) {
-    throw error(errc::internal, "OpenSSL: HMAC-SHA256 failed");
-  }
-  return out;
-}
-
-std::string hmac_key_hasher::hash_hex(std::string_view key) const { return to_hex(hash(key)); }
 
 // ---- server secret --------------------------------------------------------------------------
 

@@ -73,8 +73,8 @@ class hmac_key_hasher {
 
  private:
   secret secret_;
-  // The keyed EVP_MAC_CTX template (and an id); each thread hashes with its own copy of it.
-  // Opaque so OpenSSL headers stay in the .cpp.
+  // The two SHA-256 states keyed with the secret (hmac_key_hasher.cpp); opaque so that
+  // OpenSSL's headers stay in the .cpp.
   void* template_ctx_;
 };
 

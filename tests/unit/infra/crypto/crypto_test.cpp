@@ -1,6 +1,7 @@
 #include "infra/crypto/crypto.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
@@ -118,13 +119,13 @@ TEST(hmac_key_hasher, rfc4231_vectors) {
   for (const auto& v : rfc4231_vectors()) {
     const hmac_key_hasher h{secret(std::string(v.key))};
     EXPECT_EQ(h.hash_hex(v.data), v.expected);
-    // Again: the second call reuses this thread's keyed copy and must give the same answer.
+    // Again: each hash starts from the same keyed states and must give the same answer.
     EXPECT_EQ(hex(h.hash(v.data)), v.expected);
   }
 }
 
 TEST(hmac_key_hasher, repeated_and_interleaved_hashers_stay_independent) {
-  // More live hashers than a thread caches, used round-robin, so copies are evicted and rebuilt.
+  // Several live hashers used round-robin: each keeps its own keyed states.
   const auto vectors = rfc4231_vectors();
   std::vector<std::unique_ptr<hmac_key_hasher>> hashers;
   for (const auto& v : vectors) {
@@ -154,6 +155,34 @@ TEST(hmac_key_hasher, different_keys_give_different_hashes) {
   EXPECT_NE(a.hash("kl_live_x"), b.hash("kl_live_x"));
   EXPECT_NE(a.hash("kl_live_x"), a.hash("kl_live_y"));
   EXPECT_NE(a.hash("kl_live_x"), sha256("kl_live_x"));  // keyed, not a plain hash
+}
+
+TEST(hmac_key_hasher,
+     given_keys_and_messages_of_every_length_around_the_block_then_it_matches_openssl) {
+  // The hasher computes HMAC from its own keyed SHA-256 states: every key length around the
+  // 64-byte block (shorter, equal, longer: hashed first) and messages across block boundaries
+  // must give what OpenSSL's own HMAC gives.
+  for (std::size_t key_size : {0u, 1u, 31u, 32u, 63u, 64u, 65u, 127u, 128u, 200u}) {
+    std::string key;
+    for (std::size_t i = 0; i < key_size; ++i)
+      key.push_back(static_cast<char>((i * 37 + 11) & 0xff));
+    const hmac_key_hasher h{secret(std::string(key))};
+    for (std::size_t size = 0; size < 300; size += 7) {
+      std::string message;
+      for (std::size_t i = 0; i < size; ++i)
+        message.push_back(static_cast<char>((i * 13 + key_size) & 0xff));
+      std::array<unsigned char, 32> want{};
+      std::size_t length = 0;
+      ASSERT_NE(EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
+                          reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                          want.data(), want.size(), &length),
+                nullptr);
+      ASSERT_EQ(length, want.size());
+      const auto got = h.hash(message);
+      EXPECT_TRUE(std::equal(got.begin(), got.end(), want.begin()))
+          << "key of " << key_size << " bytes, message of " << size;
+    }
+  }
 }
 
 TEST(hmac_key_hasher, empty_key_matches_openssl_reference) {
