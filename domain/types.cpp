@@ -80,14 +80,19 @@ std::optional<environment> parse_environment(std::string_view text) noexcept {
 }
 
 std::string format_timestamp(timestamp t) {
+  std::string out;
+  out.reserve(27);
+  append_timestamp(out, t);
+  return out;
+}
+
+void append_timestamp(std::string& out, timestamp t) {
   using namespace std::chrono;
   // floor (not truncation) so instants before 1970 land on the right day and second.
   const auto day = floor<days>(t);
   const year_month_day ymd{day};
   const hh_mm_ss<microseconds> hms{t - day};
 
-  std::string out;
-  out.reserve(27);
   // Years outside 0000-9999 cannot occur for real clocks or parsed input; they are written in
   // ISO 8601 expanded form (sign, more digits), which parse_timestamp deliberately refuses.
   const int y = static_cast<int>(ymd.year());
@@ -106,7 +111,6 @@ std::string format_timestamp(timestamp t) {
   out.push_back('.');
   append_digits(out, hms.subseconds().count(), 6);
   out.push_back('Z');
-  return out;
 }
 
 std::optional<timestamp> parse_timestamp(std::string_view text) noexcept {

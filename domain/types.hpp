@@ -25,6 +25,8 @@ std::optional<environment> parse_environment(std::string_view text) noexcept;
 
 /// RFC 3339 UTC with microseconds, e.g. "2026-11-23T19:36:02.123456Z".
 std::string format_timestamp(timestamp t);
+/// The same text appended to `out` (no allocation when `out` has room).
+void append_timestamp(std::string& out, timestamp t);
 
 /// Injected time source. Implementations must be thread-safe.
 class clock {

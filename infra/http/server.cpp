@@ -19,6 +19,7 @@
 
 #include "domain/encoding.hpp"
 #include "domain/types.hpp"
+#include "infra/core/buffer_pool.hpp"
 #include "infra/core/error.hpp"
 #include "infra/core/log.hpp"
 #include "infra/http/detail/wire.hpp"
@@ -436,11 +437,12 @@ asio::awaitable<bool> http_server::impl::write(connection& conn, http_response&&
   detail::write_response_head(conn.head, version == 10 ? 10 : 11, answer, request_id, keep_alive,
                               body_allowed);
   const std::array<asio::const_buffer, 2> buffers{
-      asio::buffer(conn.head),
-      body_allowed ? asio::buffer(answer.body) : asio::const_buffer()};
+      asio::buffer(conn.head), body_allowed ? asio::buffer(answer.body) : asio::const_buffer()};
 
   conn.stream.expires_after(options.write_timeout);
   auto [ec, n] = co_await asio::async_write(conn.stream, buffers, use_tuple);
+  // The body's capacity serves this thread's next answer (json_writer takes it).
+  buffer_pool::give_back(std::move(answer.body));
   co_return !ec;
 }
 

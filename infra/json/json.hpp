@@ -12,6 +12,7 @@
 
 #include "domain/result.hpp"
 #include "domain/types.hpp"
+#include "infra/core/buffer_pool.hpp"
 #include "infra/core/json_escape.hpp"  // append_json_string
 
 namespace keyledger::infra {
@@ -63,6 +64,9 @@ class json_body {
 
   /// nullopt when absent; error when present with another type (null counts as another type).
   domain::result<std::optional<std::string>, json_error> get_string(std::string_view field) const;
+  /// As get_string, without a copy: the view is valid while this json_body lives.
+  domain::result<std::optional<std::string_view>, json_error> get_string_view(
+      std::string_view field) const;
   domain::result<std::optional<std::vector<std::string>>, json_error> get_string_array(
       std::string_view field) const;
   domain::result<std::optional<bool>, json_error> get_bool(std::string_view field) const;
@@ -85,18 +89,29 @@ class json_body {
   std::optional<std::string> first_unknown_field(
       std::initializer_list<std::string_view> known) const;
 
- private:
+  /// The parsed document (opaque: RapidJSON stays in infra/json).
   struct impl;
-  explicit json_body(std::unique_ptr<impl> p);
-  std::unique_ptr<impl> impl_;
+
+ private:
+  /// Keeps one parsed document's storage per thread for the next parse (a request body is
+  /// parsed on every verification: no allocation for it), frees any other.
+  struct impl_deleter {
+    void operator()(impl* p) const noexcept;
+  };
+  using impl_ptr = std::unique_ptr<impl, impl_deleter>;
+  static impl_ptr new_impl();
+  explicit json_body(impl_ptr p);
+  impl_ptr impl_;
 };
 
 /// A small streaming JSON writer (RFC 8259 escaping; output is valid UTF-8 if inputs are).
 /// Commas are inserted automatically.
 class json_writer {
  public:
-  /// The text starts with room for a typical answer (one allocation, not one per doubling).
-  json_writer() { out_.reserve(initial_capacity); }
+  /// The text starts with room for a typical answer: a buffer an earlier answer on this thread
+  /// gave back (buffer_pool; the HTTP server gives each body back once written), or one
+  /// allocation, not one per doubling.
+  json_writer() : out_(buffer_pool::take(initial_capacity)) {}
   json_writer& begin_object();
   json_writer& end_object();
   json_writer& begin_array();
@@ -107,6 +122,8 @@ class json_writer {
   json_writer& number(std::uint64_t v);
   json_writer& boolean(bool v);
   json_writer& null();
+  /// `t` as an RFC 3339 string (domain::format_timestamp), written in place.
+  json_writer& timestamp(domain::timestamp t);
   /// Writes an already-validated JSON object (json_body::to_json) as the next value.
   json_writer& value(const json_body& v);
   /// Shorthands for key(k).value(v).

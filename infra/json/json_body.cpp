@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -228,7 +229,6 @@ std::string field_error(std::string_view field, std::string_view problem_text) {
 }  // namespace
 
 struct json_body::impl : document_store {
-
   const rj::Value* find(std::string_view field) const {
     for (const auto& m : doc.GetObject()) {
       if (name_of(m.name) == field) return &m.value;
@@ -237,7 +237,50 @@ struct json_body::impl : document_store {
   }
 };
 
-json_body::json_body(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+namespace {
+
+/// Set when this thread's spare document is destroyed (thread exit); a plain bool, valid for
+/// the thread's whole life.
+thread_local bool spare_torn_down = false;
+
+/// One document's storage kept per thread: the 4 KiB inline pool and the document around it.
+struct spare_document {
+  json_body::impl* kept = nullptr;
+  ~spare_document();
+};
+
+thread_local spare_document spare;
+
+}  // namespace
+
+spare_document::~spare_document() {
+  spare_torn_down = true;
+  delete kept;
+  kept = nullptr;
+}
+
+json_body::impl_ptr json_body::new_impl() {
+  if (!spare_torn_down && spare.kept != nullptr) {
+    impl* p = std::exchange(spare.kept, nullptr);
+    // Back to a fresh document: whatever it held (and any pool chunk beyond the inline buffer)
+    // is released by its destructor.
+    p->~impl();
+    ::new (p) impl();
+    return impl_ptr(p);
+  }
+  return impl_ptr(new impl());
+}
+
+void json_body::impl_deleter::operator()(impl* p) const noexcept {
+  if (p == nullptr) return;
+  if (!spare_torn_down && spare.kept == nullptr) {
+    spare.kept = p;
+    return;
+  }
+  delete p;
+}
+
+json_body::json_body(impl_ptr p) : impl_(std::move(p)) {}
 json_body::~json_body() = default;
 json_body::json_body(json_body&&) noexcept = default;
 json_body& json_body::operator=(json_body&&) noexcept = default;
@@ -247,7 +290,7 @@ namespace {
 // The one parse of untrusted JSON text: exactly one value within `limits`, nothing after it, no
 // member given twice. The caller checks the root's type.
 std::optional<json_error> parse_document(std::string_view text, const json_limits& limits,
-                                        document_store& into) {
+                                         document_store& into) {
   if (text.size() > limits.max_bytes) return json_error{"JSON text too long"};
   // RapidJSON's memory stream reports NUL as end of input, so an embedded NUL could hide
   // whatever follows it; NUL is never valid in JSON text anyway.
@@ -295,7 +338,7 @@ std::optional<json_error> parse_document(std::string_view text, const json_limit
 
 domain::result<json_body, json_error> json_body::parse(std::string_view text,
                                                        const json_limits& limits) {
-  auto p = std::make_unique<impl>();
+  auto p = new_impl();
   if (auto failed = parse_document(text, limits, *p)) return *failed;
   if (!p->doc.IsObject()) return json_error{"request body must be a JSON object"};
   return json_body(std::move(p));
@@ -311,7 +354,7 @@ domain::result<std::vector<json_body>, json_error> json_body::parse_object_array
   out.reserve(root.Size());
   for (const auto& e : root.GetArray()) {
     if (!e.IsObject()) return json_error{"request body must be a JSON array of objects"};
-    auto p = std::make_unique<impl>();
+    auto p = new_impl();
     p->doc.CopyFrom(e, p->doc.GetAllocator());
     out.push_back(json_body(std::move(p)));
   }
@@ -320,10 +363,18 @@ domain::result<std::vector<json_body>, json_error> json_body::parse_object_array
 
 domain::result<std::optional<std::string>, json_error> json_body::get_string(
     std::string_view field) const {
+  auto view = get_string_view(field);
+  if (!view) return view.error();
+  if (!view.value()) return std::optional<std::string>{};
+  return std::optional<std::string>{std::string(*view.value())};
+}
+
+domain::result<std::optional<std::string_view>, json_error> json_body::get_string_view(
+    std::string_view field) const {
   const rj::Value* v = impl_ ? impl_->find(field) : nullptr;
-  if (v == nullptr) return std::optional<std::string>{};
+  if (v == nullptr) return std::optional<std::string_view>{};
   if (!v->IsString()) return json_error{field_error(field, "must be a string")};
-  return std::optional<std::string>{std::string(name_of(*v))};
+  return std::optional<std::string_view>{name_of(*v)};
 }
 
 domain::result<std::optional<std::vector<std::string>>, json_error> json_body::get_string_array(
@@ -367,7 +418,7 @@ domain::result<std::optional<json_body>, json_error> json_body::get_object(
   const rj::Value* v = impl_ ? impl_->find(field) : nullptr;
   if (v == nullptr) return std::optional<json_body>{};
   if (!v->IsObject()) return json_error{field_error(field, "must be an object")};
-  auto p = std::make_unique<impl>();
+  auto p = new_impl();
   p->doc.CopyFrom(*v, p->doc.GetAllocator());
   return std::optional<json_body>{json_body(std::move(p))};
 }
@@ -381,7 +432,7 @@ domain::result<std::optional<std::vector<json_body>>, json_error> json_body::get
   out.reserve(v->Size());
   for (const auto& e : v->GetArray()) {
     if (!e.IsObject()) return json_error{field_error(field, "must be an array of objects")};
-    auto p = std::make_unique<impl>();
+    auto p = new_impl();
     p->doc.CopyFrom(e, p->doc.GetAllocator());
     out.push_back(json_body(std::move(p)));
   }

@@ -125,15 +125,24 @@ json_writer& json_writer::value(const json_body& v) {
   return *this;
 }
 
+json_writer& json_writer::timestamp(domain::timestamp t) {
+  separate();
+  // RFC 3339 text is digits and -:.TZ: nothing to escape.
+  out_.push_back('"');
+  domain::append_timestamp(out_, t);
+  out_.push_back('"');
+  return *this;
+}
+
 void write_timestamp(json_writer& w, std::string_view name, domain::timestamp t) {
-  w.field(name, domain::format_timestamp(t));
+  w.key(name).timestamp(t);
 }
 
 void write_timestamp_or_null(json_writer& w, std::string_view name,
                              const std::optional<domain::timestamp>& t) {
   w.key(name);
   if (t) {
-    w.string(domain::format_timestamp(*t));
+    w.timestamp(*t);
   } else {
     w.null();
   }

@@ -54,10 +54,11 @@ void verify_endpoints::verify_key(call& c) {
   auto invalid = [&](std::string field, std::string message) {
     answer(c, domain::problem::invalid(std::move(field), std::move(message)));
   };
-  auto key = body->get_string("key");
+  // Views into the parsed body (which outlives the verification): no copy of the key.
+  auto key = body->get_string_view("key");
   auto scopes = body->get_string_array("required_scopes");
-  auto ip_text = body->get_string("ip");
-  auto env_text = body->get_string("environment");
+  auto ip_text = body->get_string_view("ip");
+  auto env_text = body->get_string_view("environment");
   for (const auto* error :
        {key ? nullptr : &key.error(), scopes ? nullptr : &scopes.error(),
         ip_text ? nullptr : &ip_text.error(), env_text ? nullptr : &env_text.error()}) {
@@ -102,7 +103,7 @@ void verify_endpoints::verify_key(call& c) {
     for (const auto& s : k.effective_scopes()) w.string(s);
     w.end_array().key("expires_at");
     if (const auto expires_at = k.expires_at()) {
-      w.string(domain::format_timestamp(*expires_at));
+      w.timestamp(*expires_at);
     } else {
       w.null();
     }

@@ -66,6 +66,38 @@ TEST(json_body, empty_array_and_int64_extremes) {
   EXPECT_EQ(b.get_int("min").value(), std::optional<std::int64_t>(INT64_MIN));
 }
 
+TEST(json_body, given_bodies_parsed_and_destroyed_in_turn_then_each_reads_its_own_text) {
+  // A destroyed body's storage serves the thread's next parse: a live body must never see it.
+  auto kept = json_body::parse(R"({"key":"kept-value","n":1})");
+  ASSERT_TRUE(kept);
+  for (int i = 0; i < 5; ++i) {
+    const std::string text = R"({"key":"value-)" + std::to_string(i) + R"(","nested":{"a":"b"}})";
+    auto body = json_body::parse(text);
+    ASSERT_TRUE(body);
+    auto nested = body->get_object("nested");
+    ASSERT_TRUE(nested);
+    ASSERT_TRUE(nested.value());
+    EXPECT_EQ(nested.value()->get_string("a").value(), "b");
+    EXPECT_EQ(body->get_string_view("key").value(), "value-" + std::to_string(i));
+  }
+  EXPECT_EQ(kept->get_string_view("key").value(), "kept-value");
+  EXPECT_EQ(kept->get_int("n").value(), 1);
+  // A failed parse gives nothing back and leaves the next one whole.
+  EXPECT_FALSE(json_body::parse(R"({"key":)"));
+  auto after = json_body::parse(R"({"key":"after"})");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->get_string("key").value(), "after");
+}
+
+TEST(json_body, get_string_view_reports_absent_and_wrong_types_like_get_string) {
+  auto body = json_body::parse(R"({"s":"text","n":3})");
+  ASSERT_TRUE(body);
+  EXPECT_EQ(body->get_string_view("s").value(), "text");
+  EXPECT_FALSE(body->get_string_view("absent").value().has_value());
+  EXPECT_FALSE(body->get_string_view("n"));
+  EXPECT_EQ(body->get_string_view("n").error().message, body->get_string("n").error().message);
+}
+
 TEST(json_body, is_movable) {
   json_body a = parse_ok(R"({"name":"x"})");
   json_body b = std::move(a);

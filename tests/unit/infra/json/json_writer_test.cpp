@@ -43,7 +43,7 @@ TEST(append_json_string, passes_utf8_through_and_escapes_line_separators) {
                    "c"),
             R"("a\u2028b\u2029c")");
   EXPECT_EQ(quoted("\xe2\x80\xa7"), "\"\xe2\x80\xa7\"");  // U+2027: not a separator
-  EXPECT_EQ(quoted("\xe2\x80"), R"("\ufffd\ufffd")");  // truncated: not over-read, replaced
+  EXPECT_EQ(quoted("\xe2\x80"), R"("\ufffd\ufffd")");     // truncated: not over-read, replaced
 }
 
 TEST(append_json_string, appends_to_existing_text) {
@@ -115,6 +115,27 @@ TEST(json_writer, take_moves_the_text_out) {
   w.begin_object().field("a", std::string_view("b")).end_object();
   const std::string text = w.take();
   EXPECT_EQ(text, R"({"a":"b"})");
+}
+
+}  // namespace
+}  // namespace keyledger::infra
+
+namespace keyledger::infra {
+namespace {
+
+TEST(json_writer_timestamp, given_instants_then_it_writes_what_format_timestamp_writes_quoted) {
+  using namespace std::chrono;
+  for (const auto t : {domain::timestamp{}, domain::timestamp{microseconds(1'796'601'600'123'456)},
+                       domain::timestamp{microseconds(-1)}}) {
+    json_writer w;
+    w.begin_object().key("at").timestamp(t);
+    write_timestamp(w, "again", t);
+    write_timestamp_or_null(w, "maybe", t);
+    w.end_object();
+    const std::string text = domain::format_timestamp(t);
+    EXPECT_EQ(w.str(),
+              R"({"at":")" + text + R"(","again":")" + text + R"(","maybe":")" + text + R"("})");
+  }
 }
 
 }  // namespace
