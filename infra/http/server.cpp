@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <memory_resource>
 #include <mutex>
@@ -123,6 +124,11 @@ void run_io(asio::io_context& ioc) {
 }
 
 }  // namespace
+
+void responder::operator()(http_response response) const {
+  if (ops_ == nullptr) throw std::bad_function_call();
+  ops_->call(storage_, std::move(response));
+}
 
 std::string_view http_request::header(std::string_view name) const noexcept {
   for (const auto& [key, value] : headers) {

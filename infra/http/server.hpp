@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "infra/http/fields.hpp"
+#include "infra/http/responder.hpp"
 
 namespace keyledger::infra {
 
@@ -36,8 +37,8 @@ struct http_response {
   std::string body;
 };
 
-/// Completes one request. Callable exactly once, from any thread; later calls are ignored.
-using responder = std::function<void(http_response)>;
+// responder (responder.hpp) completes one request. Callable exactly once, from any thread;
+// later calls are ignored.
 
 /// The application: answers on the I/O thread (fast path) or hands work to a blocking_pool and
 /// calls the responder from there. Must not block.
@@ -46,8 +47,8 @@ using request_handler = std::function<void(http_request&&, responder)>;
 /// Built-in answers (limits, deadline) are rendered by this, so the JSON error shape is owned
 /// by services/. `code` is one of: "BAD_REQUEST", "PAYLOAD_TOO_LARGE",
 /// "HEADERS_TOO_LARGE", "DEADLINE_EXCEEDED", "UNAVAILABLE".
-using error_renderer =
-    std::function<http_response(unsigned status, std::string_view code, std::string_view request_id)>;
+using error_renderer = std::function<http_response(unsigned status, std::string_view code,
+                                                   std::string_view request_id)>;
 
 struct server_options {
   std::string host = "127.0.0.1";
@@ -56,9 +57,9 @@ struct server_options {
   std::size_t header_limit = 8 * 1024;
   std::size_t body_limit = 64 * 1024;
   std::size_t max_connections = 10000;
-  std::chrono::milliseconds read_timeout{10000};       ///< a whole request must arrive in this
-  std::chrono::milliseconds idle_timeout{60000};       ///< keep-alive between requests
-  std::chrono::milliseconds request_deadline{5000};    ///< handler must respond in this
+  std::chrono::milliseconds read_timeout{10000};     ///< a whole request must arrive in this
+  std::chrono::milliseconds idle_timeout{60000};     ///< keep-alive between requests
+  std::chrono::milliseconds request_deadline{5000};  ///< handler must respond in this
   std::chrono::milliseconds write_timeout{10000};
 };
 

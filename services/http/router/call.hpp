@@ -3,6 +3,7 @@
 // One request on its way through the router. Free of Beast (requests and responses are
 // infra::http_request / http_response).
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "domain/net.hpp"
+#include "infra/core/log.hpp"
 #include "infra/crypto/secret.hpp"
 #include "infra/http/server.hpp"
 #include "services/app/principal.hpp"
@@ -21,11 +23,35 @@ struct key_entry;
 
 namespace keyledger::services::http {
 
+/// The router's last steps on every answer, then the server's responder: Keyledger-Version, no
+/// body for HEAD, and one access-log line with method, route template, status and duration;
+/// never a header value, a body or a raw path (a client may put a key where an id belongs).
+/// A plain value, copied into pool jobs, rather than a callable wrapped around the server's:
+/// nothing allocated per request.
+class finishing_responder {
+ public:
+  finishing_responder() = default;
+  finishing_responder(infra::responder next, const infra::http_request& req,
+                      std::string_view route, infra::log_level level);
+  void operator()(infra::http_response r) const;
+
+ private:
+  infra::responder next_;
+  std::string_view method_;  ///< a static string (method_of), never the client's text
+  std::string_view route_;   ///< the route table's template
+  infra::log_level level_ = infra::log_level::info;
+  bool head_ = false;
+  bool logged_ = false;  ///< whether the access log was on at that level when the call began
+  std::chrono::steady_clock::time_point start_;
+  infra::short_text request_id_;
+  infra::short_text remote_ip_;
+};
+
 /// What the router established before handing a request to an endpoint. `respond` already
 /// stamps Keyledger-Version and writes the access log.
 struct call {
   infra::http_request req;
-  infra::responder respond;
+  finishing_responder respond;
   std::string_view route;  ///< the matched template, e.g. "/v1/keys/{id}"
   std::string path_id;     ///< the {id} segment, or ""
   /// The segment of the template's other placeholder (e.g. {delivery_id}), or "".

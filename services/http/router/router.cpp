@@ -4,6 +4,7 @@
 #include "services/http/router/router.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <stdexcept>
 #include <string>
@@ -60,38 +61,6 @@ std::string_view method_of(std::string_view method) noexcept {
   return "(other)";
 }
 
-/// The final steps of every answer: Keyledger-Version, no body for HEAD, and one access-log
-/// line with method, route template, status and duration; never a header value, a body or a
-/// raw path (a client may put a key where an id belongs).
-responder finishing(const http_request& req, std::string_view route, infra::log_level level,
-                    responder next) {
-  const bool head = req.method == "HEAD";
-  if (!infra::log_enabled(level)) {
-    return [next = std::move(next), head](http_response r) {
-      stamp_version(r);
-      if (head) r.body.clear();
-      next(std::move(r));
-    };
-  }
-  return [next = std::move(next), head, level, method = std::string(method_of(req.method)),
-          path = std::string(route), request_id = req.request_id, ip = req.remote_ip,
-          start = std::chrono::steady_clock::now()](http_response r) {
-    stamp_version(r);
-    if (head) r.body.clear();
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
-    infra::log(level, "request",
-               {{"method", method},
-                {"route", path},
-                {"status", std::to_string(r.status)},
-                {"duration_us", std::to_string(us)},
-                {"request_id", request_id},
-                {"remote_ip", ip}});
-    next(std::move(r));
-  };
-}
-
 /// Keyledger-Version, when present, must name a version this server speaks.
 bool version_accepted(const http_request& req) {
   for (const auto& [name, value] : req.headers) {
@@ -123,6 +92,42 @@ void proceed(call& c, const operation& op, std::string_view query_text) {
 }
 
 }  // namespace
+
+finishing_responder::finishing_responder(responder next, const http_request& req,
+                                         std::string_view route, infra::log_level level)
+    : next_(std::move(next)),
+      method_(method_of(req.method)),
+      route_(route),
+      level_(level),
+      head_(req.method == "HEAD"),
+      logged_(infra::log_enabled(level)) {
+  if (!logged_) return;
+  start_ = std::chrono::steady_clock::now();
+  request_id_ = req.request_id;
+  remote_ip_ = req.remote_ip;
+}
+
+void finishing_responder::operator()(http_response r) const {
+  stamp_version(r);
+  if (head_) r.body.clear();
+  if (logged_) {
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - start_)
+                        .count();
+    char status[8];
+    char duration[24];
+    const auto status_end = std::to_chars(status, status + sizeof status, r.status).ptr;
+    const auto duration_end = std::to_chars(duration, duration + sizeof duration, us).ptr;
+    infra::log(level_, "request",
+               {{"method", method_},
+                {"route", route_},
+                {"status", std::string_view(status, status_end - status)},
+                {"duration_us", std::string_view(duration, duration_end - duration)},
+                {"request_id", request_id_},
+                {"remote_ip", remote_ip_}});
+  }
+  next_(std::move(r));
+}
 
 std::optional<std::string_view> call::query_value(std::string_view name) const {
   for (const auto& [n, v] : query) {
@@ -185,10 +190,11 @@ void router::handle(http_request&& req, responder respond) const {
     }
   }
   if (matched == nullptr) {
-    respond = finishing(req, "(unmatched)", infra::log_level::info, std::move(respond));
-    return respond(json_error(problem::of(problem_kind::not_found, "NO_ROUTE"), req.request_id));
+    const finishing_responder finish(std::move(respond), req, "(unmatched)",
+                                     infra::log_level::info);
+    return finish(json_error(problem::of(problem_kind::not_found, "NO_ROUTE"), req.request_id));
   }
-  respond = finishing(req, matched->path, matched->log_level, std::move(respond));
+  finishing_responder finish(std::move(respond), req, matched->path, matched->log_level);
   const operation* op = nullptr;
   for (const auto& o : matched->operations) {
     if (o.method == req.method) op = &o;
@@ -202,10 +208,10 @@ void router::handle(http_request&& req, responder respond) const {
     auto r = json_error(problem::of(problem_kind::method_not_allowed, "METHOD_NOT_ALLOWED"),
                         req.request_id);
     r.headers.emplace_back("Allow", std::move(allow));
-    return respond(std::move(r));
+    return finish(std::move(r));
   }
   if (!version_accepted(req)) {
-    return respond(
+    return finish(
         json_error(problem::of(problem_kind::invalid, "UNSUPPORTED_VERSION"), req.request_id));
   }
 
@@ -213,7 +219,7 @@ void router::handle(http_request&& req, responder respond) const {
   c->route = matched->path;
   c->path_id = std::move(id);
   c->path_sub_id = std::move(sub_id);
-  c->respond = std::move(respond);
+  c->respond = std::move(finish);
   c->client_ip = client_ip_of(req, trusted_proxies_);
   if (c->client_ip) c->client_ip_text = domain::to_string(*c->client_ip);
   c->req = std::move(req);
