@@ -49,7 +49,6 @@ using detail::parse_buffered;
 using detail::rejection_for;
 using detail::remote_ip_of;
 using detail::request_parser;
-using detail::to_http_request;
 
 /// Posting to the io_context is allowed only while this is open; the server closes it before
 /// the io_context is destroyed, so a responder called late (from a pool thread) is harmless.
@@ -128,6 +127,18 @@ void run_io(asio::io_context& ioc) {
 void responder::operator()(http_response response) const {
   if (ops_ == nullptr) throw std::bad_function_call();
   ops_->call(storage_, std::move(response));
+}
+
+void http_request::clear_keeping_storage() noexcept {
+  method.clear();
+  target.clear();
+  for (auto& [name, value] : headers) {
+    name.clear();
+    value.clear();
+  }
+  body.clear();
+  remote_ip.clear();
+  request_id.clear();
 }
 
 std::string_view http_request::header(std::string_view name) const noexcept {
@@ -310,6 +321,9 @@ asio::awaitable<void> http_server::impl::session(std::shared_ptr<connection> con
   std::pmr::monotonic_buffer_resource fields_arena(fields_buffer.data(), fields_buffer.size());
 
   std::string request_id;
+  // Read into again and again: its storage (and what the router swaps in for it, a finished
+  // request's) serves the next request, so a request allocates nothing once warm.
+  http_request request;
   bool first = true;
   for (;;) {
     if (stopping.load()) break;
@@ -333,6 +347,9 @@ asio::awaitable<void> http_server::impl::session(std::shared_ptr<connection> con
     // round trip through the scheduler) and go back to the socket only for the rest.
     request_parser parser = detail::parser_in(fields_arena);
     limit_parser(parser, options);
+    // The body is read into the last request's body storage (the reader appends: empty first).
+    request.body.clear();
+    parser.get().body() = std::move(request.body);
     beast::error_code read_ec = parse_buffered(parser, buffer);
     if (!read_ec && !parser.is_done()) {
       conn->reading = true;
@@ -369,10 +386,10 @@ asio::awaitable<void> http_server::impl::session(std::shared_ptr<connection> con
     auto message = parser.release();
     const unsigned version = message.version();
     const bool keep_alive = message.keep_alive();
-    http_request request = to_http_request(std::move(message));
+    detail::fill_http_request(message, request);
     request.remote_ip = remote_ip;
-    new_request_id(request_id);  // the session's string: its capacity is reused
-    request.request_id = request_id;
+    new_request_id(request.request_id);
+    request_id = request.request_id;  // the session's copy (capacity reused), for its own use
 
     std::uint64_t generation = 0;
     {

@@ -26,6 +26,11 @@ struct http_request {
 
   /// The first header with this name (case-insensitive), or "" if absent.
   std::string_view header(std::string_view name) const noexcept;
+
+  /// Empties every field but keeps its storage, for the next request read into this object
+  /// (detail::fill_http_request): the header entries stay, emptied, until then. Not a request
+  /// to hand to anyone in that state.
+  void clear_keeping_storage() noexcept;
 };
 
 /// An answer. Its content type and header fields live inside it (fields.hpp): building one

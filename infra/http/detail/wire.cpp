@@ -90,14 +90,29 @@ void limit_parser(request_parser& parser, const server_options& options) {
 
 http_request to_http_request(request_parser::value_type&& message) {
   http_request request;
-  request.method = std::string(message.method_string());
-  request.target = std::string(message.target());
-  request.headers.reserve(static_cast<std::size_t>(std::distance(message.begin(), message.end())));
-  for (const auto& field : message) {
-    request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  }
-  request.body = std::move(message.body());
+  fill_http_request(message, request);
   return request;
+}
+
+void fill_http_request(request_parser::value_type& message, http_request& out) {
+  const auto method = message.method_string();
+  out.method.assign(method.data(), method.size());
+  const auto target = message.target();
+  out.target.assign(target.data(), target.size());
+  std::size_t count = 0;
+  for (const auto& field : message) {
+    const auto name = field.name_string();
+    const auto value = field.value();
+    if (count < out.headers.size()) {
+      out.headers[count].first.assign(name.data(), name.size());
+      out.headers[count].second.assign(value.data(), value.size());
+    } else {
+      out.headers.emplace_back(std::string(name), std::string(value));
+    }
+    ++count;
+  }
+  out.headers.resize(count);
+  out.body = std::move(message.body());
 }
 
 namespace {

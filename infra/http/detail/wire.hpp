@@ -57,6 +57,10 @@ void limit_parser(request_parser& parser, const server_options& options);
 /// order, the body. The caller sets remote_ip and request_id.
 http_request to_http_request(request_parser::value_type&& message);
 
+/// The same, into `out`, whose strings and header entries are assigned rather than made anew
+/// (their storage is reused); the body is moved from the message.
+void fill_http_request(request_parser::value_type& message, http_request& out);
+
 /// Feeds the parser what the buffer already holds. need_more is not an error here: the caller
 /// reads the rest from the socket.
 boost::beast::error_code parse_buffered(request_parser& parser, boost::beast::flat_buffer& buffer);

@@ -56,15 +56,15 @@ domain::result<form_fields, domain::problem> parse_form(std::string_view text,
     }
     for (const auto& [seen, unused] : out) {
       if (seen == *name) {
-        return problem::invalid(*name, std::string(noun) + domain::echoable_name(*name) +
-                                           " is given more than once");
+        return problem::invalid(
+            *name, std::string(noun) + domain::echoable_name(*name) + " is given more than once");
       }
     }
     const bool control = std::any_of(value->begin(), value->end(),
                                      [](unsigned char ch) { return ch < 0x20 || ch == 0x7F; });
     if (control) {
-      return problem::invalid(*name, std::string(noun) + domain::echoable_name(*name) +
-                                         " contains control characters");
+      return problem::invalid(
+          *name, std::string(noun) + domain::echoable_name(*name) + " contains control characters");
     }
     if (out.size() >= max_fields) {
       return problem::invalid("", query ? "too many query parameters" : "too many form fields");
@@ -73,6 +73,5 @@ domain::result<form_fields, domain::problem> parse_form(std::string_view text,
   }
   return out;
 }
-
 
 }  // namespace keyledger::services::http

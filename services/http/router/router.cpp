@@ -8,6 +8,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "domain/encoding.hpp"
 #include "domain/keys/key_format.hpp"
@@ -215,14 +216,16 @@ void router::handle(http_request&& req, responder respond) const {
         json_error(problem::of(problem_kind::invalid, "UNSUPPORTED_VERSION"), req.request_id));
   }
 
-  auto c = std::make_shared<call>();
+  auto c = new_call();
   c->route = matched->path;
   c->path_id = std::move(id);
   c->path_sub_id = std::move(sub_id);
   c->respond = std::move(finish);
   c->client_ip = client_ip_of(req, trusted_proxies_);
   if (c->client_ip) c->client_ip_text = domain::to_string(*c->client_ip);
-  c->req = std::move(req);
+  // The server's request object gets back the storage of a request finished before (it reads
+  // its next request into it); the call takes this one.
+  std::swap(c->req, req);
   std::string query_text(op->query_opaque ? std::string_view{} : query);
 
   if (op->accepts.empty()) return proceed(*c, *op, query_text);

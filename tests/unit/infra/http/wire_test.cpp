@@ -155,5 +155,49 @@ TEST(parser_in, parses_every_field_into_the_arena_and_again_after_a_reset) {
   }
 }
 
+TEST(wire_test, given_a_request_object_reused_then_each_fill_holds_exactly_the_new_request) {
+  // The server reads every request of a connection into one object (and the router swaps in a
+  // finished request's): a fill must leave nothing of the one before.
+  const std::string wires[] = {
+      "POST /v1/keys/verify HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
+      "Authorization: Bearer kl_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nX-One: 1\r\n"
+      "Content-Length: 24\r\n\r\n{\"key\":\"kl_live_xxxxxxx\"}",
+      "GET /v1/check HTTP/1.1\r\nHost: other\r\n\r\n",
+      "PATCH /v1/keys/key_1 HTTP/1.1\r\nhost: third\r\nA: a\r\nB: b\r\nC: c\r\nD: d\r\n"
+      "E: e\r\nF: f\r\nContent-Length: 2\r\n\r\n{}",
+  };
+  http_request reused;
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& wire : wires) {
+      request_parser parser;
+      limit_parser(parser, server_options{});
+      reused.clear_keeping_storage();
+      parser.get().body() = std::move(reused.body);
+      beast::flat_buffer bytes;
+      bytes.commit(boost::asio::buffer_copy(bytes.prepare(wire.size()), boost::asio::buffer(wire)));
+      const auto ec = parse_buffered(parser, bytes);
+      ASSERT_FALSE(ec) << ec.message();
+      ASSERT_TRUE(parser.is_done());
+      auto message = parser.release();
+      fill_http_request(message, reused);
+
+      // The same as a request made afresh from the same bytes.
+      request_parser fresh_parser;
+      limit_parser(fresh_parser, server_options{});
+      beast::flat_buffer again;
+      again.commit(boost::asio::buffer_copy(again.prepare(wire.size()), boost::asio::buffer(wire)));
+      ASSERT_FALSE(parse_buffered(fresh_parser, again));
+      const auto fresh = to_http_request(fresh_parser.release());
+      EXPECT_EQ(reused.method, fresh.method);
+      EXPECT_EQ(reused.target, fresh.target);
+      EXPECT_EQ(reused.headers, fresh.headers);
+      EXPECT_EQ(reused.body, fresh.body);
+    }
+  }
+  EXPECT_EQ(reused.method, "PATCH");
+  EXPECT_EQ(reused.headers.size(), 8u);
+  EXPECT_EQ(reused.header("host"), "third");
+}
+
 }  // namespace
 }  // namespace keyledger::infra::detail

@@ -87,6 +87,41 @@ class router_test : public ::testing::Test {
   form_fields last_query_;
 };
 
+TEST_F(router_test, given_calls_reused_then_nothing_of_one_request_reaches_the_next) {
+  // Finished calls are reset and kept per thread (new_call): a later request on the same thread
+  // must see its own id, query, principal and body only.
+  EXPECT_EQ(send("GET", "/v1/things/one?a=1", {{"X-Test-Session", "ok"}}).body, "x-test-session");
+  EXPECT_EQ(last_id_, "one");
+  EXPECT_EQ(last_query_.size(), 1u);
+  EXPECT_EQ(send("GET", "/v1/things/special").body, "(anonymous)");
+  EXPECT_EQ(last_id_, "");
+  EXPECT_TRUE(last_query_.empty());
+  EXPECT_EQ(send("POST", "/v1/things/x/parts/p/fix").status, 200u);
+  EXPECT_EQ(last_sub_id_, "p");
+
+  // A kept call is a default call, its request emptied, whatever it held.
+  std::weak_ptr<call> first;
+  {
+    auto c = new_call();
+    c->req.target = "/v1/secret-path";
+    c->req.headers.emplace_back("Authorization", "Bearer kl_live_secret");
+    c->path_id = "id";
+    c->client_ip_text = "203.0.113.9";
+    first = c;
+  }
+  EXPECT_TRUE(first.expired());
+  const auto again = new_call();
+  EXPECT_TRUE(again->req.target.empty());
+  for (const auto& [name, value] : again->req.headers) {
+    EXPECT_TRUE(name.empty() && value.empty());
+  }
+  EXPECT_TRUE(again->path_id.empty());
+  EXPECT_TRUE(again->client_ip_text.empty());
+  EXPECT_FALSE(again->who.has_value());
+  EXPECT_EQ(again->key, nullptr);
+  EXPECT_FALSE(static_cast<bool>(again->session_id));
+}
+
 TEST_F(router_test, literal_paths_win_when_added_first_and_ids_are_captured) {
   EXPECT_EQ(send("GET", "/v1/things/special").body, "(anonymous)");
   const auto r = send("GET", "/v1/things/t_1?a=x%20y&b", {{"X-Test-Key", "ok"}});
