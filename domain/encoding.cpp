@@ -53,13 +53,6 @@ bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool is_keyed_hash(std::string_view text) noexcept {
   constexpr std::size_t sha256_hex_length = 64;
   if (text.size() != sha256_hex_length) return false;

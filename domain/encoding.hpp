@@ -4,6 +4,7 @@
 // (RFC 4648 section 5, no padding), base64 (RFC 4648 section 4, padded) and ASCII case folding.
 // Standard library only.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -29,8 +30,26 @@ constexpr char ascii_lower(char c) noexcept {
 /// Equal ignoring ASCII case (header names, media types, schemes).
 bool iequals_ascii(std::string_view a, std::string_view b) noexcept;
 
+namespace detail {
+// Every byte's hex digit value, or -1: a table lookup keeps hex decoding (hashes and UUIDs of
+// every event read at start-up) inline and branch-free.
+inline constexpr std::array<std::int8_t, 256> hex_digit_values = [] {
+  std::array<std::int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = '0'; c <= '9'; ++c)
+    t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c)
+    t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c)
+    t[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - 'A' + 10);
+  return t;
+}();
+}  // namespace detail
+
 /// The value of a hex digit (either case), or -1.
-int hex_value(char c) noexcept;
+constexpr int hex_value(char c) noexcept {
+  return detail::hex_digit_values[static_cast<unsigned char>(c)];
+}
 
 /// Whether `text` is a keyed hash as the hashers write it: HMAC-SHA256 in 64 lowercase hex
 /// characters.

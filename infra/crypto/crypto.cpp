@@ -242,11 +242,25 @@ domain::timestamp system_clock::now() const {
 
 // ---- SHA-256 --------------------------------------------------------------------------------
 
+namespace {
+
+struct md_ctx_deleter {
+  void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
+};
+
+}  // namespace
+
 sha256_digest sha256(std::string_view data) {
+  // One context per thread, initialised anew for each digest: EVP_Digest allocates and frees a
+  // context and the provider's state on every call, and the audit monitor hashes two or three
+  // times per event of the log (its leaf and the tree's nodes).
+  thread_local const std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx(EVP_MD_CTX_new());
+  if (ctx == nullptr) throw std::bad_alloc();
   sha256_digest out{};
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &len, fetched_sha256(), nullptr) != 1 ||
-      len != out.size()) {
+  if (EVP_DigestInit_ex2(ctx.get(), fetched_sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1 || len != out.size()) {
     throw error(errc::internal, "OpenSSL: SHA-256 failed");
   }
   return out;

@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "infra/json/detail/canonical_key_created.hpp"
 #include "infra/json/detail/payload_reader.hpp"
 #include "infra/json/json.hpp"
 
@@ -412,16 +413,32 @@ std::string encode_payload(const domain::workspace_event& e) {
   return std::visit([](const auto& ev) { return encode(ev); }, e);
 }
 
+std::optional<domain::key_created> detail::decode_key_created_with_dom(std::string_view payload) {
+  return detail::parse_and_decode<domain::key_created>(payload, decode_key_created);
+}
+
 std::optional<domain::api_key_event> decode_api_key_event(std::string_view type,
                                                           std::string_view payload) {
+  if (type == "KeyCreated") {
+    try {
+      // The form the encoder writes, by a scan (a start-up decodes one per key); anything else
+      // through the DOM, which decides.
+      if (auto e = detail::decode_canonical_key_created(payload)) {
+        return domain::api_key_event{std::move(*e)};
+      }
+    } catch (...) {
+      return std::nullopt;  // allocation, as below
+    }
+  }
   key_event_decoder decode = nullptr;
   for (const auto& [name, decoder] : key_event_decoders) {
     if (name == type) decode = decoder;
   }
   if (decode == nullptr) return std::nullopt;
   try {
-    rj::Document doc;
-    if (!parse_payload_object(payload, doc)) return std::nullopt;
+    detail::payload_document document;
+    if (!parse_payload_object(payload, document)) return std::nullopt;
+    const rj::Value& doc = document.doc();
     return decode(doc);
   } catch (...) {
     // Only allocation can throw here; "does not decode" is the documented answer.
@@ -433,8 +450,9 @@ std::optional<domain::workspace_event> decode_workspace_event(std::string_view t
                                                               std::string_view payload) {
   try {
     if (type != "WorkspaceCreated" && type != "WorkspaceSettingsChanged") return std::nullopt;
-    rj::Document doc;
-    if (!parse_payload_object(payload, doc)) return std::nullopt;
+    detail::payload_document document;
+    if (!parse_payload_object(payload, document)) return std::nullopt;
+    const rj::Value& doc = document.doc();
     if (type == "WorkspaceCreated") {
       if (auto e = decode_workspace_created(doc)) return domain::workspace_event{std::move(*e)};
       return std::nullopt;

@@ -40,11 +40,17 @@ std::string event_columns_sql(std::string_view alias = "");
 /// One event row selected with event_columns_sql(). Throws infra::error(errc::storage) on
 /// malformed values.
 recorded_event parse_event_row(const pqxx::row& row, pqxx::row::size_type first = 0);
+/// The same into `out`, whose strings keep their buffers (a reader of many rows reuses one
+/// event and allocates nothing per row once they are big enough).
+void parse_event_row_into(const pqxx::row& row, recorded_event& out,
+                          pqxx::row::size_type first = 0);
 
 /// Events with global_seq > after_seq, at most `limit`, in global order (prepared statement of
 /// open_event_connection).
 std::vector<recorded_event> read_all(pqxx::transaction_base& txn, std::uint64_t after_seq,
                                      std::size_t limit);
+/// The rows of read_all(), not parsed (parse_event_row / parse_event_row_into).
+pqxx::result read_all_rows(pqxx::transaction_base& txn, std::uint64_t after_seq, std::size_t limit);
 
 /// True for failures after which the connection must be dropped and reopened.
 bool is_connection_failure(const std::exception& e) noexcept;

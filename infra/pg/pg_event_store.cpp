@@ -111,8 +111,7 @@ sha256_digest parse_digest(const pqxx::field& f) {
   return digest;
 }
 
-recorded_event parse_event(const pqxx::row& row, pqxx::row::size_type f = 0) {
-  recorded_event e;
+void parse_event_into(const pqxx::row& row, recorded_event& e, pqxx::row::size_type f = 0) {
   e.global_seq = parse_integer<std::uint64_t>(row[f + 0]);
   e.stream_id.assign(row[f + 1].c_str(), row[f + 1].size());
   e.version = parse_integer<std::uint64_t>(row[f + 2]);
@@ -122,6 +121,11 @@ recorded_event parse_event(const pqxx::row& row, pqxx::row::size_type f = 0) {
   e.metadata.assign(row[f + 6].c_str(), row[f + 6].size());
   e.recorded_at_us = parse_integer<std::int64_t>(row[f + 7]);
   e.hash = parse_digest(row[f + 8]);
+}
+
+recorded_event parse_event(const pqxx::row& row, pqxx::row::size_type f = 0) {
+  recorded_event e;
+  parse_event_into(row, e, f);
   return e;
 }
 
@@ -186,6 +190,10 @@ recorded_event parse_event_row(const pqxx::row& row, pqxx::row::size_type first)
   return parse_event(row, first);
 }
 
+void parse_event_row_into(const pqxx::row& row, recorded_event& out, pqxx::row::size_type first) {
+  parse_event_into(row, out, first);
+}
+
 std::unique_ptr<pqxx::connection> open_event_connection(const std::string& conninfo) {
   auto conn = open_app_connection(conninfo);
   conn->prepare(stmt_read_all,
@@ -206,13 +214,18 @@ std::unique_ptr<pqxx::connection> open_event_connection(const std::string& conni
   return conn;
 }
 
-std::vector<recorded_event> read_all(pqxx::transaction_base& txn, std::uint64_t after_seq,
-                                     std::size_t limit) {
+pqxx::result read_all_rows(pqxx::transaction_base& txn, std::uint64_t after_seq,
+                           std::size_t limit) {
   const auto clamped_after = static_cast<std::int64_t>(
       std::min<std::uint64_t>(after_seq, std::numeric_limits<std::int64_t>::max()));
   const auto clamped_limit = static_cast<std::int64_t>(
       std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
-  const pqxx::result r = txn.exec_prepared(stmt_read_all, clamped_after, clamped_limit);
+  return txn.exec_prepared(stmt_read_all, clamped_after, clamped_limit);
+}
+
+std::vector<recorded_event> read_all(pqxx::transaction_base& txn, std::uint64_t after_seq,
+                                     std::size_t limit) {
+  const pqxx::result r = read_all_rows(txn, after_seq, limit);
   std::vector<recorded_event> out;
   out.reserve(r.size());
   for (const auto& row : r) out.push_back(parse_event(row));

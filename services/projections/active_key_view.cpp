@@ -96,40 +96,6 @@ void active_key_view::apply(const infra::recorded_event& e) {
 
 namespace {
 
-// The interning key of a profile: every member, each string length-prefixed so that no two
-// different profiles share a key. The parsed CIDRs follow from their text.
-void put(std::string& out, std::string_view s) {
-  const auto n = static_cast<std::uint32_t>(s.size());
-  out.append(reinterpret_cast<const char*>(&n), sizeof n);
-  out.append(s);
-}
-
-void put_list(std::string& out, const std::vector<std::string>& list) {
-  const auto n = static_cast<std::uint32_t>(list.size());
-  out.append(reinterpret_cast<const char*>(&n), sizeof n);
-  for (const auto& s : list) put(out, s);
-}
-
-std::string profile_key(const key_profile& p) {
-  std::string key;
-  key.reserve(192);
-  put(key, p.workspace_id);
-  put(key, p.owner_user_id);
-  put_list(key, p.scopes);
-  put_list(key, p.effective_scopes);
-  put_list(key, p.allowed_cidr_texts);
-  std::array<char, 11> tail{};
-  if (p.limit) {
-    tail[0] = 1;
-    std::memcpy(&tail[1], &p.limit->limit, 4);
-    std::memcpy(&tail[5], &p.limit->window_seconds, 4);
-  }
-  tail[9] = p.owner_role ? char(1 + static_cast<int>(*p.owner_role)) : char(0);
-  tail[10] = p.owner_removed ? 1 : 0;
-  key.append(tail.data(), tail.size());
-  return key;
-}
-
 std::size_t id_hash(std::string_view id) noexcept { return std::hash<std::string_view>{}(id); }
 
 std::size_t digest_bits(const infra::sha256_digest& d) noexcept {
@@ -148,70 +114,52 @@ bool older(const key_entry& a, domain::timestamp created_at, std::string_view ke
 
 }  // namespace
 
-std::shared_ptr<const key_profile> active_key_view::profile_for(key_profile wanted) {
-  std::string key = profile_key(wanted);
-  // Only this (single) writer changes profiles_, so it may look without the lock.
-  if (auto it = profiles_.find(key); it != profiles_.end()) return it->second;
-  wanted.allowed_cidrs.reserve(wanted.allowed_cidr_texts.size());
-  for (const auto& text : wanted.allowed_cidr_texts) {
-    // Dropping an unreadable CIDR would widen the key's reach (an empty list allows every
-    // address), so the whole event is refused instead.
-    auto parsed = domain::parse_cidr(text);
-    if (!parsed) return nullptr;
-    wanted.allowed_cidrs.push_back(*parsed);
-  }
-  auto profile = std::make_shared<const key_profile>(std::move(wanted));
-  std::unique_lock lock(mutex_);
-  profiles_.emplace(std::move(key), profile);
-  return profile;
-}
-
 std::optional<std::uint32_t> active_key_view::position_of_id(std::string_view key_id) const {
   return by_id_.find(id_hash(key_id),
                      [&](std::uint32_t p) { return entries_[p]->key_id() == key_id; });
 }
 
 bool active_key_view::apply_key_event(const domain::api_key_event& event) {
-  const std::string& key_id = key_id_of(event);
-  const bool creation = std::holds_alternative<domain::key_created>(event);
-
-  // Only this (single) writer changes the entries and tables, so the entry read here stays
-  // current while the new one is built outside the exclusive lock. A creation is not looked up
-  // first: its insertion below finds a second KeyCreated (one probe instead of two).
-  std::optional<std::uint32_t> position;
-  std::shared_ptr<const key_entry> current;
-  if (!creation) {
-    position = position_of_id(key_id);
-    if (!position) return false;  // no KeyCreated
-    current = entries_[*position];
+  if (const auto* created = std::get_if<domain::key_created>(&event)) {
+    return apply_key_created(*created);
   }
+  const std::string& key_id = key_id_of(event);
+  // Only this (single) writer changes the entries and tables, so the entry read here stays
+  // current while the new one is built outside the exclusive lock.
+  const auto position = position_of_id(key_id);
+  if (!position) return false;  // no KeyCreated
+  const std::shared_ptr<const key_entry> current = entries_[*position];
 
-  const domain::api_key_state state =
-      domain::evolve(current ? current->state() : domain::api_key_state{}, event);
+  const domain::api_key_state state = domain::evolve(current->state(), event);
   if (!state.exists || state.key_id != key_id) return false;
   infra::sha256_digest digest{};
   if (state.key_hash.size() != 64 || !infra::from_hex(state.key_hash, digest)) return false;
-  if (current && current->digest() != digest) return false;
+  if (current->digest() != digest) return false;
 
-  // Scopes may have changed (KeyUpdated), and a new key needs its owner's reach.
-  key_profile wanted;
-  wanted.workspace_id = state.workspace_id;
-  wanted.owner_user_id = state.owner_user_id;
-  wanted.scopes = state.scopes;
-  wanted.allowed_cidr_texts = state.allowed_cidrs;
-  wanted.limit = state.limit;
-  resolve_owner(wanted);
-  auto profile = profile_for(std::move(wanted));
-  if (!profile) return false;  // an unreadable CIDR
-  auto published = std::make_shared<const key_entry>(state, std::move(profile), digest);
+  // Scopes, CIDRs or the limit may have changed (KeyUpdated).
+  const current_profile* shared = current_profile_for(
+      state.workspace_id, state.owner_user_id, state.scopes, state.allowed_cidrs, state.limit);
+  if (shared == nullptr) return false;  // an unreadable CIDR
+  auto published = std::make_shared<const key_entry>(state, shared->profile, digest);
+  std::unique_lock lock(mutex_);
+  // The digest, the workspace and created_at never change, so neither do the indexes.
+  entries_[*position] = std::move(published);
+  return true;
+}
 
-  if (!creation) {
-    std::unique_lock lock(mutex_);
-    // The digest, the workspace and created_at never change, so neither do the indexes.
-    entries_[*position] = std::move(published);
-    return true;
-  }
+bool active_key_view::apply_key_created(const domain::key_created& created) {
+  // The checks of a folded creation: a key hash of 64 hex digits (the id is the event's own).
+  infra::sha256_digest digest{};
+  if (created.key_hash.size() != 64 || !infra::from_hex(created.key_hash, digest)) return false;
+  current_profile* shared =
+      current_profile_for(created.workspace_id, created.owner_user_id, created.scopes,
+                          created.allowed_cidrs, created.limit);
+  if (shared == nullptr) return false;  // an unreadable CIDR
+  auto published = std::make_shared<const key_entry>(created, shared->profile, digest);
+  const std::string& key_id = created.key_id;
   {
+    // A creation is not looked up first: its insertion finds a second KeyCreated (one probe
+    // instead of two).
     std::unique_lock lock(mutex_);
     const auto at = static_cast<std::uint32_t>(entries_.size());
     entries_.push_back(published);
@@ -225,25 +173,28 @@ bool active_key_view::apply_key_event(const domain::api_key_event& event) {
     const auto same_digest = [&](std::uint32_t p) { return entries_[p]->digest() == digest; };
     const auto digest_of = [&](std::uint32_t p) { return digest_bits(entries_[p]->digest()); };
     // A second key with the same hash takes the hash over (as the map's assignment did).
-    by_hash_.erase(digest_bits(digest), same_digest);
-    by_hash_.insert(digest_bits(digest), at, same_digest, digest_of);
+    by_hash_.assign(digest_bits(digest), at, same_digest, digest_of);
 
-    auto& ordered = by_workspace_[published->workspace_id()];
+    if (shared->ordered == nullptr) shared->ordered = &by_workspace_[created.workspace_id];
+    auto& ordered = *shared->ordered;
     // Keys arrive in log order, so a new key is nearly always the workspace's newest and is
     // appended; a key created with an older clock reading still lands in its place.
-    if (ordered.empty() || older(*entries_[ordered.back()], state.created_at, key_id)) {
+    if (ordered.empty() || older(*entries_[ordered.back()], created.created_at, key_id)) {
       ordered.push_back(at);
     } else {
       const auto place =
           std::lower_bound(ordered.begin(), ordered.end(), at, [&](std::uint32_t p, std::uint32_t) {
-            return older(*entries_[p], state.created_at, key_id);
+            return older(*entries_[p], created.created_at, key_id);
           });
       ordered.insert(place, at);
     }
   }
   // The owner never changes after creation, so each key is counted once.
-  if (!published->owner_user_id().empty()) {
-    ++people_[published->workspace_id()].key_count_by_owner[published->owner_user_id()];
+  if (!created.owner_user_id.empty()) {
+    if (shared->owner_keys == nullptr) {
+      shared->owner_keys = &people_[created.workspace_id].key_count_by_owner[created.owner_user_id];
+    }
+    ++*shared->owner_keys;
   }
   return true;
 }
@@ -256,6 +207,8 @@ bool active_key_view::apply_member_event(const infra::recorded_event& r,
       std::visit([](const auto& alt) -> const std::string& { return alt.user_id; }, event);
   if (!stream_matches(r, domain::members_stream_id(workspace_id))) return false;
 
+  // A role decides owned keys' reach: what was resolved before may no longer hold.
+  forget_current_profiles();
   auto& people = people_[workspace_id];
   // The same folding as domain::evolve(membership_state): a role change states the new role,
   // a removal ends the membership.
@@ -272,6 +225,8 @@ bool active_key_view::apply_member_event(const infra::recorded_event& r,
 
 bool active_key_view::apply_workspace_event(const infra::recorded_event& r,
                                             const domain::workspace_event& event) {
+  // The catalog decides owned keys' reach (a new workspace's catalog too): resolve anew.
+  forget_current_profiles();
   if (const auto* w = std::get_if<domain::workspace_created>(&event)) {
     if (!stream_matches(r, domain::workspace_stream_id(w->workspace_id))) return false;
     {
@@ -300,92 +255,6 @@ bool active_key_view::apply_workspace_event(const infra::recorded_event& r,
   }
   if (changed.scope_catalog) republish(keys_of(changed.workspace_id, {}));
   return true;
-}
-
-void active_key_view::resolve_owner(key_profile& p) const {
-  if (p.owner_user_id.empty()) {
-    // Keys from before owners existed keep exactly the reach they were created with.
-    p.effective_scopes = p.scopes;
-    p.owner_role.reset();
-    p.owner_removed = false;
-    return;
-  }
-  std::optional<domain::role> role;
-  if (auto people = people_.find(p.workspace_id); people != people_.end()) {
-    if (auto m = people->second.roles.find(p.owner_user_id); m != people->second.roles.end()) {
-      role = m->second;
-    }
-  }
-  // The writer is the only one changing workspaces_, so it may read it without the lock.
-  static const std::vector<std::string> no_catalog;
-  const auto w = workspaces_.find(p.workspace_id);
-  const auto& catalog = w == workspaces_.end() ? no_catalog : w->second.scope_catalog;
-  p.effective_scopes = domain::effective_scopes(p.scopes, role, catalog);
-  p.owner_role = role;
-  p.owner_removed = !role.has_value();
-}
-
-std::vector<std::shared_ptr<const key_entry>> active_key_view::keys_of(
-    std::string_view workspace_id, std::string_view owner_user_id) const {
-  std::vector<std::shared_ptr<const key_entry>> out;
-  // Writer only: what is read here changes only on this thread. An owner's keys are found by a
-  // walk through the workspace's keys rather than kept in an index of their own, which cost
-  // every key a copy of its id (about 100 bytes a key, docs/performance.md "A million keys").
-  // Only owners who have keys are walked for: a new member's invitation costs nothing, and a
-  // role change or removal of an owner walks the workspace once (a few ms for 100k keys).
-  std::size_t owned = 0;  // the owner's keys, when one is given: the walk stops at the last
-  if (!owner_user_id.empty()) {
-    const auto p = people_.find(workspace_id);
-    if (p == people_.end()) return out;
-    const auto n = p->second.key_count_by_owner.find(owner_user_id);
-    if (n == p->second.key_count_by_owner.end()) return out;
-    owned = n->second;
-    out.reserve(owned);
-  }
-  const auto ws = by_workspace_.find(workspace_id);
-  if (ws == by_workspace_.end()) return out;
-  if (owner_user_id.empty()) out.reserve(ws->second.size());
-  for (auto it = ws->second.rbegin(); it != ws->second.rend(); ++it) {
-    const auto& entry = entries_[*it];
-    const auto& owner = entry->owner_user_id();
-    // An ownerless key's reach depends on neither roles nor the catalog.
-    if (owner.empty()) continue;
-    if (owner_user_id.empty()) {
-      out.push_back(entry);
-    } else if (owner == owner_user_id) {
-      out.push_back(entry);
-      if (out.size() == owned) break;
-    }
-  }
-  return out;
-}
-
-void active_key_view::republish(const std::vector<std::shared_ptr<const key_entry>>& entries) {
-  // Keys share profiles, so each profile is resolved once: old profile -> new one (null when
-  // the standing did not change).
-  std::unordered_map<const key_profile*, std::shared_ptr<const key_profile>> resolved;
-  std::vector<std::pair<std::uint32_t, std::shared_ptr<const key_entry>>> changed;
-  // Build outside the exclusive lock; readers keep whatever snapshot they hold.
-  for (const auto& current : entries) {
-    auto [it, fresh] = resolved.try_emplace(&current->profile());
-    if (fresh) {
-      key_profile wanted = current->profile();
-      resolve_owner(wanted);
-      if (wanted.effective_scopes != current->effective_scopes() ||
-          wanted.owner_role != current->owner_role() ||
-          wanted.owner_removed != current->owner_removed()) {
-        it->second = profile_for(std::move(wanted));
-      }
-    }
-    if (!it->second) continue;
-    const auto position = position_of_id(current->key_id());
-    if (!position) continue;
-    changed.emplace_back(*position,
-                         std::make_shared<const key_entry>(current->with_profile(it->second)));
-  }
-  if (changed.empty()) return;
-  std::unique_lock lock(mutex_);
-  for (auto& [position, entry] : changed) entries_[position] = std::move(entry);
 }
 
 std::shared_ptr<const key_entry> active_key_view::find(const infra::sha256_digest& key_hash) const {

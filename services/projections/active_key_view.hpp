@@ -136,6 +136,10 @@ class active_key_view final : public infra::log_consumer {
 
   /// False if the event cannot be applied (unknown key, duplicate creation, bad hash or CIDR).
   bool apply_key_event(const domain::api_key_event& e);
+  /// apply_key_event for a KeyCreated: the entry straight from the event, without folding an
+  /// api_key_state (key_entry's creation constructor), and the key's profile from the cache of
+  /// current profiles.
+  bool apply_key_created(const domain::key_created& e);
   /// False if the event names another workspace than its stream.
   bool apply_member_event(const infra::recorded_event& r, const domain::member_event& e);
   /// False for settings of an unknown workspace, or a workspace other than the stream's.
@@ -154,6 +158,24 @@ class active_key_view final : public infra::log_consumer {
 
   /// The shared parts of `state` under the current roles and catalog, interned. Writer only.
   std::shared_ptr<const key_profile> profile_for(key_profile wanted);
+
+  /// A profile as keys state it (workspace, owner, declared scopes, CIDRs, limit) resolved
+  /// under the current roles and catalogs, with what a creation under it updates.
+  struct current_profile {
+    std::shared_ptr<const key_profile> profile;
+    std::vector<std::uint32_t>* ordered = nullptr;  // by_workspace_'s entry, once a key used it
+    std::size_t* owner_keys = nullptr;              // people_'s key_count_by_owner entry, likewise
+  };
+  /// The current profile for those declared parts: from current_profiles_, else resolved
+  /// (resolve_owner), interned (profile_for) and remembered there. Null for an unreadable CIDR.
+  /// Writer only; the pointer stays valid until forget_current_profiles().
+  current_profile* current_profile_for(const std::string& workspace_id,
+                                       const std::string& owner_user_id,
+                                       const std::vector<std::string>& scopes,
+                                       const std::vector<std::string>& allowed_cidrs,
+                                       const std::optional<domain::rate_limit>& limit);
+  /// Empties current_profiles_: a role or a catalog changed, so a resolution may differ.
+  void forget_current_profiles() noexcept { current_profiles_.clear(); }
   /// The position of a key, or nullopt. A lock held by the caller, or the writer.
   std::optional<std::uint32_t> position_of_id(std::string_view key_id) const;
 
@@ -171,6 +193,11 @@ class active_key_view final : public infra::log_consumer {
   // Interned key_profiles by their content (writer only, never shrinks: there are as many as
   // distinct combinations of workspace, owner, scopes, CIDRs, limit and standing ever seen).
   string_map<std::shared_ptr<const key_profile>> profiles_;
+  // The profiles of the declared parts seen since the last change of roles or catalogs, by a
+  // hash of those parts (writer only): a key event whose parts are here is not resolved again
+  // nor interned by its whole content (a start-up's million KeyCreated share a few hundred).
+  // Node-based, so that entries stay put while others are added.
+  std::unordered_multimap<std::size_t, current_profile> current_profiles_;
 
   // What owned keys depend on, per workspace: each member's role and how many keys each owner
   // has (a membership event of a user who owns none needs no walk through the workspace's keys;

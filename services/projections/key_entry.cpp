@@ -29,13 +29,7 @@ key_entry::key_entry(const domain::api_key_state& s, std::shared_ptr<const key_p
       off_the_record_(s.off_the_record),
       expiry_recorded_(s.expiry_recorded) {
   key_rare_fields rare;
-  if (s.key_id.size() <= inline_id_capacity) {
-    std::memcpy(id_, s.key_id.data(), s.key_id.size());
-    id_length_ = static_cast<std::uint8_t>(s.key_id.size());
-  } else {
-    rare.long_key_id = s.key_id;
-    id_length_ = inline_id_capacity + 1;
-  }
+  set_key_id(s.key_id, rare);
   rare.postback_url = s.postback_url;
   rare.rotated_from = s.rotated_from;
   rare.rotated_to = s.rotated_to;
@@ -44,6 +38,38 @@ key_entry::key_entry(const domain::api_key_state& s, std::shared_ptr<const key_p
   rare.updated_at = s.updated_at;
   rare.leaked_at = s.leaked_at;
   if (!rare.empty()) rare_ = std::make_shared<const key_rare_fields>(std::move(rare));
+}
+
+key_entry::key_entry(const domain::key_created& c, std::shared_ptr<const key_profile> profile,
+                     const infra::sha256_digest& digest)
+    : digest_(digest),
+      profile_(std::move(profile)),
+      name_(c.name),
+      start_(c.start),
+      created_us_(micros(c.created_at)),
+      expires_us_(c.expires_at ? micros(*c.expires_at) : none),
+      // What domain::evolve makes of a creation: version 1, not revoked, no expiry recorded.
+      version_(1),
+      env_(c.env),
+      enabled_(c.enabled),
+      off_the_record_(c.off_the_record),
+      expiry_recorded_(false) {
+  key_rare_fields rare;
+  set_key_id(c.key_id, rare);
+  // A creation sets none of the other rare fields (rotated_to, warnings, update and leak times).
+  rare.postback_url = c.postback_url;
+  rare.rotated_from = c.rotated_from;
+  if (!rare.empty()) rare_ = std::make_shared<const key_rare_fields>(std::move(rare));
+}
+
+void key_entry::set_key_id(std::string_view key_id, key_rare_fields& rare) {
+  if (key_id.size() <= inline_id_capacity) {
+    std::memcpy(id_, key_id.data(), key_id.size());
+    id_length_ = static_cast<std::uint8_t>(key_id.size());
+  } else {
+    rare.long_key_id = std::string(key_id);
+    id_length_ = inline_id_capacity + 1;
+  }
 }
 
 bool key_entry::has_scope(std::string_view scope) const noexcept {

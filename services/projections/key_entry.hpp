@@ -63,6 +63,11 @@ struct key_entry {
   /// key_hash; the view builds profiles and checks the hash before.
   key_entry(const domain::api_key_state& state, std::shared_ptr<const key_profile> profile,
             const infra::sha256_digest& digest);
+  /// The key as its creation makes it: the same entry as from domain::evolve of an empty state
+  /// with `created`, without folding a whole api_key_state first (a start-up builds a million
+  /// of these). `profile` holds created's workspace, owner, scopes, CIDRs and limit.
+  key_entry(const domain::key_created& created, std::shared_ptr<const key_profile> profile,
+            const infra::sha256_digest& digest);
 
   std::string_view key_id() const noexcept {
     return id_length_ <= inline_id_capacity ? std::string_view(id_, id_length_)
@@ -125,6 +130,8 @@ struct key_entry {
 
  private:
   static constexpr std::int64_t none = std::numeric_limits<std::int64_t>::min();
+  // The id inline, or in `rare` when longer than inline_id_capacity.
+  void set_key_id(std::string_view key_id, key_rare_fields& rare);
   static domain::timestamp at(std::int64_t us) noexcept {
     return domain::timestamp(std::chrono::microseconds(us));
   }

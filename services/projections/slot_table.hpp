@@ -52,6 +52,36 @@ class slot_table {
     return true;
   }
 
+  /// Stores `position` under `hash`: in the place of the position whose key `matches` if there
+  /// is one (true), else as insert() would (false). erase() then insert() in one probe.
+  template <class Matches, class HashOf>
+  bool assign(std::size_t hash, std::uint32_t position, Matches&& matches, HashOf&& hash_of) {
+    if ((used_ + 1) * 2 > slots_.size()) grow(hash_of);
+    const std::size_t mask = slots_.size() - 1;
+    std::optional<std::size_t> free_slot;
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+      const std::uint32_t s = slots_[i];
+      if (s == empty) {
+        if (!free_slot) {
+          free_slot = i;
+          ++used_;  // a fresh slot; a reused tombstone was counted already
+        }
+        break;
+      }
+      if (s == tombstone) {
+        if (!free_slot) free_slot = i;
+        continue;
+      }
+      if (matches(s - 1)) {
+        slots_[i] = position + 1;
+        return true;
+      }
+    }
+    slots_[*free_slot] = position + 1;
+    ++size_;
+    return false;
+  }
+
   /// Removes the position whose key `matches`; false if there is none. Its slot becomes a
   /// tombstone, so that probes for keys stored after it still find them.
   template <class Matches>

@@ -59,7 +59,8 @@ bool strings_are_utf8(const rj::Value& root) {
 
 }  // namespace
 
-bool parse_payload_object(std::string_view payload, rj::Document& doc) {
+bool parse_payload_object(std::string_view payload, payload_document& document) {
+  auto& doc = document.doc();
   // Empty is refused before memchr/Parse see a possibly null data(). The memory stream reports
   // NUL as end of input; never valid in JSON text anyway.
   if (payload.empty() || std::memchr(payload.data(), '\0', payload.size()) != nullptr) {
@@ -83,11 +84,6 @@ const rj::Value* field_reader::member(std::string_view name) {
   return found;
 }
 
-bool field_reader::is_null(std::string_view name) {
-  const rj::Value* v = member(name);
-  return v != nullptr && v->IsNull();
-}
-
 std::string field_reader::string(std::string_view name) { return required(opt_string(name)); }
 
 std::optional<std::string> field_reader::opt_string(std::string_view name) {
@@ -98,8 +94,11 @@ std::optional<std::string> field_reader::opt_string(std::string_view name) {
 }
 
 std::optional<std::string> field_reader::opt_string_or_null(std::string_view name) {
-  if (is_null(name)) return std::nullopt;
-  return opt_string(name);
+  // One look-up of the member (it is walked for duplicates each time).
+  const rj::Value* v = member(name);
+  if (v == nullptr || v->IsNull()) return std::nullopt;
+  if (!v->IsString()) return fail<std::optional<std::string>>();
+  return std::string(v->GetString(), v->GetStringLength());
 }
 
 std::optional<std::string> field_reader::nullable_string(std::string_view name) {
@@ -151,10 +150,12 @@ domain::timestamp field_reader::timestamp(std::string_view name) {
 
 std::optional<domain::timestamp> field_reader::opt_timestamp_or_null(std::string_view name,
                                                                      bool allow_null) {
-  if (allow_null && is_null(name)) return std::nullopt;
-  const auto text = opt_string(name);
-  if (!text) return std::nullopt;
-  const auto t = domain::parse_timestamp(*text);
+  // Read in place: no copy of the text, and one look-up.
+  const rj::Value* v = member(name);
+  if (v == nullptr) return std::nullopt;
+  if (allow_null && v->IsNull()) return std::nullopt;
+  if (!v->IsString()) return fail<std::optional<domain::timestamp>>();
+  const auto t = domain::parse_timestamp(std::string_view(v->GetString(), v->GetStringLength()));
   if (!t) return fail<std::optional<domain::timestamp>>();
   return t;
 }

@@ -19,10 +19,38 @@ namespace keyledger::infra::detail {
 
 // ---- decoding -----------------------------------------------------------------------------
 
+/// A DOM for one payload whose memory - the values and the parser's stack - comes first from
+/// buffers inside it: a typical event payload (under 2 KiB) parses without a heap allocation,
+/// where a default rapidjson::Document takes a 64 KiB chunk from malloc for every parse (a
+/// start-up parses every event of the log). Bigger payloads spill over to heap chunks. Meant to
+/// live on the stack of one decode; not copyable.
+class payload_document {
+ public:
+  using pool = rapidjson::MemoryPoolAllocator<>;
+  using document = rapidjson::GenericDocument<rapidjson::UTF8<>, pool, pool>;
+
+  payload_document()
+      : values_(value_buffer_, sizeof value_buffer_),
+        stack_(stack_buffer_, sizeof stack_buffer_),
+        doc_(&values_, stack_capacity, &stack_) {}
+  payload_document(const payload_document&) = delete;
+  payload_document& operator=(const payload_document&) = delete;
+
+  document& doc() noexcept { return doc_; }
+
+ private:
+  static constexpr std::size_t stack_capacity = 1024;
+  alignas(8) char value_buffer_[6144];
+  alignas(8) char stack_buffer_[2048];
+  pool values_;
+  pool stack_;
+  document doc_;  // last: destroyed before the allocators it uses
+};
+
 /// Parses a stored payload into `doc`; true only if it is exactly one JSON object: not empty,
 /// no NUL byte, valid UTF-8, nothing but whitespace after it (iterative parser, so deep nesting
 /// cannot overflow the stack). May throw std::bad_alloc.
-bool parse_payload_object(std::string_view payload, rapidjson::Document& doc);
+bool parse_payload_object(std::string_view payload, payload_document& doc);
 
 /// Reads the members of one event payload object, strictly: any failure (a member missing,
 /// present more than once, of the wrong JSON type, or with a value that does not parse) marks
@@ -98,8 +126,6 @@ class field_reader {
     return std::move(*value);
   }
 
-  bool is_null(std::string_view name);
-
   const rapidjson::Value& obj_;
   bool ok_ = true;
 };
@@ -114,9 +140,9 @@ template <class Event>
 std::optional<Event> parse_and_decode(std::string_view payload, decoder<Event> decode) noexcept {
   if (decode == nullptr) return std::nullopt;
   try {
-    rapidjson::Document doc;
+    payload_document doc;
     if (!parse_payload_object(payload, doc)) return std::nullopt;
-    return decode(doc);
+    return decode(doc.doc());
   } catch (...) {
     // Only allocation can throw here; "does not decode" is the documented answer.
     return std::nullopt;

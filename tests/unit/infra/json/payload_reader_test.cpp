@@ -22,8 +22,9 @@ constexpr std::string_view t1_text = "2026-11-23T19:36:02.123456Z";
 // Parses `json`, which the test expects to be one object, and keeps the document alive for the
 // reader that points into it.
 struct parsed {
-  explicit parsed(std::string_view json) { ok = parse_payload_object(json, doc); }
-  rapidjson::Document doc;
+  explicit parsed(std::string_view json) { ok = parse_payload_object(json, document); }
+  payload_document document;
+  const rapidjson::Value& doc = document.doc();
   bool ok = false;
 };
 
@@ -72,6 +73,21 @@ TEST(parse_payload_object, deep_nesting_does_not_exhaust_the_stack) {
   EXPECT_TRUE(parsed(deep).ok);
   const std::string unbalanced = "{\"a\":" + std::string(depth, '[') + "}";
   EXPECT_FALSE(parsed(unbalanced).ok);
+}
+
+TEST(parse_payload_object, a_payload_bigger_than_the_inline_buffers_parses_whole) {
+  // payload_document's own buffers hold a few KiB; more spills over to the heap.
+  std::string big = "{\"s\":\"" + std::string(100000, 'x') + "\",\"list\":[";
+  for (int i = 0; i < 2000; ++i) big += (i ? ",\"" : "\"") + std::to_string(i) + "\"";
+  big += "]}";
+  parsed p(big);
+  ASSERT_TRUE(p.ok);
+  field_reader r(p.doc);
+  EXPECT_EQ(r.string("s"), std::string(100000, 'x'));
+  const auto list = r.string_array("list");
+  ASSERT_EQ(list.size(), 2000u);
+  EXPECT_EQ(list.back(), "1999");
+  EXPECT_TRUE(r.ok());
 }
 
 // ---- field_reader: presence, repetition, hooks ------------------------------------------------

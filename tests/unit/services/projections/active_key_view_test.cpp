@@ -424,6 +424,46 @@ TEST_F(owner_view_test, a_role_change_republishes_only_that_owners_keys) {
   EXPECT_EQ(view_.find(digest_of(1)), a1);
 }
 
+TEST_F(owner_view_test, keys_created_after_a_role_or_catalog_change_are_resolved_anew) {
+  // Given a key resolved (and its profile remembered) while alice is an admin
+  apply(owned("key_a", 1, alice));
+  EXPECT_TRUE(view_.find(digest_of(1))->has_scope("users:write"));
+  // When she is demoted, a key with the same declared parts gets a member's reach
+  member(role_changed(alice, domain::role::admin, domain::role::member));
+  apply(owned("key_b", 2, alice));
+  const auto b = view_.find(digest_of(2));
+  EXPECT_EQ(b->effective_scopes(),
+            (scopes{"leads:read", "leads:write", "keys:read", "keys:write"}));
+  EXPECT_EQ(b->owner_role(), domain::role::member);
+  // and shares the republished key's profile
+  EXPECT_EQ(&b->profile(), &view_.find(digest_of(1))->profile());
+  // When the catalog narrows, the next such key gets the narrower reach
+  domain::workspace_settings_changed narrower;
+  narrower.workspace_id = "ws_1";
+  narrower.scope_catalog = std::vector<std::string>{"leads:read"};
+  narrower.changed_by = bob;
+  narrower.changed_at = t0 + 3s;
+  settings(narrower);
+  apply(owned("key_c", 3, alice));
+  EXPECT_EQ(view_.find(digest_of(3))->effective_scopes(),
+            (scopes{"leads:read", "keys:read", "keys:write"}));
+  EXPECT_EQ(view_.find(digest_of(3))->effective_scopes(),
+            view_.find(digest_of(1))->effective_scopes());
+  // When she is removed, a new key of hers is disabled at once
+  member(removed(alice));
+  apply(owned("key_d", 4, alice));
+  EXPECT_TRUE(view_.find(digest_of(4))->owner_removed());
+  EXPECT_EQ(view_.find(digest_of(4))->status_at(t0), domain::key_status::disabled);
+  // And the owner's key count covers keys created from remembered profiles: a reinvitation
+  // republishes all four
+  member(invited(alice, domain::role::admin));
+  for (int n = 1; n <= 4; ++n) {
+    EXPECT_EQ(view_.find(digest_of(n))->owner_role(), domain::role::admin) << n;
+    EXPECT_FALSE(view_.find(digest_of(n))->owner_removed()) << n;
+  }
+  EXPECT_EQ(view_.list(query()).items.size(), 4u);
+}
+
 TEST_F(owner_view_test, a_demotion_narrows_the_effective_scopes_at_once) {
   // Given an admin's key with management scopes
   apply(owned("key_a", 1, alice));

@@ -150,5 +150,65 @@ TEST(key_entry, given_an_owner_removed_profile_then_an_active_key_is_disabled) {
   expect_same_state(removed.state(), s);
 }
 
+// The creation constructor skips the fold: it must make exactly the entry the fold makes.
+domain::key_created plain_creation(std::string id = "key_01HZZZZZZZZZZZZZZZZZZZZZ") {
+  domain::key_created c;
+  c.key_id = std::move(id);
+  c.workspace_id = "ws_1";
+  c.name = "billing key 123";
+  c.env = domain::environment::live;
+  c.scopes = {"leads:read", "keys:read"};
+  c.key_hash = infra::to_hex(digest_of(7));
+  c.start = "kl_live_2x8Q";
+  c.created_at = t0;
+  c.owner_user_id = "usr_1";
+  return c;
+}
+
+void expect_creation_matches_the_fold(const domain::key_created& c) {
+  const domain::api_key_state folded = domain::evolve(domain::api_key_state{}, c);
+  const key_entry from_state(folded, profile_of(folded), digest_of(7));
+  const key_entry from_creation(c, profile_of(folded), digest_of(7));
+  expect_same_state(from_creation.state(), folded);
+  expect_same_state(from_creation.state(), from_state.state());
+  EXPECT_EQ(from_creation.key_id(), from_state.key_id());
+  EXPECT_EQ(from_creation.created_at(), from_state.created_at());
+  EXPECT_EQ(from_creation.expires_at(), from_state.expires_at());
+  EXPECT_EQ(from_creation.revoked_at(), from_state.revoked_at());
+  EXPECT_EQ(from_creation.postback_url(), from_state.postback_url());
+  EXPECT_EQ(from_creation.rotated_from(), from_state.rotated_from());
+  EXPECT_EQ(from_creation.rotated_to(), from_state.rotated_to());
+  EXPECT_EQ(from_creation.enabled(), from_state.enabled());
+  EXPECT_EQ(from_creation.off_the_record(), from_state.off_the_record());
+  EXPECT_EQ(from_creation.expiry_recorded(), from_state.expiry_recorded());
+  EXPECT_EQ(from_creation.status_at(t0), from_state.status_at(t0));
+}
+
+TEST(key_entry, given_a_plain_creation_then_its_entry_is_the_folded_one) {
+  expect_creation_matches_the_fold(plain_creation());
+}
+
+TEST(key_entry, given_a_creation_with_every_optional_member_then_its_entry_is_the_folded_one) {
+  auto c = plain_creation();
+  c.env = domain::environment::test;
+  c.expires_at = t0 + 24h;
+  c.allowed_cidrs = {"10.0.0.0/8", "::1/128"};
+  c.postback_url = "https://example.com/hook";
+  c.off_the_record = true;
+  c.enabled = false;
+  c.limit = domain::rate_limit{1000, 60};
+  c.rotated_from = "key_older";
+  expect_creation_matches_the_fold(c);
+  c.owner_user_id.clear();  // a key from before owners
+  c.expires_at = domain::timestamp{};
+  expect_creation_matches_the_fold(c);
+}
+
+TEST(key_entry, given_a_creation_with_a_long_id_then_its_entry_is_the_folded_one) {
+  expect_creation_matches_the_fold(
+      plain_creation(std::string(key_entry::inline_id_capacity + 5, 'x')));
+  expect_creation_matches_the_fold(plain_creation(std::string(key_entry::inline_id_capacity, 'y')));
+}
+
 }  // namespace
 }  // namespace keyledger::services

@@ -90,6 +90,37 @@ TEST_F(colliding_table, given_an_erased_key_then_keys_probed_past_it_are_still_f
   EXPECT_EQ(find_same("d"), std::optional<std::uint32_t>(3));
 }
 
+TEST_F(colliding_table, given_a_key_there_then_assign_replaces_its_position_else_inserts) {
+  // Keys compare by text: positions 0 and 2 hold the same key, as two keys of one hash do.
+  keys_ = {"a", "b", "a"};
+  const auto assign = [&](const std::string& key, std::uint32_t position) {
+    return table_.assign(
+        7, position, [&](std::uint32_t p) { return keys_[p] == key; },
+        [](std::uint32_t) { return std::size_t(7); });
+  };
+  const auto find_same = [&](const std::string& key) {
+    return table_.find(7, [&](std::uint32_t p) { return keys_[p] == key; });
+  };
+  EXPECT_FALSE(assign("a", 0));  // new: inserted
+  EXPECT_FALSE(assign("b", 1));
+  EXPECT_EQ(table_.size(), 2u);
+  EXPECT_TRUE(assign("a", 2));  // there: the later position takes its place
+  EXPECT_EQ(table_.size(), 2u);
+  EXPECT_EQ(table_.used(), 2u);
+  EXPECT_EQ(find_same("a"), std::optional<std::uint32_t>(2));
+  EXPECT_EQ(find_same("b"), std::optional<std::uint32_t>(1));
+  // Behind a tombstone: an erased key's slot is reused, a key past it is still replaced.
+  ASSERT_TRUE(table_.erase(7, [&](std::uint32_t p) { return keys_[p] == "a"; }));
+  keys_.push_back("b");  // position 3
+  EXPECT_TRUE(assign("b", 3));
+  EXPECT_EQ(find_same("b"), std::optional<std::uint32_t>(3));
+  EXPECT_FALSE(find_same("a").has_value());
+  keys_.push_back("c");  // position 4
+  EXPECT_FALSE(assign("c", 4));
+  EXPECT_EQ(table_.used(), 2u);  // in the tombstone
+  EXPECT_EQ(find_same("c"), std::optional<std::uint32_t>(4));
+}
+
 TEST_F(slot_table_test, given_insertions_and_erasures_in_turn_then_tombstones_do_not_grow_it) {
   for (int round = 0; round < 5'000; ++round) {
     const std::string key = "k" + std::to_string(round);
