@@ -125,7 +125,9 @@ TEST_F(slot_table_test, given_insertions_and_erasures_in_turn_then_tombstones_do
   for (int round = 0; round < 5'000; ++round) {
     const std::string key = "k" + std::to_string(round);
     ASSERT_TRUE(insert(key));
-    if (round >= 8) ASSERT_TRUE(erase("k" + std::to_string(round - 8)));
+    if (round >= 8) {
+      ASSERT_TRUE(erase("k" + std::to_string(round - 8)));
+    }
   }
   EXPECT_EQ(table_.size(), 8u);
   // Growth drops the tombstones and sizes for the live keys only.
