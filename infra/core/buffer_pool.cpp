@@ -1,5 +1,6 @@
 #include "infra/core/buffer_pool.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -35,6 +36,9 @@ void buffer_pool::give_back(std::string&& buffer) noexcept {
   // Small strings live inside the object: nothing to keep.
   if (buffer.capacity() <= 15 || buffer.capacity() > largest_kept) return;
   if (torn_down || pool.count == pool.slots.size()) return;
+  // Zeroed before it is kept: an answer may have shown a secret once (a new key).
+  std::fill(buffer.begin(), buffer.end(), '\0');
+  buffer.clear();
   pool.slots[pool.count++] = std::move(buffer);
 }
 

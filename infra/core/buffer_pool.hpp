@@ -4,8 +4,8 @@
 // one (json_writer takes it) and given back once the server has written it, so that a steady
 // stream of answers on an I/O thread allocates no body. Bounded: a thread keeps at most
 // `kept` strings of at most `largest_kept` bytes of capacity; anything else is freed as usual.
-// A buffer given back still holds its old bytes past its (zero) size, as freed heap memory
-// would; nothing reads them (a taken buffer is empty).
+// A buffer is zeroed when given back (an answer may have shown a secret once) and handed out
+// empty.
 
 #include <cstddef>
 #include <string>

@@ -12,6 +12,11 @@
 namespace keyledger::infra {
 
 void short_text::assign(std::string_view text) {
+  if (text.empty()) {
+    clear();
+    heap_.shrink_to_fit();
+    return;
+  }
   if (text.size() <= inline_capacity) {
     // `text` may be a view of this very object: copy before the heap copy goes.
     std::memmove(inline_.data(), text.data(), text.size());
@@ -32,6 +37,8 @@ void short_text::clear() noexcept {
 std::ostream& operator<<(std::ostream& out, const short_text& t) { return out << t.view(); }
 
 void header_list::append_text(std::string_view more) {
+  // An empty view may have a null data(), which memmove must not get even for 0 bytes.
+  if (more.empty()) return;
   constexpr std::size_t limit = std::numeric_limits<std::uint32_t>::max();
   if (more.size() > limit || text_size_ > limit - more.size()) {
     throw std::length_error("header_list: fields too large");

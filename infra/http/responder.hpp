@@ -34,8 +34,12 @@ class responder {
     }
   }
 
-  responder(const responder& other) : ops_(other.ops_) {
-    if (ops_ != nullptr) ops_->copy(storage_, other.storage_);
+  responder(const responder& other) {
+    // ops_ is set only once the copy exists: a copy that throws leaves this empty.
+    if (other.ops_ != nullptr) {
+      other.ops_->copy(storage_, other.storage_);
+      ops_ = other.ops_;
+    }
   }
   responder(responder&& other) noexcept : ops_(other.ops_) {
     if (ops_ != nullptr) ops_->move(storage_, other.storage_);

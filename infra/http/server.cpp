@@ -130,15 +130,21 @@ void responder::operator()(http_response response) const {
 }
 
 void http_request::clear_keeping_storage() noexcept {
-  method.clear();
-  target.clear();
+  // Zeroed, not only emptied: a kept request's storage must not hold the last request's
+  // credentials (an Authorization header, a key in the body) while it waits for the next one.
+  const auto wipe = [](std::string& s) {
+    std::fill(s.begin(), s.end(), '\0');
+    s.clear();
+  };
+  wipe(method);
+  wipe(target);
   for (auto& [name, value] : headers) {
-    name.clear();
-    value.clear();
+    wipe(name);
+    wipe(value);
   }
-  body.clear();
-  remote_ip.clear();
-  request_id.clear();
+  wipe(body);
+  wipe(remote_ip);
+  wipe(request_id);
 }
 
 std::string_view http_request::header(std::string_view name) const noexcept {

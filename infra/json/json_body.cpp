@@ -260,13 +260,9 @@ spare_document::~spare_document() {
 }
 
 json_body::impl_ptr json_body::new_impl() {
+  // The kept one is a fresh document already (impl_deleter).
   if (!spare_torn_down && spare.kept != nullptr) {
-    impl* p = std::exchange(spare.kept, nullptr);
-    // Back to a fresh document: whatever it held (and any pool chunk beyond the inline buffer)
-    // is released by its destructor.
-    p->~impl();
-    ::new (p) impl();
-    return impl_ptr(p);
+    return impl_ptr(std::exchange(spare.kept, nullptr));
   }
   return impl_ptr(new impl());
 }
@@ -274,6 +270,11 @@ json_body::impl_ptr json_body::new_impl() {
 void json_body::impl_deleter::operator()(impl* p) const noexcept {
   if (p == nullptr) return;
   if (!spare_torn_down && spare.kept == nullptr) {
+    // Kept as a fresh document. The inline pool held the body's strings (a presented key), so
+    // the storage is zeroed between the old document's end and the new one's start.
+    p->~impl();
+    std::memset(static_cast<void*>(p), 0, sizeof(impl));
+    ::new (p) impl();
     spare.kept = p;
     return;
   }
