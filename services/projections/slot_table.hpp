@@ -29,57 +29,14 @@ class slot_table {
   /// false). `hash_of(position)` rehashes the positions already stored when the table grows.
   template <class Matches, class HashOf>
   bool insert(std::size_t hash, std::uint32_t position, Matches&& matches, HashOf&& hash_of) {
-    if ((used_ + 1) * 2 > slots_.size()) grow(hash_of);
-    const std::size_t mask = slots_.size() - 1;
-    std::optional<std::size_t> free_slot;
-    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-      const std::uint32_t s = slots_[i];
-      if (s == empty) {
-        if (!free_slot) {
-          free_slot = i;
-          ++used_;  // a fresh slot; a reused tombstone was counted already
-        }
-        break;
-      }
-      if (s == tombstone) {
-        if (!free_slot) free_slot = i;
-        continue;
-      }
-      if (matches(s - 1)) return false;
-    }
-    slots_[*free_slot] = position + 1;
-    ++size_;
-    return true;
+    return !place(hash, position, matches, hash_of, /*replace=*/false);
   }
 
   /// Stores `position` under `hash`: in the place of the position whose key `matches` if there
   /// is one (true), else as insert() would (false). erase() then insert() in one probe.
   template <class Matches, class HashOf>
   bool assign(std::size_t hash, std::uint32_t position, Matches&& matches, HashOf&& hash_of) {
-    if ((used_ + 1) * 2 > slots_.size()) grow(hash_of);
-    const std::size_t mask = slots_.size() - 1;
-    std::optional<std::size_t> free_slot;
-    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-      const std::uint32_t s = slots_[i];
-      if (s == empty) {
-        if (!free_slot) {
-          free_slot = i;
-          ++used_;  // a fresh slot; a reused tombstone was counted already
-        }
-        break;
-      }
-      if (s == tombstone) {
-        if (!free_slot) free_slot = i;
-        continue;
-      }
-      if (matches(s - 1)) {
-        slots_[i] = position + 1;
-        return true;
-      }
-    }
-    slots_[*free_slot] = position + 1;
-    ++size_;
-    return false;
+    return place(hash, position, matches, hash_of, /*replace=*/true);
   }
 
   /// Removes the position whose key `matches`; false if there is none. Its slot becomes a
@@ -105,6 +62,37 @@ class slot_table {
   std::size_t used() const noexcept { return used_; }
 
  private:
+  /// The probe of insert() and assign(): true when a position whose key `matches` was found
+  /// (and, with `replace`, overwritten); otherwise `position` takes the first free slot.
+  template <class Matches, class HashOf>
+  bool place(std::size_t hash, std::uint32_t position, Matches& matches, HashOf& hash_of,
+             bool replace) {
+    if ((used_ + 1) * 2 > slots_.size()) grow(hash_of);
+    const std::size_t mask = slots_.size() - 1;
+    std::optional<std::size_t> free_slot;
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+      const std::uint32_t s = slots_[i];
+      if (s == empty) {
+        if (!free_slot) {
+          free_slot = i;
+          ++used_;  // a fresh slot; a reused tombstone was counted already
+        }
+        break;
+      }
+      if (s == tombstone) {
+        if (!free_slot) free_slot = i;
+        continue;
+      }
+      if (matches(s - 1)) {
+        if (replace) slots_[i] = position + 1;
+        return true;
+      }
+    }
+    slots_[*free_slot] = position + 1;
+    ++size_;
+    return false;
+  }
+
   static constexpr std::uint32_t empty = 0;  // slots hold position + 1
   static constexpr std::uint32_t tombstone = 0xffffffffu;
 
