@@ -176,7 +176,15 @@ struct http_server::impl {
   void end_session(const std::shared_ptr<connection>& conn);
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(std::shared_ptr<connection> conn);
-  /// Sends one answer; false if the connection failed.
+  /// Readies one answer for sending (its head into conn.head); the buffers to write, which
+  /// stay valid while `answer` and `conn` do. Not a coroutine: the hot path writes them from
+  /// the session's own frame, so an answer costs no coroutine frame (with many connections
+  /// answered in one turn of the event loop, Asio's per-thread frame cache would not hold
+  /// them all, and each write would allocate).
+  std::array<asio::const_buffer, 2> prepare_answer(connection& conn, http_response& answer,
+                                                   unsigned version, bool keep_alive,
+                                                   std::string_view request_id);
+  /// Sends one answer (slow paths); false if the connection failed.
   asio::awaitable<bool> write(connection& conn, http_response&& answer, unsigned version,
                               bool keep_alive, std::string_view request_id);
   asio::awaitable<void> linger_close(connection& conn);
@@ -445,7 +453,12 @@ asio::awaitable<void> http_server::impl::session(std::shared_ptr<connection> con
 
     // Answer; while stopping, every answer closes its connection.
     const bool keep = keep_alive && !stopping.load();
-    if (!co_await write(*conn, std::move(*answer), version, keep, request_id) || !keep) break;
+    const auto buffers = prepare_answer(*conn, *answer, version, keep, request_id);
+    stream.expires_after(options.write_timeout);
+    auto [write_ec, written] = co_await asio::async_write(stream, buffers, use_tuple);
+    // The body's capacity serves this thread's next answer (json_writer takes it).
+    buffer_pool::give_back(std::move(answer->body));
+    if (write_ec || !keep) break;
   }
 
   beast::error_code ignored;
@@ -453,9 +466,11 @@ asio::awaitable<void> http_server::impl::session(std::shared_ptr<connection> con
   stream.close();
 }
 
-asio::awaitable<bool> http_server::impl::write(connection& conn, http_response&& answer,
-                                               unsigned version, bool keep_alive,
-                                               std::string_view request_id) {
+std::array<asio::const_buffer, 2> http_server::impl::prepare_answer(connection& conn,
+                                                                    http_response& answer,
+                                                                    unsigned version,
+                                                                    bool keep_alive,
+                                                                    std::string_view request_id) {
   if (answer.status < 100 || answer.status > 999) {
     log(log_level::error, "invalid_status", {{"request_id", request_id}});
     answer = render(500, "INTERNAL", request_id);
@@ -465,9 +480,13 @@ asio::awaitable<bool> http_server::impl::write(connection& conn, http_response&&
   bool body_allowed = true;
   detail::write_response_head(conn.head, version == 10 ? 10 : 11, answer, request_id, keep_alive,
                               body_allowed);
-  const std::array<asio::const_buffer, 2> buffers{
-      asio::buffer(conn.head), body_allowed ? asio::buffer(answer.body) : asio::const_buffer()};
+  return {asio::buffer(conn.head), body_allowed ? asio::buffer(answer.body) : asio::const_buffer()};
+}
 
+asio::awaitable<bool> http_server::impl::write(connection& conn, http_response&& answer,
+                                               unsigned version, bool keep_alive,
+                                               std::string_view request_id) {
+  const auto buffers = prepare_answer(conn, answer, version, keep_alive, request_id);
   conn.stream.expires_after(options.write_timeout);
   auto [ec, n] = co_await asio::async_write(conn.stream, buffers, use_tuple);
   // The body's capacity serves this thread's next answer (json_writer takes it).

@@ -22,6 +22,10 @@
 #   BENCH_THREADS      I/O threads of both servers (default 1 when pinned, else 2)
 #   BENCH_ALLOC_COUNTER  the bench_alloc_counter.so to preload into keyledger (counts
 #                      allocations per request); unset: not counted, no allocation bar
+#   BENCH_ALLOC_TRACE  a file: after the rounds, one more verify run with perf recording the
+#                      call stack of every malloc/calloc/realloc of keyledger (uprobes on the
+#                      C library; needs root), and perf's report of them written to this file.
+#                      It tells where the allocations counted above come from
 #
 # The bars (issue 12), for both endpoints: req/s >= 0.85x the empty handler's, p99 < 1 ms, and
 # no allocation per request on the success path (under 0.05 per request on average, which
@@ -286,6 +290,31 @@ measure() {
 for round in $(seq "$rounds"); do
   for name in "${servers[@]}"; do measure "$name" "$round"; done
 done
+
+# BENCH_ALLOC_TRACE: where keyledger's allocations come from, during one more verify run.
+if [[ -n "${BENCH_ALLOC_TRACE:-}" ]]; then
+  command -v perf >/dev/null || die "BENCH_ALLOC_TRACE needs perf (apt-get install linux-perf)"
+  libc="$(awk '$NF ~ /\/libc\.so/ { print $NF; exit }' "/proc/$keyledger_pid/maps")"
+  [[ -n "$libc" ]] || die "cannot find the C library keyledger uses"
+  probes=()
+  for fn in malloc calloc realloc; do
+    perf probe -q -x "$libc" --add "kl_$fn=$fn" >/dev/null 2>&1 || die "perf probe on $fn failed"
+    probes+=("probe_libc:kl_$fn")
+  done
+  say "tracing allocations: verify (${seconds}s)"
+  perf record -q --call-graph dwarf,16384 -p "$keyledger_pid" -o "$work/alloc.data" \
+    $(printf -- '-e %s ' "${probes[@]}") -- sleep "$seconds" >/dev/null 2>&1 &
+  perf_pid=$!
+  "${wrk_pin[@]}" wrk -t1 -c"$connections" -d"${seconds}s" -s "$here/verify.lua" \
+    "http://127.0.0.1:$keyledger_port/v1/keys/verify" >"$work/wrk-trace.txt" 2>&1 || true
+  wait "$perf_pid" || true
+  for p in "${probes[@]}"; do perf probe -q --del "${p#probe_libc:}" >/dev/null 2>&1 || true; done
+  {
+    grep -E 'requests in' "$work/wrk-trace.txt" || true
+    perf report -i "$work/alloc.data" --stdio --no-children -G --percent-limit 1 2>/dev/null
+  } >"$BENCH_ALLOC_TRACE"
+  say "allocation stacks written to $BENCH_ALLOC_TRACE"
+fi
 stop_servers
 
 # 5. Report.
