@@ -94,7 +94,7 @@ void usage_recorder::merge_failure(failure_map& into, const infra::auth_failure_
   row.last_at_us = std::max(row.last_at_us, f.last_at_us);
 }
 
-std::uint64_t usage_recorder::count_uses(const std::vector<infra::key_use>& uses) noexcept {
+std::uint64_t usage_recorder::count_uses(std::span<const infra::key_use> uses) noexcept {
   std::uint64_t n = 0;
   for (const auto& u : uses) n += u.count;
   return n;
@@ -118,7 +118,7 @@ infra::key_use* usage_recorder::find_bucket_locked(const use_ref& use, std::int6
 }
 
 void usage_recorder::reserve_bucket_locked() {
-  const std::size_t needed = (buffer_.uses.size() + 1) * 2;
+  const std::size_t needed = (buffer_.used + 1) * 2;
   if (needed <= use_index_.size()) return;
   std::vector<use_slot> grown(std::max<std::size_t>(16, use_index_.size() * 2));
   const std::size_t mask = grown.size() - 1;
@@ -135,7 +135,7 @@ void usage_recorder::index_last_bucket_locked(std::size_t hash) noexcept {
   const std::size_t mask = use_index_.size() - 1;
   std::size_t i = hash & mask;
   while (use_index_[i].index != 0) i = (i + 1) & mask;
-  use_index_[i] = use_slot{hash, buffer_.uses.size()};
+  use_index_[i] = use_slot{hash, buffer_.used};
 }
 
 void usage_recorder::record_use(const infra::key_use& use) noexcept {
@@ -163,15 +163,17 @@ void usage_recorder::record_use(const use_ref& use) noexcept {
     }
     // The index grows first: if the vector then cannot, the index is merely roomier.
     reserve_bucket_locked();
-    infra::key_use fresh;
-    fresh.key_id = use.key_id;
-    fresh.workspace_id = use.workspace_id;
+    // Into a kept element when there is one: assigning reuses its strings' storage.
+    infra::key_use& fresh = buffer_.used < buffer_.uses.size() ? buffer_.uses[buffer_.used]
+                                                               : buffer_.uses.emplace_back();
+    fresh.key_id.assign(use.key_id);
+    fresh.workspace_id.assign(use.workspace_id);
     fresh.at_us = use.at_us;
-    fresh.ip = use.ip;
-    fresh.code = use.code;
+    fresh.ip.assign(use.ip);
+    fresh.code.assign(use.code);
     fresh.log_request = use.log_request;
     fresh.count = use.count;
-    buffer_.uses.push_back(std::move(fresh));
+    ++buffer_.used;  // only now: a throw above leaves the element a spare
     index_last_bucket_locked(hash);
     wake = crossed_threshold_locked();
   } catch (...) {
@@ -221,26 +223,31 @@ void usage_recorder::flush(infra::telemetry_store& store) {
   std::lock_guard flush_lock(flush_mutex_);
   batch fresh;
   batch old;
-  std::vector<use_slot> index;  // freed here, outside the lock
+  std::vector<use_slot> index;
   {
     std::lock_guard lock(mutex_);
-    fresh = std::exchange(buffer_, batch{});
-    index = std::exchange(use_index_, {});
+    fresh = std::exchange(buffer_, std::exchange(spare_, batch{}));
+    index = std::exchange(use_index_, std::exchange(spare_index_, {}));
     old = std::exchange(retry_, batch{});
     in_flight_ = fresh.size() + old.size();
   }
-  if (fresh.size() + old.size() == 0) return;
+  if (fresh.size() + old.size() == 0) {
+    keep_for_reuse(std::move(fresh), std::move(index));
+    return;
+  }
 
-  // One write for both: the batch kept from a failed try goes first (older), then the new one.
-  // Failure rows are merged, so a (workspace, ip, code) appears once per write.
-  const std::uint64_t old_count = count_uses(old.uses);
-  std::vector<infra::key_use> uses;
-  uses.reserve(old.uses.size() + fresh.uses.size());
-  uses.insert(uses.end(), std::make_move_iterator(old.uses.begin()),
-              std::make_move_iterator(old.uses.end()));
-  const std::size_t old_uses = uses.size();
-  uses.insert(uses.end(), std::make_move_iterator(fresh.uses.begin()),
-              std::make_move_iterator(fresh.uses.end()));
+  // One write for both: the batch kept from a failed try goes first (older), then the new one
+  // (copied together only then; usually the new batch is written as it is). Failure rows are
+  // merged, so a (workspace, ip, code) appears once per write.
+  const std::uint64_t old_count = count_uses(old.records());
+  std::vector<infra::key_use> joined;
+  if (old.used > 0) {
+    joined.reserve(old.used + fresh.used);
+    joined.insert(joined.end(), old.records().begin(), old.records().end());
+    joined.insert(joined.end(), fresh.records().begin(), fresh.records().end());
+  }
+  const std::span<const infra::key_use> uses =
+      old.used > 0 ? std::span<const infra::key_use>(joined) : fresh.records();
   failure_map merged = old.failures;
   for (const auto& [k, row] : fresh.failures) merge_failure(merged, row);
   std::vector<infra::auth_failure_count> failures;
@@ -253,8 +260,6 @@ void usage_recorder::flush(infra::telemetry_store& store) {
   } catch (...) {
     // Keep the new part for one more try; what had already failed once is given up.
     const std::uint64_t given_up = old_count + old.failures.size();
-    fresh.uses.assign(std::make_move_iterator(uses.begin() + std::ptrdiff_t(old_uses)),
-                      std::make_move_iterator(uses.end()));
     {
       std::lock_guard lock(mutex_);
       dropped_ += given_up;
@@ -269,9 +274,21 @@ void usage_recorder::flush(infra::telemetry_store& store) {
                 {"detail", current_detail()}});
     throw;
   }
+  {
+    std::lock_guard lock(mutex_);
+    written_ += use_count;
+    in_flight_ = 0;
+  }
+  keep_for_reuse(std::move(fresh), std::move(index));
+}
+
+void usage_recorder::keep_for_reuse(batch written, std::vector<use_slot> index) noexcept {
+  written.used = 0;
+  written.failures.clear();
+  std::fill(index.begin(), index.end(), use_slot{});
   std::lock_guard lock(mutex_);
-  written_ += use_count;
-  in_flight_ = 0;
+  spare_ = std::move(written);
+  spare_index_ = std::move(index);
 }
 
 void usage_recorder::flush_logged(std::unique_ptr<infra::telemetry_store>& store) noexcept {
@@ -292,8 +309,8 @@ void usage_recorder::flush_logged(std::unique_ptr<infra::telemetry_store>& store
 
 void usage_recorder::drop_all() noexcept {
   std::lock_guard lock(mutex_);
-  dropped_ += count_uses(buffer_.uses) + buffer_.failures.size() + count_uses(retry_.uses) +
-              retry_.failures.size();
+  dropped_ += count_uses(buffer_.records()) + buffer_.failures.size() +
+              count_uses(retry_.records()) + retry_.failures.size();
   buffer_ = batch{};
   use_index_.clear();
   retry_ = batch{};

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -95,9 +96,15 @@ class usage_recorder {
   using failure_map = std::map<std::tuple<std::string, std::string, std::string>,
                                infra::auth_failure_count, failure_key_less>;
   struct batch {
+    /// The buffered uses are uses[0, used). The elements past them are kept from an earlier
+    /// batch, their strings' storage with them, so that a new bucket is written into one
+    /// without allocating (once warm, as under a random-key load where nearly every use is a
+    /// new bucket). They hold key ids, workspace ids, IPs and codes, never key material.
     std::vector<infra::key_use> uses;
+    std::size_t used = 0;
     failure_map failures;
-    std::size_t size() const noexcept { return uses.size() + failures.size(); }
+    std::size_t size() const noexcept { return used + failures.size(); }
+    std::span<const infra::key_use> records() const noexcept { return {uses.data(), used}; }
   };
   /// One slot of the index of buffer_.uses by bucket (open addressing, linear probing).
   struct use_slot {
@@ -106,7 +113,7 @@ class usage_recorder {
   };
   static void merge_failure(failure_map& into, const infra::auth_failure_count& f);
   /// The sum of the counts of `uses`.
-  static std::uint64_t count_uses(const std::vector<infra::key_use>& uses) noexcept;
+  static std::uint64_t count_uses(std::span<const infra::key_use> uses) noexcept;
   /// The buffered use `use` (of bucket hash `hash`, second `second`) folds into, or null.
   /// Under mutex_.
   infra::key_use* find_bucket_locked(const use_ref& use, std::int64_t second,
@@ -122,6 +129,8 @@ class usage_recorder {
   /// flush() through `store` (opened with the factory when null); errors are logged, and the
   /// store is dropped so that the next try reconnects.
   void flush_logged(std::unique_ptr<infra::telemetry_store>& store) noexcept;
+  /// Empties a written batch and its index, then keeps them as the next buffer's storage.
+  void keep_for_reuse(batch written, std::vector<use_slot> index) noexcept;
   /// Counts everything still held as dropped and forgets it (after the last try at stop).
   void drop_all() noexcept;
 
@@ -133,6 +142,10 @@ class usage_recorder {
   // buffer_.uses by bucket: a power-of-two number of slots, at most half of them used. Taken
   // along with buffer_ by flush(), so it never points into another batch.
   std::vector<use_slot> use_index_;
+  // A written batch and an index, emptied, waiting to become buffer_ and use_index_ at the
+  // next flush (flush() only), so that neither is grown again from nothing each interval.
+  batch spare_;
+  std::vector<use_slot> spare_index_;
   batch retry_;  // failed once: written with the next flush, or dropped if that fails too
   std::size_t in_flight_ = 0;
   std::uint64_t dropped_ = 0;

@@ -22,7 +22,7 @@
 #   BENCH_THREADS      I/O threads of both servers (default 1 when pinned, else 2)
 #   BENCH_ALLOC_COUNTER  the bench_alloc_counter.so to preload into keyledger (counts
 #                      allocations per request); unset: not counted, no allocation bar
-#   BENCH_ALLOC_TRACE  a file: after the rounds, one more verify run with perf recording the
+#   BENCH_ALLOC_TRACE  a file: after the rounds, one more verify and check run with perf recording the
 #                      call stack of every malloc/calloc/realloc of keyledger (uprobes on the
 #                      C library; needs root), and perf's report of them written to this file.
 #                      It tells where the allocations counted above come from
@@ -301,18 +301,21 @@ if [[ -n "${BENCH_ALLOC_TRACE:-}" ]]; then
     perf probe -q -x "$libc" --add "kl_$fn=$fn" >/dev/null 2>&1 || die "perf probe on $fn failed"
     probes+=("probe_libc:kl_$fn")
   done
-  say "tracing allocations: verify (${seconds}s)"
-  perf record -q --call-graph dwarf,16384 -p "$keyledger_pid" -o "$work/alloc.data" \
-    $(printf -- '-e %s ' "${probes[@]}") -- sleep "$seconds" >/dev/null 2>&1 &
-  perf_pid=$!
-  "${wrk_pin[@]}" wrk -t1 -c"$connections" -d"${seconds}s" -s "$here/verify.lua" \
-    "http://127.0.0.1:$keyledger_port/v1/keys/verify" >"$work/wrk-trace.txt" 2>&1 || true
-  wait "$perf_pid" || true
+  : >"$BENCH_ALLOC_TRACE"
+  for name in verify check; do
+    say "tracing allocations: $name (${seconds}s)"
+    perf record -q --call-graph dwarf,16384 -p "$keyledger_pid" -o "$work/alloc-$name.data" \
+      $(printf -- '-e %s ' "${probes[@]}") -- sleep "$seconds" >/dev/null 2>&1 &
+    perf_pid=$!
+    "${wrk_pin[@]}" wrk -t1 -c"$connections" -d"${seconds}s" -s "$here/${script_of[$name]}" \
+      "http://127.0.0.1:$keyledger_port${path_of[$name]}" >"$work/wrk-trace.txt" 2>&1 || true
+    wait "$perf_pid" || true
+    {
+      printf '## %s: %s\n' "$name" "$(grep -E 'requests in' "$work/wrk-trace.txt" || true)"
+      perf report -i "$work/alloc-$name.data" --stdio --no-children -G --percent-limit 1 2>/dev/null
+    } >>"$BENCH_ALLOC_TRACE"
+  done
   for p in "${probes[@]}"; do perf probe -q --del "${p#probe_libc:}" >/dev/null 2>&1 || true; done
-  {
-    grep -E 'requests in' "$work/wrk-trace.txt" || true
-    perf report -i "$work/alloc.data" --stdio --no-children -G --percent-limit 1 2>/dev/null
-  } >"$BENCH_ALLOC_TRACE"
   say "allocation stacks written to $BENCH_ALLOC_TRACE"
 fi
 stop_servers

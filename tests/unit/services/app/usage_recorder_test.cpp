@@ -478,6 +478,47 @@ TEST(usage_recorder, given_many_buckets_then_each_use_folds_into_its_own) {
   EXPECT_EQ(recorder.written(), 3u * buckets);
 }
 
+TEST(usage_recorder, given_windows_that_reuse_kept_entries_then_each_writes_only_its_own) {
+  auto log = std::make_shared<telemetry_log>();
+  fake_telemetry_store store(log);
+  usage_recorder recorder(nullptr, manual(10'000));
+
+  // Window 1: many long entries. Window 2 (written into the kept elements of window 1, once
+  // window 1's own buffer comes back as the spare): fewer, shorter, other values. Window 3
+  // reuses window 1's storage again.
+  const auto long_id = [](int i) { return "key_a_rather_long_identifier_" + std::to_string(i); };
+  for (int i = 0; i < 500; ++i) {
+    recorder.record_use(
+        use_of(long_id(i), sec, "FORBIDDEN_IP", false, "2001:db8::" + std::to_string(i)));
+  }
+  recorder.flush(store);
+  for (int window = 2; window <= 4; ++window) {
+    for (int i = 0; i < 3; ++i) {
+      recorder.record_use(use_of("k" + std::to_string(i), window * sec));
+      recorder.record_use(use_of("k" + std::to_string(i), window * sec + 1));  // folds
+    }
+    recorder.flush(store);
+  }
+
+  ASSERT_EQ(log->use_writes.size(), 4u);
+  EXPECT_EQ(log->use_writes[0].size(), 500u);
+  EXPECT_EQ(log->use_writes[0][499].key_id, long_id(499));
+  for (std::size_t w = 1; w < 4; ++w) {
+    ASSERT_EQ(log->use_writes[w].size(), 3u) << w;
+    for (std::size_t i = 0; i < 3; ++i) {
+      const auto& u = log->use_writes[w][i];
+      EXPECT_EQ(u.key_id, "k" + std::to_string(i));
+      EXPECT_EQ(u.workspace_id, "ws_1");
+      EXPECT_EQ(u.ip, "192.0.2.7");
+      EXPECT_EQ(u.code, "VALID");
+      EXPECT_TRUE(u.log_request);
+      EXPECT_EQ(u.count, 2u);
+      EXPECT_EQ(u.at_us, std::int64_t(w + 1) * sec + 1);
+    }
+  }
+  EXPECT_EQ(recorder.written(), 500u + 3u * 6u);
+}
+
 TEST(usage_recorder, given_a_full_count_then_further_uses_start_another_entry) {
   auto log = std::make_shared<telemetry_log>();
   fake_telemetry_store store(log);
