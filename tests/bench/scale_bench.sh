@@ -7,7 +7,8 @@
 #   2. memory: VmRSS / VmHWM of the serving process once ready and after the load;
 #   3. verification: wrk POST /v1/keys/verify with one key vs a random key per request from the
 #      million, alternated in the same run (pinned, 1 I/O thread, -c32, as verify_bench.sh);
-#      req/s, p50/p99, server CPU µs per request from /proc;
+#      req/s, p50/p99, server CPU µs per request from /proc, and PostgreSQL's (BENCH_PG_PIDFILE:
+#      its usage telemetry: a key new to the flush window is a row to write);
 #   4. GET /v1/keys in the workspace of BENCH_SCALE_BIG_KEYS (100,000) keys with its admin key:
 #      first page, filtered pages, a deep page by cursor, a filter matching nothing (a full scan).
 # How it works and the figures: docs/performance.md, "A million keys". Usually run as
@@ -24,6 +25,8 @@
 #   BENCH_SCALE_WORK               keep the run's files (server secret, keys) in this directory and
 #                                  reuse a seeded database when its files are there (development)
 #   BENCH_PERF=1                   perf record -g the server during one random-key run
+#   BENCH_SCALE_TUNABLES           the server's GLIBC_TUNABLES (default glibc.malloc.hugetlb=1, as
+#                                  the Docker image runs it; empty for glibc's defaults)
 #
 # Bars: rebuild >= 200,000 events/s; VmHWM (the serving process's peak) <= 400 MiB; random-key
 # req/s >= 0.8 x one-key req/s; list p99 < 10 ms for the first, filtered and deep pages (the full
@@ -172,7 +175,10 @@ say "starting keyledger serve on the seeded log"
 log="$work/keyledger.log"
 : >"$log"
 start_ns="$(date +%s%N)"
+# As deployed (the Docker image's GLIBC_TUNABLES, docs/operations.md "Memory"): the heap in huge
+# pages, unless BENCH_SCALE_TUNABLES says otherwise ("" for glibc's defaults).
 "${server_pin[@]}" env KEYLEDGER_LISTEN=127.0.0.1:0 KEYLEDGER_IO_THREADS="$io_threads" \
+  GLIBC_TUNABLES="${BENCH_SCALE_TUNABLES-glibc.malloc.hugetlb=1}" \
   "$KEYLEDGER_BIN" serve 2>"$log" >/dev/null &
 server_pid=$!
 port=""
@@ -223,12 +229,26 @@ rm -f "$work/verify.json"
 
 # 3. Verification: one key vs a random key per request, alternated.
 if [[ "${BENCH_PERF:-0}" == 1 ]] && ! command -v perf >/dev/null; then die "BENCH_PERF=1 needs perf"; fi
-declare -A best_rate=([one]=0 [random]=0) best_p50=() best_p99=() best_cpu=() bad=()
+declare -A best_rate=([one]=0 [random]=0) best_p50=() best_p99=() best_cpu=() best_pg=() bad=()
+# PostgreSQL's CPU (the postmaster named by BENCH_PG_PIDFILE and its children), in clock ticks;
+# empty when unknown. Every verification of a key new to the flush window is a row of usage
+# telemetry (last use, request log) that PostgreSQL writes on the same two cores.
+pg_ticks() {
+  local pm
+  [[ -r "${BENCH_PG_PIDFILE:-}" ]] || return 0
+  pm="$(head -n1 "$BENCH_PG_PIDFILE")"
+  [[ "$pm" =~ ^[0-9]+$ ]] || return 0
+  { echo "$pm"; pgrep -P "$pm" || true; } | while read -r p; do
+    awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
+  done | awk '{ s += $1 } END { print s + 0 }'
+}
 measure() {
   local name="$1" file="$2" round="$3" out t0 t1 perf_pid=""
   out="$work/wrk-$name-$round.txt"
   say "round $round: $name (${seconds}s, $connections connections)"
   t0="$(cpu_ticks "$server_pid")"
+  local pg0 pg1
+  pg0="$(pg_ticks)"
   if [[ "${BENCH_PERF:-0}" == 1 && "$name" == random && "$round" == 1 ]]; then
     perf record -g -o "$work/perf.data" -p "$server_pid" -- sleep "$((seconds - 1))" \
       >/dev/null 2>&1 &
@@ -240,8 +260,9 @@ measure() {
     die "wrk failed ($name)"
   }
   t1="$(cpu_ticks "$server_pid")"
+  pg1="$(pg_ticks)"
   if [[ -n "$perf_pid" ]]; then wait "$perf_pid" || true; fi
-  local rate p50 p99 non2xx reqs cpu_us
+  local rate p50 p99 non2xx reqs cpu_us pg_us=-
   rate="$(awk '/^Requests\/sec:/ { print $2 }' "$out")"
   reqs="$(awk '/requests in/ { print $1 }' "$out")"
   p50="$(to_us "$(awk '$1 == "50%" { print $2 }' "$out")")"
@@ -253,13 +274,18 @@ measure() {
   }
   cpu_us="$(awk -v d="$((t1 - t0))" -v n="$reqs" -v hz="$ticks_per_second" \
     'BEGIN { printf "%.1f", (n > 0) ? d * 1000000 / hz / n : 0 }')"
+  if [[ -n "$pg0" && -n "$pg1" ]]; then
+    pg_us="$(awk -v d="$((pg1 - pg0))" -v n="$reqs" -v hz="$ticks_per_second" \
+      'BEGIN { printf "%.1f", (n > 0) ? d * 1000000 / hz / n : 0 }')"
+  fi
   bad[$name]=$((${bad[$name]:-0} + ${non2xx:-0}))
-  say "  $rate req/s, p50 ${p50}us, p99 ${p99}us, server CPU ${cpu_us}us/req${non2xx:+, $non2xx non-2xx}"
+  say "  $rate req/s, p50 ${p50}us, p99 ${p99}us, server CPU ${cpu_us}us/req, PostgreSQL CPU ${pg_us}us/req${non2xx:+, $non2xx non-2xx}"
   if awk -v a="$rate" -v b="${best_rate[$name]}" 'BEGIN { exit !(a > b) }'; then
     best_rate[$name]="$rate"
     best_p50[$name]="$p50"
     best_p99[$name]="$p99"
     best_cpu[$name]="$cpu_us"
+    best_pg[$name]="$pg_us"
   fi
 }
 for round in $(seq "$rounds"); do
@@ -349,10 +375,10 @@ printf 'memory:      ready: VmRSS %s MiB, VmHWM %s MiB; after the load: VmRSS %s
   "$((rss_ready / 1024))" "$((hwm_ready / 1024))" "$((rss_load / 1024))" "$((hwm_load / 1024))"
 printf 'verify:      wrk -t1 -c%s -d%ss, best of %s%s\n' "$connections" "$seconds" "$rounds" \
   "$([[ "$pin" == 1 ]] && echo '; pinned: wrk CPU 0, server CPU 1' || echo '')"
-printf '  %-8s %10s %8s %8s %12s\n' run 'req/s' 'p50 us' 'p99 us' 'CPU us/req'
+printf '  %-8s %10s %8s %8s %12s %15s\n' run 'req/s' 'p50 us' 'p99 us' 'CPU us/req' 'PG CPU us/req'
 for name in one random; do
-  printf '  %-8s %10.0f %8s %8s %12s\n' "$name" "${best_rate[$name]}" "${best_p50[$name]}" \
-    "${best_p99[$name]}" "${best_cpu[$name]}"
+  printf '  %-8s %10.0f %8s %8s %12s %15s\n' "$name" "${best_rate[$name]}" "${best_p50[$name]}" \
+    "${best_p99[$name]}" "${best_cpu[$name]}" "${best_pg[$name]:--}"
 done
 printf '  ratio random/one: %s (bar >= %s)\n' "$ratio" "$bar_ratio"
 printf 'list:        wrk -t1 -c1 -d%ss, workspace of %s keys, admin key (bar p99 < 10 ms but nomatch)\n' \
