@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -242,29 +243,24 @@ domain::timestamp system_clock::now() const {
 
 // ---- SHA-256 --------------------------------------------------------------------------------
 
-namespace {
-
-struct md_ctx_deleter {
-  void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
-};
-
-}  // namespace
-
+// OpenSSL 3.0 deprecates the low-level SHA256_* functions but keeps them as the direct
+// implementation (the same SHA-NI/AVX code as the provider's). EVP_DigestInit_ex2 frees and
+// allocates the provider's state on every digest, even into a kept context: a malloc per hash,
+// and the audit monitor hashes three times per event of the log at start-up (hmac_key_hasher.cpp
+// uses these functions for the same reason).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 sha256_digest sha256(std::string_view data) {
-  // One context per thread, initialised anew for each digest: EVP_Digest allocates and frees a
-  // context and the provider's state on every call, and the audit monitor hashes two or three
-  // times per event of the log (its leaf and the tree's nodes).
-  thread_local const std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx(EVP_MD_CTX_new());
-  if (ctx == nullptr) throw std::bad_alloc();
+  SHA256_CTX ctx;
   sha256_digest out{};
-  unsigned int len = 0;
-  if (EVP_DigestInit_ex2(ctx.get(), fetched_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1 || len != out.size()) {
-    throw error(errc::internal, "OpenSSL: SHA-256 failed");
-  }
+  const bool ok = SHA256_Init(&ctx) == 1 && SHA256_Update(&ctx, data.data(), data.size()) == 1 &&
+                  SHA256_Final(out.data(), &ctx) == 1;
+  // The state on the stack is derived from the data (a PKCE verifier, for one): wiped.
+  OPENSSL_cleanse(&ctx, sizeof ctx);
+  if (!ok) throw error(errc::internal, "OpenSSL: SHA-256 failed");
   return out;
 }
+#pragma GCC diagnostic pop
 
 sha256_hasher::sha256_hasher() : ctx_(EVP_MD_CTX_new()) {
   if (ctx_ == nullptr) throw std::bad_alloc();

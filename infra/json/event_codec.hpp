@@ -18,6 +18,10 @@ std::string encode_payload(const domain::workspace_event& e);
 /// nullopt for another type or a payload that does not decode (never throws).
 std::optional<domain::api_key_event> decode_api_key_event(std::string_view type,
                                                           std::string_view payload);
+/// A KeyCreated payload into `out` (its storage reused, for a caller that decodes many): the
+/// result decode_api_key_event("KeyCreated", payload) would hold. false when it does not decode
+/// (never throws); `out` must then not be used.
+bool decode_key_created_into(std::string_view payload, domain::key_created& out) noexcept;
 std::optional<domain::workspace_event> decode_workspace_event(std::string_view type,
                                                               std::string_view payload);
 

@@ -75,7 +75,14 @@ std::size_t active_key_view::string_hash::operator()(std::string_view s) const n
 }
 
 void active_key_view::apply(const infra::recorded_event& e) {
-  if (is_key_event_type(e.type)) {
+  if (e.type == "KeyCreated") {
+    // Decoded into one kept event (the single writer's): a start-up applies one per key of the
+    // log, and its strings and vectors are then allocated once, not for every key.
+    if (!infra::decode_key_created_into(e.payload, created_scratch_) ||
+        !apply_key_created(created_scratch_)) {
+      log_skipped(e);
+    }
+  } else if (is_key_event_type(e.type)) {
     const auto decoded = infra::decode_api_key_event(e.type, e.payload);
     if (!decoded || !apply_key_event(*decoded)) log_skipped(e);
   } else if (is_member_event_type(e.type)) {

@@ -45,16 +45,21 @@ class canonical_scan {
     return std::nullopt;
   }
 
-  std::optional<std::string> string() {
+  /// A simple string, assigned to `out` (whose storage is reused).
+  bool string(std::string& out) {
     const auto s = simple_string();
-    if (!s) return std::nullopt;
-    return std::string(*s);
+    if (!s) return false;
+    out.assign(*s);
+    return true;
   }
 
   /// null: "" (as opt_string_or_null(...).value_or("") reads it); else a simple string.
-  std::optional<std::string> string_or_null() {
-    if (literal("null")) return std::string();
-    return string();
+  bool string_or_null(std::string& out) {
+    if (literal("null")) {
+      out.clear();
+      return true;
+    }
+    return string(out);
   }
 
   std::optional<domain::timestamp> timestamp() noexcept {
@@ -63,18 +68,20 @@ class canonical_scan {
     return domain::parse_timestamp(*s);
   }
 
-  /// `[]` or `["a","b"]` of simple strings.
-  std::optional<std::vector<std::string>> string_array() {
-    if (!literal("[")) return std::nullopt;
-    std::vector<std::string> out;
-    if (literal("]")) return out;
-    do {
-      auto s = string();
-      if (!s) return std::nullopt;
-      out.push_back(std::move(*s));
-    } while (literal(","));
-    if (!literal("]")) return std::nullopt;
-    return out;
+  /// `[]` or `["a","b"]` of simple strings, into `out` (its elements' storage reused).
+  bool string_array(std::vector<std::string>& out) {
+    if (!literal("[")) return false;
+    std::size_t n = 0;
+    if (!literal("]")) {
+      do {
+        if (n == out.size()) out.emplace_back();
+        if (!string(out[n])) return false;
+        ++n;
+      } while (literal(","));
+      if (!literal("]")) return false;
+    }
+    out.resize(n);
+    return true;
   }
 
   std::optional<bool> boolean() noexcept {
@@ -109,74 +116,56 @@ class canonical_scan {
 
 }  // namespace
 
-std::optional<domain::key_created> decode_canonical_key_created(std::string_view payload) {
+bool decode_canonical_key_created_into(std::string_view payload, domain::key_created& e) {
   canonical_scan in(payload);
-  domain::key_created e;
-  // The members in the order encode(key_created) writes them.
-  if (!in.literal("{") || !in.member("key_id", true)) return std::nullopt;
-  auto key_id = in.string();
-  if (!key_id || !in.member("workspace_id")) return std::nullopt;
-  auto workspace_id = in.string();
-  if (!workspace_id || !in.member("name")) return std::nullopt;
-  auto name = in.string();
-  if (!name || !in.member("environment")) return std::nullopt;
+  // The members in the order encode(key_created) writes them; every member of `e` is assigned
+  // (the optional ones reset first), so nothing of what it held before survives a success.
+  e.expires_at.reset();
+  e.limit.reset();
+  e.owner_user_id.clear();
+  if (!in.literal("{") || !in.member("key_id", true) || !in.string(e.key_id)) return false;
+  if (!in.member("workspace_id") || !in.string(e.workspace_id)) return false;
+  if (!in.member("name") || !in.string(e.name) || !in.member("environment")) return false;
   const auto env_text = in.simple_string();
-  if (!env_text) return std::nullopt;
+  if (!env_text) return false;
   const auto env = domain::parse_environment(*env_text);
-  if (!env || !in.member("scopes")) return std::nullopt;
-  auto scopes = in.string_array();
-  if (!scopes || !in.member("key_hash")) return std::nullopt;
-  auto key_hash = in.string();
-  if (!key_hash || !in.member("start")) return std::nullopt;
-  auto start = in.string();
-  if (!start || !in.member("created_at")) return std::nullopt;
+  if (!env || !in.member("scopes") || !in.string_array(e.scopes)) return false;
+  e.env = *env;
+  if (!in.member("key_hash") || !in.string(e.key_hash)) return false;
+  if (!in.member("start") || !in.string(e.start) || !in.member("created_at")) return false;
   const auto created_at = in.timestamp();
-  if (!created_at || !in.member("expires_at")) return std::nullopt;
+  if (!created_at || !in.member("expires_at")) return false;
+  e.created_at = *created_at;
   if (!in.literal("null")) {
     e.expires_at = in.timestamp();
-    if (!e.expires_at) return std::nullopt;
+    if (!e.expires_at) return false;
   }
-  if (!in.member("allowed_cidrs")) return std::nullopt;
-  auto allowed_cidrs = in.string_array();
-  if (!allowed_cidrs || !in.member("postback_url")) return std::nullopt;
-  auto postback_url = in.string_or_null();
-  if (!postback_url || !in.member("off_the_record")) return std::nullopt;
+  if (!in.member("allowed_cidrs") || !in.string_array(e.allowed_cidrs)) return false;
+  if (!in.member("postback_url") || !in.string_or_null(e.postback_url)) return false;
+  if (!in.member("off_the_record")) return false;
   const auto off_the_record = in.boolean();
-  if (!off_the_record || !in.member("enabled")) return std::nullopt;
+  if (!off_the_record || !in.member("enabled")) return false;
+  e.off_the_record = *off_the_record;
   const auto enabled = in.boolean();
-  if (!enabled || !in.member("limit")) return std::nullopt;
+  if (!enabled || !in.member("limit")) return false;
+  e.enabled = *enabled;
   if (!in.literal("null")) {
-    if (!in.literal("{") || !in.member("limit", true)) return std::nullopt;
+    if (!in.literal("{") || !in.member("limit", true)) return false;
     const auto limit = in.uint32();
-    if (!limit || !in.member("window_seconds")) return std::nullopt;
+    if (!limit || !in.member("window_seconds")) return false;
     const auto window = in.uint32();
-    if (!window || !in.literal("}")) return std::nullopt;
+    if (!window || !in.literal("}")) return false;
     e.limit = domain::rate_limit{*limit, *window};
   }
-  if (!in.member("rotated_from")) return std::nullopt;
-  auto rotated_from = in.string_or_null();
-  if (!rotated_from) return std::nullopt;
+  if (!in.member("rotated_from") || !in.string_or_null(e.rotated_from)) return false;
   // Written only for owned keys.
-  if (in.member("owner_user_id")) {
-    auto owner = in.string_or_null();
-    if (!owner) return std::nullopt;
-    e.owner_user_id = std::move(*owner);
-  }
-  if (!in.literal("}") || !in.at_end()) return std::nullopt;
+  if (in.member("owner_user_id") && !in.string_or_null(e.owner_user_id)) return false;
+  return in.literal("}") && in.at_end();
+}
 
-  e.key_id = std::move(*key_id);
-  e.workspace_id = std::move(*workspace_id);
-  e.name = std::move(*name);
-  e.env = *env;
-  e.scopes = std::move(*scopes);
-  e.key_hash = std::move(*key_hash);
-  e.start = std::move(*start);
-  e.created_at = *created_at;
-  e.allowed_cidrs = std::move(*allowed_cidrs);
-  e.postback_url = std::move(*postback_url);
-  e.off_the_record = *off_the_record;
-  e.enabled = *enabled;
-  e.rotated_from = std::move(*rotated_from);
+std::optional<domain::key_created> decode_canonical_key_created(std::string_view payload) {
+  domain::key_created e;
+  if (!decode_canonical_key_created_into(payload, e)) return std::nullopt;
   return e;
 }
 

@@ -19,6 +19,11 @@ namespace keyledger::infra::detail {
 /// result is the one decode_key_created_with_dom gives (tests/unit/infra/json).
 std::optional<domain::key_created> decode_canonical_key_created(std::string_view payload);
 
+/// The same into `out`, whose strings' and vectors' storage is reused (a start-up decodes a
+/// million of them into one). true when it decoded; on false `out` holds a mixture and must
+/// not be used (decode it again).
+bool decode_canonical_key_created_into(std::string_view payload, domain::key_created& out);
+
 /// The general decoding of a KeyCreated payload: RapidJSON's DOM and field_reader (any member
 /// order, whitespace, escapes, older payloads without the later members). nullopt when it does
 /// not decode.

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -122,6 +123,31 @@ TEST(canonical_key_created, an_owner_stated_as_null_reads_as_none_like_the_dom) 
   ASSERT_TRUE(fast.has_value());
   EXPECT_EQ(*fast, *decode_key_created_with_dom(with_null));
   EXPECT_EQ(fast->owner_user_id, "");
+}
+
+TEST(canonical_key_created, decoding_into_one_kept_event_gives_each_payload_alone) {
+  // One event decoded into again and again, in an order where each payload has fewer or other
+  // members set than the last (scopes fewer, no owner, no limit, no expiry): nothing of an
+  // earlier payload may survive into a later one. Then payloads only the DOM decodes, into the
+  // same kept event, and one that does not decode at all.
+  auto events = variety();
+  std::reverse(events.begin(), events.end());
+  domain::key_created kept;
+  for (const auto& e : events) {
+    const std::string payload = encode_payload(domain::api_key_event{e});
+    ASSERT_TRUE(decode_key_created_into(payload, kept)) << payload;
+    EXPECT_EQ(kept, e) << payload;
+  }
+  const std::string older =
+      R"({"key_id":"key_a","workspace_id":"ws_a","name":"n","environment":"live",)"
+      R"("scopes":[],"key_hash":"aa","start":"s","created_at":"2026-11-23T19:36:02.123456Z"})";
+  ASSERT_TRUE(decode_key_created_into(older, kept));
+  EXPECT_EQ(kept, *decode_key_created_with_dom(older));
+  const std::string spaced = " " + encode_payload(domain::api_key_event{events[0]});
+  ASSERT_TRUE(decode_key_created_into(spaced, kept));
+  EXPECT_EQ(kept, events[0]);
+  EXPECT_FALSE(decode_key_created_into(R"({"key_id":1})", kept));
+  EXPECT_FALSE(decode_key_created_into("not json", kept));
 }
 
 }  // namespace
