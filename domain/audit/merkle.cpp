@@ -112,12 +112,10 @@ std::optional<compact_range> compact_range::restore(std::uint64_t size,
   return r;
 }
 
-std::vector<merkle_node> compact_range::append(const merkle_hasher& hasher,
-                                               const digest& leaf_hash) {
-  if (size_ == max_tree_size) return {};
-  std::vector<merkle_node> completed;
-  completed.reserve(static_cast<std::size_t>(std::countr_one(size_)) + 1);
-  completed.push_back({{0, size_}, leaf_hash});
+template <class OnNode>
+void compact_range::add_leaf(const merkle_hasher& hasher, const digest& leaf_hash,
+                             OnNode&& on_node) {
+  on_node(merkle_node{{0, size_}, leaf_hash});
   // Each set low bit of the old size is a perfect subtree of that level just left of the new
   // leaf: merge with it, and the merged node is complete too.
   digest current = leaf_hash;
@@ -126,11 +124,24 @@ std::vector<merkle_node> compact_range::append(const merkle_hasher& hasher,
     current = hasher.node(hashes_.back(), current);
     hashes_.pop_back();
     index >>= 1;
-    completed.push_back({{static_cast<std::uint8_t>(level + 1), index}, current});
+    on_node(merkle_node{{static_cast<std::uint8_t>(level + 1), index}, current});
   }
   hashes_.push_back(current);
   ++size_;
+}
+
+std::vector<merkle_node> compact_range::append(const merkle_hasher& hasher,
+                                               const digest& leaf_hash) {
+  if (size_ == max_tree_size) return {};
+  std::vector<merkle_node> completed;
+  completed.reserve(static_cast<std::size_t>(std::countr_one(size_)) + 1);
+  add_leaf(hasher, leaf_hash, [&](const merkle_node& n) { completed.push_back(n); });
   return completed;
+}
+
+void compact_range::extend(const merkle_hasher& hasher, const digest& leaf_hash) {
+  if (size_ == max_tree_size) return;
+  add_leaf(hasher, leaf_hash, [](const merkle_node&) {});
 }
 
 digest compact_range::root(const merkle_hasher& hasher) const {

@@ -88,6 +88,9 @@ class compact_range {
   /// (or all but level 0 when it keeps leaf hashes elsewhere). Empty, and nothing changes, only
   /// when the tree already holds 2^64 - 1 leaves.
   std::vector<merkle_node> append(const merkle_hasher& hasher, const digest& leaf_hash);
+  /// The same append, for a caller that does not store the nodes (a monitor following the log
+  /// needs only the range): nothing is collected, nothing allocated but the range's own growth.
+  void extend(const merkle_hasher& hasher, const digest& leaf_hash);
 
   /// MTH of the tree at size(): hasher.empty() for the empty tree.
   digest root(const merkle_hasher& hasher) const;
@@ -95,6 +98,10 @@ class compact_range {
   bool operator==(const compact_range&) const = default;
 
  private:
+  /// append()'s work: `on_node(node)` for each node completed, lowest first.
+  template <class OnNode>
+  void add_leaf(const merkle_hasher& hasher, const digest& leaf_hash, OnNode&& on_node);
+
   std::uint64_t size_ = 0;
   std::vector<digest> hashes_;
 };

@@ -32,7 +32,7 @@ void audit_monitor::apply(const infra::recorded_event& e) {
                        ": hash mismatch (its bytes or the chain before it were altered)");
   }
   last_hash_ = e.hash;
-  range_.append(hasher_, hasher_.leaf(e.hash));
+  range_.extend(hasher_, hasher_.leaf(e.hash));
 }
 
 std::size_t audit_monitor::check_checkpoints(infra::audit_store& store,

@@ -93,7 +93,7 @@ class export_check {
              "metadata or other field altered, or events reordered)";
     }
     previous_ = e->hash;
-    range_.append(hasher_, hasher_.leaf(e->hash));
+    range_.extend(hasher_, hasher_.leaf(e->hash));
     ++events_;
     if (older_ && older_->size == range_.size() && older_->root != range_.root(hasher_)) {
       return "the older checkpoint (size " + std::to_string(older_->size) +

@@ -132,6 +132,24 @@ TEST(merkle, a_full_tree_takes_no_more_leaves) {
   EXPECT_EQ(*full, before);
 }
 
+TEST(merkle, extending_grows_the_range_exactly_as_appending) {
+  const auto leaves = sample_leaves(hasher, 70);
+  compact_range appended;
+  compact_range extended;
+  for (const auto& leaf : leaves) {
+    appended.append(hasher, leaf);
+    extended.extend(hasher, leaf);
+    ASSERT_EQ(extended, appended);
+    EXPECT_EQ(extended.root(hasher), appended.root(hasher));
+  }
+  // And a full tree takes no more leaves this way either.
+  auto full = compact_range::restore(max_size, std::vector<digest>(64));
+  ASSERT_TRUE(full.has_value());
+  const compact_range before = *full;
+  full->extend(hasher, digest{});
+  EXPECT_EQ(*full, before);
+}
+
 TEST(merkle, the_empty_tree_root_is_the_hash_of_nothing) {
   node_table table(hasher, {});
   EXPECT_EQ(compact_range{}.root(hasher), hasher.empty());
