@@ -143,7 +143,8 @@ class usage_recorder {
   // along with buffer_ by flush(), so it never points into another batch.
   std::vector<use_slot> use_index_;
   // A written batch and an index, emptied, waiting to become buffer_ and use_index_ at the
-  // next flush (flush() only), so that neither is grown again from nothing each interval.
+  // next flush (flush() only), so that neither is grown again from nothing each interval. They
+  // keep the storage of the largest batch seen, which max_buffered bounds.
   batch spare_;
   std::vector<use_slot> spare_index_;
   batch retry_;  // failed once: written with the next flush, or dropped if that fails too
