@@ -120,7 +120,8 @@ class usage_recorder {
                                      std::size_t hash) noexcept;
   /// Makes room in the index for one more bucket (may allocate). Under mutex_.
   void reserve_bucket_locked();
-  /// Indexes buffer_.uses.back() under `hash`; reserve_bucket_locked() came first. Under mutex_.
+  /// Indexes the newest bucket, buffer_.uses[used - 1], under `hash`; reserve_bucket_locked()
+  /// came first. Under mutex_.
   void index_last_bucket_locked(std::size_t hash) noexcept;
   /// Records held in memory (buffered, kept for a retry, or being written). Under mutex_.
   std::size_t held_locked() const noexcept;

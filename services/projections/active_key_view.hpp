@@ -180,9 +180,9 @@ class active_key_view final : public infra::log_consumer {
   std::optional<std::uint32_t> position_of_id(std::string_view key_id) const;
 
   mutable std::shared_mutex mutex_;
-  // Every key, by position (never removed: revoked keys stay). The tables below hold positions.
   /// The KeyCreated being applied, kept between events for its storage (apply() only).
   domain::key_created created_scratch_;
+  // Every key, by position (never removed: revoked keys stay). The tables below hold positions.
   std::vector<std::shared_ptr<const key_entry>> entries_;
   slot_table by_hash_;  // digest -> position
   slot_table by_id_;    // key id -> position

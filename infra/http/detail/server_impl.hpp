@@ -3,6 +3,7 @@
 // infra/http: it includes Beast and Asio.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
