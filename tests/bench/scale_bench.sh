@@ -238,9 +238,14 @@ pg_ticks() {
   [[ -r "${BENCH_PG_PIDFILE:-}" ]] || return 0
   pm="$(head -n1 "$BENCH_PG_PIDFILE")"
   [[ "$pm" =~ ^[0-9]+$ ]] || return 0
-  { echo "$pm"; pgrep -P "$pm" || true; } | while read -r p; do
-    awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
-  done | awk '{ s += $1 } END { print s + 0 }'
+  # The postmaster's own time and its reaped children's (cutime + cstime: a backend that exits
+  # between two readings moves there, so the sum never goes back), plus the live children's.
+  {
+    awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat" 2>/dev/null || true
+    for p in $(pgrep -P "$pm" || true); do
+      awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
+    done
+  } | awk '{ s += $1 } END { print s + 0 }'
 }
 measure() {
   local name="$1" file="$2" round="$3" out t0 t1 perf_pid=""
