@@ -4,6 +4,8 @@
 #include <array>
 #include <utility>
 
+#include "infra/core/wipe.hpp"
+
 namespace keyledger::infra {
 namespace {
 
@@ -37,8 +39,7 @@ void buffer_pool::give_back(std::string&& buffer) noexcept {
   if (buffer.capacity() <= 15 || buffer.capacity() > largest_kept) return;
   if (torn_down || pool.count == pool.slots.size()) return;
   // Zeroed before it is kept: an answer may have shown a secret once (a new key).
-  std::fill(buffer.begin(), buffer.end(), '\0');
-  buffer.clear();
+  wipe_storage(buffer);
   pool.slots[pool.count++] = std::move(buffer);
 }
 

@@ -72,9 +72,9 @@ class hmac_key_hasher {
   std::string hash_hex(std::string_view key) const;
 
  private:
-  secret secret_;
   // The two SHA-256 states keyed with the secret (hmac_key_hasher.cpp); opaque so that
-  // OpenSSL's headers stay in the .cpp.
+  // OpenSSL's headers stay in the .cpp. The secret itself is not kept: the constructor's copy
+  // is wiped when it returns.
   void* template_ctx_;
 };
 

@@ -20,8 +20,8 @@
 
 #include "infra/crypto/crypto.hpp"
 
-// SHA256_Init/Update/Final are deprecated in OpenSSL 3.0 (still supported); this file is their
-// one user.
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3.0 (still supported); used here and by
+// sha256() in crypto.cpp.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
@@ -45,12 +45,11 @@ struct cleansed {
 
 }  // namespace
 
-hmac_key_hasher::hmac_key_hasher(secret server_secret)
-    : secret_(std::move(server_secret)), template_ctx_(nullptr) {
+hmac_key_hasher::hmac_key_hasher(secret server_secret) : template_ctx_(nullptr) {
   auto t = std::make_unique<hmac_template>();
   // K: the secret, or its SHA-256 when longer than a block; zero-padded to a block.
   cleansed<std::array<unsigned char, block_size>> key{};
-  const std::string_view k = secret_.empty() ? std::string_view() : secret_.reveal();
+  const std::string_view k = server_secret.empty() ? std::string_view() : server_secret.reveal();
   if (k.size() > block_size) {
     SHA256(reinterpret_cast<const unsigned char*>(k.data()), k.size(), key.value.data());
   } else if (!k.empty()) {

@@ -26,6 +26,23 @@ class short_text {
   static constexpr std::size_t inline_capacity = 47;
 
   short_text() noexcept = default;
+  short_text(const short_text&) = default;
+  short_text& operator=(const short_text&) = default;
+  /// A move leaves the source empty: its size would otherwise describe text it no longer holds
+  /// (a moved-from heap_ is empty, and view() would read inline_ past its end).
+  short_text(short_text&& o) noexcept
+      : inline_(o.inline_), size_(o.size_), heap_(std::move(o.heap_)) {
+    o.clear();
+  }
+  short_text& operator=(short_text&& o) noexcept {
+    if (this != &o) {
+      inline_ = o.inline_;
+      size_ = o.size_;
+      heap_ = std::move(o.heap_);
+      o.clear();
+    }
+    return *this;
+  }
   short_text(std::string_view text) { assign(text); }  // NOLINT(google-explicit-constructor)
   short_text(const char* text) : short_text(std::string_view(text)) {}         // NOLINT
   short_text(const std::string& text) : short_text(std::string_view(text)) {}  // NOLINT
@@ -127,6 +144,31 @@ class header_list {
   };
 
   header_list() = default;
+  header_list(const header_list&) = default;
+  header_list& operator=(const header_list&) = default;
+  /// A move leaves the source empty, as short_text's does (its counts would otherwise index
+  /// inline arrays for fields that moved to the heap).
+  header_list(header_list&& o) noexcept
+      : inline_text_(o.inline_text_),
+        text_size_(o.text_size_),
+        heap_text_(std::move(o.heap_text_)),
+        inline_fields_(o.inline_fields_),
+        count_(o.count_),
+        heap_fields_(std::move(o.heap_fields_)) {
+    o.clear();
+  }
+  header_list& operator=(header_list&& o) noexcept {
+    if (this != &o) {
+      inline_text_ = o.inline_text_;
+      text_size_ = o.text_size_;
+      heap_text_ = std::move(o.heap_text_);
+      inline_fields_ = o.inline_fields_;
+      count_ = o.count_;
+      heap_fields_ = std::move(o.heap_fields_);
+      o.clear();
+    }
+    return *this;
+  }
   header_list(std::initializer_list<value_type> fields) {
     for (const auto& f : fields) push_back(f);
   }

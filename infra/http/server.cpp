@@ -23,6 +23,7 @@
 #include "infra/core/buffer_pool.hpp"
 #include "infra/core/error.hpp"
 #include "infra/core/log.hpp"
+#include "infra/core/wipe.hpp"
 #include "infra/http/detail/server_impl.hpp"
 #include "infra/http/detail/wire.hpp"
 
@@ -57,10 +58,7 @@ void responder::operator()(http_response response) const {
 void http_request::clear_keeping_storage() noexcept {
   // Zeroed, not only emptied: a kept request's storage must not hold the last request's
   // credentials (an Authorization header, a key in the body) while it waits for the next one.
-  const auto wipe = [](std::string& s) {
-    std::fill(s.begin(), s.end(), '\0');
-    s.clear();
-  };
+  const auto wipe = [](std::string& s) { wipe_storage(s); };
   wipe(method);
   wipe(target);
   for (auto& [name, value] : headers) {

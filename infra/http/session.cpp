@@ -194,6 +194,10 @@ asio::awaitable<void> http_server::impl::session(std::shared_ptr<connection> con
     auto [write_ec, written] = co_await asio::async_write(stream, buffers, use_tuple);
     // The body's capacity serves this thread's next answer (json_writer takes it).
     buffer_pool::give_back(std::move(answer->body));
+    // A request the router answered without taking it (no route, a method not allowed...) is
+    // still here, its Authorization header with it: wiped before the connection idles, as a
+    // kept call's is. A taken one was swapped for a kept call's emptied request.
+    if (!request.method.empty()) request.clear_keeping_storage();
     if (write_ec || !keep) break;
   }
 

@@ -417,19 +417,6 @@ std::optional<domain::key_created> detail::decode_key_created_with_dom(std::stri
   return detail::parse_and_decode<domain::key_created>(payload, decode_key_created);
 }
 
-bool decode_key_created_into(std::string_view payload, domain::key_created& out) noexcept {
-  try {
-    // As decode_api_key_event: the encoder's form by the scan, anything else through the DOM.
-    if (detail::decode_canonical_key_created_into(payload, out)) return true;
-    auto e = detail::decode_key_created_with_dom(payload);
-    if (!e) return false;
-    out = std::move(*e);
-    return true;
-  } catch (...) {
-    return false;  // allocation
-  }
-}
-
 std::optional<domain::api_key_event> decode_api_key_event(std::string_view type,
                                                           std::string_view payload) {
   if (type == "KeyCreated") {

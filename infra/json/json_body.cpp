@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "domain/text.hpp"
+#include "infra/core/wipe.hpp"
 #include "infra/json/json.hpp"
 
 namespace keyledger::infra {
@@ -273,7 +274,7 @@ void json_body::impl_deleter::operator()(impl* p) const noexcept {
     // Kept as a fresh document. The inline pool held the body's strings (a presented key), so
     // the storage is zeroed between the old document's end and the new one's start.
     p->~impl();
-    std::memset(static_cast<void*>(p), 0, sizeof(impl));
+    wipe_bytes(static_cast<void*>(p), sizeof(impl));  // not a dead store: explicit_bzero
     ::new (p) impl();
     spare.kept = p;
     return;

@@ -298,6 +298,8 @@ if [[ -n "${BENCH_ALLOC_TRACE:-}" ]]; then
   [[ -n "$libc" ]] || die "cannot find the C library keyledger uses"
   probes=()
   for fn in malloc calloc realloc; do
+    # A probe left by an interrupted run would make --add fail: removed first.
+    perf probe -q --del "kl_$fn" >/dev/null 2>&1 || true
     perf probe -q -x "$libc" --add "kl_$fn=$fn" >/dev/null 2>&1 || die "perf probe on $fn failed"
     probes+=("probe_libc:kl_$fn")
   done

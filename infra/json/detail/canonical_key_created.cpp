@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "domain/types.hpp"
+#include "infra/json/event_codec.hpp"
 
 namespace keyledger::infra::detail {
 
@@ -170,3 +171,22 @@ std::optional<domain::key_created> decode_canonical_key_created(std::string_view
 }
 
 }  // namespace keyledger::infra::detail
+
+namespace keyledger::infra {
+
+// Here rather than in event_codec.cpp: the entry point for the many-events reader, beside the
+// scan it tries first.
+bool decode_key_created_into(std::string_view payload, domain::key_created& out) noexcept {
+  try {
+    // As decode_api_key_event: the encoder's form by the scan, anything else through the DOM.
+    if (detail::decode_canonical_key_created_into(payload, out)) return true;
+    auto e = detail::decode_key_created_with_dom(payload);
+    if (!e) return false;
+    out = std::move(*e);
+    return true;
+  } catch (...) {
+    return false;  // allocation
+  }
+}
+
+}  // namespace keyledger::infra

@@ -75,7 +75,11 @@ struct call_recycler {
     }
     infra::http_request kept = std::move(c->req);
     kept.clear_keeping_storage();
-    *c = call{};  // every other member back to its default: nothing of this request stays
+    // Every other member destroyed and made anew, not assigned a default: a string assigned an
+    // empty one keeps its buffer and the bytes in it (a path id may be a key). Whatever is
+    // added to call later is covered too.
+    c->~call();  // NOLINT: made anew in place
+    ::new (static_cast<void*>(c)) call{};
     c->req = std::move(kept);
     calls.slots[calls.count++] = c;
   }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -27,8 +28,23 @@ TEST(buffer_pool_test, given_a_buffer_given_back_then_the_next_take_reuses_its_s
 
   std::string again = buffer_pool::take(256);
   EXPECT_EQ(again.data(), storage);
-  EXPECT_TRUE(again.empty());  // none of the old text shows
+  EXPECT_TRUE(again.empty());
   EXPECT_GE(again.capacity(), 512u);
+  // The kept storage itself was zeroed, not only emptied: none of the 300 bytes remains.
+  EXPECT_EQ(std::string_view(storage, 300).find_first_not_of('\0'), std::string_view::npos);
+}
+
+TEST(buffer_pool_test, given_a_buffer_emptied_before_it_is_given_back_then_its_storage_is_zeroed) {
+  drain();
+  // A HEAD answer's body is cleared before the server gives it back: the bytes are still there.
+  std::string body = buffer_pool::take(512);
+  body.assign(400, 'k');
+  const char* storage = body.data();
+  body.clear();
+  buffer_pool::give_back(std::move(body));
+  const std::string again = buffer_pool::take(64);
+  ASSERT_EQ(again.data(), storage);
+  EXPECT_EQ(std::string_view(storage, 400).find_first_not_of('\0'), std::string_view::npos);
 }
 
 TEST(buffer_pool_test, given_a_too_large_or_small_buffer_then_it_is_not_kept) {
@@ -47,8 +63,6 @@ TEST(buffer_pool_test, given_more_buffers_than_it_keeps_then_it_keeps_at_most_it
   drain();
   std::vector<const char*> given;
   for (std::size_t i = 0; i < buffer_pool::kept + 5; ++i) {
-    std::string b = buffer_pool::take(128);
-    b.reserve(128 + i);  // distinct buffers
     std::string own(200 + i, 'x');
     given.push_back(own.data());
     buffer_pool::give_back(std::move(own));

@@ -120,5 +120,32 @@ TEST(header_list_test, given_parts_then_the_joined_field_holds_them_with_the_sep
   EXPECT_EQ(h.find("After"), "y");
 }
 
+TEST(fields_move_test, given_moved_from_long_texts_and_lists_then_they_are_empty) {
+  // Past the inline capacity, the text is on the heap: a moved-from one must not describe it.
+  short_text t(std::string(short_text::inline_capacity + 20, 'a'));
+  short_text moved(std::move(t));
+  EXPECT_EQ(moved.size(), short_text::inline_capacity + 20);
+  EXPECT_TRUE(t.empty());   // NOLINT(bugprone-use-after-move): the point of the test
+  EXPECT_EQ(t.view(), "");  // NOLINT(bugprone-use-after-move)
+  short_text assigned;
+  assigned = std::move(moved);
+  EXPECT_EQ(assigned.view(), std::string(short_text::inline_capacity + 20, 'a'));
+  EXPECT_EQ(moved.view(), "");  // NOLINT(bugprone-use-after-move)
+
+  header_list h;
+  for (std::size_t i = 0; i < header_list::inline_fields + 3; ++i) {
+    h.emplace_back("X-Field-" + std::to_string(i), "value");
+  }
+  header_list taken(std::move(h));
+  EXPECT_EQ(taken.size(), header_list::inline_fields + 3);
+  EXPECT_EQ(taken[header_list::inline_fields + 2].first, "X-Field-14");
+  EXPECT_EQ(h.size(), 0u);        // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(h.begin(), h.end());  // NOLINT(bugprone-use-after-move)
+  header_list again;
+  again = std::move(taken);
+  EXPECT_EQ(again.size(), header_list::inline_fields + 3);
+  EXPECT_EQ(taken.size(), 0u);  // NOLINT(bugprone-use-after-move)
+}
+
 }  // namespace
 }  // namespace keyledger::infra
